@@ -1,0 +1,272 @@
+//! Reads a station file once, end to end, to validate it and describe it.
+//!
+//! The probe streams the file through the same [`Deframer`] the station plays with, in blocks,
+//! so it costs constant memory whatever the file's length. It rejects a file that holds no ADTS
+//! stream with the reason and the byte offset, and it reports what a player would trip on:
+//! garbage between frames and a last frame cut short.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::adts::AdtsHeader;
+use crate::clock::samples_to_duration;
+use crate::deframer::{Damage, Deframer, Next};
+use crate::error::SourceError;
+use crate::tags::{audio_range, AudioRange};
+
+/// How many bytes a station reads from its file at a time.
+pub const READ_BLOCK: usize = 64 * 1024;
+
+/// What a station file holds.
+#[derive(Debug, Clone)]
+pub struct StationInfo {
+    /// The file.
+    pub path: PathBuf,
+    /// The byte range between the tags, which is what plays.
+    pub range: AudioRange,
+    /// The first frame's header: sample rate, channels and profile of the stream.
+    pub first: AdtsHeader,
+    /// Whole frames in the file.
+    pub frames: u64,
+    /// Samples (per channel) in the file.
+    pub samples: u64,
+    /// Audio duration of one pass through the file.
+    pub duration: Duration,
+    /// Bytes of whole frames.
+    pub audio_bytes: u64,
+    /// Whether a later frame changes sample rate, channels or profile.
+    pub mixed_format: bool,
+    /// Garbage and truncation found on the way.
+    pub damage: Damage,
+}
+
+impl StationInfo {
+    /// Sample rate in Hz (of the first frame).
+    pub fn sample_rate(&self) -> u32 {
+        self.first.sample_rate()
+    }
+
+    /// Channel count (of the first frame; 0 when a program config element defines it).
+    pub fn channels(&self) -> u8 {
+        self.first.channels()
+    }
+
+    /// Average bitrate in bits per second.
+    pub fn bitrate(&self) -> u64 {
+        let nanos = self.duration.as_nanos().max(1);
+        (u128::from(self.audio_bytes) * 8 * 1_000_000_000 / nanos) as u64
+    }
+}
+
+/// Validates and describes the station file at `path`.
+pub fn probe(path: &Path) -> Result<StationInfo, SourceError> {
+    let mut file = File::open(path).map_err(|e| SourceError::io(path, 0, e))?;
+    let meta = file.metadata().map_err(|e| SourceError::io(path, 0, e))?;
+    if !meta.is_file() {
+        return Err(SourceError::not_adts(path, 0, "not a regular file"));
+    }
+    let len = meta.len();
+    if len == 0 {
+        return Err(SourceError::not_adts(path, 0, "the file is empty"));
+    }
+    let range = audio_range(&mut file, len).map_err(|e| SourceError::io(path, 0, e))?;
+    let mut reader = RangeReader::new(file, path, range)?;
+    let mut deframer = Deframer::new(range.start);
+    let mut first: Option<AdtsHeader> = None;
+    let (mut frames, mut audio_bytes, mut samples, mut mixed) = (0u64, 0u64, 0u64, false);
+    // Duration, exact across a change of sample rate: finished segments plus the current one.
+    let (mut done, mut rate, mut rate_samples) = (Duration::ZERO, 0u32, 0u64);
+    loop {
+        match deframer.peek() {
+            Next::Frame(header) => {
+                let first = *first.get_or_insert(header);
+                mixed |= !first.same_stream(&header);
+                frames += 1;
+                samples += u64::from(header.samples());
+                audio_bytes += u64::from(header.frame_length);
+                if header.sample_rate() != rate {
+                    done += samples_to_duration(rate_samples, rate);
+                    (rate, rate_samples) = (header.sample_rate(), 0);
+                }
+                rate_samples += u64::from(header.samples());
+                deframer.consume(&header);
+                // Frames are counted, not kept.
+                drop(deframer.take());
+            }
+            Next::NeedMore => {
+                if !reader.fill(deframer.input())? {
+                    deframer.finish();
+                }
+            }
+            Next::End => break,
+        }
+    }
+    let damage = deframer.damage();
+    let Some(first) = first else {
+        return Err(SourceError::not_adts(
+            path,
+            range.start,
+            format!("no ADTS frame found{}", sniff(path)),
+        ));
+    };
+    if damage.garbage_bytes > audio_bytes {
+        return Err(SourceError::not_adts(
+            path,
+            damage.first_garbage_at.unwrap_or(range.start),
+            format!(
+                "mostly not ADTS: {} bytes of non-ADTS data beside {} bytes in {} frames{}",
+                damage.garbage_bytes,
+                audio_bytes,
+                frames,
+                sniff(path)
+            ),
+        ));
+    }
+    Ok(StationInfo {
+        path: path.to_path_buf(),
+        range,
+        first,
+        frames,
+        samples,
+        duration: done + samples_to_duration(rate_samples, rate),
+        audio_bytes,
+        mixed_format: mixed,
+        damage,
+    })
+}
+
+/// Reads a file's audio range in blocks.
+pub(crate) struct RangeReader {
+    file: File,
+    path: PathBuf,
+    pos: u64,
+    end: u64,
+}
+
+impl RangeReader {
+    pub(crate) fn new(mut file: File, path: &Path, range: AudioRange) -> Result<Self, SourceError> {
+        use std::io::{Seek, SeekFrom};
+        file.seek(SeekFrom::Start(range.start))
+            .map_err(|e| SourceError::io(path, range.start, e))?;
+        Ok(RangeReader {
+            file,
+            path: path.to_path_buf(),
+            pos: range.start,
+            end: range.end,
+        })
+    }
+
+    /// Appends up to one block to `buf`; `false` at the end of the range (or of a file that
+    /// shrank).
+    pub(crate) fn fill(&mut self, buf: &mut bytes::BytesMut) -> Result<bool, SourceError> {
+        let want = (self.end.saturating_sub(self.pos)).min(READ_BLOCK as u64) as usize;
+        if want == 0 {
+            return Ok(false);
+        }
+        let start = buf.len();
+        buf.resize(start + want, 0);
+        let n = loop {
+            match self.file.read(&mut buf[start..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    buf.truncate(start);
+                    return Err(SourceError::io(&self.path, self.pos, e));
+                }
+            }
+        };
+        buf.truncate(start + n);
+        self.pos += n as u64;
+        Ok(n > 0)
+    }
+}
+
+/// A hint at what a non-ADTS file is, from its first bytes (empty when nothing is recognised).
+fn sniff(path: &Path) -> String {
+    let mut head = [0u8; 12];
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    let what = if head.len() >= 8 && &head[4..8] == b"ftyp" {
+        "an MP4/M4A container; extract the AAC with `ffmpeg -i in.m4a -c:a copy -f adts out.aac`"
+    } else if head.starts_with(b"ID3")
+        || (head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0 && head[1] & 0x06 != 0)
+    {
+        "MPEG audio (MP3); convert with `ffmpeg -i in.mp3 -c:a aac -f adts out.aac`"
+    } else if head.starts_with(b"OggS") {
+        "an Ogg file"
+    } else if head.starts_with(b"RIFF") {
+        "a RIFF/WAV file"
+    } else if head.starts_with(b"fLaC") {
+        "a FLAC file"
+    } else {
+        return String::new();
+    };
+    format!("; the file looks like {what}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{adts_stream, FrameSpec};
+
+    fn write(name: &str, bytes: &[u8]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("onair-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).expect("write fixture");
+        path
+    }
+
+    #[test]
+    fn describes_a_stream() {
+        let spec = FrameSpec {
+            sample_rate_index: 3, // 48 kHz
+            channel_config: 1,
+            ..FrameSpec::default()
+        };
+        let path = write("ok.aac", &adts_stream(&spec, 375));
+        let info = probe(&path).expect("valid");
+        assert_eq!(info.frames, 375);
+        assert_eq!(info.sample_rate(), 48_000);
+        assert_eq!(info.channels(), 1);
+        assert_eq!(info.duration, Duration::from_secs(8));
+        assert_eq!(info.bitrate(), 375 * 207 * 8 / 8);
+    }
+
+    #[test]
+    fn rejects_what_is_not_adts_with_offset() {
+        for (name, bytes, offset) in [
+            ("empty.aac", Vec::new(), 0u64),
+            (
+                "m4a.aac",
+                b"\0\0\0\x20ftypM4A \0\0\0\0isomM4A mp42".repeat(30),
+                0,
+            ),
+            (
+                "random.aac",
+                (0..5000u32).map(|i| (i * 7919 % 251) as u8).collect(),
+                0,
+            ),
+            ("mp3.aac", [0xFFu8, 0xFB, 0x90, 0x64].repeat(400), 0),
+        ] {
+            let path = write(name, &bytes);
+            match probe(&path) {
+                Err(SourceError::NotAdts {
+                    offset: at,
+                    path: p,
+                    reason,
+                }) => {
+                    assert_eq!(at, offset, "{name}: {reason}");
+                    assert_eq!(p, path);
+                }
+                other => panic!("{name}: expected NotAdts, got {other:?}"),
+            }
+        }
+        let err = probe(&write("m4a2.aac", b"\0\0\0\x20ftypM4A ")).expect_err("mp4");
+        assert!(err.to_string().contains("MP4/M4A"), "{err}");
+    }
+}

@@ -1,0 +1,187 @@
+//! A station's audio, read from disk as it plays and looped for ever.
+//!
+//! The source holds one read-ahead block and the frames not yet sent, never the whole file: a
+//! three-hour mix costs the same memory as a jingle. Reads run on tokio's blocking pool so a slow
+//! disk never stalls the runtime.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::clock::duration_to_samples;
+use crate::deframer::{Deframer, Next};
+use crate::error::SourceError;
+use crate::probe::{RangeReader, StationInfo};
+use crate::tags::AudioRange;
+
+/// Whole frames for one chunk, as read from the file.
+#[derive(Debug, Clone)]
+pub struct SourceChunk {
+    /// Whole ADTS frames.
+    pub data: Bytes,
+    /// Frames in `data`.
+    pub frames: u32,
+    /// Samples (per channel) in `data`.
+    pub samples: u32,
+    /// Sample rate of every frame in `data`.
+    pub sample_rate: u32,
+    /// This chunk starts a new pass through the file (after the first).
+    pub looped: bool,
+}
+
+/// Frames from a station file, looping at its end.
+pub struct StationSource {
+    path: PathBuf,
+    range: AudioRange,
+    /// `None` while a read is in flight on the blocking pool.
+    reader: Option<RangeReader>,
+    deframer: Deframer,
+    frames_this_pass: u64,
+    passes: u64,
+}
+
+impl StationSource {
+    /// Opens the file `info` describes, positioned at its first frame.
+    pub fn open(info: &StationInfo) -> Result<Self, SourceError> {
+        let reader = open_reader(&info.path, info.range)?;
+        Ok(StationSource {
+            path: info.path.clone(),
+            range: info.range,
+            reader: Some(reader),
+            deframer: Deframer::new(info.range.start),
+            frames_this_pass: 0,
+            passes: 0,
+        })
+    }
+
+    /// Completed passes through the file.
+    pub fn loops(&self) -> u64 {
+        self.passes
+    }
+
+    /// The next run of whole frames lasting at least `target` (one frame at least), all at one
+    /// sample rate. After the file's last frame comes its first frame again.
+    pub async fn next_chunk(&mut self, target: Duration) -> Result<SourceChunk, SourceError> {
+        let mut chunk = SourceChunk {
+            data: Bytes::new(),
+            frames: 0,
+            samples: 0,
+            sample_rate: 0,
+            looped: false,
+        };
+        let mut want = u64::MAX;
+        loop {
+            match self.deframer.peek() {
+                Next::Frame(header) => {
+                    let rate = header.sample_rate();
+                    if chunk.frames > 0 && rate != chunk.sample_rate {
+                        break;
+                    }
+                    if chunk.frames == 0 {
+                        chunk.sample_rate = rate;
+                        chunk.looped = self.frames_this_pass == 0 && self.passes > 0;
+                        want = duration_to_samples(target, rate);
+                    }
+                    self.deframer.consume(&header);
+                    self.frames_this_pass += 1;
+                    chunk.frames += 1;
+                    chunk.samples += header.samples();
+                    if u64::from(chunk.samples) >= want {
+                        break;
+                    }
+                }
+                Next::NeedMore => self.fill().await?,
+                // The pass ends: send what this chunk has; the next call starts over.
+                Next::End if chunk.frames > 0 => break,
+                Next::End => self.rewind()?,
+            }
+        }
+        chunk.data = self.deframer.take();
+        Ok(chunk)
+    }
+
+    /// Reads one more block into the deframer, on the blocking pool.
+    async fn fill(&mut self) -> Result<(), SourceError> {
+        let mut reader = match self.reader.take() {
+            Some(reader) => reader,
+            None => open_reader(&self.path, self.range)?,
+        };
+        let mut buf = std::mem::take(self.deframer.input());
+        let path = self.path.clone();
+        let (reader, buf, more) = tokio::task::spawn_blocking(move || {
+            let more = reader.fill(&mut buf);
+            (reader, buf, more)
+        })
+        .await
+        .map_err(|e| SourceError::io(&path, 0, std::io::Error::other(e)))?;
+        *self.deframer.input() = buf;
+        self.reader = Some(reader);
+        if !more? {
+            self.deframer.finish();
+        }
+        Ok(())
+    }
+
+    /// Starts the next pass at the first frame.
+    fn rewind(&mut self) -> Result<(), SourceError> {
+        if self.frames_this_pass == 0 {
+            return Err(SourceError::not_adts(
+                &self.path,
+                self.deframer.position(),
+                "a whole pass through the file found no frame (was it truncated or replaced?)",
+            ));
+        }
+        let damage = self.deframer.damage();
+        if damage.truncated_at.is_some() || damage.garbage_bytes > 0 {
+            tracing::debug!(file = %self.path.display(), ?damage, "skipped non-audio bytes in this pass");
+        }
+        self.reader = Some(open_reader(&self.path, self.range)?);
+        self.deframer = Deframer::new(self.range.start);
+        self.frames_this_pass = 0;
+        self.passes += 1;
+        Ok(())
+    }
+}
+
+fn open_reader(path: &Path, range: AudioRange) -> Result<RangeReader, SourceError> {
+    let file = File::open(path).map_err(|e| SourceError::io(path, range.start, e))?;
+    RangeReader::new(file, path, range)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::probe;
+    use crate::testing::{adts_stream, FrameSpec};
+
+    #[tokio::test]
+    async fn loops_seamlessly_with_whole_frames() {
+        let dir = std::env::temp_dir().join(format!("onair-source-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("loop.aac");
+        // 100 frames (2.32 s at 44.1 kHz), each 207 bytes, behind an ID3v2 tag.
+        let stream = adts_stream(&FrameSpec::default(), 100);
+        let mut file = b"ID3\x04\0\0\0\0\0\x05hello".to_vec();
+        file.extend_from_slice(&stream);
+        std::fs::write(&path, &file).expect("write");
+        let info = probe(&path).expect("probe");
+        let mut source = StationSource::open(&info).expect("open");
+        let mut played = Vec::new();
+        let mut loops_seen = 0;
+        while played.len() < 3 * stream.len() {
+            let chunk = source
+                .next_chunk(Duration::from_millis(200))
+                .await
+                .expect("chunk");
+            assert!(chunk.frames >= 1);
+            assert_eq!(chunk.data.len(), chunk.frames as usize * 207);
+            loops_seen += usize::from(chunk.looped);
+            played.extend_from_slice(&chunk.data);
+        }
+        assert_eq!(played, stream.repeat(3));
+        assert_eq!(loops_seen, 2);
+        assert_eq!(source.loops(), 2);
+    }
+}

@@ -1,0 +1,193 @@
+//! Metadata tags around the audio: ID3v2 at the start, ID3v1, APEv2 and ID3v2 footers at the end.
+//!
+//! Tags are not ADTS: a player fed them hears garbage or resyncs. The station plays only the
+//! byte range between the tags, found here from the file's first and last bytes.
+
+use std::io::{Read, Seek, SeekFrom};
+
+/// Size of an ID3v2 header (and footer).
+const ID3V2_HEADER: u64 = 10;
+/// Size of an ID3v1 tag.
+const ID3V1_LEN: u64 = 128;
+/// Size of an APEv2 footer (and header).
+const APE_FOOTER: u64 = 32;
+
+/// The byte range `[start, end)` of a file that holds audio, tags excluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AudioRange {
+    /// First byte after any leading ID3v2 tags.
+    pub start: u64,
+    /// First byte of the trailing tags (the file length when there are none).
+    pub end: u64,
+}
+
+/// Finds the audio range of a file of `len` bytes. A tag whose size field points past the file
+/// ends the audio there (so the range may be empty).
+pub fn audio_range<F: Read + Seek>(file: &mut F, len: u64) -> std::io::Result<AudioRange> {
+    let mut start = 0;
+    // Several ID3v2 tags may follow each other.
+    while let Some(size) = read_at(file, start, len, ID3V2_HEADER)?
+        .as_deref()
+        .and_then(id3v2_size)
+    {
+        start = start.saturating_add(size).min(len);
+    }
+    let mut end = len;
+    loop {
+        if end >= start + ID3V1_LEN {
+            if let Some(tag) = read_at(file, end - ID3V1_LEN, len, 3)? {
+                if tag == b"TAG" {
+                    end -= ID3V1_LEN;
+                    continue;
+                }
+            }
+        }
+        if end >= start + APE_FOOTER {
+            if let Some(footer) = read_at(file, end - APE_FOOTER, len, APE_FOOTER)? {
+                if let Some(size) = ape_size(&footer) {
+                    end = end.saturating_sub(size).max(start);
+                    continue;
+                }
+            }
+        }
+        if end >= start + ID3V2_HEADER {
+            if let Some(footer) = read_at(file, end - ID3V2_HEADER, len, ID3V2_HEADER)? {
+                if let Some(size) = id3v2_footer_size(&footer) {
+                    end = end.saturating_sub(size).max(start);
+                    continue;
+                }
+            }
+        }
+        break;
+    }
+    Ok(AudioRange { start, end })
+}
+
+/// Reads `n` bytes at `offset`, or `None` when the file is shorter.
+fn read_at<F: Read + Seek>(
+    file: &mut F,
+    offset: u64,
+    len: u64,
+    n: u64,
+) -> std::io::Result<Option<Vec<u8>>> {
+    if offset.saturating_add(n) > len {
+        return Ok(None);
+    }
+    file.seek(SeekFrom::Start(offset))?;
+    let mut buf = vec![0; n as usize];
+    file.read_exact(&mut buf)?;
+    Ok(Some(buf))
+}
+
+/// A 28-bit "synchsafe" integer: four bytes of seven bits each.
+fn synchsafe(bytes: &[u8]) -> Option<u64> {
+    if bytes.len() != 4 || bytes.iter().any(|b| b & 0x80 != 0) {
+        return None;
+    }
+    Some(bytes.iter().fold(0, |acc, &b| (acc << 7) | u64::from(b)))
+}
+
+/// Total size of the ID3v2 tag whose header is `h`, header and footer included.
+fn id3v2_size(h: &[u8]) -> Option<u64> {
+    if h.len() < 10 || &h[..3] != b"ID3" || h[3] == 0xFF || h[4] == 0xFF {
+        return None;
+    }
+    let footer = if h[5] & 0x10 != 0 { ID3V2_HEADER } else { 0 };
+    Some(ID3V2_HEADER + synchsafe(&h[6..10])? + footer)
+}
+
+/// Total size of the appended ID3v2 tag whose footer is `f` (`3DI`), header and footer included.
+fn id3v2_footer_size(f: &[u8]) -> Option<u64> {
+    if f.len() < 10 || &f[..3] != b"3DI" {
+        return None;
+    }
+    Some(2 * ID3V2_HEADER + synchsafe(&f[6..10])?)
+}
+
+/// Total size of the APEv2 tag whose 32-byte footer is `f`, its optional header included.
+fn ape_size(f: &[u8]) -> Option<u64> {
+    if f.len() < 32 || &f[..8] != b"APETAGEX" {
+        return None;
+    }
+    let size = u64::from(u32::from_le_bytes(f[12..16].try_into().ok()?));
+    let flags = u32::from_le_bytes(f[20..24].try_into().ok()?);
+    let header = if flags & 0x8000_0000 != 0 {
+        APE_FOOTER
+    } else {
+        0
+    };
+    Some(size + header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn range(bytes: &[u8]) -> AudioRange {
+        audio_range(&mut Cursor::new(bytes), bytes.len() as u64).expect("in-memory read")
+    }
+
+    fn id3v2(payload: usize) -> Vec<u8> {
+        let mut tag = b"ID3\x04\x00\x00".to_vec();
+        let n = payload as u32;
+        tag.extend([
+            (n >> 21) as u8 & 0x7F,
+            (n >> 14) as u8 & 0x7F,
+            (n >> 7) as u8 & 0x7F,
+            n as u8 & 0x7F,
+        ]);
+        tag.resize(10 + payload, 0);
+        tag
+    }
+
+    #[test]
+    fn no_tags() {
+        assert_eq!(range(&[0xFF; 50]), AudioRange { start: 0, end: 50 });
+    }
+
+    #[test]
+    fn leading_id3v2_tags_are_skipped() {
+        let mut file = id3v2(300);
+        file.extend(id3v2(20));
+        file.extend([0xFF; 40]);
+        assert_eq!(
+            range(&file),
+            AudioRange {
+                start: 340,
+                end: 380
+            }
+        );
+    }
+
+    #[test]
+    fn giant_id3v2_size_ends_at_the_file() {
+        let mut file = b"ID3\x04\x00\x00\x7F\x7F\x7F\x7F".to_vec();
+        file.extend([0xFF; 40]);
+        assert_eq!(range(&file), AudioRange { start: 50, end: 50 });
+    }
+
+    #[test]
+    fn trailing_id3v1_and_ape_are_cut() {
+        let mut file = vec![0xFF; 1000];
+        let mut ape = Vec::new();
+        ape.extend(b"APETAGEX");
+        ape.extend(2000u32.to_le_bytes());
+        ape.extend((64u32 + 32).to_le_bytes()); // items + footer
+        ape.extend(0u32.to_le_bytes());
+        ape.extend(0x8000_0000u32.to_le_bytes()); // has a header
+        ape.extend([0; 8]);
+        file.extend([0u8; 32 + 64]); // APE header + items
+        file.extend(&ape);
+        let mut v1 = b"TAG".to_vec();
+        v1.resize(128, b' ');
+        file.extend(&v1);
+        assert_eq!(
+            range(&file),
+            AudioRange {
+                start: 0,
+                end: 1000
+            }
+        );
+    }
+}

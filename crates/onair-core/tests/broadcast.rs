@@ -1,0 +1,304 @@
+//! The pacer and the hub together, on tokio's paused clock: exact timing without waiting.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use onair_core::testing::{adts_stream, FrameSpec};
+use onair_core::{probe, Chunk, Hub, Pacer, StationSource, Subscription, Tuning};
+use tokio::time::Instant;
+use tokio_stream::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+/// 44.1 kHz, one block per frame: 1024 / 44100 s = 23.2 ms per frame.
+const FRAME: Duration = Duration::from_nanos(1024 * 1_000_000_000 / 44_100);
+const FRAME_LEN: usize = 207;
+
+struct Station {
+    hub: Arc<Hub>,
+    stop: CancellationToken,
+    started: Instant,
+    file: Vec<u8>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Station {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Puts `frames` synthetic frames on air with `tuning`.
+fn on_air(frames: usize, tuning: Tuning) -> Station {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path: PathBuf = dir.path().join("test.aac");
+    let file = adts_stream(&FrameSpec::default(), frames);
+    std::fs::write(&path, &file).expect("write station");
+    let info = probe(&path).expect("probe");
+    let hub = Hub::new("test", tuning);
+    let stop = CancellationToken::new();
+    let pacer = Pacer::new(StationSource::open(&info).expect("open"), Arc::clone(&hub));
+    tokio::spawn(pacer.run(stop.clone()));
+    Station {
+        hub,
+        stop,
+        started: Instant::now(),
+        file,
+        _dir: dir,
+    }
+}
+
+fn tuning(chunk_ms: u64, burst_ms: u64, queue_ms: u64) -> Tuning {
+    Tuning {
+        chunk: Duration::from_millis(chunk_ms),
+        burst: Duration::from_millis(burst_ms),
+        queue: Duration::from_millis(queue_ms),
+    }
+}
+
+async fn next(sub: &mut Subscription) -> Chunk {
+    tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .expect("a chunk within 5 s")
+        .expect("the stream goes on")
+}
+
+/// Lets the pacer task start and publish what is due now.
+async fn settle() {
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_drift_after_an_hour() {
+    // No burst, so the first chunk is due at start.
+    let station = on_air(1000, tuning(200, 0, 10_000));
+    let mut sub = station.hub.subscribe().expect("on air");
+    let mut audio = Duration::ZERO;
+    let mut worst = Duration::ZERO;
+    while audio < Duration::from_secs(3600) {
+        let chunk = next(&mut sub).await;
+        let expected = station.started + audio;
+        let now = Instant::now();
+        let off = if now > expected {
+            now - expected
+        } else {
+            expected - now
+        };
+        worst = worst.max(off);
+        assert!(
+            off < FRAME,
+            "chunk {} off by {off:?} at {audio:?}",
+            chunk.seq
+        );
+        assert_eq!(chunk.data.len(), chunk.frames as usize * FRAME_LEN);
+        // Exact audio time of the frames so far (1024 samples each at 44.1 kHz).
+        assert_eq!(Duration::from_nanos(chunk.pts_ns), audio);
+        audio = Duration::from_nanos((chunk.pts_ns as u128 + chunk.duration_ns as u128) as u64);
+        assert_eq!(sub.skips(), 0);
+    }
+    // Timer wheel granularity is 1 ms; the schedule never accumulates error.
+    assert!(worst < Duration::from_millis(2), "worst lateness {worst:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn chunks_hold_whole_frames_of_about_chunk_ms() {
+    let station = on_air(500, tuning(200, 0, 10_000));
+    let mut sub = station.hub.subscribe().expect("on air");
+    for _ in 0..20 {
+        let chunk = next(&mut sub).await;
+        // 200 ms = 8.6 frames: 9 frames, except at the loop point.
+        assert!(chunk.frames <= 9, "{} frames", chunk.frames);
+        assert_eq!(chunk.data[0], 0xFF);
+        assert_eq!(chunk.data.len(), chunk.frames as usize * FRAME_LEN);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_loop_point_is_seamless() {
+    // 50 frames = 1.16 s per pass: the file loops several times.
+    let station = on_air(50, tuning(100, 0, 10_000));
+    let mut sub = station.hub.subscribe().expect("on air");
+    let mut played = Vec::new();
+    let mut prev_end: Option<Instant> = None;
+    while played.len() < 4 * station.file.len() {
+        let chunk = next(&mut sub).await;
+        let now = Instant::now();
+        if let Some(due) = prev_end {
+            // Each chunk is published when the previous one has played out: no pause at the
+            // loop point (1 ms of timer granularity at most).
+            assert!(
+                now.duration_since(due) <= Duration::from_millis(1),
+                "pause before chunk {}",
+                chunk.seq
+            );
+            assert!(due.duration_since(now) <= Duration::from_millis(1));
+        }
+        prev_end = Some(now + Duration::from_nanos(chunk.duration_ns));
+        played.extend_from_slice(&chunk.data);
+    }
+    played.truncate(4 * station.file.len());
+    assert_eq!(
+        played,
+        station.file.repeat(4),
+        "no stale, repeated or skipped frame"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn burst_then_live_without_gap_or_duplicate() {
+    let station = on_air(2000, tuning(200, 3000, 10_000));
+    // The station starts with its burst already due.
+    settle().await;
+    let mut first = station.hub.subscribe().expect("on air");
+    let burst_audio = drain_ready(&mut first).await;
+    assert!(
+        burst_audio >= Duration::from_millis(3000),
+        "first listener's burst {burst_audio:?}"
+    );
+
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let mut late = station.hub.subscribe().expect("on air");
+    let mut burst = Vec::new();
+    let mut audio = Duration::ZERO;
+    while let Some(Some(chunk)) = tokio::time::timeout(Duration::ZERO, late.next()).await.ok() {
+        audio += Duration::from_nanos(chunk.duration_ns);
+        burst.push(chunk);
+    }
+    assert!(audio >= Duration::from_millis(3000), "burst {audio:?}");
+    assert!(
+        audio < Duration::from_millis(3000) + Duration::from_millis(200) + FRAME,
+        "burst {audio:?}"
+    );
+    for pair in burst.windows(2) {
+        assert_eq!(pair[1].seq, pair[0].seq + 1);
+    }
+    let live = next(&mut late).await;
+    let last = burst.last().expect("a burst");
+    assert_eq!(
+        live.seq,
+        last.seq + 1,
+        "live continues right after the burst"
+    );
+    assert_eq!(live.pts_ns, last.pts_ns + last.duration_ns);
+}
+
+/// Takes every chunk available without waiting; returns their audio duration.
+async fn drain_ready(sub: &mut Subscription) -> Duration {
+    let mut audio = Duration::ZERO;
+    while let Ok(Some(chunk)) = tokio::time::timeout(Duration::ZERO, sub.next()).await {
+        audio += Duration::from_nanos(chunk.duration_ns);
+    }
+    audio
+}
+
+#[tokio::test(start_paused = true)]
+async fn listeners_share_one_broadcast_without_copies() {
+    let station = on_air(2000, tuning(200, 1000, 10_000));
+    settle().await;
+    let mut a = station.hub.subscribe().expect("on air");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut b = station.hub.subscribe().expect("on air");
+    assert_eq!(station.hub.listeners(), 2);
+    // Find the chunk `b` starts with in `a`'s stream: same sequence, same bytes, same memory.
+    let b_first = next(&mut b).await;
+    loop {
+        let chunk = next(&mut a).await;
+        if chunk.seq == b_first.seq {
+            assert_eq!(chunk.data, b_first.data);
+            assert_eq!(
+                chunk.data.as_ptr(),
+                b_first.data.as_ptr(),
+                "one copy of the audio"
+            );
+            break;
+        }
+        assert!(chunk.seq < b_first.seq);
+    }
+    drop(a);
+    assert_eq!(station.hub.listeners(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lagging_listener_is_skipped_forward_alone() {
+    let station = on_air(2000, tuning(200, 0, 2000));
+    let mut slow = station.hub.subscribe().expect("on air");
+    let mut steady = station.hub.subscribe().expect("on air");
+    let reader = tokio::spawn(async move {
+        let mut last = None;
+        for _ in 0..50 {
+            let chunk = next(&mut steady).await;
+            if let Some(prev) = last {
+                assert_eq!(chunk.seq, prev + 1, "the steady listener misses nothing");
+            }
+            last = Some(chunk.seq);
+        }
+        steady.skips()
+    });
+    let first = next(&mut slow).await;
+    // Stop reading for 5 s: 2.5 times the queue.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let after = next(&mut slow).await;
+    assert_eq!(slow.skips(), 1);
+    assert_eq!(
+        station
+            .hub
+            .stats()
+            .skips
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    assert!(
+        after.seq > first.seq + 20,
+        "skipped to the live edge ({} -> {})",
+        first.seq,
+        after.seq
+    );
+    assert_eq!(after.data[0], 0xFF, "a skip lands on a frame boundary");
+    assert_eq!(reader.await.expect("steady listener"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn closing_the_hub_ends_every_stream() {
+    let station = on_air(100, tuning(200, 1000, 10_000));
+    settle().await;
+    let mut sub = station.hub.subscribe().expect("on air");
+    next(&mut sub).await;
+    station.stop.cancel();
+    let ended = tokio::time::timeout(Duration::from_secs(1), async {
+        while sub.next().await.is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "stream ended");
+    assert!(station.hub.is_closed());
+    assert!(
+        station.hub.subscribe().is_none(),
+        "no new listeners off air"
+    );
+    drop(sub);
+    assert_eq!(station.hub.listeners(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn chunk_size_retunes_live() {
+    let station = on_air(2000, tuning(200, 0, 10_000));
+    let mut sub = station.hub.subscribe().expect("on air");
+    let before = next(&mut sub).await;
+    assert_eq!(before.frames, 9);
+    station.hub.set_tuning(tuning(500, 0, 10_000));
+    let mut prev = before;
+    let mut saw_new_size = false;
+    for _ in 0..5 {
+        let chunk = next(&mut sub).await;
+        assert_eq!(
+            chunk.pts_ns,
+            prev.pts_ns + prev.duration_ns,
+            "no gap at the retune"
+        );
+        saw_new_size |= chunk.frames == 22;
+        prev = chunk;
+    }
+    assert!(saw_new_size, "500 ms chunks after the retune");
+}
