@@ -1,1 +1,70 @@
+//! The onair server: config, station registry, HTTP routes, the accept loop and shutdown.
+//!
+//! The `onair` binary is a thin shell over [`run`]; tests start the same [`Server`] on
+//! `127.0.0.1:0` and talk to it over TCP.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the command line, and how it combines with the config file.
+//! - [`config`]: `config/config.toml`, its defaults and its errors (file, line, column, key).
+//! - [`naming`]: which files are stations, and the mount point of each.
+//! - [`registry`]: the stations on air: one [`onair_core::Hub`] and one pacer task each.
+//! - [`routes`]: what each request gets: streams, the station list, 404 and 405.
+//! - [`body`]: response bodies, among them a listener's endless audio stream.
+//! - [`timed_io`]: the socket wrapper that drops listeners whose socket accepts nothing.
+//! - [`server`]: the listening socket, the accept loop, connections and shutdown.
+//!
+//! Audio flows: station file -> `onair_core` source and pacer -> hub -> one
+//! [`body::ListenerBody`] per listener -> hyper -> [`timed_io::TimedIo`] -> socket.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
+pub mod body;
+pub mod cli;
+pub mod config;
+pub mod naming;
+pub mod registry;
+pub mod routes;
+pub mod server;
+pub mod timed_io;
+
+pub use cli::Cli;
+pub use config::{Config, ConfigError};
+pub use registry::StationRegistry;
+pub use server::{Server, ServerError};
+
+/// Runs onair with `config` until SIGINT or SIGTERM: what `main` does.
+pub async fn run(config: Config) -> Result<(), ServerError> {
+    let server = Server::bind(config).await?;
+    server.run(shutdown_signal()).await;
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

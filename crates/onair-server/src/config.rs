@@ -1,0 +1,413 @@
+//! `config/config.toml`: the server address, the stations folder, pacing, and per-station
+//! overrides and metadata.
+//!
+//! Every key has a default, so a missing default config file means "all defaults". Unknown keys
+//! and out-of-range values are errors that name the file, line, column and key: a typo must
+//! never be silently ignored on a radio that runs unattended.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use onair_core::Tuning;
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+
+/// Where the config is read from when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "config/config.toml";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[server]`
+    pub server: ServerConfig,
+    /// `[pacing]`: defaults for every station.
+    pub pacing: PacingConfig,
+    /// `[stations.<name>]`: per-station overrides and metadata.
+    pub stations: BTreeMap<String, StationConfig>,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Folder whose `*.aac` files are the stations (relative to the working directory).
+    pub stations_dir: PathBuf,
+    /// Seconds a client may take to send its request headers.
+    pub header_timeout_s: Bounded<1, 300>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            stations_dir: PathBuf::from("stations"),
+            header_timeout_s: Bounded(10),
+        }
+    }
+}
+
+/// `[pacing]`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PacingConfig {
+    /// Audio per broadcast chunk, in milliseconds.
+    pub chunk_ms: Bounded<10, 5_000>,
+    /// Audio a new listener receives at once, in milliseconds.
+    pub burst_ms: Bounded<0, 60_000>,
+    /// How far a listener may fall behind before it is skipped forward, in milliseconds.
+    pub queue_ms: Bounded<500, 600_000>,
+    /// A listener whose socket accepts nothing for this long is dropped, in seconds.
+    pub client_timeout_s: Bounded<1, 3_600>,
+}
+
+impl Default for PacingConfig {
+    fn default() -> Self {
+        PacingConfig {
+            chunk_ms: Bounded(200),
+            burst_ms: Bounded(4_000),
+            queue_ms: Bounded(10_000),
+            client_timeout_s: Bounded(30),
+        }
+    }
+}
+
+/// `[stations.<name>]`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StationConfig {
+    /// Overrides `[pacing] chunk_ms`.
+    pub chunk_ms: Option<Bounded<10, 5_000>>,
+    /// Overrides `[pacing] burst_ms`.
+    pub burst_ms: Option<Bounded<0, 60_000>>,
+    /// Overrides `[pacing] queue_ms`.
+    pub queue_ms: Option<Bounded<500, 600_000>>,
+    /// Overrides `[pacing] client_timeout_s`.
+    pub client_timeout_s: Option<Bounded<1, 3_600>>,
+    /// Station title shown to players.
+    pub title: Option<String>,
+    /// Genre shown to players.
+    pub genre: Option<String>,
+    /// One-line description shown to players.
+    pub description: Option<String>,
+    /// A station file outside the stations folder (relative to the working directory).
+    pub file: Option<PathBuf>,
+}
+
+/// Pacing of one station: `[pacing]` with the station's overrides applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StationPacing {
+    /// Chunk, burst and queue, for the hub.
+    pub tuning: Tuning,
+    /// Socket write timeout for this station's listeners.
+    pub client_timeout: Duration,
+}
+
+impl Config {
+    /// The pacing station `name` plays with.
+    pub fn pacing_for(&self, name: &str) -> StationPacing {
+        let p = &self.pacing;
+        let s = self.stations.get(name).cloned().unwrap_or_default();
+        StationPacing {
+            tuning: Tuning {
+                chunk: Duration::from_millis(s.chunk_ms.unwrap_or(p.chunk_ms).get()),
+                burst: Duration::from_millis(s.burst_ms.unwrap_or(p.burst_ms).get()),
+                queue: Duration::from_millis(s.queue_ms.unwrap_or(p.queue_ms).get()),
+            },
+            client_timeout: Duration::from_secs(
+                s.client_timeout_s.unwrap_or(p.client_timeout_s).get(),
+            ),
+        }
+    }
+
+    /// Parses config text; `path` is only used in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, &e))?;
+        for name in config.stations.keys() {
+            if crate::naming::station_name(name) != *name {
+                return Err(ConfigError::at_key(
+                    path,
+                    text,
+                    &format!("stations.{name}"),
+                    format!(
+                        "station name `{name}` may only hold a-z, 0-9, `-` and `_` (it is also the mount point)"
+                    ),
+                ));
+            }
+        }
+        Ok(config)
+    }
+
+    /// Reads and parses the config file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            key: None,
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        Config::parse(&text, path)
+    }
+}
+
+/// An integer setting that must lie in `MIN..=MAX`; checked while parsing, so the error points
+/// at the value in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Bounded<const MIN: u64, const MAX: u64>(pub u64);
+
+impl<const MIN: u64, const MAX: u64> Bounded<MIN, MAX> {
+    /// The value.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Bounded<MIN, MAX> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<const MIN: u64, const MAX: u64>(PhantomData<()>);
+        impl<const MIN: u64, const MAX: u64> de::Visitor<'_> for Visit<MIN, MAX> {
+            type Value = Bounded<MIN, MAX>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "a whole number from {MIN} to {MAX}")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::custom(format!(
+                        "{v} is negative; expected a whole number from {MIN} to {MAX}"
+                    ))),
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                if (MIN..=MAX).contains(&v) {
+                    Ok(Bounded(v))
+                } else {
+                    Err(E::custom(format!(
+                        "{v} is out of range; expected a whole number from {MIN} to {MAX}"
+                    )))
+                }
+            }
+        }
+        deserializer.deserialize_u64(Visit::<MIN, MAX>(PhantomData))
+    }
+}
+
+/// A config file that cannot be used, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The config file.
+    pub path: PathBuf,
+    /// 1-based line of the problem, when known.
+    pub line: Option<usize>,
+    /// 1-based column of the problem, when known.
+    pub column: Option<usize>,
+    /// The dotted key concerned, when known (`pacing.chunk_ms`).
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let (Some(line), Some(column)) = (self.line, self.column) {
+            write!(f, ":{line}:{column}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl ConfigError {
+    fn from_toml(path: &Path, text: &str, error: &toml::de::Error) -> Self {
+        let message = error.message().trim().to_string();
+        let Some(span) = error.span() else {
+            return ConfigError {
+                path: path.to_path_buf(),
+                line: None,
+                column: None,
+                key: None,
+                message,
+            };
+        };
+        let (line, column) = line_column(text, span.start);
+        ConfigError {
+            path: path.to_path_buf(),
+            line: Some(line),
+            column: Some(column),
+            key: key_at(text, span.start),
+            message,
+        }
+    }
+
+    fn at_key(path: &Path, text: &str, key: &str, message: String) -> Self {
+        let table_line = key.rsplit_once('.').and_then(|(table, leaf)| {
+            find_line(text, &[&format!("[{table}.{leaf}]"), &format!("[{key}]")])
+        });
+        let (line, column) = match table_line {
+            Some(at) => line_column(text, at),
+            None => (0, 0),
+        };
+        ConfigError {
+            path: path.to_path_buf(),
+            line: (line > 0).then_some(line),
+            column: (column > 0).then_some(column),
+            key: Some(key.to_string()),
+            message,
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of byte `at`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// Byte offset of the first line that starts with one of `starts`.
+fn find_line(text: &str, starts: &[&str]) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if starts.iter().any(|s| trimmed.starts_with(s)) {
+            return Some(offset + line.len() - trimmed.len());
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// The dotted key whose line holds byte `at`: the enclosing `[table]` plus the `key =` on that
+/// line, or the table itself when `at` is on a table header.
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let at = at.min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let line = text[line_start..line_end].trim();
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    if line.starts_with('[') {
+        return Some(
+            line.trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_string(),
+        );
+    }
+    let leaf = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"'))?;
+    if leaf.is_empty() {
+        return table;
+    }
+    Some(match table {
+        Some(table) => format!("{table}.{leaf}"),
+        None => leaf.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("config.toml"))
+    }
+
+    #[test]
+    fn empty_is_all_defaults() {
+        let config = parse("").expect("empty config");
+        assert_eq!(config, Config::default());
+        assert_eq!(config.server.listen.port(), 8080);
+        let pacing = config.pacing_for("jazz");
+        assert_eq!(pacing.tuning, Tuning::default());
+        assert_eq!(pacing.client_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_shipped_config_parses_and_states_the_defaults() {
+        let shipped = include_str!("../../../config/config.toml");
+        let config = parse(shipped).expect("shipped config");
+        assert_eq!(config.server, ServerConfig::default());
+        assert_eq!(config.pacing, PacingConfig::default());
+    }
+
+    #[test]
+    fn station_overrides_apply_to_that_station_only() {
+        let config =
+            parse("[pacing]\nchunk_ms = 100\n[stations.jazz]\nburst_ms = 2000\ntitle = \"Jazz\"\n")
+                .expect("valid");
+        let jazz = config.pacing_for("jazz");
+        assert_eq!(jazz.tuning.chunk, Duration::from_millis(100));
+        assert_eq!(jazz.tuning.burst, Duration::from_millis(2000));
+        let other = config.pacing_for("ambient");
+        assert_eq!(other.tuning.burst, Duration::from_millis(4000));
+        assert_eq!(config.stations["jazz"].title.as_deref(), Some("Jazz"));
+    }
+
+    #[test]
+    fn errors_name_line_column_and_key() {
+        let cases = [
+            (
+                "[pacing]\nchunk_ms = 0\n",
+                2,
+                "pacing.chunk_ms",
+                "out of range",
+            ),
+            (
+                "[pacing]\nqueue_ms = -5\n",
+                2,
+                "pacing.queue_ms",
+                "negative",
+            ),
+            (
+                "[pacing]\nburst_ms = \"lots\"\n",
+                2,
+                "pacing.burst_ms",
+                "whole number",
+            ),
+            (
+                "[server]\nlisten = \"0.0.0.0:8080\"\nlistne = 1\n",
+                3,
+                "server.listne",
+                "unknown field",
+            ),
+            (
+                "[stations.jazz]\ngenre = \"x\"\ncolour = \"red\"\n",
+                3,
+                "stations.jazz.colour",
+                "unknown field",
+            ),
+            ("[pacing\nchunk_ms = 1\n", 1, "pacing", ""),
+        ];
+        for (text, line, key, words) in cases {
+            let err = parse(text).expect_err(text);
+            assert_eq!(err.line, Some(line), "{text}: {err}");
+            assert_eq!(err.key.as_deref(), Some(key), "{text}: {err}");
+            assert!(err.column.is_some(), "{err}");
+            assert!(err.to_string().contains(words), "{text}: {err}");
+            assert!(err.to_string().starts_with("config.toml:"), "{err}");
+        }
+    }
+
+    #[test]
+    fn station_names_must_be_mount_points() {
+        let err = parse("[stations.\"Jazz FM\"]\ntitle = \"x\"\n").expect_err("bad name");
+        assert_eq!(err.key.as_deref(), Some("stations.Jazz FM"));
+    }
+}

@@ -1,0 +1,60 @@
+//! Station names: the mount point a file is served at.
+
+use std::path::Path;
+
+/// The station name for a file stem or config key: lowercased, every character outside
+/// `[a-z0-9_-]` replaced by `-`. `Jazz FM.aac` is served at `/jazz-fm`.
+pub fn station_name(stem: &str) -> String {
+    stem.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'a'..='z' | '0'..='9' | '_' | '-' => c,
+            _ => '-',
+        })
+        .collect()
+}
+
+/// Whether `path` names a station file: `*.aac` (any case), not hidden.
+pub fn is_station_file(path: &Path) -> bool {
+    let hidden = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_none_or(|n| n.starts_with('.'));
+    let aac = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("aac"));
+    aac && !hidden
+}
+
+/// The station name of a station file, from its stem.
+pub fn name_of(path: &Path) -> Option<String> {
+    let stem = path.file_stem()?.to_str()?;
+    let name = station_name(stem);
+    (!name.is_empty()).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(station_name("Jazz FM"), "jazz-fm");
+        assert_eq!(station_name("late_night-2"), "late_night-2");
+        assert_eq!(station_name("Café"), "caf-");
+        assert_eq!(
+            name_of(Path::new("stations/Ambient.AAC")).as_deref(),
+            Some("ambient")
+        );
+    }
+
+    #[test]
+    fn station_files() {
+        assert!(is_station_file(Path::new("stations/jazz.aac")));
+        assert!(is_station_file(Path::new("stations/jazz.AAC")));
+        assert!(!is_station_file(Path::new("stations/.jazz.aac")));
+        assert!(!is_station_file(Path::new("stations/jazz.mp3")));
+        assert!(!is_station_file(Path::new("stations/jazz.aac.part")));
+    }
+}
