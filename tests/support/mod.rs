@@ -1,1 +1,298 @@
+//! Test support: a real onair server on `127.0.0.1:0`, a raw HTTP/1 client, and ADTS checks.
+//!
+//! The client is deliberately raw TCP: the tests check bytes on the wire (status line, framing,
+//! close-delimited bodies) the way a hardware radio would see them.
 
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use onair_core::adts::AdtsHeader;
+use onair_server::{Config, Server, StationRegistry};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio::time::{timeout, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// The repository root (the `tests` crate lives in `<root>/tests`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A shipped sample station's bytes.
+pub fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(repo_root().join("stations").join(name)).expect("sample station")
+}
+
+/// A committed fixture's path.
+pub fn fixture(name: &str) -> PathBuf {
+    repo_root().join("tests/fixtures").join(name)
+}
+
+/// A server running in this test's runtime, over a temporary stations folder.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its stations.
+    pub registry: Arc<StationRegistry>,
+    /// The stations folder.
+    pub dir: tempfile::TempDir,
+    stop: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server whose stations folder holds `files`, with `extra` appended to a config
+    /// that sets only the address and folder (so lines of `extra` before its first table header
+    /// are `[server]` keys).
+    pub async fn start(files: &[(&str, &[u8])], extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, bytes) in files {
+            std::fs::write(dir.path().join(name), bytes).expect("write station file");
+        }
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nstations_dir = {:?}\n{extra}",
+            dir.path().display().to_string()
+        );
+        let config = Config::parse(&text, Path::new("test.toml")).expect("test config");
+        let server = Server::bind(config).await.expect("bind");
+        let addr = server.local_addr();
+        let registry = server.registry();
+        let stop = CancellationToken::new();
+        let signal = stop.clone();
+        let task = tokio::spawn(async move { server.run(signal.cancelled_owned()).await });
+        TestServer {
+            addr,
+            registry,
+            dir,
+            stop,
+            task: Some(task),
+        }
+    }
+
+    /// Listeners tuned to `station` now.
+    pub fn listeners(&self, station: &str) -> usize {
+        self.registry.get(station).map_or(0, |s| s.hub.listeners())
+    }
+
+    /// Waits (bounded) until `station` has `n` listeners.
+    pub async fn wait_listeners(&self, station: &str, n: usize, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.listeners(station) != n {
+            assert!(
+                Instant::now() < deadline,
+                "{station}: {} listeners, expected {n} within {within:?}",
+                self.listeners(station)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Shuts the server down as SIGTERM would; returns how long it took.
+    pub async fn shutdown(mut self) -> Duration {
+        let started = Instant::now();
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            timeout(Duration::from_secs(10), task)
+                .await
+                .expect("server stops within 10 s")
+                .expect("server task");
+        }
+        started.elapsed()
+    }
+
+    /// `GET path` over HTTP/1.1.
+    pub async fn get(&self, path: &str) -> HttpResponse {
+        HttpResponse::send(
+            self.addr,
+            &format!("GET {path} HTTP/1.1\r\nHost: test\r\nUser-Agent: onair-tests\r\n\r\n"),
+        )
+        .await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// A response read off a raw TCP connection: the head parsed, the body read on demand.
+pub struct HttpResponse {
+    /// The status line, e.g. `HTTP/1.0 200 OK`.
+    pub status_line: String,
+    /// Header names lowercased, in order.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes read so far.
+    pub body: Vec<u8>,
+    /// Whether the server closed the connection.
+    pub eof: bool,
+    stream: TcpStream,
+}
+
+impl HttpResponse {
+    /// Sends `raw` and reads the response head.
+    pub async fn send(addr: SocketAddr, raw: &str) -> HttpResponse {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream
+            .write_all(raw.as_bytes())
+            .await
+            .expect("send request");
+        let mut buf = Vec::new();
+        let head_end = loop {
+            if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = timeout(Duration::from_secs(5), stream.read(&mut chunk))
+                .await
+                .expect("response head within 5 s")
+                .expect("read head");
+            assert!(
+                n > 0,
+                "connection closed before the response head: {:?}",
+                String::from_utf8_lossy(&buf)
+            );
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().unwrap_or_default().to_string();
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        HttpResponse {
+            status_line,
+            headers,
+            body: buf[head_end + 4..].to_vec(),
+            eof: false,
+            stream,
+        }
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Reads the body for `d` (or until the server closes).
+    pub async fn read_for(&mut self, d: Duration) {
+        let deadline = Instant::now() + d;
+        while !self.eof {
+            let mut chunk = vec![0u8; 64 * 1024];
+            match tokio::time::timeout_at(deadline, self.stream.read(&mut chunk)).await {
+                Err(_) => break,
+                Ok(Ok(0)) | Ok(Err(_)) => self.eof = true,
+                Ok(Ok(n)) => self.body.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// Reads until the body holds `n` bytes; panics after `within`.
+    pub async fn read_at_least(&mut self, n: usize, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.body.len() < n {
+            assert!(
+                !self.eof,
+                "stream ended after {} of {n} bytes",
+                self.body.len()
+            );
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {n} bytes within {within:?}",
+                self.body.len()
+            );
+            self.read_for(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Reads until the server closes; panics after `within`.
+    pub async fn read_to_end(&mut self, within: Duration) {
+        self.read_for(within).await;
+        assert!(self.eof, "the server did not close within {within:?}");
+    }
+}
+
+/// What a run of ADTS bytes holds.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Walk {
+    /// Whole frames.
+    pub frames: usize,
+    /// Their audio duration.
+    pub audio: Duration,
+    /// Bytes after the last whole frame (a frame cut off by the end of the read).
+    pub tail: usize,
+}
+
+/// Walks `bytes` as consecutive ADTS frames from byte 0; panics at the first byte that does not
+/// continue the chain.
+pub fn walk(bytes: &[u8]) -> Walk {
+    let mut pos = 0;
+    let mut w = Walk::default();
+    while pos < bytes.len() {
+        match AdtsHeader::parse(&bytes[pos..]) {
+            Ok(h) if pos + usize::from(h.frame_length) <= bytes.len() => {
+                w.frames += 1;
+                w.audio += Duration::from_nanos(
+                    u64::from(h.samples()) * 1_000_000_000 / u64::from(h.sample_rate()),
+                );
+                pos += usize::from(h.frame_length);
+            }
+            Ok(_) => break,
+            Err(onair_core::adts::HeaderError::Short) => break,
+            Err(e) => panic!(
+                "byte {pos} of {} does not start an ADTS frame: {e:?}",
+                bytes.len()
+            ),
+        }
+    }
+    w.tail = bytes.len() - pos;
+    w
+}
+
+/// Runs ffmpeg on `url` for `seconds` of audio; returns its error output (empty when the
+/// decode was clean). Panics when ffmpeg is not installed: `.ci/run` installs it.
+pub async fn ffmpeg_decode(url: &str, seconds: u32) -> String {
+    let output = tokio::process::Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            url,
+            "-t",
+            &seconds.to_string(),
+            "-f",
+            "null",
+            "-",
+        ])
+        .kill_on_drop(true)
+        .output();
+    let output = timeout(Duration::from_secs(30), output)
+        .await
+        .expect("ffmpeg finishes within 30 s")
+        .expect("ffmpeg is installed (apt-get install ffmpeg; .ci/run does this)");
+    let mut errors = String::from_utf8_lossy(&output.stderr).to_string();
+    if !output.status.success() {
+        errors.push_str(&format!("\nffmpeg exited with {}", output.status));
+    }
+    errors
+}
