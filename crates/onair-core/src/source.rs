@@ -56,6 +56,12 @@ impl StationSource {
         })
     }
 
+    /// Bytes read ahead and not yet sent: at most one read block plus a frame, whatever the
+    /// file's length.
+    pub fn buffered(&self) -> usize {
+        self.deframer.unscanned()
+    }
+
     /// Completed passes through the file.
     pub fn loops(&self) -> u64 {
         self.passes
@@ -183,5 +189,31 @@ mod tests {
         assert_eq!(played, stream.repeat(3));
         assert_eq!(loops_seen, 2);
         assert_eq!(source.loops(), 2);
+    }
+
+    #[tokio::test]
+    async fn memory_does_not_grow_with_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("long.aac");
+        // 20,000 frames: 4 MB, 7.7 minutes.
+        let stream = adts_stream(&FrameSpec::default(), 20_000);
+        std::fs::write(&path, &stream).expect("write");
+        let info = probe(&path).expect("probe");
+        let mut source = StationSource::open(&info).expect("open");
+        let mut sent = 0;
+        let mut most = 0;
+        while sent < stream.len() {
+            let chunk = source
+                .next_chunk(Duration::from_millis(200))
+                .await
+                .expect("chunk");
+            sent += chunk.data.len();
+            most = most.max(source.buffered());
+        }
+        assert!(
+            most <= crate::probe::READ_BLOCK + 8192,
+            "read ahead {most} bytes of a {} byte file",
+            stream.len()
+        );
     }
 }

@@ -163,7 +163,7 @@ async fn burst_then_live_without_gap_or_duplicate() {
     let mut late = station.hub.subscribe().expect("on air");
     let mut burst = Vec::new();
     let mut audio = Duration::ZERO;
-    while let Some(Some(chunk)) = tokio::time::timeout(Duration::ZERO, late.next()).await.ok() {
+    while let Ok(Some(chunk)) = tokio::time::timeout(Duration::ZERO, late.next()).await {
         audio += Duration::from_nanos(chunk.duration_ns);
         burst.push(chunk);
     }

@@ -230,7 +230,8 @@ impl fmt::Display for ConfigError {
 
 impl ConfigError {
     fn from_toml(path: &Path, text: &str, error: &toml::de::Error) -> Self {
-        let message = error.message().trim().to_string();
+        // toml's messages may span lines ("invalid table header\nexpected `.`"): keep one line.
+        let message = error.message().trim().replace('\n', "; ");
         let Some(span) = error.span() else {
             return ConfigError {
                 path: path.to_path_buf(),

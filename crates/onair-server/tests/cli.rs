@@ -1,0 +1,128 @@
+//! The `onair` binary as an operator runs it: config errors, start-up, and SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn onair() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_onair"))
+}
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .and_then(Path::parent)
+        .expect("crates/onair-server is two levels down")
+}
+
+#[test]
+fn a_named_config_that_is_missing_exits_2() {
+    let output = onair()
+        .args(["--config", "/nonexistent/onair.toml"])
+        .output()
+        .expect("run onair");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/nonexistent/onair.toml"), "{stderr}");
+}
+
+#[test]
+fn an_invalid_config_exits_2_naming_line_column_and_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[server]\nlisten = \"127.0.0.1:0\"\n\n[pacing]\nchunk_ms = 0\n",
+    )
+    .expect("write");
+    let output = onair()
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .expect("run onair");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.toml:5:12"), "{stderr}");
+    assert!(stderr.contains("pacing.chunk_ms"), "{stderr}");
+}
+
+#[test]
+fn sigterm_with_listeners_connected_exits_0_within_5_s() {
+    let mut child = onair()
+        .current_dir(repo_root())
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start onair");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut stations = Vec::new();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("onair logs its address")
+            .expect("log line");
+        if line.contains("station on air") {
+            stations.push(line.clone());
+        }
+        if let Some(at) = line.find("address=") {
+            let addr = line[at + 8..]
+                .split_whitespace()
+                .next()
+                .expect("address value");
+            break addr.to_string();
+        }
+    };
+    // The shipped sample stations, each logged with mount, duration, bitrate, rate, channels.
+    assert_eq!(stations.len(), 2, "{stations:?}");
+    for line in &stations {
+        for field in [
+            "mount=/",
+            "duration=",
+            "bitrate_kbps=",
+            "sample_rate=44100",
+            "channels=2",
+        ] {
+            assert!(line.contains(field), "{field} missing in {line}");
+        }
+    }
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+
+    let mut listener = TcpStream::connect(&addr).expect("connect");
+    listener
+        .write_all(b"GET /jazz HTTP/1.1\r\nHost: test\r\n\r\n")
+        .expect("request");
+    let mut buf = [0u8; 4096];
+    listener.read_exact(&mut buf).expect("audio arrives");
+
+    let started = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status.code();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still running 5 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, Some(0));
+    // The listener's stream ended: EOF (after whatever was still in flight).
+    listener
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let mut rest = Vec::new();
+    listener
+        .read_to_end(&mut rest)
+        .expect("the stream ends cleanly");
+}
