@@ -324,7 +324,7 @@ async fn every_sample_rate_and_channel_layout_plays_cleanly() {
             .next()
             .and_then(|c| c.trim_end_matches("ch").parse().ok())
             .expect("channels");
-        let info = &server.registry.get(station).expect("on air").info;
+        let info = server.registry.get(station).expect("on air").info();
         assert_eq!(
             (info.sample_rate(), info.channels()),
             (rate, channels),
@@ -350,7 +350,7 @@ async fn tagged_and_truncated_files_play_cleanly() {
     v1.resize(128, b' ');
     tagged.extend_from_slice(&v1);
     let server = TestServer::start(&[("tagged.aac", &tagged)], "").await;
-    let info = &server.registry.get("tagged").expect("on air").info;
+    let info = server.registry.get("tagged").expect("on air").info();
     assert!(
         info.damage.truncated_at.is_some(),
         "the cut frame is noticed"
@@ -379,9 +379,9 @@ async fn two_files_with_one_name_keep_the_first() {
     let server = TestServer::start(&[("Jazz FM.aac", &first), ("jazz-fm.aac", &second)], "").await;
     let station = server.registry.get("jazz-fm").expect("on air");
     assert!(
-        station.info.path.ends_with("Jazz FM.aac"),
+        station.info().path.ends_with("Jazz FM.aac"),
         "{:?}",
-        station.info.path
+        station.info().path
     );
     assert_eq!(server.registry.list().len(), 1);
 }

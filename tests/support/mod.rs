@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onair_core::adts::AdtsHeader;
-use onair_server::{Config, Server, StationRegistry};
+use onair_server::{Config, ConfigError, ConfigSource, Server, StationRegistry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{timeout, Instant};
 use tokio_util::sync::CancellationToken;
@@ -24,6 +25,22 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Config text for a server in `dir`: its address, its stations folder, then `extra`.
+fn config_text(dir: &Path, extra: &str) -> String {
+    let stations = dir.join("stations").display().to_string();
+    format!("[server]\nlisten = \"127.0.0.1:0\"\nstations_dir = {stations:?}\n{extra}")
+}
+
+/// Waits (bounded) until `ready` holds, polling every 20 ms; returns how long it took.
+pub async fn eventually(what: &str, within: Duration, mut ready: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !ready() {
+        assert!(started.elapsed() < within, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
 /// A shipped sample station's bytes.
 pub fn sample(name: &str) -> Vec<u8> {
     std::fs::read(repo_root().join("stations").join(name)).expect("sample station")
@@ -34,13 +51,18 @@ pub fn fixture(name: &str) -> PathBuf {
     repo_root().join("tests/fixtures").join(name)
 }
 
-/// A server running in this test's runtime, over a temporary stations folder.
+/// A server running in this test's runtime, over a temporary folder holding `config.toml` and
+/// `stations/`.
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
     /// Its stations.
     pub registry: Arc<StationRegistry>,
-    /// The stations folder.
+    /// The config in force.
+    pub config: watch::Receiver<Arc<Config>>,
+    /// Why the config file was last rejected.
+    pub config_error: watch::Receiver<Option<ConfigError>>,
+    /// The temporary folder.
     pub dir: tempfile::TempDir,
     stop: CancellationToken,
     task: Option<JoinHandle<()>>,
@@ -52,27 +74,52 @@ impl TestServer {
     /// are `[server]` keys).
     pub async fn start(files: &[(&str, &[u8])], extra: &str) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("stations")).expect("stations folder");
         for (name, bytes) in files {
-            std::fs::write(dir.path().join(name), bytes).expect("write station file");
+            std::fs::write(dir.path().join("stations").join(name), bytes)
+                .expect("write station file");
         }
-        let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nstations_dir = {:?}\n{extra}",
-            dir.path().display().to_string()
-        );
-        let config = Config::parse(&text, Path::new("test.toml")).expect("test config");
-        let server = Server::bind(config).await.expect("bind");
+        let config_path = dir.path().join("config.toml");
+        std::fs::write(&config_path, config_text(dir.path(), extra)).expect("write config");
+        let source = ConfigSource {
+            path: Some(config_path),
+            ..ConfigSource::default()
+        };
+        let server = Server::bind(source).await.expect("bind");
         let addr = server.local_addr();
         let registry = server.registry();
+        let config = server.config();
+        let config_error = server.config_error();
         let stop = CancellationToken::new();
         let signal = stop.clone();
         let task = tokio::spawn(async move { server.run(signal.cancelled_owned()).await });
         TestServer {
             addr,
             registry,
+            config,
+            config_error,
             dir,
             stop,
             task: Some(task),
         }
+    }
+
+    /// The stations folder.
+    pub fn stations(&self) -> PathBuf {
+        self.dir.path().join("stations")
+    }
+
+    /// The config file.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    /// Rewrites the config file with `extra` after the address and folder, as an editor that
+    /// saves by rename does.
+    pub fn edit_config(&self, extra: &str) {
+        let temp = self.dir.path().join(".config.toml.swp");
+        std::fs::write(&temp, config_text(self.dir.path(), extra)).expect("write config");
+        std::fs::rename(&temp, self.config_path()).expect("rename config");
     }
 
     /// Listeners tuned to `station` now.
@@ -82,15 +129,8 @@ impl TestServer {
 
     /// Waits (bounded) until `station` has `n` listeners.
     pub async fn wait_listeners(&self, station: &str, n: usize, within: Duration) {
-        let deadline = Instant::now() + within;
-        while self.listeners(station) != n {
-            assert!(
-                Instant::now() < deadline,
-                "{station}: {} listeners, expected {n} within {within:?}",
-                self.listeners(station)
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let what = format!("{station} has {n} listeners");
+        eventually(&what, within, || self.listeners(station) == n).await;
     }
 
     /// Shuts the server down as SIGTERM would; returns how long it took.

@@ -137,7 +137,7 @@ pub enum Scan {
     /// The buffer ends inside what may be a frame: give more bytes, or call with `at_end`.
     NeedMore,
     /// At the end of the stream: the remaining bytes start a frame that the stream cuts short.
-    Truncated(AdtsHeader),
+    Truncated,
 }
 
 /// Stateless ADTS frame scanner over a byte window.
@@ -152,8 +152,13 @@ impl Scanner {
         }
         let header = match AdtsHeader::parse(buf) {
             Ok(header) => header,
-            // Too few bytes for a header: more may come, or it is a tail that cannot be a frame.
-            Err(HeaderError::Short) if at_end => return Scan::Skip(buf.len()),
+            // Too few bytes for a header at the end: the start of a header cut short, or junk.
+            Err(HeaderError::Short) if at_end => {
+                return match buf {
+                    [0xFF] | [0xFF, 0xF0..=0xFF, ..] => Scan::Truncated,
+                    _ => Scan::Skip(buf.len()),
+                };
+            }
             Err(HeaderError::Short) => return Scan::NeedMore,
             Err(_) => return Scan::Skip(find_sync(buf, 1)),
         };
@@ -164,7 +169,7 @@ impl Scanner {
             // then this sync was false and the scan goes on there.
             None if at_end => match find_header(buf, 1) {
                 Some(at) => Scan::Skip(at),
-                None => Scan::Truncated(header),
+                None => Scan::Truncated,
             },
             None => Scan::NeedMore,
             // The frame ends exactly at the end of the stream.
@@ -279,10 +284,9 @@ mod tests {
         assert!(matches!(Scanner::scan(&a, true), Scan::Frame(_)));
         assert!(matches!(Scanner::scan(&two, false), Scan::Frame(_)));
         // Cut short at the end of the stream.
-        assert!(matches!(
-            Scanner::scan(&two[..a.len() - 3], true),
-            Scan::Truncated(_)
-        ));
+        assert_eq!(Scanner::scan(&two[..a.len() - 3], true), Scan::Truncated);
+        assert_eq!(Scanner::scan(&a[..4], true), Scan::Truncated);
+        assert_eq!(Scanner::scan(&[0x12, 0x34], true), Scan::Skip(2));
     }
 
     #[test]

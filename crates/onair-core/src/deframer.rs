@@ -95,7 +95,7 @@ impl Deframer {
                 Scan::NeedMore if self.at_end => return Next::End,
                 Scan::NeedMore => return Next::NeedMore,
                 Scan::Skip(n) => self.drop_unscanned(n, false),
-                Scan::Truncated(_) => {
+                Scan::Truncated => {
                     let rest = self.unscanned();
                     self.drop_unscanned(rest, true);
                 }

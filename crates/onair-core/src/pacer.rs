@@ -8,49 +8,105 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{samples_to_duration, SampleClock};
 use crate::error::SourceError;
 use crate::hub::Hub;
-use crate::source::StationSource;
+use crate::probe::StationInfo;
+use crate::source::{SourceChunk, StationSource};
 
 /// Beyond this lateness the pacer restarts its clock instead of bursting to catch up (the host
 /// was suspended or starved; listeners are better served by a pause than by a flood).
 pub const MAX_LATE: Duration = Duration::from_secs(1);
 
-/// Drives one station: reads chunks from its source and publishes them to its hub.
+/// How long a station whose file failed (truncated, emptied, made unreadable) waits for a new
+/// file before it goes off air. An in-place overwrite (`cp new.aac jazz.aac`) empties the file
+/// for a moment; the station resumes with the new audio once the watcher has it.
+pub const REPLACEMENT_WAIT: Duration = Duration::from_secs(3);
+
+/// Drives one station: reads chunks from its file and publishes them to its hub.
+///
+/// The file comes through a `watch` channel: sending a new [`StationInfo`] switches the station
+/// to that file at the next chunk (a frame boundary), without a gap for the listeners.
 pub struct Pacer {
-    source: StationSource,
+    files: watch::Receiver<Arc<StationInfo>>,
     hub: Arc<Hub>,
 }
 
 impl Pacer {
-    /// A pacer feeding `hub` from `source`.
-    pub fn new(source: StationSource, hub: Arc<Hub>) -> Self {
-        Pacer { source, hub }
+    /// A pacer feeding `hub` from the file `files` holds now, and later from each file sent.
+    pub fn new(files: watch::Receiver<Arc<StationInfo>>, hub: Arc<Hub>) -> Self {
+        Pacer { files, hub }
     }
 
-    /// Plays until `stop` is cancelled or the file fails, then closes the hub so that every
-    /// listener's stream ends.
+    /// Plays until `stop` is cancelled or the file fails for good, then closes the hub so that
+    /// every listener's stream ends.
     pub async fn run(mut self, stop: CancellationToken) -> Result<(), SourceError> {
-        let result = self.play(&stop).await;
+        let info = Arc::clone(&self.files.borrow_and_update());
+        let result = match StationSource::open(&info) {
+            Ok(source) => self.play(source, &stop).await,
+            Err(e) => Err(e),
+        };
         self.hub.close();
         result
     }
 
-    async fn play(&mut self, stop: &CancellationToken) -> Result<(), SourceError> {
+    /// The next chunk, from a new file if one was sent. When the file fails, waits up to
+    /// [`REPLACEMENT_WAIT`] for a new one. `None` when stopped.
+    async fn next_chunk(
+        &mut self,
+        source: &mut StationSource,
+        stop: &CancellationToken,
+    ) -> Result<Option<SourceChunk>, SourceError> {
+        loop {
+            if self.files.has_changed().unwrap_or(false) {
+                let info = Arc::clone(&self.files.borrow_and_update());
+                match StationSource::open(&info) {
+                    Ok(new) => *source = new,
+                    Err(error) => {
+                        tracing::warn!(station = self.hub.name(), %error, "cannot switch to the new file")
+                    }
+                }
+            }
+            let target = self.hub.tuning().chunk;
+            let error = tokio::select! {
+                biased;
+                () = stop.cancelled() => return Ok(None),
+                chunk = source.next_chunk(target) => match chunk {
+                    Ok(chunk) => return Ok(Some(chunk)),
+                    Err(error) => error,
+                },
+            };
+            tracing::warn!(station = self.hub.name(), %error, "station file failed; waiting for a new file");
+            let replaced = tokio::select! {
+                () = stop.cancelled() => return Ok(None),
+                changed = tokio::time::timeout(REPLACEMENT_WAIT, self.files.changed()) => {
+                    matches!(changed, Ok(Ok(())))
+                }
+            };
+            if !replaced {
+                return Err(error);
+            }
+            // The new file is marked as seen again, so that the loop's top opens it.
+            self.files.mark_changed();
+        }
+    }
+
+    async fn play(
+        &mut self,
+        mut source: StationSource,
+        stop: &CancellationToken,
+    ) -> Result<(), SourceError> {
         let started = Instant::now();
         let preroll = self.hub.tuning().burst;
         let mut clock = SampleClock::new(started.checked_sub(preroll).unwrap_or(started));
         let mut pts_ns: u64 = 0;
         loop {
-            let target = self.hub.tuning().chunk;
-            let chunk = tokio::select! {
-                biased;
-                () = stop.cancelled() => return Ok(()),
-                chunk = self.source.next_chunk(target) => chunk?,
+            let Some(chunk) = self.next_chunk(&mut source, stop).await? else {
+                return Ok(());
             };
             let deadline = clock.deadline();
             tokio::select! {
@@ -70,11 +126,7 @@ impl Pacer {
                 clock.rebase(now);
             }
             if chunk.looped {
-                tracing::debug!(
-                    station = self.hub.name(),
-                    loops = self.source.loops(),
-                    "looped"
-                );
+                tracing::debug!(station = self.hub.name(), loops = source.loops(), "looped");
             }
             let duration = samples_to_duration(u64::from(chunk.samples), chunk.sample_rate);
             let duration_ns = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onair_core::testing::{adts_stream, FrameSpec};
-use onair_core::{probe, Chunk, Hub, Pacer, StationSource, Subscription, Tuning};
+use onair_core::{probe, Chunk, Hub, Pacer, StationInfo, Subscription, Tuning};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -16,6 +17,7 @@ const FRAME_LEN: usize = 207;
 
 struct Station {
     hub: Arc<Hub>,
+    files: watch::Sender<Arc<StationInfo>>,
     stop: CancellationToken,
     started: Instant,
     file: Vec<u8>,
@@ -37,10 +39,12 @@ fn on_air(frames: usize, tuning: Tuning) -> Station {
     let info = probe(&path).expect("probe");
     let hub = Hub::new("test", tuning);
     let stop = CancellationToken::new();
-    let pacer = Pacer::new(StationSource::open(&info).expect("open"), Arc::clone(&hub));
+    let (files, rx) = watch::channel(Arc::new(info));
+    let pacer = Pacer::new(rx, Arc::clone(&hub));
     tokio::spawn(pacer.run(stop.clone()));
     Station {
         hub,
+        files,
         stop,
         started: Instant::now(),
         file,
@@ -301,4 +305,91 @@ async fn chunk_size_retunes_live() {
         prev = chunk;
     }
     assert!(saw_new_size, "500 ms chunks after the retune");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_file_takes_over_at_a_frame_boundary_without_a_gap() {
+    let station = on_air(2000, tuning(200, 0, 10_000));
+    let mut sub = station.hub.subscribe().expect("on air");
+    let before = next(&mut sub).await;
+    assert_eq!(before.data[7], 0x5A, "old audio");
+    // The new file: 48 kHz frames with another fill byte.
+    let path = station._dir.path().join("new.aac");
+    let spec = FrameSpec {
+        sample_rate_index: 3,
+        fill: 0x33,
+        payload_len: 300,
+        ..FrameSpec::default()
+    };
+    std::fs::write(&path, adts_frame_run(&spec, 500)).expect("write");
+    station
+        .files
+        .send(Arc::new(probe(&path).expect("probe")))
+        .expect("pacer listens");
+    let mut prev = before;
+    let mut switched_after = None;
+    for i in 0..10 {
+        let chunk = next(&mut sub).await;
+        assert_eq!(chunk.pts_ns, prev.pts_ns + prev.duration_ns, "no gap");
+        assert_eq!(chunk.data[0], 0xFF, "starts on a frame");
+        let new = chunk.data[7] == 0x33;
+        if new {
+            assert_eq!(
+                chunk.data.len(),
+                chunk.frames as usize * 307,
+                "only new frames"
+            );
+            switched_after.get_or_insert(i);
+        } else {
+            assert!(switched_after.is_none(), "no old audio after the switch");
+        }
+        prev = chunk;
+    }
+    // The chunk read ahead before the switch still plays; the one after is new.
+    assert!(
+        switched_after.is_some_and(|i| i <= 1),
+        "switched after {switched_after:?} chunks"
+    );
+}
+
+/// `count` frames of `spec`, all alike.
+fn adts_frame_run(spec: &FrameSpec, count: usize) -> Vec<u8> {
+    onair_core::testing::adts_frame(spec).repeat(count)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_file_that_fails_ends_the_station_unless_replaced() {
+    // 20 frames: every pass re-reads the file, so an emptied file is noticed at once.
+    let station = on_air(20, tuning(100, 0, 10_000));
+    let mut sub = station.hub.subscribe().expect("on air");
+    next(&mut sub).await;
+    let path = station._dir.path().join("test.aac");
+    std::fs::write(&path, b"").expect("empty the file");
+    // No new file comes: the station ends within REPLACEMENT_WAIT (plus what was queued).
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while sub.next().await.is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the station ended");
+    assert!(station.hub.is_closed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_file_resumes_when_a_new_one_comes() {
+    let station = on_air(20, tuning(100, 0, 10_000));
+    let mut sub = station.hub.subscribe().expect("on air");
+    next(&mut sub).await;
+    let path = station._dir.path().join("test.aac");
+    std::fs::write(&path, b"").expect("empty the file");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    std::fs::write(&path, adts_stream(&FrameSpec::default(), 50)).expect("rewrite");
+    station
+        .files
+        .send(Arc::new(probe(&path).expect("probe")))
+        .expect("pacer listens");
+    for _ in 0..20 {
+        let chunk = next(&mut sub).await;
+        assert_eq!(chunk.data[0], 0xFF);
+    }
+    assert!(!station.hub.is_closed());
 }

@@ -1,44 +1,50 @@
 //! The command line: `onair [--config PATH] [--stations DIR] [--listen ADDR]`.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
+use crate::config::{ConfigSource, DEFAULT_CONFIG_PATH};
 
 /// onair: an internet-radio server for file-based stations.
 #[derive(Debug, Clone, Default, Parser)]
 #[command(name = "onair", version, about)]
 pub struct Cli {
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Config file [default: config/config.toml; built-in defaults when that file is missing]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
     /// Folder of *.aac station files (overrides server.stations_dir) [default: stations]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub stations: Option<PathBuf>,
     /// Address to listen on (overrides server.listen) [default: 0.0.0.0:8080]
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
 }
 
+/// Subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Validate the config and every station file without serving; prints a table and exits
+    /// non-zero when anything is wrong (1: a station has a problem, 2: the config is invalid).
+    Check,
+}
+
 impl Cli {
-    /// The config this command line asks for: the named file (which must exist and be valid),
-    /// else the default file if present, else built-in defaults; then the flags on top.
-    pub fn load_config(&self) -> Result<Config, ConfigError> {
-        let mut config = match &self.config {
-            Some(path) => Config::load(path)?,
-            None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
-                Config::load(Path::new(DEFAULT_CONFIG_PATH))?
-            }
-            None => Config::default(),
+    /// Where the config comes from: the named file (which must exist), else the default file
+    /// when it exists, else built-in defaults; with the flags on top.
+    pub fn config_source(&self) -> ConfigSource {
+        let path = match &self.config {
+            Some(path) => Some(path.clone()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_PATH)).filter(|p| p.exists()),
         };
-        if let Some(dir) = &self.stations {
-            config.server.stations_dir = dir.clone();
+        ConfigSource {
+            path,
+            stations_dir: self.stations.clone(),
+            listen: self.listen,
         }
-        if let Some(listen) = self.listen {
-            config.server.listen = listen;
-        }
-        Ok(config)
     }
 }

@@ -158,6 +158,35 @@ impl Config {
     }
 }
 
+/// Where the config comes from, and the command-line flags that override it: everything needed
+/// to read it again when the file changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConfigSource {
+    /// The config file; `None` for built-in defaults only.
+    pub path: Option<PathBuf>,
+    /// `--stations`: overrides `server.stations_dir`.
+    pub stations_dir: Option<PathBuf>,
+    /// `--listen`: overrides `server.listen`.
+    pub listen: Option<SocketAddr>,
+}
+
+impl ConfigSource {
+    /// The config as it stands now: the file (defaults when there is none), then the flags.
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        let mut config = match &self.path {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        if let Some(dir) = &self.stations_dir {
+            config.server.stations_dir = dir.clone();
+        }
+        if let Some(listen) = self.listen {
+            config.server.listen = listen;
+        }
+        Ok(config)
+    }
+}
+
 /// An integer setting that must lie in `MIN..=MAX`; checked while parsing, so the error points
 /// at the value in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -6,12 +6,14 @@
 //! # Layout
 //!
 //! - [`cli`]: the command line, and how it combines with the config file.
+//! - [`check`]: `onair check`, which validates the config and every station without serving.
 //! - [`config`]: `config/config.toml`, its defaults and its errors (file, line, column, key).
 //! - [`naming`]: which files are stations, and the mount point of each.
 //! - [`registry`]: the stations on air: one [`onair_core::Hub`] and one pacer task each.
 //! - [`routes`]: what each request gets: streams, the station list, 404 and 405.
 //! - [`body`]: response bodies, among them a listener's endless audio stream.
 //! - [`timed_io`]: the socket wrapper that drops listeners whose socket accepts nothing.
+//! - [`watcher`]: watches the stations folder and the config file, applying changes live.
 //! - [`server`]: the listening socket, the accept loop, connections and shutdown.
 //!
 //! Audio flows: station file -> `onair_core` source and pacer -> hub -> one
@@ -20,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod body;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod naming;
@@ -27,15 +30,16 @@ pub mod registry;
 pub mod routes;
 pub mod server;
 pub mod timed_io;
+pub mod watcher;
 
-pub use cli::Cli;
-pub use config::{Config, ConfigError};
+pub use cli::{Cli, Command};
+pub use config::{Config, ConfigError, ConfigSource};
 pub use registry::StationRegistry;
 pub use server::{Server, ServerError};
 
-/// Runs onair with `config` until SIGINT or SIGTERM: what `main` does.
-pub async fn run(config: Config) -> Result<(), ServerError> {
-    let server = Server::bind(config).await?;
+/// Runs onair with the config from `source` until SIGINT or SIGTERM: what `main` does.
+pub async fn run(source: ConfigSource) -> Result<(), ServerError> {
+    let server = Server::bind(source).await?;
     server.run(shutdown_signal()).await;
     Ok(())
 }

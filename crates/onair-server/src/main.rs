@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use onair_server::Cli;
+use onair_server::{Cli, Command};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -16,27 +16,45 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stdout().is_terminal())
         .init();
     let cli = Cli::parse();
-    let config = match cli.load_config() {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("onair: invalid config: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    match serve(config) {
+    if let Some(Command::Check) = cli.command {
+        return check(&cli.config_source());
+    }
+    match serve(cli.config_source()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("onair: {error:#}");
-            ExitCode::FAILURE
+            // A bad config is the operator's to fix: exit code 2, as for bad flags.
+            match error.downcast_ref::<onair_server::ServerError>() {
+                Some(onair_server::ServerError::Config(_)) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }
 
-fn serve(config: onair_server::Config) -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
+fn serve(source: onair_server::ConfigSource) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?
-        .block_on(onair_server::run(config))
-        .context("server failed")
+        .context("cannot start the async runtime")?;
+    runtime.block_on(onair_server::run(source))?;
+    Ok(())
+}
+
+/// `onair check`: exit 0 when everything is clean, 1 when a station has a problem, 2 when the
+/// config is invalid.
+fn check(source: &onair_server::ConfigSource) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match onair_server::check::check(source, &mut out) {
+        Ok(Ok(summary)) if summary.clean() => ExitCode::SUCCESS,
+        Ok(Ok(_)) => ExitCode::FAILURE,
+        Ok(Err(error)) => {
+            eprintln!("onair: cannot write the report: {error}");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("onair: invalid config: {error}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -1,14 +1,20 @@
 //! The stations on air: which files they play, their hubs, and the pacer tasks that feed them.
 //!
+//! The registry is driven by one general mechanism, [`StationRegistry::reconcile`]: given the
+//! station files that should be on air, it mounts the new ones, switches stations whose file
+//! changed to the new audio, and takes the others off air. Start-up, the folder watcher and
+//! config reloads all go through it.
+//!
 //! The registry owns every pacer task (in one `TaskTracker`, under one `CancellationToken`), so
 //! shutting it down ends every station and, through the hubs, every listener's stream.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
 
-use onair_core::{probe, Hub, Pacer, SourceError, StationInfo, StationSource};
+use onair_core::{probe, Hub, Pacer, SourceError, StationInfo};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -26,26 +32,104 @@ pub struct StationMeta {
     pub description: Option<String>,
 }
 
+/// Which version of a file is playing: a replaced or rewritten file has another identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileIdentity {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl FileIdentity {
+    /// The identity of the file at `path` now (following symlinks), `None` when it cannot be
+    /// read or is not a regular file.
+    pub fn of(path: &Path) -> Option<FileIdentity> {
+        let meta = std::fs::metadata(path).ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        #[cfg(unix)]
+        let (dev, ino) = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
+        #[cfg(not(unix))]
+        let (dev, ino) = (0, 0);
+        Some(FileIdentity {
+            dev,
+            ino,
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
+}
+
 /// One station on air.
 #[derive(Debug)]
 pub struct Station {
     /// Name and mount point (`/<name>`).
     pub name: String,
-    /// What the file holds.
-    pub info: StationInfo,
     /// The broadcast listeners subscribe to.
     pub hub: Arc<Hub>,
-    /// What players are told.
-    pub meta: StationMeta,
-    /// Socket write timeout for this station's listeners.
-    pub client_timeout: Duration,
+    /// The file playing; sending a new one switches the pacer to it.
+    file: watch::Sender<Arc<StationInfo>>,
+    identity: Mutex<Option<FileIdentity>>,
+    settings: RwLock<(StationMeta, Duration)>,
     stop: CancellationToken,
+}
+
+impl Station {
+    /// What the file playing holds.
+    pub fn info(&self) -> Arc<StationInfo> {
+        Arc::clone(&self.file.borrow())
+    }
+
+    /// What players are told.
+    pub fn meta(&self) -> StationMeta {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .clone()
+    }
+
+    /// Socket write timeout for this station's listeners.
+    pub fn client_timeout(&self) -> Duration {
+        self.settings.read().unwrap_or_else(|p| p.into_inner()).1
+    }
+
+    /// Applies `config`'s pacing and metadata for this station.
+    fn configure(&self, config: &Config) {
+        let pacing = config.pacing_for(&self.name);
+        self.hub.set_tuning(pacing.tuning);
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) =
+            (meta_for(config, &self.name), pacing.client_timeout);
+    }
+
+    fn identity(&self) -> Option<FileIdentity> {
+        *self.identity.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The station files that should be on air.
+#[derive(Debug, Default, Clone)]
+pub struct Desired {
+    /// Name to file, one file per name.
+    pub stations: BTreeMap<String, PathBuf>,
+    /// Files still being written: a station playing one keeps its current audio, and one not on
+    /// air yet waits.
+    pub unsettled: HashSet<PathBuf>,
 }
 
 /// The stations on air, by name.
 #[derive(Debug, Default)]
 pub struct StationRegistry {
     stations: RwLock<BTreeMap<String, Arc<Station>>>,
+    /// Files that failed to probe, with the identity that failed: not retried until they change.
+    failed: Mutex<HashMap<PathBuf, Option<FileIdentity>>>,
+    /// Duplicate names already warned about.
+    warned: Mutex<HashSet<(PathBuf, PathBuf)>>,
     tasks: TaskTracker,
     stop: CancellationToken,
 }
@@ -56,68 +140,141 @@ impl StationRegistry {
         Arc::new(StationRegistry::default())
     }
 
-    /// Mounts every station the config and the stations folder name. A file that cannot be
-    /// played is logged and left out; the others go on air. Returns the stations that failed.
+    /// Puts on air every station the config and the stations folder name (at start-up, every
+    /// file present is taken as complete). Returns the stations that failed.
     pub async fn load(&self, config: &Config) -> Vec<(String, SourceError)> {
-        let mut failed = Vec::new();
-        for (name, path) in discover(config) {
-            if let Err(error) = self.mount(&name, &path, config).await {
-                tracing::warn!(station = %name, %error, "station not mounted");
-                failed.push((name, error));
-            }
-        }
-        failed
+        let desired = Desired {
+            stations: self.discover(config),
+            unsettled: HashSet::new(),
+        };
+        self.reconcile(config, &desired).await
     }
 
-    /// Probes `path` and puts it on air as station `name`.
-    pub async fn mount(&self, name: &str, path: &Path, config: &Config) -> Result<(), SourceError> {
-        let probe_path = path.to_path_buf();
-        let info = tokio::task::spawn_blocking(move || probe(&probe_path))
-            .await
-            .map_err(|e| SourceError::Io {
-                path: path.to_path_buf(),
-                offset: 0,
-                source: std::io::Error::other(e),
-            })??;
+    /// Brings the stations on air in line with `desired`: mounts new files, switches stations
+    /// whose file changed, takes off air the stations no longer wanted, and applies `config`'s
+    /// pacing and metadata to all. A file that cannot be played is logged (once per version of
+    /// the file) and changes nothing else. Returns the files that failed this time.
+    pub async fn reconcile(
+        &self,
+        config: &Config,
+        desired: &Desired,
+    ) -> Vec<(String, SourceError)> {
+        // A station whose pacer ended (its file failed for good) is gone: a new version of its
+        // file mounts it again.
+        self.write().retain(|_, s| !s.hub.is_closed());
+        let current: Vec<Arc<Station>> = self.all();
+        for station in &current {
+            if !desired.stations.contains_key(&station.name) {
+                self.unmount(&station.name, "its file is gone");
+            } else {
+                station.configure(config);
+            }
+        }
+        // Probe what is new or changed, all at once on the blocking pool.
+        let mut probes = Vec::new();
+        for (name, path) in &desired.stations {
+            if desired.unsettled.contains(path) {
+                continue;
+            }
+            let identity = FileIdentity::of(path);
+            let playing = current.iter().find(|s| &s.name == name);
+            if let Some(station) = playing {
+                if station.info().path == *path && station.identity() == identity {
+                    continue;
+                }
+            }
+            if self.failed_before(path, identity) {
+                continue;
+            }
+            let probe_path = path.clone();
+            let task = tokio::task::spawn_blocking(move || probe(&probe_path));
+            probes.push((name.clone(), path.clone(), identity, task));
+        }
+        let mut failures = Vec::new();
+        for (name, path, identity, task) in probes {
+            let probed = task.await.unwrap_or_else(|e| {
+                Err(SourceError::Io {
+                    path: path.clone(),
+                    offset: 0,
+                    source: std::io::Error::other(e),
+                })
+            });
+            match probed {
+                Ok(info) => {
+                    self.lock_failed().remove(&path);
+                    self.put_on_air(&name, info, identity, config);
+                }
+                Err(error) => {
+                    let playing = self.get(&name).is_some();
+                    tracing::warn!(
+                        station = %name,
+                        %error,
+                        "{}",
+                        if playing { "new file refused; the station keeps its current audio" } else { "station not mounted" }
+                    );
+                    self.lock_failed().insert(path, identity);
+                    failures.push((name, error));
+                }
+            }
+        }
+        self.lock_failed()
+            .retain(|path, _| desired.stations.values().any(|p| p == path));
+        failures
+    }
+
+    /// Mounts `info` as station `name`, or switches the station to it when it is on air.
+    fn put_on_air(
+        &self,
+        name: &str,
+        info: StationInfo,
+        identity: Option<FileIdentity>,
+        config: &Config,
+    ) {
         report_damage(name, &info);
-        let source = StationSource::open(&info)?;
+        let info = Arc::new(info);
+        if let Some(station) = self.get(name) {
+            let _ = station.file.send(Arc::clone(&info));
+            *station.identity.lock().unwrap_or_else(|p| p.into_inner()) = identity;
+            station.configure(config);
+            log_station(
+                name,
+                &info,
+                "station file replaced; switching to the new audio",
+            );
+            return;
+        }
         let pacing = config.pacing_for(name);
         let hub = Hub::new(name, pacing.tuning);
         let stop = self.stop.child_token();
+        let (file, files) = watch::channel(Arc::clone(&info));
         let station = Arc::new(Station {
             name: name.to_string(),
-            meta: meta_for(config, name),
-            client_timeout: pacing.client_timeout,
             hub: Arc::clone(&hub),
-            info,
+            file,
+            identity: Mutex::new(identity),
+            settings: RwLock::new((meta_for(config, name), pacing.client_timeout)),
             stop: stop.clone(),
         });
-        let pacer = Pacer::new(source, hub);
+        let pacer = Pacer::new(files, hub);
         let task_name = name.to_string();
         self.tasks.spawn(async move {
             if let Err(error) = pacer.run(stop).await {
                 tracing::warn!(station = %task_name, %error, "station went off air");
             }
         });
-        tracing::info!(
-            station = %name,
-            mount = %format!("/{name}"),
-            duration = %format_duration(station.info.duration),
-            bitrate_kbps = station.info.bitrate() / 1000,
-            sample_rate = station.info.sample_rate(),
-            channels = station.info.channels(),
-            file = %station.info.path.display(),
-            "station on air"
-        );
-        let previous = self
-            .stations
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.to_string(), station);
-        if let Some(previous) = previous {
+        log_station(name, &info, "station on air");
+        if let Some(previous) = self.write().insert(name.to_string(), station) {
             previous.stop.cancel();
         }
-        Ok(())
+    }
+
+    /// Takes station `name` off air: its listeners' streams end after a whole chunk.
+    pub fn unmount(&self, name: &str, why: &str) {
+        if let Some(station) = self.write().remove(name) {
+            station.stop.cancel();
+            station.hub.close();
+            tracing::info!(station = %name, mount = %format!("/{name}"), listeners = station.hub.listeners(), "station off air: {why}");
+        }
     }
 
     /// The station at `name`, if it is on air.
@@ -128,18 +285,36 @@ impl StationRegistry {
 
     /// Every station on air, by name.
     pub fn list(&self) -> Vec<Arc<Station>> {
-        let stations = self.stations.read().unwrap_or_else(|p| p.into_inner());
-        stations
-            .values()
+        self.all()
+            .into_iter()
             .filter(|s| !s.hub.is_closed())
-            .cloned()
             .collect()
+    }
+
+    fn all(&self) -> Vec<Arc<Station>> {
+        let stations = self.stations.read().unwrap_or_else(|p| p.into_inner());
+        stations.values().cloned().collect()
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Arc<Station>>> {
+        self.stations.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_failed(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Option<FileIdentity>>> {
+        self.failed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn failed_before(&self, path: &Path, identity: Option<FileIdentity>) -> bool {
+        self.lock_failed().get(path) == Some(&identity)
     }
 
     /// Takes every station off air (ending every listener's stream) and waits up to `grace` for
     /// the pacer tasks to finish.
     pub async fn shutdown(&self, grace: Duration) {
         self.stop.cancel();
+        for station in self.all() {
+            station.hub.close();
+        }
         self.tasks.close();
         if tokio::time::timeout(grace, self.tasks.wait())
             .await
@@ -148,20 +323,37 @@ impl StationRegistry {
             tracing::warn!("station tasks did not stop within {grace:?}");
         }
     }
+
+    /// The station files the config and the stations folder name; see [`discover`]. Each pair
+    /// of files that claim one name is warned about once.
+    pub fn discover(&self, config: &Config) -> BTreeMap<String, PathBuf> {
+        let (stations, duplicates) = discover(config);
+        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, kept, ignored) in duplicates {
+            if warned.insert((kept.clone(), ignored.clone())) {
+                tracing::warn!(
+                    station = %name,
+                    kept = %kept.display(),
+                    ignored = %ignored.display(),
+                    "two station files map to one name; the first one wins"
+                );
+            }
+        }
+        stations
+    }
 }
 
+/// Two files that claim one station name: `(name, kept, ignored)`.
+pub type Duplicate = (String, PathBuf, PathBuf);
+
 /// The station files to mount, by name: `[stations.<name>] file = ...` entries first, then the
-/// `*.aac` files of the stations folder in name order. A name claimed twice keeps its first file
-/// and a warning names both.
-pub fn discover(config: &Config) -> Vec<(String, PathBuf)> {
+/// `*.aac` files of the stations folder in name order. A name claimed twice keeps its first
+/// file; the duplicates are returned beside.
+pub fn discover(config: &Config) -> (BTreeMap<String, PathBuf>, Vec<Duplicate>) {
     let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut duplicates = Vec::new();
     let mut claim = |name: String, path: PathBuf| match found.get(&name) {
-        Some(first) => tracing::warn!(
-            station = %name,
-            kept = %first.display(),
-            ignored = %path.display(),
-            "two station files map to one name; the first one wins"
-        ),
+        Some(first) => duplicates.push((name, first.clone(), path)),
         None => {
             found.insert(name, path);
         }
@@ -171,26 +363,26 @@ pub fn discover(config: &Config) -> Vec<(String, PathBuf)> {
             claim(name.clone(), file.clone());
         }
     }
-    let dir = &config.server.stations_dir;
-    match std::fs::read_dir(dir) {
-        Ok(entries) => {
-            let mut files: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| is_station_file(p))
-                .collect();
-            files.sort();
-            for path in files {
-                if let Some(name) = name_of(&path) {
-                    claim(name, path);
-                }
-            }
-        }
-        Err(error) => {
-            tracing::warn!(dir = %dir.display(), %error, "cannot read the stations folder")
+    for path in station_files(&config.server.stations_dir) {
+        if let Some(name) = name_of(&path) {
+            claim(name, path);
         }
     }
-    found.into_iter().collect()
+    (found, duplicates)
+}
+
+/// The station files in `dir`, in name order (empty when the folder cannot be read).
+pub fn station_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| is_station_file(p) && !p.is_dir())
+        .collect();
+    files.sort();
+    files
 }
 
 fn meta_for(config: &Config, name: &str) -> StationMeta {
@@ -202,6 +394,20 @@ fn meta_for(config: &Config, name: &str) -> StationMeta {
         genre: station.and_then(|s| s.genre.clone()),
         description: station.and_then(|s| s.description.clone()),
     }
+}
+
+/// One `info` line for a station whose audio is new.
+fn log_station(name: &str, info: &StationInfo, what: &str) {
+    tracing::info!(
+        station = %name,
+        mount = %format!("/{name}"),
+        duration = %format_duration(info.duration),
+        bitrate_kbps = info.bitrate() / 1000,
+        sample_rate = info.sample_rate(),
+        channels = info.channels(),
+        file = %info.path.display(),
+        "{what}"
+    );
 }
 
 /// Warns about what the probe passed over: it plays, but the operator should know.

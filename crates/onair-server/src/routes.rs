@@ -59,7 +59,7 @@ fn stream(
     } else {
         match station.hub.subscribe() {
             Some(subscription) => {
-                write_timeout.set(station.client_timeout);
+                write_timeout.set(station.client_timeout());
                 Body::Listener(ListenerBody::new(subscription, peer))
             }
             // Went off air between the lookup and now.
@@ -86,11 +86,11 @@ fn index(registry: &StationRegistry) -> Response<Body> {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>onair</title></head>\n<body>\n<h1>onair</h1>\n<ul>\n",
     );
     for station in registry.list() {
-        let info = &station.info;
+        let info = station.info();
         page.push_str(&format!(
             "<li><a href=\"/{name}\">/{name}</a> {title} ({kbps} kb/s, {rate} Hz, {ch} ch)</li>\n",
             name = station.name,
-            title = escape_html(&station.meta.title),
+            title = escape_html(&station.meta().title),
             kbps = info.bitrate() / 1000,
             rate = info.sample_rate(),
             ch = info.channels(),

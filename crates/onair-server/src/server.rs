@@ -10,13 +10,15 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError, ConfigSource};
 use crate::registry::StationRegistry;
 use crate::routes;
 use crate::timed_io::{TimedIo, WriteTimeout};
+use crate::watcher::Watcher;
 
 /// Pending connections the kernel queues before `accept`: a burst of thousands of listeners
 /// tuning in at once must not be refused.
@@ -29,6 +31,9 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    /// The config file is missing or invalid.
+    #[error("invalid config: {0}")]
+    Config(#[from] ConfigError),
     /// The listening socket could not be set up.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -44,21 +49,40 @@ pub enum ServerError {
 pub struct Server {
     listener: TcpListener,
     registry: Arc<StationRegistry>,
-    config: Config,
+    config: watch::Sender<Arc<Config>>,
+    config_error: watch::Sender<Option<ConfigError>>,
+    /// Watches files from `bind` on, so that no change after `bind` returns is missed.
+    watcher: Option<Watcher>,
 }
 
 impl Server {
-    /// Binds the listening socket and puts every station on air. A station that fails is
-    /// logged and left out; only a socket that cannot be bound is an error.
-    pub async fn bind(config: Config) -> Result<Server, ServerError> {
+    /// Reads the config, binds the listening socket and puts every station on air. A station
+    /// that fails is logged and left out; only a bad config or a socket that cannot be bound is
+    /// an error.
+    pub async fn bind(source: ConfigSource) -> Result<Server, ServerError> {
+        let config = source.load()?;
         let addr = config.server.listen;
         let listener = listen(addr).map_err(|source| ServerError::Bind { addr, source })?;
         let registry = StationRegistry::new();
-        registry.load(&config).await;
+        let config = watch::Sender::new(Arc::new(config));
+        let config_error = watch::Sender::new(None);
+        // The watcher applies file and config changes while onair runs; without it (no inotify
+        // watches left, say) the stations stay as they are.
+        let watcher = Watcher::new(
+            Arc::clone(&registry),
+            source,
+            config.clone(),
+            config_error.clone(),
+        )
+        .inspect_err(|error| tracing::warn!(%error, "cannot watch files; station and config changes need a restart"))
+        .ok();
+        registry.load(&config.borrow()).await;
         Ok(Server {
             listener,
             registry,
             config,
+            config_error,
+            watcher,
         })
     }
 
@@ -66,7 +90,17 @@ impl Server {
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
-            .unwrap_or(self.config.server.listen)
+            .unwrap_or(self.config.borrow().server.listen)
+    }
+
+    /// The config in force (the last good one).
+    pub fn config(&self) -> watch::Receiver<Arc<Config>> {
+        self.config.subscribe()
+    }
+
+    /// Why the config file's current contents were rejected, if they were.
+    pub fn config_error(&self) -> watch::Receiver<Option<ConfigError>> {
+        self.config_error.subscribe()
     }
 
     /// The stations on air.
@@ -76,10 +110,13 @@ impl Server {
 
     /// Serves until `shutdown` completes, then stops accepting, ends every listener's stream
     /// and returns once the connections have closed, or after a bounded grace period.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
         tracing::info!(address = %self.local_addr(), stations = self.registry.list().len(), "onair listening");
         let connections = TaskTracker::new();
         let closing = CancellationToken::new();
+        if let Some(watcher) = self.watcher.take() {
+            connections.spawn(watcher.run(closing.clone()));
+        }
         tokio::select! {
             () = self.accept_loop(&connections, &closing) => {}
             () = shutdown => {}
@@ -109,11 +146,12 @@ impl Server {
             match self.listener.accept().await {
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(10);
+                    let config = Arc::clone(&self.config.borrow());
                     let conn = serve(
                         stream,
                         peer,
                         Arc::clone(&self.registry),
-                        &self.config,
+                        &config,
                         closing.clone(),
                     );
                     connections.spawn(conn);

@@ -126,3 +126,74 @@ fn sigterm_with_listeners_connected_exits_0_within_5_s() {
         .read_to_end(&mut rest)
         .expect("the stream ends cleanly");
 }
+
+#[test]
+fn check_reports_every_station_and_exits_0_when_clean() {
+    let output = onair()
+        .current_dir(repo_root())
+        .arg("check")
+        .output()
+        .expect("run onair check");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    for row in [
+        "jazz", "/jazz", "ambient", "44100 Hz", "STATION", "VERDICT", "2 ok",
+    ] {
+        assert!(stdout.contains(row), "{row} missing:\n{stdout}");
+    }
+}
+
+#[test]
+fn check_names_the_bad_file_and_offset_and_exits_1() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let jazz = std::fs::read(repo_root().join("stations/jazz.aac")).expect("sample");
+    std::fs::write(dir.path().join("good.aac"), &jazz).expect("write");
+    std::fs::write(dir.path().join("cut.aac"), &jazz[..jazz.len() / 2 + 101]).expect("write");
+    std::fs::write(
+        dir.path().join("movie.aac"),
+        b"\0\0\0\x18ftypM4A \0\0\0\0M4A isom",
+    )
+    .expect("write");
+    let output = onair()
+        .args(["check", "--config", "/dev/null", "--stations"])
+        .arg(dir.path())
+        .output()
+        .expect("run onair check");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let row = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{stdout}"))
+            .to_string()
+    };
+    assert!(row("good").ends_with("ok"), "{stdout}");
+    assert!(
+        row("cut").contains("warning: last frame cut short at byte"),
+        "{stdout}"
+    );
+    assert!(
+        row("movie").contains("error at byte 0") && row("movie").contains("MP4"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_with_an_invalid_config_exits_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, "[pacing]\nburst_ms = -1\n").expect("write");
+    let output = onair()
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .expect("run onair check");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("c.toml:2:12") && stderr.contains("pacing.burst_ms"),
+        "{stderr}"
+    );
+}

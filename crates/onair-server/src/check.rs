@@ -1,0 +1,167 @@
+//! `onair check`: validates the config and every station file without serving.
+//!
+//! Operators run it before a deploy and in their own CI: it reads each file end to end exactly as
+//! the server would, prints one row per station, and says what is wrong with the byte offset.
+
+use std::io::{self, Write};
+
+use onair_core::{probe, SourceError, StationInfo};
+
+use crate::config::{ConfigError, ConfigSource};
+use crate::registry::{discover, format_duration};
+
+/// What `check` found.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CheckSummary {
+    /// Stations that play cleanly.
+    pub ok: usize,
+    /// Stations that play but with something to fix (a cut last frame, garbage, a duplicate).
+    pub warnings: usize,
+    /// Files that cannot play.
+    pub errors: usize,
+}
+
+impl CheckSummary {
+    /// Whether nothing at all is wrong.
+    pub fn clean(&self) -> bool {
+        self.warnings == 0 && self.errors == 0
+    }
+}
+
+/// Checks the config and every station, writing the table to `out`.
+pub fn check(
+    source: &ConfigSource,
+    out: &mut impl Write,
+) -> Result<io::Result<CheckSummary>, ConfigError> {
+    let config = source.load()?;
+    let (stations, duplicates) = discover(&config);
+    let mut rows = vec![[
+        "STATION", "MOUNT", "FILE", "DURATION", "BITRATE", "RATE", "CH", "FRAMES", "VERDICT",
+    ]
+    .map(String::from)];
+    let mut summary = CheckSummary::default();
+    for (name, path) in &stations {
+        let mount = format!("/{name}");
+        let file = path.display().to_string();
+        match probe(path) {
+            Ok(info) => {
+                let verdict = verdict(&info);
+                if verdict == "ok" {
+                    summary.ok += 1;
+                } else {
+                    summary.warnings += 1;
+                }
+                rows.push([
+                    name.clone(),
+                    mount,
+                    file,
+                    format_duration(info.duration),
+                    format!("{} kb/s", info.bitrate() / 1000),
+                    format!("{} Hz", info.sample_rate()),
+                    info.channels().to_string(),
+                    info.frames.to_string(),
+                    verdict,
+                ]);
+            }
+            Err(error) => {
+                summary.errors += 1;
+                let dash = || "-".to_string();
+                rows.push([
+                    name.clone(),
+                    mount,
+                    file,
+                    dash(),
+                    dash(),
+                    dash(),
+                    dash(),
+                    dash(),
+                    error_verdict(&error),
+                ]);
+            }
+        }
+    }
+    for (name, kept, ignored) in duplicates {
+        summary.warnings += 1;
+        let dash = || "-".to_string();
+        rows.push([
+            name.clone(),
+            format!("/{name}"),
+            ignored.display().to_string(),
+            dash(),
+            dash(),
+            dash(),
+            dash(),
+            dash(),
+            format!("warning: ignored, /{name} plays {}", kept.display()),
+        ]);
+    }
+    Ok(write_table(
+        out,
+        &rows,
+        &config.server.stations_dir,
+        summary,
+    ))
+}
+
+fn write_table(
+    out: &mut impl Write,
+    rows: &[[String; 9]],
+    dir: &std::path::Path,
+    summary: CheckSummary,
+) -> io::Result<CheckSummary> {
+    let mut widths = [0usize; 9];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in rows {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    writeln!(
+        out,
+        "\n{} station(s) in {} and the config: {} ok, {} with warnings, {} with errors",
+        rows.len() - 1,
+        dir.display(),
+        summary.ok,
+        summary.warnings,
+        summary.errors
+    )?;
+    Ok(summary)
+}
+
+fn verdict(info: &StationInfo) -> String {
+    let mut problems = Vec::new();
+    if let Some(at) = info.damage.truncated_at {
+        problems.push(format!("last frame cut short at byte {at}"));
+    }
+    if let Some(at) = info.damage.first_garbage_at {
+        problems.push(format!(
+            "{} non-ADTS bytes skipped, first at byte {at}",
+            info.damage.garbage_bytes
+        ));
+    }
+    if info.mixed_format {
+        problems.push("sample rate or channels change mid-file".to_string());
+    }
+    if problems.is_empty() {
+        "ok".to_string()
+    } else {
+        format!("warning: {}", problems.join("; "))
+    }
+}
+
+fn error_verdict(error: &SourceError) -> String {
+    match error {
+        SourceError::NotAdts { offset, reason, .. } => format!("error at byte {offset}: {reason}"),
+        SourceError::Io { offset, source, .. } => format!("error at byte {offset}: {source}"),
+    }
+}

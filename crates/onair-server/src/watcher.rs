@@ -1,0 +1,346 @@
+//! Watches the stations folder and the config file, and keeps the stations on air in line with
+//! them while onair runs.
+//!
+//! File events (notify) only say *when* to look; what to do is always decided the same way: read
+//! the config and the folder, decide which files are complete, and hand the result to
+//! [`StationRegistry::reconcile`]. A periodic look catches anything an event missed.
+//!
+//! A file is complete ("settled") when its writer closed it (`cp`, an editor), when it arrived by
+//! rename (`mv`, rsync, editors that save to a temp file), or, for files whose history is
+//! unknown, when it has not changed for a moment. A file still being written is never mounted:
+//! a station playing it keeps its current audio until the write ends.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ConfigError, ConfigSource};
+use crate::registry::{Desired, FileIdentity, StationRegistry};
+
+/// Events are gathered for this long before acting, so a burst of them costs one look.
+const DEBOUNCE: Duration = Duration::from_millis(100);
+/// A file with no write in flight and unknown history is complete after this long unchanged.
+const SCAN_QUIET: Duration = Duration::from_millis(300);
+/// A writer that stops writing without closing the file is taken as done after this long.
+const WRITE_QUIET: Duration = Duration::from_secs(3);
+/// How often to look while files are settling, or while a watched folder is missing.
+const BUSY_LOOK: Duration = Duration::from_millis(250);
+/// How often to look when nothing happens (a safety net for missed events).
+const IDLE_LOOK: Duration = Duration::from_secs(2);
+
+/// What is known of one station file's writes.
+#[derive(Debug)]
+struct FileState {
+    identity: Option<FileIdentity>,
+    /// When `identity` was last seen to change.
+    seen_at: Instant,
+    /// A write event came and no close since.
+    writing: bool,
+    /// When the last write event came.
+    written_at: Instant,
+    /// The writer closed it, or it arrived by rename.
+    complete: bool,
+}
+
+/// The folder and config watcher task.
+pub struct Watcher {
+    registry: Arc<StationRegistry>,
+    source: ConfigSource,
+    config: watch::Sender<Arc<Config>>,
+    config_error: watch::Sender<Option<ConfigError>>,
+    events: mpsc::UnboundedReceiver<notify::Result<Event>>,
+    notify: RecommendedWatcher,
+    /// The stations folder being watched: as configured, canonical, and its identity.
+    folder: Option<(PathBuf, PathBuf, Option<FileIdentityKey>)>,
+    /// The config file's folder being watched, canonical.
+    config_folder: Option<PathBuf>,
+    files: HashMap<PathBuf, FileState>,
+    config_dirty: bool,
+}
+
+/// A folder's device and inode: a folder deleted and recreated is another folder.
+type FileIdentityKey = (u64, u64);
+
+impl Watcher {
+    /// A watcher that applies changes of the folder and of `source`'s config file to
+    /// `registry`, publishing each new config on `config` and each rejected edit on
+    /// `config_error` (`None` again once a good config is read).
+    pub fn new(
+        registry: Arc<StationRegistry>,
+        source: ConfigSource,
+        config: watch::Sender<Arc<Config>>,
+        config_error: watch::Sender<Option<ConfigError>>,
+    ) -> notify::Result<Watcher> {
+        let (tx, events) = mpsc::unbounded_channel();
+        let notify = notify::recommended_watcher(move |event| {
+            // The receiver is gone only when the watcher stops.
+            let _ = tx.send(event);
+        })?;
+        let mut watcher = Watcher {
+            registry,
+            source,
+            config,
+            config_error,
+            events,
+            notify,
+            folder: None,
+            config_folder: None,
+            files: HashMap::new(),
+            config_dirty: false,
+        };
+        watcher.ensure_watches();
+        Ok(watcher)
+    }
+
+    /// Runs until `stop` is cancelled.
+    pub async fn run(mut self, stop: CancellationToken) {
+        let mut next_look = Instant::now() + IDLE_LOOK;
+        loop {
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => return,
+                Some(event) = self.events.recv() => {
+                    self.note(event);
+                    next_look = next_look.min(Instant::now() + DEBOUNCE);
+                }
+                () = tokio::time::sleep_until(next_look) => {
+                    let busy = self.look().await;
+                    next_look = Instant::now() + if busy { BUSY_LOOK } else { IDLE_LOOK };
+                }
+            }
+        }
+    }
+
+    /// Records what an event says about a file.
+    fn note(&mut self, event: notify::Result<Event>) {
+        let event = match event {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::warn!(%error, "file watch error; rescanning");
+                return;
+            }
+        };
+        let now = Instant::now();
+        for path in &event.paths {
+            if self.is_config_file(path) {
+                if matches!(
+                    event.kind,
+                    EventKind::Access(AccessKind::Open(_))
+                        | EventKind::Access(AccessKind::Close(AccessMode::Read))
+                ) {
+                    continue;
+                }
+                self.config_dirty = true;
+                continue;
+            }
+            if let Some((_, canonical, _)) = &self.folder {
+                if path == canonical
+                    && matches!(
+                        event.kind,
+                        EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_))
+                    )
+                {
+                    // The folder itself was deleted or moved: watch it again when it is back.
+                    self.folder = None;
+                    continue;
+                }
+            }
+            let Some(key) = self.folder_file(path) else {
+                continue;
+            };
+            let state = self.files.entry(key).or_insert_with(|| FileState {
+                identity: None,
+                seen_at: now,
+                writing: false,
+                written_at: now,
+                complete: false,
+            });
+            match event.kind {
+                EventKind::Create(_)
+                | EventKind::Modify(ModifyKind::Data(_))
+                | EventKind::Modify(ModifyKind::Any) => {
+                    state.writing = true;
+                    state.written_at = now;
+                    state.complete = false;
+                }
+                EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
+                    state.writing = false;
+                    state.complete = true;
+                }
+                EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+                    if path.exists() =>
+                {
+                    state.writing = false;
+                    state.complete = true;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Reloads the config if it changed, keeps the watches up, and reconciles the stations.
+    /// Returns whether another look is due soon (files settling, a folder missing).
+    async fn look(&mut self) -> bool {
+        if std::mem::take(&mut self.config_dirty) {
+            self.reload_config();
+        }
+        self.ensure_watches();
+        let config = Arc::clone(&self.config.borrow());
+        let stations = self.registry.discover(&config);
+        let now = Instant::now();
+        let mut unsettled = HashSet::new();
+        let dir = config.server.stations_dir.clone();
+        let folder_files: HashSet<&PathBuf> = stations
+            .values()
+            .filter(|p| p.parent() == Some(dir.as_path()))
+            .collect();
+        self.files.retain(|path, _| folder_files.contains(path));
+        for path in folder_files {
+            let identity = FileIdentity::of(path);
+            let state = self.files.entry(path.clone()).or_insert_with(|| FileState {
+                identity,
+                seen_at: now,
+                writing: false,
+                written_at: now,
+                complete: false,
+            });
+            if state.identity != identity {
+                state.identity = identity;
+                state.seen_at = now;
+            }
+            let settled = if state.writing {
+                now.duration_since(state.written_at) >= WRITE_QUIET
+            } else {
+                state.complete || now.duration_since(state.seen_at) >= SCAN_QUIET
+            };
+            if !settled {
+                unsettled.insert(path.clone());
+            }
+        }
+        let busy = !unsettled.is_empty() || self.folder.is_none();
+        let desired = Desired {
+            stations,
+            unsettled,
+        };
+        self.registry.reconcile(&config, &desired).await;
+        busy
+    }
+
+    /// Reads the config file again; a bad one is reported once and changes nothing.
+    fn reload_config(&mut self) {
+        let old = Arc::clone(&self.config.borrow());
+        match self.source.load() {
+            Ok(mut new) => {
+                self.config_error.send_replace(None);
+                if new.server.listen != old.server.listen {
+                    tracing::warn!(
+                        old = %old.server.listen,
+                        new = %new.server.listen,
+                        "server.listen cannot change while running; restart onair to move it"
+                    );
+                    new.server.listen = old.server.listen;
+                }
+                if new != *old {
+                    tracing::info!(file = %self.config_path_display(), "config reloaded");
+                    self.config.send_replace(Arc::new(new));
+                }
+            }
+            Err(error) => {
+                let new = Some(error.clone());
+                if *self.config_error.borrow() != new {
+                    tracing::error!(%error, "config not reloaded; the last good config stays in force");
+                    self.config_error.send_replace(new);
+                }
+            }
+        }
+    }
+
+    fn config_path_display(&self) -> String {
+        self.source
+            .path
+            .as_ref()
+            .map_or_else(String::new, |p| p.display().to_string())
+    }
+
+    /// Watches the stations folder and the config file's folder, again if they were replaced.
+    fn ensure_watches(&mut self) {
+        let dir = self.config.borrow().server.stations_dir.clone();
+        if let Some((watched, canonical, identity)) = &self.folder {
+            if *watched != dir || folder_identity(&dir) != *identity {
+                let _ = self.notify.unwatch(canonical);
+                self.folder = None;
+            }
+        }
+        if self.folder.is_none() {
+            if let Ok(canonical) = std::fs::canonicalize(&dir) {
+                match self.notify.watch(&canonical, RecursiveMode::NonRecursive) {
+                    Ok(()) => {
+                        tracing::debug!(dir = %dir.display(), "watching the stations folder");
+                        self.folder = Some((dir, canonical.clone(), folder_identity(&canonical)));
+                    }
+                    Err(error) => {
+                        tracing::warn!(dir = %dir.display(), %error, "cannot watch the stations folder")
+                    }
+                }
+            }
+        }
+        if self.config_folder.is_none() {
+            if let Some(folder) = self.source.path.as_deref().and_then(config_folder) {
+                if self
+                    .notify
+                    .watch(&folder, RecursiveMode::NonRecursive)
+                    .is_ok()
+                {
+                    self.config_folder = Some(folder);
+                }
+            }
+        }
+    }
+
+    fn is_config_file(&self, path: &Path) -> bool {
+        let (Some(config), Some(folder)) = (&self.source.path, &self.config_folder) else {
+            return false;
+        };
+        path.parent() == Some(folder.as_path()) && path.file_name() == config.file_name()
+    }
+
+    /// The folder-relative key (`stations_dir/<file>`) of an event path inside the stations
+    /// folder.
+    fn folder_file(&self, path: &Path) -> Option<PathBuf> {
+        let (dir, canonical, _) = self.folder.as_ref()?;
+        if path.parent() != Some(canonical.as_path()) {
+            return None;
+        }
+        Some(dir.join(path.file_name()?))
+    }
+}
+
+/// The canonical folder holding the config file.
+fn config_folder(config: &Path) -> Option<PathBuf> {
+    let parent = config
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::canonicalize(parent).ok()
+}
+
+fn folder_identity(dir: &Path) -> Option<FileIdentityKey> {
+    let meta = std::fs::metadata(dir).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        Some((0, 0))
+    }
+}
