@@ -264,6 +264,14 @@ impl HttpResponse {
         }
     }
 
+    /// Reads a whole `Content-Length` body (or, without one, until the server closes).
+    pub async fn read_full(&mut self, within: Duration) {
+        match self.header("content-length").and_then(|n| n.parse().ok()) {
+            Some(n) => self.read_at_least(n, within).await,
+            None => self.read_to_end(within).await,
+        }
+    }
+
     /// Reads until the server closes; panics after `within`.
     pub async fn read_to_end(&mut self, within: Duration) {
         self.read_for(within).await;

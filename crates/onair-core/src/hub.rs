@@ -55,6 +55,25 @@ pub struct HubStats {
     pub skips: AtomicU64,
     /// Most listeners at once.
     pub peak: AtomicUsize,
+    /// Audio bytes handed to listeners (the sum over listeners).
+    pub bytes_sent: AtomicU64,
+    /// Completed passes through the station's file.
+    pub loops: AtomicU64,
+    /// Audio position in the file playing, in nanoseconds (at the newest chunk).
+    pub position_ns: AtomicU64,
+    /// How late the pacer published its latest chunk, in nanoseconds.
+    pub late_ns: AtomicU64,
+    /// The most the pacer was ever late, in nanoseconds.
+    pub late_max_ns: AtomicU64,
+}
+
+/// Why a listener was not tuned in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The station has gone off air.
+    OffAir,
+    /// The station has this many listeners, its limit.
+    Full(usize),
 }
 
 /// One station's broadcast and its listeners.
@@ -68,6 +87,8 @@ pub struct Hub {
     live_pts: AtomicU64,
     closed: AtomicBool,
     stats: HubStats,
+    /// Woken at the first chunk.
+    first: tokio::sync::Notify,
 }
 
 struct State {
@@ -104,6 +125,7 @@ impl Hub {
             live_pts: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             stats: HubStats::default(),
+            first: tokio::sync::Notify::new(),
         })
     }
 
@@ -174,19 +196,41 @@ impl Hub {
             let _ = sender.send(chunk.clone());
         }
         drop(state);
-        self.stats.chunks.fetch_add(1, Ordering::Relaxed);
+        if self.stats.chunks.fetch_add(1, Ordering::Release) == 0 {
+            self.first.notify_waiters();
+        }
         self.stats
             .bytes
             .fetch_add(chunk.data.len() as u64, Ordering::Relaxed);
         chunk
     }
 
+    /// Completes once the first chunk is published (or the hub closed).
+    pub async fn first_chunk(&self) {
+        let notified = self.first.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.stats.chunks.load(Ordering::Acquire) > 0 || self.is_closed() {
+            return;
+        }
+        notified.await;
+    }
+
     /// Tunes a new listener in: the most recent burst of audio, then the live chunks. `None`
     /// when the station has gone off air.
     pub fn subscribe(self: &Arc<Self>) -> Option<Subscription> {
+        self.subscribe_within(usize::MAX).ok()
+    }
+
+    /// Like [`subscribe`](Self::subscribe), but refuses when `max` listeners are tuned in
+    /// already (checked under the hub's lock, so concurrent listeners never overshoot).
+    pub fn subscribe_within(self: &Arc<Self>, max: usize) -> Result<Subscription, Refused> {
         let burst_ns = duration_ns_of(self.tuning().burst);
         let state = lock(&self.state);
-        let live = state.sender.as_ref()?.subscribe();
+        let live = state.sender.as_ref().ok_or(Refused::OffAir)?.subscribe();
+        if self.listeners() >= max {
+            return Err(Refused::Full(max));
+        }
         let mut covered = 0;
         let newest_first = state.ring.iter().rev().take_while(|chunk| {
             let take = covered < burst_ns;
@@ -194,12 +238,29 @@ impl Hub {
             take
         });
         let mut burst: Vec<Chunk> = newest_first.cloned().collect();
+        // Counted under the lock, so that the limit holds for concurrent listeners.
+        let now = self.listeners.fetch_add(1, Ordering::Relaxed) + 1;
         drop(state);
         burst.reverse();
-        let now = self.listeners.fetch_add(1, Ordering::Relaxed) + 1;
         self.stats.peak.fetch_max(now, Ordering::Relaxed);
         self.stats.connects.fetch_add(1, Ordering::Relaxed);
-        Some(Subscription::new(Arc::clone(self), burst, live))
+        Ok(Subscription::new(Arc::clone(self), burst, live))
+    }
+
+    /// The first bytes a new listener would receive now (the start of the burst), at most
+    /// `max` of them; for clients that probe a stream with a small `Range` request.
+    pub fn peek_burst(&self, max: usize) -> Bytes {
+        let burst_ns = duration_ns_of(self.tuning().burst);
+        let state = lock(&self.state);
+        let mut covered = 0;
+        let first = state.ring.iter().rev().find(|chunk| {
+            covered += chunk.duration_ns;
+            covered >= burst_ns
+        });
+        match first.or(state.ring.front()) {
+            Some(chunk) => chunk.data.slice(..max.min(chunk.data.len())),
+            None => Bytes::new(),
+        }
     }
 
     /// A receiver at the live edge, for a listener skipped forward. `None` once closed.
@@ -213,8 +274,30 @@ impl Hub {
         Duration::from_nanos(live.saturating_sub(chunk.pts_ns))
     }
 
+    /// Records the pacer's position after publishing: the position in the file, whether the
+    /// file just looped, and how late the chunk was.
+    pub fn record_pacing(&self, position: Duration, looped: bool, late: Duration) {
+        let stats = &self.stats;
+        stats
+            .position_ns
+            .store(duration_ns_of(position), Ordering::Relaxed);
+        if looped {
+            stats.loops.fetch_add(1, Ordering::Relaxed);
+        }
+        stats.late_ns.store(duration_ns_of(late), Ordering::Relaxed);
+        stats
+            .late_max_ns
+            .fetch_max(duration_ns_of(late), Ordering::Relaxed);
+    }
+
     pub(crate) fn listener_left(&self) {
         self.listeners.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_sent(&self, bytes: usize) {
+        self.stats
+            .bytes_sent
+            .fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     pub(crate) fn count_skip(&self) {
@@ -225,6 +308,7 @@ impl Hub {
     /// and new subscriptions are refused.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        self.first.notify_waiters();
         let mut state = lock(&self.state);
         state.sender = None;
         state.ring.clear();

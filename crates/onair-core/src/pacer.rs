@@ -104,6 +104,8 @@ impl Pacer {
         let preroll = self.hub.tuning().burst;
         let mut clock = SampleClock::new(started.checked_sub(preroll).unwrap_or(started));
         let mut pts_ns: u64 = 0;
+        // Position in the file playing, for status pages.
+        let mut position = Duration::ZERO;
         loop {
             let Some(chunk) = self.next_chunk(&mut source, stop).await? else {
                 return Ok(());
@@ -130,8 +132,13 @@ impl Pacer {
             }
             let duration = samples_to_duration(u64::from(chunk.samples), chunk.sample_rate);
             let duration_ns = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+            if chunk.starts_file {
+                position = Duration::ZERO;
+            }
             self.hub
                 .publish(chunk.data, chunk.frames, pts_ns, duration_ns);
+            self.hub.record_pacing(position, chunk.looped, late);
+            position += duration;
             pts_ns = pts_ns.saturating_add(duration_ns);
             clock.advance(chunk.samples, chunk.sample_rate);
         }

@@ -14,7 +14,7 @@ use crate::adts::AdtsHeader;
 use crate::clock::samples_to_duration;
 use crate::deframer::{Damage, Deframer, Next};
 use crate::error::SourceError;
-use crate::tags::{audio_range, AudioRange};
+use crate::tags::{self, audio_range, AudioRange};
 
 /// How many bytes a station reads from its file at a time.
 pub const READ_BLOCK: usize = 64 * 1024;
@@ -40,6 +40,8 @@ pub struct StationInfo {
     pub mixed_format: bool,
     /// Garbage and truncation found on the way.
     pub damage: Damage,
+    /// The title from the file's ID3 tags, if any.
+    pub title: Option<String>,
 }
 
 impl StationInfo {
@@ -72,6 +74,7 @@ pub fn probe(path: &Path) -> Result<StationInfo, SourceError> {
         return Err(SourceError::not_adts(path, 0, "the file is empty"));
     }
     let range = audio_range(&mut file, len).map_err(|e| SourceError::io(path, 0, e))?;
+    let title = tags::title(&mut file, len).map_err(|e| SourceError::io(path, 0, e))?;
     let mut reader = RangeReader::new(file, path, range)?;
     let mut deframer = Deframer::new(range.start);
     let mut first: Option<AdtsHeader> = None;
@@ -134,6 +137,7 @@ pub fn probe(path: &Path) -> Result<StationInfo, SourceError> {
         audio_bytes,
         mixed_format: mixed,
         damage,
+        title,
     })
 }
 

@@ -29,6 +29,8 @@ pub struct SourceChunk {
     pub sample_rate: u32,
     /// This chunk starts a new pass through the file (after the first).
     pub looped: bool,
+    /// This chunk starts at the file's first frame (the first pass or a later one).
+    pub starts_file: bool,
 }
 
 /// Frames from a station file, looping at its end.
@@ -76,6 +78,7 @@ impl StationSource {
             samples: 0,
             sample_rate: 0,
             looped: false,
+            starts_file: false,
         };
         let mut want = u64::MAX;
         loop {
@@ -87,7 +90,8 @@ impl StationSource {
                     }
                     if chunk.frames == 0 {
                         chunk.sample_rate = rate;
-                        chunk.looped = self.frames_this_pass == 0 && self.passes > 0;
+                        chunk.starts_file = self.frames_this_pass == 0;
+                        chunk.looped = chunk.starts_file && self.passes > 0;
                         want = duration_to_samples(target, rate);
                     }
                     self.deframer.consume(&header);

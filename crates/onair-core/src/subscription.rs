@@ -71,6 +71,7 @@ impl Stream for Subscription {
             return Poll::Ready(None);
         }
         if let Some(chunk) = this.burst.next() {
+            this.hub.count_sent(chunk.data.len());
             return Poll::Ready(Some(chunk));
         }
         let queue = this.hub.tuning().queue;
@@ -79,6 +80,7 @@ impl Stream for Subscription {
                 Some(Ok(chunk)) => {
                     let behind = this.hub.lag(&chunk);
                     if behind <= queue {
+                        this.hub.count_sent(chunk.data.len());
                         return Poll::Ready(Some(chunk));
                     }
                     if !this.skip_forward(behind) {

@@ -63,6 +63,117 @@ pub fn audio_range<F: Read + Seek>(file: &mut F, len: u64) -> std::io::Result<Au
     Ok(AudioRange { start, end })
 }
 
+/// Most of an ID3v2 tag read to find the title: a title frame comes early, and a giant size
+/// field must not cost giant memory.
+const TITLE_SEARCH: u64 = 64 * 1024;
+
+/// The title the file's tags give: ID3v2 `TIT2` (or v2.2 `TT2`) at the start, else the ID3v1
+/// title at the end.
+pub fn title<F: Read + Seek>(file: &mut F, len: u64) -> std::io::Result<Option<String>> {
+    if let Some(header) = read_at(file, 0, len, ID3V2_HEADER)? {
+        if let Some(size) = id3v2_size(&header) {
+            let body = (size - ID3V2_HEADER)
+                .min(TITLE_SEARCH)
+                .min(len - ID3V2_HEADER);
+            if let Some(tag) = read_at(file, ID3V2_HEADER, len, body)? {
+                if let Some(title) = id3v2_title(header[3], header[5], &tag) {
+                    return Ok(Some(title));
+                }
+            }
+        }
+    }
+    if len >= ID3V1_LEN {
+        if let Some(tag) = read_at(file, len - ID3V1_LEN, len, ID3V1_LEN)? {
+            if tag.starts_with(b"TAG") {
+                let title = latin1(&tag[3..33]);
+                let title = title.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+                if !title.is_empty() {
+                    return Ok(Some(title.to_string()));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The title frame of an ID3v2 tag body (`version` 2, 3 or 4).
+fn id3v2_title(version: u8, flags: u8, body: &[u8]) -> Option<String> {
+    // Unsynchronised or extended-header tags are rare in audio files; skip an extended header.
+    let mut pos = 0usize;
+    if flags & 0x40 != 0 && version >= 3 {
+        let size = if version == 4 {
+            synchsafe(body.get(0..4)?)? as usize
+        } else {
+            u32::from_be_bytes(body.get(0..4)?.try_into().ok()?) as usize + 4
+        };
+        pos = size;
+    }
+    let (id_len, header_len, wanted): (usize, usize, &[u8]) = if version == 2 {
+        (3, 6, b"TT2")
+    } else {
+        (4, 10, b"TIT2")
+    };
+    while pos + header_len <= body.len() {
+        let id = &body[pos..pos + id_len];
+        if id.iter().all(|&b| b == 0) {
+            break;
+        }
+        let size = match version {
+            2 => body[pos + 3..pos + 6]
+                .iter()
+                .fold(0usize, |a, &b| (a << 8) | usize::from(b)),
+            3 => u32::from_be_bytes(body[pos + 4..pos + 8].try_into().ok()?) as usize,
+            _ => synchsafe(&body[pos + 4..pos + 8])? as usize,
+        };
+        let start = pos + header_len;
+        let end = start.checked_add(size)?;
+        if id == wanted {
+            return decode_text(body.get(start..end.min(body.len()))?);
+        }
+        pos = end;
+    }
+    None
+}
+
+/// An ID3v2 text frame's content: encoding byte, then the text.
+fn decode_text(frame: &[u8]) -> Option<String> {
+    let (&encoding, text) = frame.split_first()?;
+    let text = match encoding {
+        0 => latin1(text),
+        1 | 2 => {
+            let (big_endian, text) = match text {
+                [0xFE, 0xFF, rest @ ..] => (true, rest),
+                [0xFF, 0xFE, rest @ ..] => (false, rest),
+                rest => (encoding == 2, rest),
+            };
+            let units: Vec<u16> = text
+                .chunks_exact(2)
+                .map(|c| {
+                    if big_endian {
+                        u16::from_be_bytes([c[0], c[1]])
+                    } else {
+                        u16::from_le_bytes([c[0], c[1]])
+                    }
+                })
+                .take_while(|&u| u != 0)
+                .collect();
+            String::from_utf16_lossy(&units)
+        }
+        _ => String::from_utf8_lossy(text).into_owned(),
+    };
+    let text = text
+        .split('\0')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    (!text.is_empty()).then_some(text)
+}
+
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
 /// Reads `n` bytes at `offset`, or `None` when the file is shorter.
 fn read_at<F: Read + Seek>(
     file: &mut F,
@@ -139,6 +250,52 @@ mod tests {
         ]);
         tag.resize(10 + payload, 0);
         tag
+    }
+
+    fn frame(id: &[u8], text: &[u8]) -> Vec<u8> {
+        let mut f = id.to_vec();
+        f.extend((text.len() as u32).to_be_bytes());
+        f.extend([0, 0]);
+        f.extend(text);
+        f
+    }
+
+    #[test]
+    fn titles_from_id3v2_and_id3v1() {
+        let mut v23 = frame(b"TALB", b"\0An album");
+        v23.extend(frame(b"TIT2", b"\x03Caf\xc3\xa9 Jazz"));
+        let mut file = b"ID3\x03\x00\x00".to_vec();
+        file.extend([0, 0, (v23.len() >> 7) as u8, (v23.len() & 0x7F) as u8]);
+        file.extend(&v23);
+        file.extend([0xFF; 20]);
+        let t = title(&mut Cursor::new(&file), file.len() as u64).expect("read");
+        assert_eq!(t.as_deref(), Some("Café Jazz"));
+
+        let utf16 = frame(b"TIT2", b"\x01\xFF\xFEH\0i\0");
+        let mut file = b"ID3\x03\x00\x00\0\0\0".to_vec();
+        file.push(utf16.len() as u8);
+        file.extend(&utf16);
+        assert_eq!(
+            title(&mut Cursor::new(&file), file.len() as u64)
+                .expect("read")
+                .as_deref(),
+            Some("Hi")
+        );
+
+        let mut file = vec![0xFF; 100];
+        let mut v1 = b"TAGOld Title".to_vec();
+        v1.resize(128, 0);
+        file.extend(v1);
+        assert_eq!(
+            title(&mut Cursor::new(&file), file.len() as u64)
+                .expect("read")
+                .as_deref(),
+            Some("Old Title")
+        );
+        assert_eq!(
+            title(&mut Cursor::new(&[0xFFu8; 300]), 300).expect("read"),
+            None
+        );
     }
 
     #[test]

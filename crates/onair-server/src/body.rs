@@ -1,8 +1,9 @@
-//! Response bodies: small fixed pages, and a listener's endless audio stream.
+//! Response bodies: small fixed pages, a listener's endless audio stream, and server-sent events.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -11,12 +12,20 @@ use onair_core::Subscription;
 use tokio::time::Instant;
 use tokio_stream::Stream;
 
+use crate::app::{App, Conn};
+use crate::events::EventsBody;
+use crate::icy::{IcyCursor, IcyNext};
+use crate::registry::Station;
+use crate::stats::EndReason;
+
 /// The body of every response onair sends.
 pub enum Body {
     /// A whole body known up front (pages, errors). Empty for HEAD.
     Full(Option<Bytes>),
     /// A listener's audio: no length, ends when the station goes off air.
-    Listener(ListenerBody),
+    Listener(Box<ListenerBody>),
+    /// `/events`: server-sent events, ends at shutdown.
+    Events(Box<EventsBody>),
 }
 
 impl Body {
@@ -39,10 +48,12 @@ impl http_body::Body for Body {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        match self.get_mut() {
-            Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Body::Listener(listener) => Pin::new(listener).poll_frame(cx),
-        }
+        let data = match self.get_mut() {
+            Body::Full(bytes) => Poll::Ready(bytes.take()),
+            Body::Listener(listener) => listener.poll_data(cx),
+            Body::Events(events) => events.poll_data(cx),
+        };
+        data.map(|d| d.map(|d| Ok(Frame::data(d))))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -52,41 +63,80 @@ impl http_body::Body for Body {
     fn size_hint(&self) -> SizeHint {
         match self {
             Body::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
-            Body::Listener(_) => SizeHint::default(),
+            Body::Listener(_) | Body::Events(_) => SizeHint::default(),
         }
     }
 }
 
-/// One listener's audio: the chunks of its [`Subscription`], each sent as one write.
+/// One listener's session: the chunks of its [`Subscription`], each sent as one write, with
+/// ICY metadata blocks woven in when the client asked for them. When it ends, one access-log
+/// line says who listened to what, for how long, and why it ended.
 pub struct ListenerBody {
     subscription: Subscription,
-    peer: SocketAddr,
+    station: Arc<Station>,
+    icy: Option<IcyCursor>,
+    app: Arc<App>,
+    conn: Conn,
+    client: IpAddr,
+    user_agent: String,
     since: Instant,
     bytes: u64,
+    ended: bool,
 }
 
 impl ListenerBody {
-    /// The body for a listener at `peer`.
-    pub fn new(subscription: Subscription, peer: SocketAddr) -> Self {
-        tracing::debug!(station = subscription.hub().name(), %peer, "listener joined");
+    /// The body for a listener of `station`; `icy` when it asked for `Icy-MetaData: 1`.
+    pub fn new(
+        subscription: Subscription,
+        station: Arc<Station>,
+        icy: bool,
+        app: Arc<App>,
+        conn: Conn,
+        client: IpAddr,
+        user_agent: String,
+    ) -> Self {
+        tracing::debug!(station = %station.name, %client, icy, "listener joined");
+        app.stats.note_listeners(app.listeners());
         ListenerBody {
             subscription,
-            peer,
+            station,
+            icy: icy.then(IcyCursor::default),
+            app,
+            conn,
+            client,
+            user_agent,
             since: Instant::now(),
             bytes: 0,
+            ended: false,
         }
     }
 
-    fn poll_frame(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let Some(icy) = &mut self.icy else {
+            return self.poll_audio(cx);
+        };
+        match icy.next(&self.station.icy_title()) {
+            IcyNext::Audio(audio) => Poll::Ready(Some(audio)),
+            IcyNext::Block(block) => Poll::Ready(Some(block)),
+            IcyNext::NeedChunk => match self.poll_audio(cx) {
+                Poll::Ready(Some(audio)) => {
+                    Poll::Ready(self.icy.as_mut().map(|icy| icy.feed(audio)))
+                }
+                other => other,
+            },
+        }
+    }
+
+    fn poll_audio(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         match Pin::new(&mut self.subscription).poll_next(cx) {
             Poll::Ready(Some(chunk)) => {
                 self.bytes += chunk.data.len() as u64;
-                Poll::Ready(Some(Ok(Frame::data(chunk.data))))
+                Poll::Ready(Some(chunk.data))
             }
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(None) => {
+                self.ended = true;
+                Poll::Ready(None)
+            }
             Poll::Pending => Poll::Pending,
         }
     }
@@ -94,13 +144,26 @@ impl ListenerBody {
 
 impl Drop for ListenerBody {
     fn drop(&mut self) {
-        tracing::debug!(
-            station = self.subscription.hub().name(),
-            peer = %self.peer,
+        let reason = if self.ended && self.app.closing.is_cancelled() {
+            EndReason::Shutdown
+        } else if self.ended {
+            EndReason::OffAir
+        } else if self.conn.write_timeout.fired() {
+            EndReason::Timeout
+        } else {
+            EndReason::ClientLeft
+        };
+        self.app.stats.count_end(&self.station.name, reason);
+        tracing::info!(
+            target: "onair::access",
+            client = %self.client,
+            station = %self.station.name,
+            user_agent = %self.user_agent,
             seconds = self.since.elapsed().as_secs(),
             bytes = self.bytes,
             skips = self.subscription.skips(),
-            "listener left"
+            reason = reason.as_str(),
+            "listener session ended"
         );
     }
 }

@@ -41,6 +41,13 @@ pub struct ServerConfig {
     pub stations_dir: PathBuf,
     /// Seconds a client may take to send its request headers.
     pub header_timeout_s: Bounded<1, 300>,
+    /// Most listeners over all stations; none when unset.
+    pub max_listeners: Option<Bounded<1, 10_000_000>>,
+    /// The server's public base URL (`https://radio.example.com`), for playlists and `icy-url`
+    /// behind a reverse proxy; taken from each request's `Host` header when unset.
+    pub public_url: Option<String>,
+    /// Proxies (CIDRs) whose `X-Forwarded-For` header is believed for the listener's address.
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +56,9 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
             stations_dir: PathBuf::from("stations"),
             header_timeout_s: Bounded(10),
+            max_listeners: None,
+            public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -96,6 +106,10 @@ pub struct StationConfig {
     pub genre: Option<String>,
     /// One-line description shown to players.
     pub description: Option<String>,
+    /// The station's website, sent as `icy-url`.
+    pub url: Option<String>,
+    /// Most listeners of this station; none when unset.
+    pub max_listeners: Option<Bounded<1, 10_000_000>>,
     /// A station file outside the stations folder (relative to the working directory).
     pub file: Option<PathBuf>,
 }
@@ -155,6 +169,69 @@ impl Config {
             message: format!("cannot read the config file: {e}"),
         })?;
         Config::parse(&text, path)
+    }
+}
+
+/// An IP network, `10.0.0.0/8` or `::1/128`; a bare address is a /32 (or /128).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    /// Whether `ip` lies in this network.
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (addr, prefix) = s.split_once('/').unwrap_or((s, ""));
+        let addr: std::net::IpAddr = addr
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}` is not an IP address or CIDR"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = if prefix.is_empty() {
+            max
+        } else {
+            prefix
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("`{s}`: the prefix length must be 0 to {max}"))?
+        };
+        Ok(Cidr { addr, prefix })
+    }
+}
+
+impl<'de> Deserialize<'de> for Cidr {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(de::Error::custom)
     }
 }
 
@@ -433,6 +510,23 @@ mod tests {
             assert!(err.to_string().contains(words), "{text}: {err}");
             assert!(err.to_string().starts_with("config.toml:"), "{err}");
         }
+    }
+
+    #[test]
+    fn cidrs() {
+        let net: Cidr = "10.0.0.0/8".parse().expect("cidr");
+        assert!(net.contains("10.1.2.3".parse().expect("ip")));
+        assert!(!net.contains("11.0.0.1".parse().expect("ip")));
+        assert!(net.contains("::ffff:10.0.0.1".parse().expect("ip")));
+        let one: Cidr = "127.0.0.1".parse().expect("ip");
+        assert!(one.contains("127.0.0.1".parse().expect("ip")));
+        assert!(!one.contains("127.0.0.2".parse().expect("ip")));
+        let all: Cidr = "::/0".parse().expect("cidr");
+        assert!(all.contains("2001:db8::1".parse().expect("ip")));
+        assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+        let err = parse("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"nope\"]\n")
+            .expect_err("bad cidr");
+        assert_eq!(err.key.as_deref(), Some("server.trusted_proxies"));
     }
 
     #[test]

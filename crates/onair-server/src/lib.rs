@@ -10,8 +10,15 @@
 //! - [`config`]: `config/config.toml`, its defaults and its errors (file, line, column, key).
 //! - [`naming`]: which files are stations, and the mount point of each.
 //! - [`registry`]: the stations on air: one [`onair_core::Hub`] and one pacer task each.
-//! - [`routes`]: what each request gets: streams, the station list, 404 and 405.
+//! - [`app`]: what every request handler shares.
+//! - [`routes`]: what each request gets (the table of endpoints is there).
 //! - [`body`]: response bodies, among them a listener's endless audio stream.
+//! - [`icy`]: ICY metadata blocks woven into a stream every 16000 bytes.
+//! - [`status`]: `/status.json` and Icecast's `/status-json.xsl`.
+//! - [`events`]: `/events`, server-sent events for the web page (`page.html`).
+//! - [`metrics`]: `/metrics` in Prometheus text format.
+//! - [`stats`]: server-wide counters, and why listener sessions end.
+//! - [`proxy`]: the listener's address behind a trusted reverse proxy.
 //! - [`timed_io`]: the socket wrapper that drops listeners whose socket accepts nothing.
 //! - [`watcher`]: watches the stations folder and the config file, applying changes live.
 //! - [`server`]: the listening socket, the accept loop, connections and shutdown.
@@ -21,14 +28,21 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod body;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod events;
+pub mod icy;
+pub mod metrics;
 pub mod naming;
+pub mod proxy;
 pub mod registry;
 pub mod routes;
 pub mod server;
+pub mod stats;
+pub mod status;
 pub mod timed_io;
 pub mod watcher;
 

@@ -19,17 +19,29 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::icy::IcyTitle;
 use crate::naming::{is_station_file, name_of};
 
 /// What players are told about a station.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StationMeta {
-    /// Title; the station name when the config sets none.
+    /// Title: the config's, else the file's ID3 title, else the station name.
     pub title: String,
     /// Genre, if configured.
     pub genre: Option<String>,
     /// Description, if configured.
     pub description: Option<String>,
+    /// Website, if configured.
+    pub url: Option<String>,
+}
+
+/// A station's live settings, from the config.
+#[derive(Debug, Clone)]
+struct Settings {
+    meta: StationMeta,
+    client_timeout: Duration,
+    max_listeners: Option<usize>,
+    icy: Arc<IcyTitle>,
 }
 
 /// Which version of a file is playing: a replaced or rewritten file has another identity.
@@ -75,7 +87,9 @@ pub struct Station {
     /// The file playing; sending a new one switches the pacer to it.
     file: watch::Sender<Arc<StationInfo>>,
     identity: Mutex<Option<FileIdentity>>,
-    settings: RwLock<(StationMeta, Duration)>,
+    settings: RwLock<Settings>,
+    /// When the station went on air.
+    pub started_at: SystemTime,
     stop: CancellationToken,
 }
 
@@ -87,24 +101,46 @@ impl Station {
 
     /// What players are told.
     pub fn meta(&self) -> StationMeta {
-        self.settings
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .0
-            .clone()
+        self.settings().meta.clone()
     }
 
     /// Socket write timeout for this station's listeners.
     pub fn client_timeout(&self) -> Duration {
-        self.settings.read().unwrap_or_else(|p| p.into_inner()).1
+        self.settings().client_timeout
     }
 
-    /// Applies `config`'s pacing and metadata for this station.
+    /// The most listeners this station takes, if limited.
+    pub fn max_listeners(&self) -> Option<usize> {
+        self.settings().max_listeners
+    }
+
+    /// The title and its ready-made ICY metadata block.
+    pub fn icy_title(&self) -> Arc<IcyTitle> {
+        Arc::clone(&self.settings().icy)
+    }
+
+    fn settings(&self) -> std::sync::RwLockReadGuard<'_, Settings> {
+        self.settings.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies `config`'s pacing and metadata for this station (and the title of the file
+    /// playing). A new title gets a new ICY block, once for all listeners.
     fn configure(&self, config: &Config) {
         let pacing = config.pacing_for(&self.name);
         self.hub.set_tuning(pacing.tuning);
-        *self.settings.write().unwrap_or_else(|p| p.into_inner()) =
-            (meta_for(config, &self.name), pacing.client_timeout);
+        let meta = meta_for(config, &self.name, &self.info());
+        let max_listeners = config
+            .stations
+            .get(&self.name)
+            .and_then(|s| s.max_listeners)
+            .map(|m| m.get() as usize);
+        let mut settings = self.settings.write().unwrap_or_else(|p| p.into_inner());
+        if settings.meta.title != meta.title {
+            settings.icy = Arc::new(IcyTitle::new(settings.icy.version + 1, &meta.title));
+        }
+        settings.meta = meta;
+        settings.client_timeout = pacing.client_timeout;
+        settings.max_listeners = max_listeners;
     }
 
     fn identity(&self) -> Option<FileIdentity> {
@@ -191,6 +227,7 @@ impl StationRegistry {
             probes.push((name.clone(), path.clone(), identity, task));
         }
         let mut failures = Vec::new();
+        let mut new = Vec::new();
         for (name, path, identity, task) in probes {
             let probed = task.await.unwrap_or_else(|e| {
                 Err(SourceError::Io {
@@ -202,7 +239,7 @@ impl StationRegistry {
             match probed {
                 Ok(info) => {
                     self.lock_failed().remove(&path);
-                    self.put_on_air(&name, info, identity, config);
+                    new.extend(self.put_on_air(&name, info, identity, config));
                 }
                 Err(error) => {
                     let playing = self.get(&name).is_some();
@@ -217,19 +254,22 @@ impl StationRegistry {
                 }
             }
         }
+        self.go_live(new).await;
         self.lock_failed()
             .retain(|path, _| desired.stations.values().any(|p| p == path));
         failures
     }
 
     /// Mounts `info` as station `name`, or switches the station to it when it is on air.
+    /// Returns a new station, to be inserted once its first audio is out; `None` when an
+    /// existing station was switched.
     fn put_on_air(
         &self,
         name: &str,
         info: StationInfo,
         identity: Option<FileIdentity>,
         config: &Config,
-    ) {
+    ) -> Option<Arc<Station>> {
         report_damage(name, &info);
         let info = Arc::new(info);
         if let Some(station) = self.get(name) {
@@ -241,20 +281,28 @@ impl StationRegistry {
                 &info,
                 "station file replaced; switching to the new audio",
             );
-            return;
+            return None;
         }
         let pacing = config.pacing_for(name);
         let hub = Hub::new(name, pacing.tuning);
         let stop = self.stop.child_token();
         let (file, files) = watch::channel(Arc::clone(&info));
+        let meta = meta_for(config, name, &info);
         let station = Arc::new(Station {
             name: name.to_string(),
             hub: Arc::clone(&hub),
             file,
             identity: Mutex::new(identity),
-            settings: RwLock::new((meta_for(config, name), pacing.client_timeout)),
+            settings: RwLock::new(Settings {
+                icy: Arc::new(IcyTitle::new(0, &meta.title)),
+                meta,
+                client_timeout: pacing.client_timeout,
+                max_listeners: None,
+            }),
+            started_at: SystemTime::now(),
             stop: stop.clone(),
         });
+        station.configure(config);
         let pacer = Pacer::new(files, hub);
         let task_name = name.to_string();
         self.tasks.spawn(async move {
@@ -262,9 +310,20 @@ impl StationRegistry {
                 tracing::warn!(station = %task_name, %error, "station went off air");
             }
         });
-        log_station(name, &info, "station on air");
-        if let Some(previous) = self.write().insert(name.to_string(), station) {
-            previous.stop.cancel();
+        Some(station)
+    }
+
+    /// Waits (briefly) until each new station has published its first audio, then mounts it:
+    /// a station is reachable only once it has a burst to give.
+    async fn go_live(&self, new: Vec<Arc<Station>>) {
+        let ready = new.iter().map(|s| s.hub.first_chunk());
+        let _ = tokio::time::timeout(Duration::from_secs(2), join_in_turn(ready)).await;
+        for station in new {
+            log_station(&station.name, &station.info(), "station on air");
+            if let Some(previous) = self.write().insert(station.name.clone(), station) {
+                previous.stop.cancel();
+                previous.hub.close();
+            }
         }
     }
 
@@ -343,6 +402,13 @@ impl StationRegistry {
     }
 }
 
+/// Awaits every future (in turn: they all run on their own tasks already).
+async fn join_in_turn<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
+    for future in futures {
+        future.await;
+    }
+}
+
 /// Two files that claim one station name: `(name, kept, ignored)`.
 pub type Duplicate = (String, PathBuf, PathBuf);
 
@@ -385,14 +451,16 @@ pub fn station_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn meta_for(config: &Config, name: &str) -> StationMeta {
+fn meta_for(config: &Config, name: &str, info: &StationInfo) -> StationMeta {
     let station = config.stations.get(name);
     StationMeta {
         title: station
             .and_then(|s| s.title.clone())
+            .or_else(|| info.title.clone())
             .unwrap_or_else(|| name.to_string()),
         genre: station.and_then(|s| s.genre.clone()),
         description: station.and_then(|s| s.description.clone()),
+        url: station.and_then(|s| s.url.clone()),
     }
 }
 

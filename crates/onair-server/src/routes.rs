@@ -1,113 +1,397 @@
-//! What each request gets: the station streams, the station list, and the errors.
+//! What each request gets.
+//!
+//! | path | answer |
+//! |---|---|
+//! | `/<name>`, `/<name>.aac` | the station's stream (ICY metadata on request, Safari's range probe) |
+//! | `/<name>.m3u`, `/<name>.pls` | playlists pointing at the stream |
+//! | `/` | the web page |
+//! | `/status.json`, `/status-json.xsl` | status, in onair's and in Icecast's shape |
+//! | `/events` | server-sent events for the web page |
+//! | `/metrics` | Prometheus metrics |
+//! | `/healthz` | 200 while serving |
 
-use std::net::SocketAddr;
+use std::sync::Arc;
 
-use http::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_TYPE};
-use http::{Method, Request, Response, StatusCode, Version};
+use http::header::{
+    HeaderName, HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ALLOW,
+    CACHE_CONTROL, CONNECTION, CONTENT_RANGE, CONTENT_TYPE, HOST, RANGE, RETRY_AFTER, USER_AGENT,
+};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
+use onair_core::hub::Refused;
 
+use crate::app::{App, Conn};
 use crate::body::{Body, ListenerBody};
-use crate::registry::{Station, StationRegistry};
-use crate::timed_io::WriteTimeout;
+use crate::events::EventsBody;
+use crate::icy::METAINT;
+use crate::registry::Station;
+
+/// The methods served.
+const ALLOWED: &str = "GET, HEAD, OPTIONS";
+/// The response headers a web player on another site may read.
+const EXPOSED: &str = "icy-metaint, icy-name, icy-genre, icy-description, icy-url, icy-br, icy-sr, icy-pub, ice-audio-info, content-type";
 
 /// Answers one request.
-pub fn respond<B>(
-    registry: &StationRegistry,
-    req: &Request<B>,
-    peer: SocketAddr,
-    write_timeout: &WriteTimeout,
-) -> Response<Body> {
+pub fn respond<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Body> {
     let method = req.method();
-    if method != Method::GET && method != Method::HEAD {
+    let mut response = if method == Method::OPTIONS {
+        preflight()
+    } else if method != Method::GET && method != Method::HEAD {
         let mut response = text(
             StatusCode::METHOD_NOT_ALLOWED,
-            "only GET and HEAD are served\n",
+            "only GET, HEAD and OPTIONS are served\n",
         );
         response
             .headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return response;
-    }
-    let head = method == Method::HEAD;
-    let path = req.uri().path();
-    let response = if path == "/" {
-        index(registry)
+            .insert(ALLOW, HeaderValue::from_static(ALLOWED));
+        response
     } else {
-        let name = path.strip_prefix('/').unwrap_or(path);
-        let name = name.strip_suffix(".aac").unwrap_or(name);
-        match registry.get(name) {
-            Some(station) if !name.contains('/') => stream(&station, head, peer, write_timeout),
-            _ => not_found(registry, path),
-        }
+        route(app, req, conn)
     };
-    if head {
+    // Every answer may be read by a web page on another site: streams, status, playlists.
+    response
+        .headers_mut()
+        .insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    if method == Method::HEAD {
         let (parts, _) = response.into_parts();
         return Response::from_parts(parts, Body::empty());
     }
     response
 }
 
+fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Body> {
+    let path = req.uri().path();
+    let base = base_url(app, req.headers());
+    match path {
+        "/" => page(),
+        "/healthz" => text(StatusCode::OK, "ok\n"),
+        "/status.json" => json(&crate::status::status(app, &base)),
+        "/status-json.xsl" => json(&crate::status::icestats(app, &base)),
+        "/events" => events(app),
+        "/metrics" => metrics(app),
+        _ => {
+            let name = path.strip_prefix('/').unwrap_or(path);
+            let (name, kind) = match name.rsplit_once('.') {
+                Some((name, "m3u")) => (name, Some("m3u")),
+                Some((name, "pls")) => (name, Some("pls")),
+                Some((name, "aac")) => (name, None),
+                _ => (name, None),
+            };
+            match app.registry.get(name) {
+                Some(station) => match kind {
+                    Some(kind) => playlist(&station, kind, &base),
+                    None => stream(app, &station, req, conn),
+                },
+                None => not_found(app, path),
+            }
+        }
+    }
+}
+
 /// The station's live stream: close-delimited (never chunked), like Icecast, so that hardware
 /// radios and ICY clients that cannot parse chunked encoding can play it.
-fn stream(
-    station: &Station,
-    head: bool,
-    peer: SocketAddr,
-    write_timeout: &WriteTimeout,
+fn stream<B>(
+    app: &Arc<App>,
+    station: &Arc<Station>,
+    req: &Request<B>,
+    conn: &Conn,
 ) -> Response<Body> {
-    let body = if head {
+    let headers = req.headers();
+    if let Some(range) = closed_range(headers) {
+        return range_probe(station, range);
+    }
+    let icy = headers
+        .get("icy-metadata")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "1");
+    let body = if req.method() == Method::HEAD {
         Body::empty()
     } else {
-        match station.hub.subscribe() {
-            Some(subscription) => {
-                write_timeout.set(station.client_timeout());
-                Body::Listener(ListenerBody::new(subscription, peer))
-            }
-            // Went off air between the lookup and now.
-            None => return text(StatusCode::NOT_FOUND, "this station has gone off air\n"),
+        match subscribe(app, station, req, conn, icy) {
+            Ok(body) => body,
+            Err(response) => return *response,
         }
     };
     let mut response = Response::new(body);
     // hyper writes a close-delimited body (no Content-Length, no chunked encoding) when the
     // response itself is HTTP/1.0.
     *response.version_mut() = Version::HTTP_10;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("audio/aac"));
-    headers.insert(
+    let info = station.info();
+    let meta = station.meta();
+    let kbps = info.bitrate() / 1000;
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("audio/aac"));
+    h.insert(
         CACHE_CONTROL,
         HeaderValue::from_static("no-cache, no-store"),
     );
-    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    h.insert(CONNECTION, HeaderValue::from_static("close"));
+    h.insert(
+        ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSED),
+    );
+    let base = base_url(app, req.headers());
+    let url = meta
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("{base}/{}", station.name));
+    let mut set = |name: &'static str, value: &str| {
+        // Titles are UTF-8; header values carry the bytes as they are, as Icecast does.
+        if let Ok(value) = HeaderValue::from_bytes(header_safe(value).as_bytes()) {
+            h.insert(HeaderName::from_static(name), value);
+        }
+    };
+    set("icy-name", &meta.title);
+    set("icy-genre", meta.genre.as_deref().unwrap_or(""));
+    set("icy-description", meta.description.as_deref().unwrap_or(""));
+    set("icy-url", &url);
+    set("icy-br", &kbps.to_string());
+    set("icy-sr", &info.sample_rate().to_string());
+    set("icy-pub", "0");
+    set(
+        "ice-audio-info",
+        &format!(
+            "samplerate={};channels={};bitrate={kbps}",
+            info.sample_rate(),
+            info.channels()
+        ),
+    );
+    if icy {
+        set("icy-metaint", &METAINT.to_string());
+    }
     response
 }
 
-/// A plain page listing the stations and their URLs.
-fn index(registry: &StationRegistry) -> Response<Body> {
-    let mut page = String::from(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>onair</title></head>\n<body>\n<h1>onair</h1>\n<ul>\n",
-    );
-    for station in registry.list() {
-        let info = station.info();
-        page.push_str(&format!(
-            "<li><a href=\"/{name}\">/{name}</a> {title} ({kbps} kb/s, {rate} Hz, {ch} ch)</li>\n",
-            name = station.name,
-            title = escape_html(&station.meta().title),
-            kbps = info.bitrate() / 1000,
-            rate = info.sample_rate(),
-            ch = info.channels(),
-        ));
+/// Tunes a listener in, within the station's and the server's listener limits.
+fn subscribe<B>(
+    app: &Arc<App>,
+    station: &Arc<Station>,
+    req: &Request<B>,
+    conn: &Conn,
+    icy: bool,
+) -> Result<Body, Box<Response<Body>>> {
+    let config = app.config();
+    if let Some(max) = config.server.max_listeners {
+        if app.listeners() as u64 >= max.get() {
+            return Err(Box::new(full(
+                app,
+                &format!("the server is full ({} listeners)", max.get()),
+            )));
+        }
     }
-    page.push_str("</ul>\n</body></html>\n");
-    let mut response = Response::new(Body::full(page));
-    response.headers_mut().insert(
+    let max = station.max_listeners().unwrap_or(usize::MAX);
+    let subscription = match station.hub.subscribe_within(max) {
+        Ok(subscription) => subscription,
+        Err(Refused::Full(max)) => {
+            return Err(Box::new(full(
+                app,
+                &format!("/{} is full ({max} listeners)", station.name),
+            )));
+        }
+        Err(Refused::OffAir) => {
+            return Err(Box::new(text(
+                StatusCode::NOT_FOUND,
+                "this station has gone off air\n",
+            )));
+        }
+    };
+    conn.write_timeout.set(station.client_timeout());
+    let client = crate::proxy::client_ip(
+        conn.peer.ip(),
+        req.headers(),
+        &config.server.trusted_proxies,
+    );
+    let user_agent = req
+        .headers()
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .chars()
+        .take(200)
+        .collect();
+    Ok(Body::Listener(Box::new(ListenerBody::new(
+        subscription,
+        Arc::clone(station),
+        icy,
+        Arc::clone(app),
+        conn.clone(),
+        client,
+        user_agent,
+    ))))
+}
+
+fn full(app: &App, reason: &str) -> Response<Body> {
+    app.stats
+        .rejected_full
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::debug!(reason, "listener refused");
+    let mut response = text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("{reason}; try again later\n"),
+    );
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("30"));
+    response
+}
+
+/// A closed byte range `bytes=a-b` (Safari probes a stream with `bytes=0-1`). Open-ended ranges
+/// (`bytes=N-`) are served the live stream.
+fn closed_range(headers: &HeaderMap) -> Option<(usize, usize)> {
+    let spec = headers
+        .get(RANGE)?
+        .to_str()
+        .ok()?
+        .trim()
+        .strip_prefix("bytes=")?;
+    let (start, end) = spec.split_once('-')?;
+    let (start, end) = (start.trim().parse().ok()?, end.trim().parse().ok()?);
+    (end >= start).then_some((start, end))
+}
+
+/// The first bytes of the stream, as a 206 of exactly the range asked (not a listener).
+fn range_probe(station: &Station, (start, end): (usize, usize)) -> Response<Body> {
+    // A probe asks for a few bytes; more than a burst's worth is not served from memory.
+    const MAX_PROBE: usize = 64 * 1024;
+    let head = station.hub.peek_burst(MAX_PROBE);
+    if start >= head.len() {
+        let mut response = text(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "range not available on a live stream\n",
+        );
+        response
+            .headers_mut()
+            .insert(CONTENT_RANGE, HeaderValue::from_static("bytes */*"));
+        return response;
+    }
+    let end = end.min(head.len() - 1);
+    let mut response = Response::new(Body::full(head.slice(start..=end)));
+    *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("audio/aac"));
+    h.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{end}/*")) {
+        h.insert(CONTENT_RANGE, value);
+    }
+    h.insert(
+        ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSED),
+    );
+    response
+}
+
+/// `.m3u` and `.pls` playlists pointing at the stream's absolute URL.
+fn playlist(station: &Station, kind: &str, base: &str) -> Response<Body> {
+    let url = format!("{base}/{}", station.name);
+    let title = header_safe(&station.meta().title);
+    let (body, content_type) = if kind == "m3u" {
+        (
+            format!("#EXTM3U\n#EXTINF:-1,{title}\n{url}\n"),
+            "audio/x-mpegurl",
+        )
+    } else {
+        (
+            format!("[playlist]\nNumberOfEntries=1\nFile1={url}\nTitle1={title}\nLength1=-1\nVersion=2\n"),
+            "audio/x-scpls",
+        )
+    };
+    let mut response = Response::new(Body::full(body));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// The base URL listeners reach this server at: `server.public_url`, else `http://` and the
+/// request's `Host` (when it looks like a host), else the listening address.
+fn base_url(app: &App, headers: &HeaderMap) -> String {
+    if let Some(url) = &app.config().server.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.len() < 256)
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+        });
+    match host {
+        Some(host) => format!("http://{host}"),
+        None => format!("http://{}", app.local_addr),
+    }
+}
+
+fn preflight() -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let h = response.headers_mut();
+    h.insert(ALLOW, HeaderValue::from_static(ALLOWED));
+    h.insert(
+        ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static(ALLOWED),
+    );
+    h.insert(
+        ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Icy-MetaData, Range"),
+    );
+    h.insert(
+        ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSED),
+    );
+    h.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    response
+}
+
+fn page() -> Response<Body> {
+    let mut response = Response::new(Body::full(include_str!("page.html")));
+    let h = response.headers_mut();
+    h.insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
 
-fn not_found(registry: &StationRegistry, path: &str) -> Response<Body> {
+fn events(app: &Arc<App>) -> Response<Body> {
+    let mut response = Response::new(Body::Events(Box::new(EventsBody::new(Arc::clone(app)))));
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn metrics(app: &App) -> Response<Body> {
+    match crate::metrics::render(app) {
+        Ok(text) => {
+            let mut response = Response::new(Body::full(text));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            );
+            response
+        }
+        Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "cannot encode metrics\n"),
+    }
+}
+
+fn json(value: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(Body::full(value.to_string()));
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn not_found(app: &App, path: &str) -> Response<Body> {
     let mut message = format!("no station at {}\nstations:", escape_text(path));
-    for station in registry.list() {
+    for station in app.registry.list() {
         message.push_str(&format!(" /{}", station.name));
     }
     message.push('\n');
@@ -124,11 +408,10 @@ fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
     response
 }
 
-fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Text fit for a header or a playlist line: no control characters (no header or line
+/// injection from a title).
+fn header_safe(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).collect()
 }
 
 /// A request path echoed in plain text: control characters shown escaped, length bounded.

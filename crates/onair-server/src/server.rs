@@ -14,9 +14,11 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::app::{App, Conn};
 use crate::config::{Config, ConfigError, ConfigSource};
 use crate::registry::StationRegistry;
 use crate::routes;
+use crate::stats::ServerStats;
 use crate::timed_io::{TimedIo, WriteTimeout};
 use crate::watcher::Watcher;
 
@@ -27,6 +29,8 @@ const LISTEN_BACKLOG: i32 = 4096;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// Longest pause of the accept loop after an accept error (such as EMFILE).
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+/// File descriptors kept for files, the watcher and logs, beside one per listener.
+const SPARE_DESCRIPTORS: u64 = 256;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +52,7 @@ pub enum ServerError {
 /// A bound server with its stations on air, ready to [`run`](Server::run).
 pub struct Server {
     listener: TcpListener,
-    registry: Arc<StationRegistry>,
+    app: Arc<App>,
     config: watch::Sender<Arc<Config>>,
     config_error: watch::Sender<Option<ConfigError>>,
     /// Watches files from `bind` on, so that no change after `bind` returns is missed.
@@ -61,8 +65,10 @@ impl Server {
     /// an error.
     pub async fn bind(source: ConfigSource) -> Result<Server, ServerError> {
         let config = source.load()?;
+        raise_descriptor_limit(config.server.max_listeners.map(|m| m.get()));
         let addr = config.server.listen;
         let listener = listen(addr).map_err(|source| ServerError::Bind { addr, source })?;
+        let local_addr = listener.local_addr().unwrap_or(addr);
         let registry = StationRegistry::new();
         let config = watch::Sender::new(Arc::new(config));
         let config_error = watch::Sender::new(None);
@@ -74,12 +80,21 @@ impl Server {
             config.clone(),
             config_error.clone(),
         )
-        .inspect_err(|error| tracing::warn!(%error, "cannot watch files; station and config changes need a restart"))
+        .inspect_err(|error| {
+            tracing::warn!(%error, "cannot watch files; station and config changes need a restart")
+        })
         .ok();
         registry.load(&config.borrow()).await;
+        let app = Arc::new(App {
+            registry,
+            stats: ServerStats::default(),
+            config: config.subscribe(),
+            closing: CancellationToken::new(),
+            local_addr,
+        });
         Ok(Server {
             listener,
-            registry,
+            app,
             config,
             config_error,
             watcher,
@@ -88,9 +103,17 @@ impl Server {
 
     /// The address the server listens on (with the real port when the config said port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .unwrap_or(self.config.borrow().server.listen)
+        self.app.local_addr
+    }
+
+    /// The stations on air.
+    pub fn registry(&self) -> Arc<StationRegistry> {
+        Arc::clone(&self.app.registry)
+    }
+
+    /// The shared state request handlers see.
+    pub fn app(&self) -> Arc<App> {
+        Arc::clone(&self.app)
     }
 
     /// The config in force (the last good one).
@@ -103,29 +126,24 @@ impl Server {
         self.config_error.subscribe()
     }
 
-    /// The stations on air.
-    pub fn registry(&self) -> Arc<StationRegistry> {
-        Arc::clone(&self.registry)
-    }
-
     /// Serves until `shutdown` completes, then stops accepting, ends every listener's stream
     /// and returns once the connections have closed, or after a bounded grace period.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
-        tracing::info!(address = %self.local_addr(), stations = self.registry.list().len(), "onair listening");
+        let app = Arc::clone(&self.app);
+        tracing::info!(address = %app.local_addr, stations = app.registry.list().len(), "onair listening");
         let connections = TaskTracker::new();
-        let closing = CancellationToken::new();
         if let Some(watcher) = self.watcher.take() {
-            connections.spawn(watcher.run(closing.clone()));
+            connections.spawn(watcher.run(app.closing.clone()));
         }
         tokio::select! {
-            () = self.accept_loop(&connections, &closing) => {}
+            () = self.accept_loop(&connections) => {}
             () = shutdown => {}
         }
-        tracing::info!(listeners = self.listener_count(), "shutting down");
-        // Ending the hubs ends every audio body; hyper then finishes those responses and idle
-        // keep-alive connections are told to close.
-        self.registry.shutdown(SHUTDOWN_GRACE).await;
-        closing.cancel();
+        tracing::info!(listeners = app.listeners(), "shutting down");
+        // Ending the hubs ends every audio body; the event streams end on `closing`; hyper then
+        // finishes those responses, and idle keep-alive connections are told to close.
+        app.closing.cancel();
+        app.registry.shutdown(SHUTDOWN_GRACE).await;
         connections.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, connections.wait())
             .await
@@ -136,25 +154,13 @@ impl Server {
         tracing::info!("stopped");
     }
 
-    fn listener_count(&self) -> usize {
-        self.registry.list().iter().map(|s| s.hub.listeners()).sum()
-    }
-
-    async fn accept_loop(&self, connections: &TaskTracker, closing: &CancellationToken) {
+    async fn accept_loop(&self, connections: &TaskTracker) {
         let mut backoff = Duration::from_millis(10);
         loop {
             match self.listener.accept().await {
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(10);
-                    let config = Arc::clone(&self.config.borrow());
-                    let conn = serve(
-                        stream,
-                        peer,
-                        Arc::clone(&self.registry),
-                        &config,
-                        closing.clone(),
-                    );
-                    connections.spawn(conn);
+                    connections.spawn(serve(stream, peer, Arc::clone(&self.app)));
                 }
                 // The peer gave up before we accepted: nothing to do.
                 Err(e) if is_peer_error(&e) => {}
@@ -174,18 +180,22 @@ impl Server {
 fn serve(
     stream: TcpStream,
     peer: SocketAddr,
-    registry: Arc<StationRegistry>,
-    config: &Config,
-    closing: CancellationToken,
+    app: Arc<App>,
 ) -> impl Future<Output = ()> + Send + 'static {
     let _ = stream.set_nodelay(true);
+    let config = app.config();
     let write_timeout =
         WriteTimeout::new(Duration::from_secs(config.pacing.client_timeout_s.get()));
     let header_timeout = Duration::from_secs(config.server.header_timeout_s.get());
     let io = TokioIo::new(TimedIo::new(stream, write_timeout.clone()));
+    let conn = Conn {
+        peer,
+        write_timeout,
+    };
+    let closing = app.closing.clone();
     async move {
         let service = service_fn(move |req| {
-            let response = routes::respond(&registry, &req, peer, &write_timeout);
+            let response = routes::respond(&app, &req, &conn);
             std::future::ready(Ok::<_, Infallible>(response))
         });
         let mut builder = http1::Builder::new();
@@ -220,6 +230,26 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
     TcpListener::from_std(socket.into())
+}
+
+/// Raises the soft open-file limit to the hard limit (every listener is a descriptor), and
+/// warns when `max_listeners` cannot fit in it.
+fn raise_descriptor_limit(max_listeners: Option<u64>) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            tracing::debug!(limit, "open-file limit");
+            if let Some(max) = max_listeners {
+                if max + SPARE_DESCRIPTORS > limit {
+                    tracing::warn!(
+                        limit,
+                        max_listeners = max,
+                        "the open-file limit cannot hold max_listeners; raise it (ulimit -n, LimitNOFILE=) or lower max_listeners"
+                    );
+                }
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
+    }
 }
 
 fn is_peer_error(e: &std::io::Error) -> bool {

@@ -8,7 +8,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -18,21 +18,29 @@ use tokio::time::{Instant, Sleep};
 
 /// The write timeout of one connection, settable while it runs.
 #[derive(Debug, Clone)]
-pub struct WriteTimeout(Arc<AtomicU64>);
+pub struct WriteTimeout(Arc<(AtomicU64, AtomicBool)>);
 
 impl WriteTimeout {
     /// A timeout of `d`.
     pub fn new(d: Duration) -> Self {
-        WriteTimeout(Arc::new(AtomicU64::new(d.as_millis() as u64)))
+        WriteTimeout(Arc::new((
+            AtomicU64::new(d.as_millis() as u64),
+            AtomicBool::new(false),
+        )))
     }
 
     /// Changes the timeout for the next pending write.
     pub fn set(&self, d: Duration) {
-        self.0.store(d.as_millis() as u64, Ordering::Relaxed);
+        self.0 .0.store(d.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Whether the connection was dropped for a stalled write.
+    pub fn fired(&self) -> bool {
+        self.0 .1.load(Ordering::Relaxed)
     }
 
     fn get(&self) -> Duration {
-        Duration::from_millis(self.0.load(Ordering::Relaxed))
+        Duration::from_millis(self.0 .0.load(Ordering::Relaxed))
     }
 }
 
@@ -66,9 +74,9 @@ impl<S> TimedIo<S> {
             self.stalled = false;
             return polled;
         }
-        let deadline = Instant::now() + self.timeout.get();
         if !self.stalled {
             self.stalled = true;
+            let deadline = Instant::now() + self.timeout.get();
             match &mut self.stall {
                 Some(sleep) => sleep.as_mut().reset(deadline),
                 None => self.stall = Some(Box::pin(tokio::time::sleep_until(deadline))),
@@ -79,6 +87,7 @@ impl<S> TimedIo<S> {
             None => false,
         };
         if expired {
+            self.timeout.0 .1.store(true, Ordering::Relaxed);
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 "the client accepted no data within client_timeout_s",

@@ -1,0 +1,48 @@
+//! What every request handler shares: the stations, the counters, the config in force.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::registry::StationRegistry;
+use crate::stats::ServerStats;
+use crate::timed_io::WriteTimeout;
+
+/// The server's shared state.
+#[derive(Debug)]
+pub struct App {
+    /// The stations on air.
+    pub registry: Arc<StationRegistry>,
+    /// Server-wide counters.
+    pub stats: ServerStats,
+    /// The config in force.
+    pub config: watch::Receiver<Arc<Config>>,
+    /// Cancelled when the server shuts down: endless bodies (streams, events) end.
+    pub closing: CancellationToken,
+    /// Where the server listens.
+    pub local_addr: SocketAddr,
+}
+
+impl App {
+    /// Listeners over all stations now.
+    pub fn listeners(&self) -> usize {
+        self.registry.list().iter().map(|s| s.hub.listeners()).sum()
+    }
+
+    /// The config in force now.
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.config.borrow())
+    }
+}
+
+/// One connection, as a request handler sees it.
+#[derive(Debug, Clone)]
+pub struct Conn {
+    /// The TCP peer.
+    pub peer: SocketAddr,
+    /// The connection's write timeout, set to the station's `client_timeout_s`.
+    pub write_timeout: WriteTimeout,
+}

@@ -1,0 +1,147 @@
+//! `/status.json` (onair's own shape) and `/status-json.xsl` (Icecast's `icestats` shape, so
+//! existing Icecast dashboards and monitoring read onair unchanged).
+
+use std::time::SystemTime;
+
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::registry::Station;
+
+/// `/status.json`.
+pub fn status(app: &App, base_url: &str) -> Value {
+    let stations: Vec<Value> = app
+        .registry
+        .list()
+        .iter()
+        .map(|station| station_json(station, base_url))
+        .collect();
+    json!({
+        "server": {
+            "version": env!("CARGO_PKG_VERSION"),
+            "started_at": iso8601(app.stats.started_at),
+            "uptime_s": app.stats.started.elapsed().as_secs(),
+            "listeners": app.listeners(),
+            "listener_peak": app.stats.listener_peak.load(std::sync::atomic::Ordering::Relaxed),
+        },
+        "stations": stations,
+    })
+}
+
+fn station_json(station: &Station, base_url: &str) -> Value {
+    use std::sync::atomic::Ordering::Relaxed;
+    let info = station.info();
+    let meta = station.meta();
+    let stats = station.hub.stats();
+    json!({
+        "name": station.name,
+        "mount": format!("/{}", station.name),
+        "url": format!("{base_url}/{}", station.name),
+        "title": meta.title,
+        "genre": meta.genre,
+        "description": meta.description,
+        "listeners": station.hub.listeners(),
+        "listener_peak": stats.peak.load(Relaxed),
+        "bitrate_kbps": info.bitrate() / 1000,
+        "sample_rate": info.sample_rate(),
+        "channels": info.channels(),
+        "duration_s": info.duration.as_secs_f64(),
+        "position_s": stats.position_ns.load(Relaxed) as f64 / 1e9,
+        "loops": stats.loops.load(Relaxed),
+        "bytes_sent": stats.bytes_sent.load(Relaxed),
+        "started_at": iso8601(station.started_at),
+    })
+}
+
+/// `/status-json.xsl`: Icecast 2.4's `icestats`, with `source` always an array.
+pub fn icestats(app: &App, base_url: &str) -> Value {
+    use std::sync::atomic::Ordering::Relaxed;
+    let host = base_url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split([':', '/']).next())
+        .unwrap_or("localhost");
+    let sources: Vec<Value> = app
+        .registry
+        .list()
+        .iter()
+        .map(|station| {
+            let info = station.info();
+            let meta = station.meta();
+            let kbps = info.bitrate() / 1000;
+            json!({
+                "audio_info": format!("samplerate={};channels={};bitrate={kbps}", info.sample_rate(), info.channels()),
+                "bitrate": kbps,
+                "channels": info.channels(),
+                "genre": meta.genre.clone().unwrap_or_default(),
+                "listener_peak": station.hub.stats().peak.load(Relaxed),
+                "listeners": station.hub.listeners(),
+                "listenurl": format!("{base_url}/{}", station.name),
+                "samplerate": info.sample_rate(),
+                "server_description": meta.description.clone().unwrap_or_default(),
+                "server_name": meta.title,
+                "server_type": "audio/aac",
+                "server_url": meta.url.clone().unwrap_or_else(|| format!("{base_url}/")),
+                "stream_start": httpdate(station.started_at),
+                "stream_start_iso8601": iso8601(station.started_at),
+                "title": meta.title,
+                "dummy": null,
+            })
+        })
+        .collect();
+    json!({
+        "icestats": {
+            "admin": "",
+            "host": host,
+            "location": "",
+            "server_id": concat!("onair ", env!("CARGO_PKG_VERSION")),
+            "server_start": httpdate(app.stats.started_at),
+            "server_start_iso8601": iso8601(app.stats.started_at),
+            "source": sources,
+        }
+    })
+}
+
+/// `2026-11-22T00:13:55+0000`, as Icecast writes it (and valid ISO 8601).
+fn iso8601(t: SystemTime) -> String {
+    let rfc3339 = humantime::format_rfc3339_seconds(t).to_string();
+    rfc3339.trim_end_matches('Z').to_string() + "+0000"
+}
+
+/// `Sun, 22 Nov 2026 00:13:55 GMT`.
+fn httpdate(t: SystemTime) -> String {
+    // humantime gives RFC 3339; HTTP dates are built from its fields.
+    let s = humantime::format_rfc3339_seconds(t).to_string();
+    let (date, time) = s.trim_end_matches('Z').split_once('T').unwrap_or((&s, ""));
+    let mut parts = date.split('-').filter_map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (
+        parts.next().unwrap_or(1970),
+        parts.next().unwrap_or(1),
+        parts.next().unwrap_or(1),
+    );
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    let days = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    format!(
+        "{}, {d:02} {} {y} {time} GMT",
+        DAYS[(days % 7) as usize],
+        MONTHS[(m.clamp(1, 12) - 1) as usize]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn dates() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_307_635);
+        assert_eq!(iso8601(t), "2026-11-22T00:33:55+0000");
+        assert_eq!(httpdate(t), "Sun, 22 Nov 2026 00:33:55 GMT");
+    }
+}
