@@ -1,0 +1,272 @@
+//! The web page in a real browser: headless Chromium (Debian's `chromium`, installed by
+//! `.ci/run`), driven over the DevTools protocol. The page must load without console errors,
+//! and pressing play on a station must make its audio advance.
+
+use std::io::{BufRead, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use onair_tests::{sample, TestServer};
+use serde_json::{json, Value};
+use tungstenite::{Message, WebSocket};
+
+/// Chromium, or `None` (test skipped) on a developer machine without it. Under CI a missing
+/// browser is a failure: `.ci/run` installs it.
+fn chromium() -> Option<PathBuf> {
+    let found = [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/lib/chromium/chromium",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is not installed (.ci/run installs it)"
+        );
+        eprintln!("SKIPPED: chromium is not installed (apt-get install chromium)");
+    }
+    found
+}
+
+/// A headless Chromium with its own profile, killed on drop.
+struct Browser {
+    child: Child,
+    _profile: tempfile::TempDir,
+    socket: WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+    /// Console errors, exceptions and failed loads seen so far.
+    errors: Vec<String>,
+}
+
+impl Browser {
+    fn start(binary: &Path) -> Browser {
+        let profile = tempfile::tempdir().expect("profile dir");
+        let child = Command::new(binary)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--mute-audio",
+                "--autoplay-policy=no-user-gesture-required",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromium");
+        // Chromium writes the port it chose into the profile.
+        let port_file = profile.path().join("DevToolsActivePort");
+        let started = Instant::now();
+        let port = loop {
+            if let Ok(text) = std::fs::read_to_string(&port_file) {
+                if let Some(port) = text
+                    .lines()
+                    .next()
+                    .and_then(|l| l.trim().parse::<u16>().ok())
+                {
+                    break port;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "chromium did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let targets = http_get(port, "/json/list");
+        let targets: Value = serde_json::from_str(&targets).expect("targets JSON");
+        let page = targets
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["type"] == "page"))
+            .and_then(|t| t["webSocketDebuggerUrl"].as_str())
+            .expect("a page target")
+            .to_string();
+        let (socket, _) = tungstenite::connect(page.as_str()).expect("DevTools websocket");
+        if let tungstenite::stream::MaybeTlsStream::Plain(tcp) = socket.get_ref() {
+            tcp.set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("timeout");
+        }
+        let mut browser = Browser {
+            child,
+            _profile: profile,
+            socket,
+            next_id: 0,
+            errors: Vec::new(),
+        };
+        for domain in ["Runtime.enable", "Log.enable", "Page.enable"] {
+            browser.call(domain, json!({}));
+        }
+        browser
+    }
+
+    /// Sends a DevTools command and returns its result, noting errors among the events.
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let message = json!({"id": id, "method": method, "params": params}).to_string();
+        self.socket
+            .send(Message::text(message))
+            .expect("send command");
+        loop {
+            let message = self.socket.read().expect("DevTools message");
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(text.as_str()).expect("DevTools JSON");
+            if value["id"] == id {
+                assert!(value.get("error").is_none(), "{method}: {value}");
+                return value["result"].clone();
+            }
+            self.note_event(&value);
+        }
+    }
+
+    fn note_event(&mut self, event: &Value) {
+        let params = &event["params"];
+        match event["method"].as_str() {
+            Some("Runtime.consoleAPICalled") if params["type"] == "error" => {
+                self.errors
+                    .push(format!("console.error: {}", params["args"]));
+            }
+            Some("Runtime.exceptionThrown") => {
+                self.errors
+                    .push(format!("exception: {}", params["exceptionDetails"]));
+            }
+            Some("Log.entryAdded") if params["entry"]["level"] == "error" => {
+                self.errors.push(format!("log: {}", params["entry"]));
+            }
+            _ => {}
+        }
+    }
+
+    /// Evaluates a JavaScript expression in the page.
+    fn eval(&mut self, expression: &str) -> Value {
+        let result = self.call(
+            "Runtime.evaluate",
+            json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+        );
+        result["result"]["value"].clone()
+    }
+
+    /// Evaluates `expression` every 100 ms until `done` holds; panics after `within`.
+    fn wait_for(
+        &mut self,
+        expression: &str,
+        within: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let started = Instant::now();
+        loop {
+            let value = self.eval(expression);
+            if done(&value) {
+                return value;
+            }
+            assert!(
+                started.elapsed() < within,
+                "{expression} is still {value} after {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A tiny blocking HTTP GET to the DevTools endpoint.
+fn http_get(port: u16, path: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("DevTools HTTP");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    )
+    .expect("request");
+    let mut reader = std::io::BufReader::new(stream);
+    let mut line = String::new();
+    let mut length = 0;
+    loop {
+        line.clear();
+        reader.read_line(&mut line).expect("header");
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().expect("length");
+            }
+        }
+        if line.trim().is_empty() {
+            break;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).expect("body");
+    String::from_utf8(body).expect("UTF-8 body")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_plays_a_station_with_live_counts() {
+    let Some(binary) = chromium() else { return };
+    let server = TestServer::start(
+        &[
+            ("jazz.aac", &sample("jazz.aac")),
+            ("ambient.aac", &sample("ambient.aac")),
+        ],
+        "[stations.jazz]\ntitle = \"Jazz Test\"\ngenre = \"Jazz\"\n",
+    )
+    .await;
+    let url = format!("http://{}/", server.addr);
+    let browser = tokio::task::spawn_blocking(move || {
+        let mut browser = Browser::start(&binary);
+        browser.call("Page.navigate", json!({"url": url}));
+        let cards = browser.wait_for(
+            "document.querySelectorAll('.card').length",
+            Duration::from_secs(10),
+            |v| v == 2,
+        );
+        assert_eq!(cards, 2);
+        let title =
+            browser.eval("document.querySelector('[data-station=\"jazz\"] .title').textContent");
+        assert_eq!(title, "Jazz Test");
+        let now =
+            browser.eval("document.querySelector('[data-station=\"jazz\"] .now').textContent");
+        assert_eq!(now, "Now playing: Jazz Test");
+        // Press play: the audio element must start and keep advancing.
+        browser.eval("document.querySelector('[data-station=\"jazz\"] .play').click(), true");
+        let position = "document.querySelector('[data-station=\"jazz\"] audio').currentTime";
+        browser.wait_for(position, Duration::from_secs(20), |v| {
+            v.as_f64().unwrap_or(0.0) >= 4.0
+        });
+        let error =
+            browser.eval("document.querySelector('[data-station=\"jazz\"] .error').textContent");
+        assert_eq!(error, "");
+        // The live listener count follows without a reload (server-sent events).
+        let count = "document.querySelector('[data-station=\"jazz\"] .listeners').textContent";
+        browser.wait_for(count, Duration::from_secs(5), |v| v == "1 listener");
+        browser
+    })
+    .await
+    .expect("browser steps");
+    assert_eq!(server.listeners("jazz"), 1);
+    assert!(
+        browser.errors.is_empty(),
+        "console errors: {:#?}",
+        browser.errors
+    );
+}
