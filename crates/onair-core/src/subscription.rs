@@ -72,6 +72,10 @@ impl Stream for Subscription {
         }
         if let Some(chunk) = this.burst.next() {
             this.hub.count_sent(chunk.data.len());
+            if this.burst.len() == 0 {
+                // Free the burst list: a listener connected for hours keeps nothing of it.
+                this.burst = Vec::new().into_iter();
+            }
             return Poll::Ready(Some(chunk));
         }
         let queue = this.hub.tuning().queue;

@@ -74,11 +74,12 @@ impl http_body::Body for Body {
 pub struct ListenerBody {
     subscription: Subscription,
     station: Arc<Station>,
-    icy: Option<IcyCursor>,
+    /// Boxed: most listeners ask for no metadata, and pay one pointer for it.
+    icy: Option<Box<IcyCursor>>,
     app: Arc<App>,
     conn: Conn,
     client: IpAddr,
-    user_agent: String,
+    user_agent: Box<str>,
     since: Instant,
     bytes: u64,
     ended: bool,
@@ -100,11 +101,11 @@ impl ListenerBody {
         ListenerBody {
             subscription,
             station,
-            icy: icy.then(IcyCursor::default),
+            icy: icy.then(Box::default),
             app,
             conn,
             client,
-            user_agent,
+            user_agent: user_agent.into_boxed_str(),
             since: Instant::now(),
             bytes: 0,
             ended: false,

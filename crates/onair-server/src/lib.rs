@@ -21,10 +21,12 @@
 //! - [`proxy`]: the listener's address behind a trusted reverse proxy.
 //! - [`timed_io`]: the socket wrapper that drops listeners whose socket accepts nothing.
 //! - [`watcher`]: watches the stations folder and the config file, applying changes live.
+//! - [`streaming`]: reads each request head; writes station streams straight to the socket
+//!   (no per-connection hyper buffers for hours-long listeners), hands the rest to hyper.
 //! - [`server`]: the listening socket, the accept loop, connections and shutdown.
 //!
 //! Audio flows: station file -> `onair_core` source and pacer -> hub -> one
-//! [`body::ListenerBody`] per listener -> hyper -> [`timed_io::TimedIo`] -> socket.
+//! [`body::ListenerBody`] per listener -> [`streaming`] -> [`timed_io::TimedIo`] -> socket.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -43,6 +45,7 @@ pub mod routes;
 pub mod server;
 pub mod stats;
 pub mod status;
+pub mod streaming;
 pub mod timed_io;
 pub mod watcher;
 

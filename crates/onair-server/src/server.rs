@@ -9,7 +9,8 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -19,6 +20,7 @@ use crate::config::{Config, ConfigError, ConfigSource};
 use crate::registry::StationRegistry;
 use crate::routes;
 use crate::stats::ServerStats;
+use crate::streaming::{self, Opening, Rewind, StreamWriter};
 use crate::timed_io::{TimedIo, WriteTimeout};
 use crate::watcher::Watcher;
 
@@ -29,6 +31,8 @@ const LISTEN_BACKLOG: i32 = 4096;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// Longest pause of the accept loop after an accept error (such as EMFILE).
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+/// The largest request head served (hyper answers 431 beyond it).
+const MAX_REQUEST_HEAD: usize = 16 * 1024;
 /// File descriptors kept for files, the watcher and logs, beside one per listener.
 const SPARE_DESCRIPTORS: u64 = 256;
 
@@ -51,7 +55,7 @@ pub enum ServerError {
 
 /// A bound server with its stations on air, ready to [`run`](Server::run).
 pub struct Server {
-    listener: TcpListener,
+    listener: std::net::TcpListener,
     app: Arc<App>,
     config: watch::Sender<Arc<Config>>,
     config_error: watch::Sender<Option<ConfigError>>,
@@ -135,11 +139,14 @@ impl Server {
         if let Some(watcher) = self.watcher.take() {
             connections.spawn(watcher.run(app.closing.clone()));
         }
-        tokio::select! {
-            () = self.accept_loop(&connections) => {}
-            () = shutdown => {}
+        match Acceptor::start(self.listener, Arc::clone(&app), connections.clone()) {
+            Ok(acceptor) => {
+                shutdown.await;
+                tracing::info!(listeners = app.listeners(), "shutting down");
+                acceptor.stop().await;
+            }
+            Err(error) => tracing::error!(%error, "cannot start the accept thread; stopping"),
         }
-        tracing::info!(listeners = app.listeners(), "shutting down");
         // Ending the hubs ends every audio body; the event streams end on `closing`; hyper then
         // finishes those responses, and idle keep-alive connections are told to close.
         app.closing.cancel();
@@ -153,83 +160,211 @@ impl Server {
         }
         tracing::info!("stopped");
     }
+}
 
-    async fn accept_loop(&self, connections: &TaskTracker) {
-        let mut backoff = Duration::from_millis(10);
-        loop {
-            match self.listener.accept().await {
-                Ok((stream, peer)) => {
-                    backoff = Duration::from_millis(10);
-                    connections.spawn(serve(stream, peer, Arc::clone(&self.app)));
-                }
-                // The peer gave up before we accepted: nothing to do.
-                Err(e) if is_peer_error(&e) => {}
-                Err(error) => {
-                    // Out of file descriptors or memory: existing listeners keep playing; wait
-                    // for resources to free up, then accept again.
-                    tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "accept failed");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
-                }
+/// The front door: the accept loop and every connection's opening, on a thread of its own.
+///
+/// Every 200 ms a chunk wakes every listener's task at once; on the main runtime a new
+/// connection would wait in line behind thousands of them (tens of milliseconds at 10,000
+/// listeners). So the front door is a small runtime of its own: it accepts, reads the request
+/// head, sends the response head and the burst, and only then hands the connection to the main
+/// runtime, where it spends its hours. A new listener's first byte never waits for the crowd.
+struct Acceptor {
+    thread: std::thread::JoinHandle<()>,
+    app: Arc<App>,
+}
+
+impl Acceptor {
+    fn start(
+        listener: std::net::TcpListener,
+        app: Arc<App>,
+        connections: TaskTracker,
+    ) -> std::io::Result<Acceptor> {
+        listener.set_nonblocking(true)?;
+        let front = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let main = tokio::runtime::Handle::current();
+        let thread_app = Arc::clone(&app);
+        let thread = std::thread::Builder::new()
+            .name("onair-front".into())
+            .spawn(move || {
+                front.block_on(accept_loop(listener, thread_app, connections, main));
+                // Dropping the front runtime cancels the openings still in flight.
+            })?;
+        Ok(Acceptor { thread, app })
+    }
+
+    /// Stops accepting and waits for the front door to close.
+    async fn stop(self) {
+        self.app.closing.cancel();
+        let thread = self.thread;
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    }
+}
+
+async fn accept_loop(
+    listener: std::net::TcpListener,
+    app: Arc<App>,
+    connections: TaskTracker,
+    main: tokio::runtime::Handle,
+) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen");
+            return;
+        }
+    };
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        let accepted = tokio::select! {
+            () = app.closing.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                backoff = Duration::from_millis(10);
+                connections.spawn(open(
+                    stream,
+                    peer,
+                    Arc::clone(&app),
+                    connections.clone(),
+                    main.clone(),
+                ));
+            }
+            // The peer gave up before we accepted: nothing to do.
+            Err(e) if is_peer_error(&e) => {}
+            Err(error) => {
+                // Out of file descriptors or memory: existing listeners keep playing; wait for
+                // resources to free up, then accept again.
+                tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "accept failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_ACCEPT_BACKOFF);
             }
         }
     }
 }
 
-/// Serves one connection until it closes, or until shutdown plus the grace period.
-fn serve(
+/// A connection's opening, on the front runtime: a station stream gets its head and burst
+/// here and moves on to the main runtime (see [`streaming`]); anything else goes to hyper there.
+async fn open(
     stream: TcpStream,
     peer: SocketAddr,
     app: Arc<App>,
-) -> impl Future<Output = ()> + Send + 'static {
+    connections: TaskTracker,
+    main: tokio::runtime::Handle,
+) {
     let _ = stream.set_nodelay(true);
     let config = app.config();
     let write_timeout =
         WriteTimeout::new(Duration::from_secs(config.pacing.client_timeout_s.get()));
     let header_timeout = Duration::from_secs(config.server.header_timeout_s.get());
-    let io = TokioIo::new(TimedIo::new(stream, write_timeout.clone()));
     let conn = Conn {
         peer,
-        write_timeout,
+        write_timeout: write_timeout.clone(),
     };
-    let closing = app.closing.clone();
-    async move {
-        let service = service_fn(move |req| {
-            let response = routes::respond(&app, &req, &conn);
-            std::future::ready(Ok::<_, Infallible>(response))
-        });
-        let mut builder = http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout);
-        let conn = builder.serve_connection(io, service);
-        tokio::pin!(conn);
-        let result = tokio::select! {
-            result = conn.as_mut() => result,
-            () = closing.cancelled() => {
-                conn.as_mut().graceful_shutdown();
-                match tokio::time::timeout(SHUTDOWN_GRACE, conn.as_mut()).await {
-                    Ok(result) => result,
-                    Err(_) => return,
+    let mut io = TimedIo::new(stream, write_timeout.clone());
+    match streaming::open(&mut io, &app, header_timeout).await {
+        Opening::Stream(request) => {
+            let (head, body) = streaming::answer(&app, request, &conn);
+            let mut writer = StreamWriter::new(head, body);
+            match writer.write_ready(&mut io).await {
+                Ok(false) => {}
+                // Done already (a refusal, a HEAD, a probe) or gone.
+                Ok(true) | Err(_) => {
+                    let _ = io.shutdown().await;
+                    return;
                 }
             }
-        };
-        if let Err(error) = result {
-            // Clients leave, time out and send junk: normal life for a radio server.
-            tracing::debug!(%peer, %error, "connection ended");
+            let Some(stream) = move_to_main(io) else {
+                return;
+            };
+            connections.spawn_on(
+                async move {
+                    let Ok(stream) = TcpStream::from_std(stream) else {
+                        return;
+                    };
+                    let mut io = TimedIo::new(stream, write_timeout);
+                    if let Err(error) = writer.run(&mut io).await {
+                        // Listeners leave and time out: normal life for a radio server.
+                        tracing::debug!(%peer, %error, "stream ended");
+                    }
+                    let _ = io.shutdown().await;
+                },
+                &main,
+            );
         }
+        Opening::Other(prefix) => {
+            let Some(stream) = move_to_main(io) else {
+                return;
+            };
+            connections.spawn_on(
+                async move {
+                    let Ok(stream) = TcpStream::from_std(stream) else {
+                        return;
+                    };
+                    let io = Rewind::new(prefix, TimedIo::new(stream, conn.write_timeout.clone()));
+                    serve_http(io, app, conn, header_timeout).await;
+                },
+                &main,
+            );
+        }
+        Opening::Gone => {}
+    }
+}
+
+/// Takes a socket off the front runtime, to be registered with the main runtime.
+fn move_to_main(io: TimedIo<TcpStream>) -> Option<std::net::TcpStream> {
+    let stream = io.into_inner().into_std().ok()?;
+    // `into_std` leaves the socket non-blocking, as `from_std` wants it.
+    Some(stream)
+}
+
+/// Serves requests with hyper (pages, status, playlists, errors) until the connection closes.
+async fn serve_http(
+    io: Rewind<TimedIo<TcpStream>>,
+    app: Arc<App>,
+    conn: Conn,
+    header_timeout: Duration,
+) {
+    let peer = conn.peer;
+    let closing = app.closing.clone();
+    let service = service_fn(move |req| {
+        let response = routes::respond(&app, &req, &conn);
+        std::future::ready(Ok::<_, Infallible>(response))
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(MAX_REQUEST_HEAD);
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        () = closing.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            match tokio::time::timeout(SHUTDOWN_GRACE, conn.as_mut()).await {
+                Ok(result) => result,
+                Err(_) => return,
+            }
+        }
+    };
+    if let Err(error) = result {
+        // Clients leave, time out and send junk: normal life for a radio server.
+        tracing::debug!(%peer, %error, "connection ended");
     }
 }
 
 /// Binds `addr` with a large backlog and address reuse (a restart must not wait for TIME_WAIT).
-fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
-    socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
-    TcpListener::from_std(socket.into())
+    Ok(socket.into())
 }
 
 /// Raises the soft open-file limit to the hard limit (every listener is a descriptor), and

@@ -64,6 +64,11 @@ impl<S> TimedIo<S> {
         }
     }
 
+    /// The wrapped stream.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
     /// Turns a write's `Pending` into an error once the stall outlasts the timeout.
     fn check<T>(
         &mut self,

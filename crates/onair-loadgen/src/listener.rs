@@ -1,0 +1,323 @@
+//! One simulated listener: connect, request, read the body for a while, and measure it.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::time::{timeout, timeout_at, Instant};
+
+use crate::stream_check::{AdtsWalker, Dechunker, IcyStripper};
+
+/// A read with no bytes for longer than this is a stall.
+pub const STALL: Duration = Duration::from_millis(1500);
+/// The burst is what arrives in the first 500 ms.
+pub const BURST_WINDOW: Duration = Duration::from_millis(500);
+/// The steady rate is measured from this long after the first byte.
+pub const STEADY_FROM: Duration = Duration::from_secs(2);
+
+thread_local! {
+    /// One read buffer for every listener on this thread: a read borrows it only between two
+    /// awaits, so 20,000 listeners cost one buffer, not 20,000.
+    static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; 256 * 1024]);
+}
+
+/// What to request.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Server address.
+    pub addr: SocketAddr,
+    /// `Host` header.
+    pub host: String,
+    /// Request path.
+    pub path: String,
+    /// Ask for ICY metadata.
+    pub icy: bool,
+}
+
+/// What one listener saw.
+#[derive(Debug, Default, Clone)]
+pub struct Outcome {
+    /// Why it failed, if it did.
+    pub failure: Option<String>,
+    /// HTTP status (0 when none was read).
+    pub status: u16,
+    /// TCP connect time.
+    pub connect: Duration,
+    /// From the request sent to the first response byte.
+    pub ttfb: Duration,
+    /// Body bytes in the first 500 ms after the first body byte.
+    pub burst_bytes: u64,
+    /// Audio in those bytes.
+    pub burst_audio: Duration,
+    /// Audio received divided by wall time, after [`STEADY_FROM`].
+    pub steady_ratio: Option<f64>,
+    /// Body bytes per second after [`STEADY_FROM`].
+    pub steady_rate: Option<f64>,
+    /// Gaps of more than [`STALL`] between reads.
+    pub stalls: u64,
+    /// Body bytes in all.
+    pub bytes: u64,
+    /// ADTS walk of the audio.
+    pub sync_at_start: Option<bool>,
+    /// Whole frames.
+    pub frames: u64,
+    /// Frame-chain breaks.
+    pub resyncs: u64,
+    /// Bytes outside frames.
+    pub garbage: u64,
+    /// ICY blocks seen.
+    pub icy_blocks: u64,
+    /// The server closed the stream before the end.
+    pub ended_early: bool,
+}
+
+/// Source addresses spread over: 20,000 connections from one address to one port would nearly
+/// exhaust the ephemeral port range, and the kernel's port search would slow every connect.
+const SOURCE_ADDRESSES: u32 = 64;
+
+/// Connects from the `n`th of [`SOURCE_ADDRESSES`] loopback addresses (for an IPv4 loopback
+/// target), with a zero linger so that ending the run leaves no TIME_WAIT behind.
+async fn connect(target: SocketAddr, n: u32) -> std::io::Result<TcpStream> {
+    let socket = match target {
+        SocketAddr::V4(v4) if v4.ip().is_loopback() => {
+            let socket = TcpSocket::new_v4()?;
+            let source = std::net::Ipv4Addr::from(
+                u32::from(std::net::Ipv4Addr::new(127, 0, 1, 1)) + n % SOURCE_ADDRESSES,
+            );
+            socket.bind(SocketAddr::from((source, 0)))?;
+            socket
+        }
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    let stream = socket.connect(target).await?;
+    stream.set_zero_linger()?;
+    Ok(stream)
+}
+
+/// Listens to `target` for `seconds`; `n` numbers the listener.
+pub async fn listen(target: &Target, seconds: Duration, n: u32) -> Outcome {
+    let mut outcome = Outcome::default();
+    let started = Instant::now();
+    let stream = match timeout(Duration::from_secs(10), connect(target.addr, n)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => return failed(outcome, format!("connect: {}", e.kind())),
+        Err(_) => return failed(outcome, "connect: timed out".into()),
+    };
+    outcome.connect = started.elapsed();
+    let mut stream = stream;
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: onair-loadgen\r\n{}\r\n",
+        target.path,
+        target.host,
+        if target.icy {
+            "Icy-MetaData: 1\r\n"
+        } else {
+            ""
+        }
+    );
+    if let Err(e) = stream.write_all(request.as_bytes()).await {
+        return failed(outcome, format!("request: {}", e.kind()));
+    }
+    let sent = Instant::now();
+    let deadline = started + seconds;
+    let mut head = Vec::new();
+    let mut first_byte = None;
+    let mut body = Body::default();
+    let mut last_read = Instant::now();
+    loop {
+        match timeout_at(deadline, stream.readable()).await {
+            Err(_) => break,
+            Ok(Err(e)) => return failed(outcome, format!("read: {}", e.kind())),
+            Ok(Ok(())) => {}
+        }
+        let now = Instant::now();
+        let read = READ_BUF.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            match stream.try_read(&mut buf) {
+                Ok(0) => Some(Ok(0)),
+                Ok(n) => {
+                    if first_byte.is_none() {
+                        first_byte = Some(now);
+                        outcome.ttfb = now - sent;
+                    }
+                    if body.decoder.is_none() {
+                        // Keep only the head; the body bytes of this read are fed from `buf`.
+                        let before = head.len();
+                        head.extend_from_slice(&buf[..n]);
+                        let end = head.windows(4).position(|w| w == b"\r\n\r\n");
+                        if end.is_none() && head.len() > 64 * 1024 {
+                            return Some(Err("response head over 64 KiB".to_string()));
+                        }
+                        if let Some(end) = end {
+                            let (status, decoder) = parse_head(&head[..end]);
+                            outcome.status = status;
+                            body.decoder = Some(decoder);
+                            body.started = now;
+                            let body_from = end + 4 - before;
+                            head = Vec::new();
+                            body.feed(&buf[body_from..n], now);
+                        }
+                    } else {
+                        body.feed(&buf[..n], now);
+                    }
+                    Some(Ok(n))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+                Err(e) => Some(Err(format!("read: {}", e.kind()))),
+            }
+        });
+        match read {
+            None => continue,
+            Some(Err(e)) => return failed(outcome, e),
+            Some(Ok(0)) => {
+                outcome.ended_early = true;
+                break;
+            }
+            Some(Ok(_)) => {
+                if body.decoder.is_some() && now - last_read > STALL && first_byte.is_some() {
+                    outcome.stalls += 1;
+                }
+                last_read = now;
+            }
+        }
+        if body.decoder.is_some() && outcome.status != 200 {
+            break;
+        }
+    }
+    // A stream that went quiet at the end is a stall too.
+    if first_byte.is_some()
+        && Instant::now().min(deadline) - last_read > STALL
+        && !outcome.ended_early
+    {
+        outcome.stalls += 1;
+    }
+    if body.decoder.is_none() {
+        return failed(outcome, "no response head".into());
+    }
+    body.finish(&mut outcome);
+    outcome
+}
+
+fn failed(mut outcome: Outcome, reason: String) -> Outcome {
+    outcome.failure = Some(reason);
+    outcome
+}
+
+/// How the body is framed.
+#[derive(Debug)]
+struct Decoder {
+    chunked: Option<Dechunker>,
+    icy: Option<IcyStripper>,
+}
+
+fn parse_head(head: &[u8]) -> (u16, Decoder) {
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut decoder = Decoder {
+        chunked: None,
+        icy: None,
+    };
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+        if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
+            decoder.chunked = Some(Dechunker::default());
+        }
+        if name == "icy-metaint" {
+            if let Ok(metaint) = value.parse::<usize>() {
+                decoder.icy = Some(IcyStripper::new(metaint.max(1)));
+            }
+        }
+    }
+    (status, decoder)
+}
+
+/// The body as it arrives: decoded, walked, and timed.
+#[derive(Debug)]
+struct Body {
+    decoder: Option<Decoder>,
+    walker: AdtsWalker,
+    started: Instant,
+    bytes: u64,
+    burst_bytes: u64,
+    burst_audio_ns: u64,
+    /// The first read at or after STEADY_FROM, and the audio counted by then.
+    steady_start: Option<(Instant, u64, u64)>,
+    last: (Instant, u64, u64),
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        let now = Instant::now();
+        Body {
+            decoder: None,
+            walker: AdtsWalker::default(),
+            started: now,
+            bytes: 0,
+            burst_bytes: 0,
+            burst_audio_ns: 0,
+            steady_start: None,
+            last: (now, 0, 0),
+        }
+    }
+}
+
+impl Body {
+    fn feed(&mut self, bytes: &[u8], now: Instant) {
+        let Some(decoder) = &mut self.decoder else {
+            return;
+        };
+        let walker = &mut self.walker;
+        let mut audio = |piece: &[u8]| walker.feed(piece);
+        match (&mut decoder.chunked, &mut decoder.icy) {
+            (Some(chunked), Some(icy)) => chunked.feed(bytes, &mut |p| icy.feed(p, &mut audio)),
+            (Some(chunked), None) => chunked.feed(bytes, &mut audio),
+            (None, Some(icy)) => icy.feed(bytes, &mut audio),
+            (None, None) => audio(bytes),
+        }
+        self.bytes += bytes.len() as u64;
+        let since = now - self.started;
+        if since <= BURST_WINDOW {
+            self.burst_bytes = self.bytes;
+            self.burst_audio_ns = self.walker.audio_ns;
+        }
+        if since >= STEADY_FROM && self.steady_start.is_none() {
+            self.steady_start = Some((now, self.walker.audio_ns, self.bytes));
+        }
+        self.last = (now, self.walker.audio_ns, self.bytes);
+    }
+
+    fn finish(self, outcome: &mut Outcome) {
+        outcome.bytes = self.bytes;
+        outcome.burst_bytes = self.burst_bytes;
+        outcome.burst_audio = Duration::from_nanos(self.burst_audio_ns);
+        if let Some((t0, audio0, bytes0)) = self.steady_start {
+            let (t1, audio1, bytes1) = self.last;
+            let wall = (t1 - t0).as_secs_f64();
+            if wall >= 1.0 {
+                outcome.steady_ratio = Some((audio1 - audio0) as f64 / 1e9 / wall);
+                outcome.steady_rate = Some((bytes1 - bytes0) as f64 / wall);
+            }
+        }
+        let w = &self.walker;
+        outcome.sync_at_start = w.sync_at_start;
+        outcome.frames = w.frames;
+        outcome.resyncs = w.resyncs;
+        outcome.garbage = w.garbage;
+        outcome.icy_blocks = self
+            .decoder
+            .as_ref()
+            .and_then(|d| d.icy.as_ref())
+            .map_or(0, |i| i.blocks);
+    }
+}

@@ -1,0 +1,339 @@
+//! `onair-loadgen`: N real listeners against any HTTP audio server (onair, Icecast, ...).
+//!
+//! It opens N connections at R per second, reads every body for T seconds, and reports what a
+//! radio operator cares about: how many got served, how fast they started, whether the audio
+//! kept coming in real time, and whether the bytes are valid ADTS. With `--server-pid` it also
+//! samples the server's CPU time and memory from /proc.
+//!
+//! One thread, one lightweight task per listener, one shared read buffer: the generator must
+//! cost less than the server it measures. Loads go to loopback only; the run stops by itself.
+//!
+//! # Layout
+//!
+//! - `main.rs`: flags, the ramp, /proc sampling, and the report.
+//! - `listener`: one listener's connection and measurements.
+//! - `stream_check`: incremental chunked decoding, ICY stripping and the ADTS walk.
+#![forbid(unsafe_code)]
+
+mod listener;
+mod proc_stats;
+mod stream_check;
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::listener::{listen, Outcome, Target};
+use crate::proc_stats::ProcSampler;
+
+/// Simulates N radio listeners against an HTTP audio stream and reports how they were served.
+#[derive(Debug, Parser)]
+#[command(name = "onair-loadgen", version, about)]
+struct Args {
+    /// Stream URL (http:// only), e.g. http://127.0.0.1:8080/jazz
+    #[arg(long)]
+    url: String,
+    /// Concurrent listeners.
+    #[arg(long, default_value_t = 100)]
+    listeners: usize,
+    /// How long each listener reads, in seconds.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// New connections per second.
+    #[arg(long, default_value_t = 2000)]
+    ramp_per_sec: u64,
+    /// Ask for ICY metadata (Icy-MetaData: 1) and strip it before the ADTS checks.
+    #[arg(long)]
+    icy: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Sample this process's CPU time and RSS during the run (the server under test).
+    #[arg(long)]
+    server_pid: Option<u32>,
+}
+
+/// min / p50 / p99 / max of a measurement.
+#[derive(Debug, Default, Serialize)]
+struct Spread {
+    min: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn of(mut values: Vec<f64>) -> Spread {
+        if values.is_empty() {
+            return Spread::default();
+        }
+        values.sort_by(f64::total_cmp);
+        let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+        Spread {
+            min: values[0],
+            p50: at(0.5),
+            p99: at(0.99),
+            max: values[values.len() - 1],
+        }
+    }
+}
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+struct Report {
+    url: String,
+    listeners: usize,
+    seconds: u64,
+    ramp_per_sec: u64,
+    connected: usize,
+    status_200: usize,
+    failed: usize,
+    failures: BTreeMap<String, usize>,
+    statuses: BTreeMap<u16, usize>,
+    connect_ms: Spread,
+    ttfb_ms: Spread,
+    burst_bytes: Spread,
+    burst_audio_s: Spread,
+    steady_kbps: Spread,
+    realtime_ratio: Spread,
+    stalls: u64,
+    listeners_with_stalls: usize,
+    ended_early: usize,
+    sync_at_start: usize,
+    frames: u64,
+    resyncs: u64,
+    garbage_bytes: u64,
+    icy_blocks: u64,
+    server: Option<proc_stats::Usage>,
+    loadgen: proc_stats::Usage,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let target = match parse_url(&args.url, args.icy) {
+        Ok(target) => target,
+        Err(e) => {
+            eprintln!("onair-loadgen: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("onair-loadgen: cannot raise the open-file limit: {e}");
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("onair-loadgen: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = runtime.block_on(run(&args, target));
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!("onair-loadgen: {e}"),
+        }
+    } else {
+        print_report(&report);
+    }
+    if report.status_200 == report.listeners && report.stalls == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn parse_url(url: &str, icy: bool) -> Result<Target, String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url}: only http:// URLs"))?;
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let with_port = if host.contains(':') {
+        host.to_string()
+    } else {
+        format!("{host}:80")
+    };
+    let addr: SocketAddr = with_port
+        .to_socket_addrs()
+        .map_err(|e| format!("{host}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{host}: no address"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!("{addr}: load goes to loopback addresses only"));
+    }
+    Ok(Target {
+        addr,
+        host: host.to_string(),
+        path,
+        icy,
+    })
+}
+
+async fn run(args: &Args, target: Target) -> Report {
+    let seconds = Duration::from_secs(args.seconds);
+    let mut sampler = ProcSampler::start(args.server_pid);
+    let started = Instant::now();
+    let tasks = tokio::task::LocalSet::new();
+    let outcomes = tasks
+        .run_until(async {
+            let mut handles = Vec::with_capacity(args.listeners);
+            let per_tick = (args.ramp_per_sec.max(1) as f64 / 100.0).max(1.0);
+            let mut ticker = tokio::time::interval(Duration::from_millis(10));
+            let mut opened = 0.0f64;
+            while handles.len() < args.listeners {
+                ticker.tick().await;
+                opened += per_tick;
+                while (handles.len() as f64) < opened && handles.len() < args.listeners {
+                    let target = target.clone();
+                    let n = handles.len() as u32;
+                    handles.push(tokio::task::spawn_local(async move { listen(&target, seconds, n).await }));
+                }
+                sampler.sample();
+            }
+            let mut outcomes = Vec::with_capacity(handles.len());
+            let mut sample_every = tokio::time::interval(Duration::from_secs(1));
+            for handle in handles {
+                let mut handle = handle;
+                loop {
+                    tokio::select! {
+                        outcome = &mut handle => {
+                            outcomes.push(outcome.unwrap_or_else(|e| Outcome { failure: Some(format!("task: {e}")), ..Outcome::default() }));
+                            break;
+                        }
+                        _ = sample_every.tick() => sampler.sample(),
+                    }
+                }
+            }
+            outcomes
+        })
+        .await;
+    let wall = started.elapsed();
+    summarize(args, outcomes, sampler.finish(wall))
+}
+
+fn summarize(
+    args: &Args,
+    outcomes: Vec<Outcome>,
+    usage: (Option<proc_stats::Usage>, proc_stats::Usage),
+) -> Report {
+    let mut failures = BTreeMap::new();
+    let mut statuses = BTreeMap::new();
+    for o in &outcomes {
+        if let Some(f) = &o.failure {
+            *failures.entry(f.clone()).or_insert(0) += 1;
+        }
+        if o.status != 0 {
+            *statuses.entry(o.status).or_insert(0) += 1;
+        }
+    }
+    let served: Vec<&Outcome> = outcomes.iter().filter(|o| o.status == 200).collect();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let (mut server, loadgen) = usage;
+    if let Some(server) = &mut server {
+        server.rss_per_listener_bytes = served
+            .len()
+            .checked_sub(0)
+            .filter(|n| *n > 0)
+            .map(|n| server.rss_growth_bytes as f64 / n as f64);
+    }
+    Report {
+        url: args.url.clone(),
+        listeners: args.listeners,
+        seconds: args.seconds,
+        ramp_per_sec: args.ramp_per_sec,
+        connected: outcomes
+            .iter()
+            .filter(|o| o.connect > Duration::ZERO)
+            .count(),
+        status_200: served.len(),
+        failed: outcomes.iter().filter(|o| o.failure.is_some()).count(),
+        failures,
+        statuses,
+        connect_ms: Spread::of(
+            outcomes
+                .iter()
+                .filter(|o| o.connect > Duration::ZERO)
+                .map(|o| ms(o.connect))
+                .collect(),
+        ),
+        ttfb_ms: Spread::of(served.iter().map(|o| ms(o.ttfb)).collect()),
+        burst_bytes: Spread::of(served.iter().map(|o| o.burst_bytes as f64).collect()),
+        burst_audio_s: Spread::of(served.iter().map(|o| o.burst_audio.as_secs_f64()).collect()),
+        steady_kbps: Spread::of(
+            served
+                .iter()
+                .filter_map(|o| o.steady_rate)
+                .map(|r| r * 8.0 / 1000.0)
+                .collect(),
+        ),
+        realtime_ratio: Spread::of(served.iter().filter_map(|o| o.steady_ratio).collect()),
+        stalls: served.iter().map(|o| o.stalls).sum(),
+        listeners_with_stalls: served.iter().filter(|o| o.stalls > 0).count(),
+        ended_early: served.iter().filter(|o| o.ended_early).count(),
+        sync_at_start: served
+            .iter()
+            .filter(|o| o.sync_at_start == Some(true))
+            .count(),
+        frames: served.iter().map(|o| o.frames).sum(),
+        resyncs: served.iter().map(|o| o.resyncs).sum(),
+        garbage_bytes: served.iter().map(|o| o.garbage).sum(),
+        icy_blocks: served.iter().map(|o| o.icy_blocks).sum(),
+        server,
+        loadgen,
+    }
+}
+
+fn print_report(r: &Report) {
+    println!(
+        "onair-loadgen {} x{} for {} s, ramp {}/s",
+        r.url, r.listeners, r.seconds, r.ramp_per_sec
+    );
+    println!(
+        "  connected {} | 200: {} | failed {} {:?} | statuses {:?}",
+        r.connected, r.status_200, r.failed, r.failures, r.statuses
+    );
+    println!(
+        "  connect ms p50 {:.1} p99 {:.1} | ttfb ms p50 {:.1} p99 {:.1}",
+        r.connect_ms.p50, r.connect_ms.p99, r.ttfb_ms.p50, r.ttfb_ms.p99
+    );
+    println!(
+        "  burst (first 500 ms) bytes p50 {:.0} min {:.0} | audio s min {:.2} p50 {:.2}",
+        r.burst_bytes.p50, r.burst_bytes.min, r.burst_audio_s.min, r.burst_audio_s.p50
+    );
+    println!(
+        "  steady kb/s min {:.1} p50 {:.1} max {:.1} | real-time ratio min {:.3} p50 {:.3} max {:.3}",
+        r.steady_kbps.min, r.steady_kbps.p50, r.steady_kbps.max, r.realtime_ratio.min, r.realtime_ratio.p50, r.realtime_ratio.max
+    );
+    println!(
+        "  stalls (> 1.5 s) {} on {} listeners | ended early {}",
+        r.stalls, r.listeners_with_stalls, r.ended_early
+    );
+    println!(
+        "  ADTS: sync at byte 0 {}/{} | frames {} | resyncs {} | garbage bytes {} | icy blocks {}",
+        r.sync_at_start, r.status_200, r.frames, r.resyncs, r.garbage_bytes, r.icy_blocks
+    );
+    if let Some(s) = &r.server {
+        println!(
+            "  server: cpu {:.1}% of one core | rss idle {:.1} MiB peak {:.1} MiB | {:.0} B/listener",
+            s.cpu_percent,
+            s.rss_start_bytes as f64 / 1048576.0,
+            s.rss_peak_bytes as f64 / 1048576.0,
+            s.rss_per_listener_bytes.unwrap_or(0.0)
+        );
+    }
+    println!(
+        "  loadgen: cpu {:.1}% of one core | rss peak {:.1} MiB",
+        r.loadgen.cpu_percent,
+        r.loadgen.rss_peak_bytes as f64 / 1048576.0
+    );
+}

@@ -1,0 +1,248 @@
+//! Incremental checks of a response body as it arrives: chunked decoding, ICY stripping and an
+//! ADTS frame walk, each a small state machine that never buffers more than a header.
+
+use onair_core::adts::AdtsHeader;
+
+/// Undoes `Transfer-Encoding: chunked`.
+#[derive(Debug, Default)]
+pub struct Dechunker {
+    state: ChunkState,
+    size: usize,
+    /// The body violated chunked framing.
+    pub broken: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum ChunkState {
+    #[default]
+    Size,
+    SizeLineEnd,
+    Data,
+    DataEnd,
+    Done,
+}
+
+impl Dechunker {
+    /// Feeds raw body bytes; calls `out` with the payload pieces.
+    pub fn feed(&mut self, mut bytes: &[u8], out: &mut impl FnMut(&[u8])) {
+        while !bytes.is_empty() && !self.broken {
+            match self.state {
+                ChunkState::Size => {
+                    let b = bytes[0];
+                    bytes = &bytes[1..];
+                    match b {
+                        b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' => {
+                            let digit = (b as char).to_digit(16).unwrap_or(0) as usize;
+                            self.size = self.size.saturating_mul(16).saturating_add(digit);
+                        }
+                        b'\r' | b';' | b' ' => self.state = ChunkState::SizeLineEnd,
+                        b'\n' => self.end_size_line(),
+                        _ => self.broken = true,
+                    }
+                }
+                ChunkState::SizeLineEnd => {
+                    let b = bytes[0];
+                    bytes = &bytes[1..];
+                    if b == b'\n' {
+                        self.end_size_line();
+                    }
+                }
+                ChunkState::Data => {
+                    let n = self.size.min(bytes.len());
+                    out(&bytes[..n]);
+                    bytes = &bytes[n..];
+                    self.size -= n;
+                    if self.size == 0 {
+                        self.state = ChunkState::DataEnd;
+                    }
+                }
+                ChunkState::DataEnd => {
+                    let b = bytes[0];
+                    bytes = &bytes[1..];
+                    if b == b'\n' {
+                        self.state = ChunkState::Size;
+                    } else if b != b'\r' {
+                        self.broken = true;
+                    }
+                }
+                ChunkState::Done => return,
+            }
+        }
+    }
+
+    fn end_size_line(&mut self) {
+        self.state = if self.size == 0 {
+            ChunkState::Done
+        } else {
+            ChunkState::Data
+        };
+    }
+}
+
+/// Removes ICY metadata blocks (`icy-metaint` audio bytes, then `L`, then `L * 16` bytes).
+#[derive(Debug)]
+pub struct IcyStripper {
+    metaint: usize,
+    audio_left: usize,
+    meta_left: Option<usize>,
+    /// Metadata blocks seen, and how many of them were not empty.
+    pub blocks: u64,
+    /// Non-empty metadata blocks.
+    pub titles: u64,
+}
+
+impl IcyStripper {
+    /// A stripper for `icy-metaint: metaint`.
+    pub fn new(metaint: usize) -> Self {
+        IcyStripper {
+            metaint,
+            audio_left: metaint,
+            meta_left: None,
+            blocks: 0,
+            titles: 0,
+        }
+    }
+
+    /// Feeds stream bytes; calls `out` with the audio pieces.
+    pub fn feed(&mut self, mut bytes: &[u8], out: &mut impl FnMut(&[u8])) {
+        while !bytes.is_empty() {
+            if let Some(left) = self.meta_left {
+                // Inside a block's text.
+                let n = left.min(bytes.len());
+                bytes = &bytes[n..];
+                self.meta_left = Some(left - n).filter(|l| *l > 0);
+                if self.meta_left.is_none() {
+                    self.audio_left = self.metaint;
+                }
+            } else if self.audio_left == 0 {
+                // A block's length byte.
+                let len = usize::from(bytes[0]) * 16;
+                bytes = &bytes[1..];
+                self.blocks += 1;
+                if len == 0 {
+                    self.audio_left = self.metaint;
+                } else {
+                    self.titles += 1;
+                    self.meta_left = Some(len);
+                }
+            } else {
+                let n = self.audio_left.min(bytes.len());
+                out(&bytes[..n]);
+                bytes = &bytes[n..];
+                self.audio_left -= n;
+            }
+        }
+    }
+}
+
+/// Walks ADTS frames across reads.
+#[derive(Debug, Default)]
+pub struct AdtsWalker {
+    header: [u8; 7],
+    have: usize,
+    skip: usize,
+    searching: bool,
+    /// Whether the first bytes were an ADTS header (`None` before any byte).
+    pub sync_at_start: Option<bool>,
+    /// Whole frames seen.
+    pub frames: u64,
+    /// Audio in those frames, in nanoseconds.
+    pub audio_ns: u64,
+    /// Times the frame chain broke and the walker had to search for a sync word.
+    pub resyncs: u64,
+    /// Bytes that were not part of any frame.
+    pub garbage: u64,
+}
+
+impl AdtsWalker {
+    /// Feeds audio bytes.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.skip > 0 {
+                let n = self.skip.min(bytes.len() - i);
+                self.skip -= n;
+                i += n;
+                continue;
+            }
+            let n = (7 - self.have).min(bytes.len() - i);
+            self.header[self.have..self.have + n].copy_from_slice(&bytes[i..i + n]);
+            self.have += n;
+            i += n;
+            while self.have == 7 {
+                match AdtsHeader::parse(&self.header) {
+                    Ok(h) => {
+                        self.sync_at_start.get_or_insert(true);
+                        self.searching = false;
+                        self.frames += 1;
+                        self.audio_ns +=
+                            u64::from(h.samples()) * 1_000_000_000 / u64::from(h.sample_rate());
+                        self.skip = usize::from(h.frame_length) - 7;
+                        self.have = 0;
+                    }
+                    Err(_) => {
+                        self.sync_at_start.get_or_insert(false);
+                        if !self.searching {
+                            self.resyncs += 1;
+                            self.searching = true;
+                        }
+                        self.garbage += 1;
+                        self.header.copy_within(1.., 0);
+                        self.have = 6;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onair_core::testing::{adts_stream, FrameSpec};
+
+    #[test]
+    fn walks_frames_split_anywhere() {
+        let stream = adts_stream(&FrameSpec::default(), 50);
+        for piece in [1, 5, 7, 100, 4096] {
+            let mut w = AdtsWalker::default();
+            for p in stream.chunks(piece) {
+                w.feed(p);
+            }
+            assert_eq!((w.frames, w.resyncs, w.garbage), (50, 0, 0));
+            assert_eq!(w.sync_at_start, Some(true));
+        }
+        let mut w = AdtsWalker::default();
+        w.feed(&[1, 2, 3]);
+        w.feed(&stream);
+        assert_eq!(
+            (w.frames, w.resyncs, w.garbage, w.sync_at_start),
+            (50, 1, 3, Some(false))
+        );
+    }
+
+    #[test]
+    fn dechunks_and_strips_icy() {
+        let mut d = Dechunker::default();
+        let mut out = Vec::new();
+        d.feed(b"5\r\nhello\r\n3;x=y\r\nabc\r\n0\r\n\r\n", &mut |p| {
+            out.extend_from_slice(p)
+        });
+        assert_eq!(out, b"helloabc");
+        assert!(!d.broken);
+
+        let mut s = IcyStripper::new(4);
+        let mut audio = Vec::new();
+        let mut stream = b"abcd".to_vec();
+        stream.push(1);
+        stream.extend([b'x'; 16]);
+        stream.extend(b"efgh");
+        stream.push(0);
+        stream.extend(b"ij");
+        for b in stream.chunks(3) {
+            s.feed(b, &mut |p| audio.extend_from_slice(p));
+        }
+        assert_eq!(audio, b"abcdefghij");
+        assert_eq!((s.blocks, s.titles), (2, 1));
+    }
+}

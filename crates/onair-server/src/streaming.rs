@@ -1,0 +1,302 @@
+//! Listener streams written straight onto the socket, around hyper.
+//!
+//! hyper keeps an 8 KiB read buffer and an 8 KiB header buffer for the life of every
+//! connection. For a page that is nothing; for a radio listener connected for hours it is most
+//! of what the listener costs (16 KiB x 19,000 listeners = 300 MiB). So each connection's request
+//! head is read here first, into a small buffer freed once parsed: a `GET`/`HEAD` of a station
+//! stream is answered by the same [`routes::respond`] as everything else, and its response is
+//! written here, chunk by chunk, with no buffer of its own. Every other request (and anything
+//! that does not parse cleanly) goes to hyper, which is handed the bytes already read.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::{Request, Version};
+use http_body::Body as _;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::app::{App, Conn};
+use crate::body::Body;
+use crate::routes;
+
+/// The longest request head read here; longer ones go to hyper, which answers 431.
+const MAX_HEAD: usize = 16 * 1024;
+/// Headers parsed here; more go to hyper.
+const MAX_HEADERS: usize = 48;
+
+/// What the first bytes of a connection turned out to be.
+pub enum Opening {
+    /// A station stream request, answered here.
+    Stream(Request<()>),
+    /// Anything else: hyper serves it, starting with these bytes.
+    Other(Bytes),
+    /// The client closed or sent nothing in time.
+    Gone,
+}
+
+/// Reads the request head (bounded in size and by `timeout`) and sorts the request.
+pub async fn open<S: AsyncRead + Unpin>(io: &mut S, app: &App, timeout: Duration) -> Opening {
+    let mut buf = BytesMut::with_capacity(1024);
+    let read = tokio::time::timeout(timeout, async {
+        loop {
+            if buf.len() >= MAX_HEAD || buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                return true;
+            }
+            buf.reserve(1024);
+            match tokio::io::AsyncReadExt::read_buf(io, &mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    match read {
+        Ok(true) => {}
+        // Half a request, then silence or a close: hyper has nothing to add.
+        _ if buf.is_empty() => return Opening::Gone,
+        Ok(false) | Err(_) => return Opening::Gone,
+    }
+    match parse_stream_request(&buf, app) {
+        Some(request) => Opening::Stream(request),
+        None => Opening::Other(buf.freeze()),
+    }
+}
+
+/// The request in `head` if it is a clean `GET`/`HEAD` of a station on air.
+fn parse_stream_request(head: &[u8], app: &App) -> Option<Request<()>> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut headers);
+    if !matches!(parsed.parse(head), Ok(httparse::Status::Complete(_))) {
+        return None;
+    }
+    let method = parsed.method?;
+    if method != "GET" && method != "HEAD" {
+        return None;
+    }
+    let path = parsed.path?;
+    let name = path.strip_prefix('/')?;
+    let name = name.strip_suffix(".aac").unwrap_or(name);
+    app.registry.get(name)?;
+    let mut request =
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .version(if parsed.version == Some(0) {
+                Version::HTTP_10
+            } else {
+                Version::HTTP_11
+            });
+    for header in parsed.headers.iter() {
+        request = request.header(header.name, header.value);
+    }
+    request.body(()).ok()
+}
+
+/// Answers a stream request: the response head, ready to send, and the body to follow it.
+pub fn answer(app: &Arc<App>, request: Request<()>, conn: &Conn) -> (Bytes, Body) {
+    let response = routes::respond(app, &request, conn);
+    let head_only = request.method() == http::Method::HEAD;
+    let (parts, body) = response.into_parts();
+    (Bytes::from(response_head(&parts, &body, head_only)), body)
+}
+
+/// The status line and headers.
+fn response_head(parts: &http::response::Parts, body: &Body, head_only: bool) -> Vec<u8> {
+    let mut head = Vec::with_capacity(1024);
+    let version = if parts.version == Version::HTTP_10 {
+        "HTTP/1.0"
+    } else {
+        "HTTP/1.1"
+    };
+    let reason = parts.status.canonical_reason().unwrap_or("");
+    head.extend_from_slice(format!("{version} {} {reason}\r\n", parts.status.as_u16()).as_bytes());
+    for (name, value) in &parts.headers {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    // A HEAD answer carries the headers a GET would, and a GET of a stream has no length.
+    if let Some(length) = body.size_hint().exact().filter(|_| !head_only) {
+        head.extend_from_slice(format!("content-length: {length}\r\n").as_bytes());
+    }
+    if !parts.headers.contains_key(http::header::CONNECTION) {
+        head.extend_from_slice(b"connection: close\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    head
+}
+
+/// Writes a response head and then its body, as the body produces data, until it ends.
+///
+/// What a listener's task holds for hours is this struct and nothing more: the body and the
+/// pieces not yet written. Everything the body has ready goes out in one vectored write (the
+/// head and the whole burst at connect; one chunk at a time after that, with no allocation per
+/// write).
+pub struct StreamWriter {
+    body: Body,
+    pieces: Vec<Bytes>,
+    body_done: bool,
+}
+
+/// Most pieces gathered into one write.
+const MAX_PIECES: usize = 64;
+
+impl StreamWriter {
+    /// A writer of `head`, then `body`.
+    pub fn new(head: Bytes, body: Body) -> Self {
+        StreamWriter {
+            body,
+            pieces: vec![head],
+            body_done: false,
+        }
+    }
+
+    /// Writes until the response is complete.
+    pub async fn run<S: AsyncWrite + Unpin>(&mut self, io: &mut S) -> io::Result<()> {
+        std::future::poll_fn(|cx| self.poll_progress(io, cx)).await
+    }
+
+    /// Writes what can be written now; `Ok(true)` when the response is complete, `Ok(false)`
+    /// when the rest has to wait (for the socket or for the body).
+    pub async fn write_ready<S: AsyncWrite + Unpin>(&mut self, io: &mut S) -> io::Result<bool> {
+        std::future::poll_fn(|cx| match self.poll_progress(io, cx) {
+            Poll::Ready(done) => Poll::Ready(done.map(|()| true)),
+            Poll::Pending => Poll::Ready(Ok(false)),
+        })
+        .await
+    }
+
+    fn poll_progress<S: AsyncWrite + Unpin>(
+        &mut self,
+        io: &mut S,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            // Gather what the body has ready.
+            while !self.body_done && self.pieces.len() < MAX_PIECES {
+                match Pin::new(&mut self.body).poll_frame(cx) {
+                    Poll::Ready(Some(Ok(frame))) => {
+                        if let Ok(data) = frame.into_data() {
+                            self.pieces.push(data);
+                        }
+                    }
+                    Poll::Ready(Some(Err(never))) => match never {},
+                    Poll::Ready(None) => self.body_done = true,
+                    Poll::Pending => break,
+                }
+            }
+            if self.pieces.is_empty() {
+                // Waiting for the body (its waker is registered), or finished.
+                return if self.body_done {
+                    Poll::Ready(Ok(()))
+                } else {
+                    Poll::Pending
+                };
+            }
+            std::task::ready!(self.poll_write_pieces(io, cx))?;
+        }
+    }
+
+    /// Writes from the pieces; `Ready(Ok)` once they are all out.
+    fn poll_write_pieces<S: AsyncWrite + Unpin>(
+        &mut self,
+        io: &mut S,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        while !self.pieces.is_empty() {
+            let io = Pin::new(&mut *io);
+            let written = if self.pieces.len() == 1 {
+                std::task::ready!(io.poll_write(cx, &self.pieces[0]))?
+            } else {
+                let mut slices = [io::IoSlice::new(&[]); MAX_PIECES];
+                for (slice, piece) in slices.iter_mut().zip(&self.pieces) {
+                    *slice = io::IoSlice::new(piece);
+                }
+                let n = self.pieces.len().min(MAX_PIECES);
+                std::task::ready!(io.poll_write_vectored(cx, &slices[..n]))?
+            };
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            let mut written = written;
+            while written > 0 {
+                let first = &mut self.pieces[0];
+                if written >= first.len() {
+                    written -= first.len();
+                    self.pieces.remove(0);
+                } else {
+                    first.advance(written);
+                    written = 0;
+                }
+            }
+        }
+        // After the burst, one piece at a time: keep no room for twenty.
+        self.pieces.shrink_to(2);
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// An IO stream that first yields bytes already read from it (for hyper, after the head was
+/// read here).
+pub struct Rewind<S> {
+    prefix: Bytes,
+    inner: S,
+}
+
+impl<S> Rewind<S> {
+    /// `inner`, preceded by `prefix`.
+    pub fn new(prefix: Bytes, inner: S) -> Self {
+        Rewind { prefix, inner }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.prefix.is_empty() {
+            let n = this.prefix.len().min(buf.remaining());
+            buf.put_slice(&this.prefix.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
