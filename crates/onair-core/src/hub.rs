@@ -35,7 +35,7 @@ pub struct Tuning {
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
-            chunk: Duration::from_millis(200),
+            chunk: Duration::from_millis(500),
             burst: Duration::from_millis(4000),
             queue: Duration::from_millis(10_000),
         }
@@ -266,6 +266,17 @@ impl Hub {
     /// A receiver at the live edge, for a listener skipped forward. `None` once closed.
     pub(crate) fn resubscribe_live(&self) -> Option<broadcast::Receiver<Chunk>> {
         lock(&self.state).sender.as_ref().map(|s| s.subscribe())
+    }
+
+    /// Where the broadcast's audio time stands: the end of the newest chunk (0 before any).
+    pub fn end_pts(&self) -> u64 {
+        let state = lock(&self.state);
+        state
+            .ring
+            .back()
+            .map_or(self.live_pts.load(Ordering::Acquire), |c| {
+                c.pts_ns + c.duration_ns
+            })
     }
 
     /// How far `chunk` is behind the newest chunk.

@@ -101,9 +101,20 @@ impl Pacer {
         stop: &CancellationToken,
     ) -> Result<(), SourceError> {
         let started = Instant::now();
-        let preroll = self.hub.tuning().burst;
+        // A fresh station starts with its burst due; a restarted pacer continues the broadcast.
+        let fresh = self
+            .hub
+            .stats()
+            .chunks
+            .load(std::sync::atomic::Ordering::Acquire)
+            == 0;
+        let preroll = if fresh {
+            self.hub.tuning().burst
+        } else {
+            Duration::ZERO
+        };
         let mut clock = SampleClock::new(started.checked_sub(preroll).unwrap_or(started));
-        let mut pts_ns: u64 = 0;
+        let mut pts_ns: u64 = self.hub.end_pts();
         // Position in the file playing, for status pages.
         let mut position = Duration::ZERO;
         loop {

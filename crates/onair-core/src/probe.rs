@@ -64,11 +64,12 @@ impl StationInfo {
 
 /// Validates and describes the station file at `path`.
 pub fn probe(path: &Path) -> Result<StationInfo, SourceError> {
-    let mut file = File::open(path).map_err(|e| SourceError::io(path, 0, e))?;
-    let meta = file.metadata().map_err(|e| SourceError::io(path, 0, e))?;
+    // Checked before opening: opening a FIFO would wait for a writer for ever.
+    let meta = std::fs::metadata(path).map_err(|e| SourceError::io(path, 0, e))?;
     if !meta.is_file() {
         return Err(SourceError::not_adts(path, 0, "not a regular file"));
     }
+    let mut file = File::open(path).map_err(|e| SourceError::io(path, 0, e))?;
     let len = meta.len();
     if len == 0 {
         return Err(SourceError::not_adts(path, 0, "the file is empty"));

@@ -35,9 +35,10 @@ use crate::proc_stats::ProcSampler;
 #[derive(Debug, Parser)]
 #[command(name = "onair-loadgen", version, about)]
 struct Args {
-    /// Stream URL (http:// only), e.g. http://127.0.0.1:8080/jazz
-    #[arg(long)]
-    url: String,
+    /// Stream URL (http:// only, loopback), e.g. http://127.0.0.1:8080/jazz; repeat it to
+    /// spread the listeners over several streams (round robin)
+    #[arg(long, required = true)]
+    url: Vec<String>,
     /// Concurrent listeners.
     #[arg(long, default_value_t = 100)]
     listeners: usize,
@@ -115,8 +116,10 @@ struct Report {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let target = match parse_url(&args.url, args.icy) {
-        Ok(target) => target,
+    let targets: Result<Vec<Target>, String> =
+        args.url.iter().map(|u| parse_url(u, args.icy)).collect();
+    let targets = match targets {
+        Ok(targets) => targets,
         Err(e) => {
             eprintln!("onair-loadgen: {e}");
             return ExitCode::from(2);
@@ -135,7 +138,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let report = runtime.block_on(run(&args, target));
+    let report = runtime.block_on(run(&args, &targets));
     if args.json {
         match serde_json::to_string_pretty(&report) {
             Ok(json) => println!("{json}"),
@@ -179,7 +182,7 @@ fn parse_url(url: &str, icy: bool) -> Result<Target, String> {
     })
 }
 
-async fn run(args: &Args, target: Target) -> Report {
+async fn run(args: &Args, targets: &[Target]) -> Report {
     let seconds = Duration::from_secs(args.seconds);
     let mut sampler = ProcSampler::start(args.server_pid);
     let started = Instant::now();
@@ -194,8 +197,8 @@ async fn run(args: &Args, target: Target) -> Report {
                 ticker.tick().await;
                 opened += per_tick;
                 while (handles.len() as f64) < opened && handles.len() < args.listeners {
-                    let target = target.clone();
                     let n = handles.len() as u32;
+                    let target = targets[handles.len() % targets.len()].clone();
                     handles.push(tokio::task::spawn_local(async move { listen(&target, seconds, n).await }));
                 }
                 sampler.sample();
@@ -247,7 +250,7 @@ fn summarize(
             .map(|n| server.rss_growth_bytes as f64 / n as f64);
     }
     Report {
-        url: args.url.clone(),
+        url: args.url.join(" "),
         listeners: args.listeners,
         seconds: args.seconds,
         ramp_per_sec: args.ramp_per_sec,

@@ -34,13 +34,14 @@ pub fn check(
     out: &mut impl Write,
 ) -> Result<io::Result<CheckSummary>, ConfigError> {
     let config = source.load()?;
-    let (stations, duplicates) = discover(&config);
+    let found = discover(&config);
+    let (stations, duplicates) = (&found.stations, found.duplicates.clone());
     let mut rows = vec![[
         "STATION", "MOUNT", "FILE", "DURATION", "BITRATE", "RATE", "CH", "FRAMES", "VERDICT",
     ]
     .map(String::from)];
     let mut summary = CheckSummary::default();
-    for (name, path) in &stations {
+    for (name, path) in stations {
         let mount = format!("/{name}");
         let file = path.display().to_string();
         match probe(path) {

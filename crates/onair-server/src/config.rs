@@ -80,7 +80,7 @@ pub struct PacingConfig {
 impl Default for PacingConfig {
     fn default() -> Self {
         PacingConfig {
-            chunk_ms: Bounded(200),
+            chunk_ms: Bounded(500),
             burst_ms: Bounded(4_000),
             queue_ms: Bounded(10_000),
             client_timeout_s: Bounded(30),

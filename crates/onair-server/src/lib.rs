@@ -10,6 +10,7 @@
 //! - [`config`]: `config/config.toml`, its defaults and its errors (file, line, column, key).
 //! - [`naming`]: which files are stations, and the mount point of each.
 //! - [`registry`]: the stations on air: one [`onair_core::Hub`] and one pacer task each.
+//! - [`supervisor`]: restarts a station's pacer that panicked.
 //! - [`app`]: what every request handler shares.
 //! - [`routes`]: what each request gets (the table of endpoints is there).
 //! - [`body`]: response bodies, among them a listener's endless audio stream.
@@ -46,6 +47,7 @@ pub mod server;
 pub mod stats;
 pub mod status;
 pub mod streaming;
+pub mod supervisor;
 pub mod timed_io;
 pub mod watcher;
 
@@ -59,6 +61,21 @@ pub async fn run(source: ConfigSource) -> Result<(), ServerError> {
     let server = Server::bind(source).await?;
     server.run(shutdown_signal()).await;
     Ok(())
+}
+
+/// Routes panics to the log: a panic in a connection or a station task is contained by its task
+/// (the connection closes, the pacer restarts) and logged here with where it happened.
+pub fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| l.to_string()).unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(%location, panic = %message, "a task panicked; it is contained");
+    }));
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         )
         .with_ansi(std::io::stdout().is_terminal())
         .init();
+    onair_server::log_panics();
     let cli = Cli::parse();
     if let Some(Command::Check) = cli.command {
         return check(&cli.config_source());

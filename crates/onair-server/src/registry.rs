@@ -21,6 +21,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::Config;
 use crate::icy::IcyTitle;
 use crate::naming::{is_station_file, name_of};
+use crate::supervisor::supervise;
 
 /// What players are told about a station.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -164,8 +165,8 @@ pub struct StationRegistry {
     stations: RwLock<BTreeMap<String, Arc<Station>>>,
     /// Files that failed to probe, with the identity that failed: not retried until they change.
     failed: Mutex<HashMap<PathBuf, Option<FileIdentity>>>,
-    /// Duplicate names already warned about.
-    warned: Mutex<HashSet<(PathBuf, PathBuf)>>,
+    /// Duplicate names and unusable entries already warned about.
+    warned: Mutex<HashSet<String>>,
     tasks: TaskTracker,
     stop: CancellationToken,
 }
@@ -303,12 +304,14 @@ impl StationRegistry {
             stop: stop.clone(),
         });
         station.configure(config);
-        let pacer = Pacer::new(files, hub);
         let task_name = name.to_string();
         self.tasks.spawn(async move {
-            if let Err(error) = pacer.run(stop).await {
+            let start = || Pacer::new(files.clone(), Arc::clone(&hub)).run(stop.clone());
+            if let Some(Err(error)) = supervise(&task_name, &stop, start).await {
                 tracing::warn!(station = %task_name, %error, "station went off air");
             }
+            // However the pacer ended, the station is off air: its listeners' streams end.
+            hub.close();
         });
         Some(station)
     }
@@ -383,13 +386,13 @@ impl StationRegistry {
         }
     }
 
-    /// The station files the config and the stations folder name; see [`discover`]. Each pair
-    /// of files that claim one name is warned about once.
+    /// The station files the config and the stations folder name; see [`discover`]. Each
+    /// duplicate name and each unusable entry is warned about once.
     pub fn discover(&self, config: &Config) -> BTreeMap<String, PathBuf> {
-        let (stations, duplicates) = discover(config);
+        let found = discover(config);
         let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
-        for (name, kept, ignored) in duplicates {
-            if warned.insert((kept.clone(), ignored.clone())) {
+        for (name, kept, ignored) in found.duplicates {
+            if warned.insert(format!("dup {} {}", kept.display(), ignored.display())) {
                 tracing::warn!(
                     station = %name,
                     kept = %kept.display(),
@@ -398,7 +401,12 @@ impl StationRegistry {
                 );
             }
         }
-        stations
+        for (path, reason) in found.unusable {
+            if warned.insert(format!("unusable {} {reason}", path.display())) {
+                tracing::warn!(file = %path.display(), "not a station: {reason}");
+            }
+        }
+        found.stations
     }
 }
 
@@ -412,43 +420,70 @@ async fn join_in_turn<F: std::future::Future<Output = ()>>(futures: impl Iterato
 /// Two files that claim one station name: `(name, kept, ignored)`.
 pub type Duplicate = (String, PathBuf, PathBuf);
 
+/// What the config and the stations folder name.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Name to file, one file per name.
+    pub stations: BTreeMap<String, PathBuf>,
+    /// Files that lost their name to another file.
+    pub duplicates: Vec<Duplicate>,
+    /// Entries named like stations that cannot be one (a folder, a FIFO, a dangling or looping
+    /// symlink), with why.
+    pub unusable: Vec<(PathBuf, String)>,
+}
+
 /// The station files to mount, by name: `[stations.<name>] file = ...` entries first, then the
 /// `*.aac` files of the stations folder in name order. A name claimed twice keeps its first
-/// file; the duplicates are returned beside.
-pub fn discover(config: &Config) -> (BTreeMap<String, PathBuf>, Vec<Duplicate>) {
-    let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
-    let mut duplicates = Vec::new();
-    let mut claim = |name: String, path: PathBuf| match found.get(&name) {
-        Some(first) => duplicates.push((name, first.clone(), path)),
+/// file.
+pub fn discover(config: &Config) -> Discovery {
+    let mut found = Discovery::default();
+    let claim = |found: &mut Discovery, name: String, path: PathBuf| match found.stations.get(&name)
+    {
+        Some(first) => found.duplicates.push((name, first.clone(), path)),
         None => {
-            found.insert(name, path);
+            found.stations.insert(name, path);
         }
     };
     for (name, station) in &config.stations {
         if let Some(file) = &station.file {
-            claim(name.clone(), file.clone());
+            claim(&mut found, name.clone(), file.clone());
         }
     }
-    for path in station_files(&config.server.stations_dir) {
+    let (files, unusable) = station_files(&config.server.stations_dir);
+    found.unusable = unusable;
+    for path in files {
         if let Some(name) = name_of(&path) {
-            claim(name, path);
+            claim(&mut found, name, path);
         }
     }
-    (found, duplicates)
+    found
 }
 
-/// The station files in `dir`, in name order (empty when the folder cannot be read).
-pub fn station_files(dir: &Path) -> Vec<PathBuf> {
+/// The station files in `dir`, in name order, and the entries named like station files that are
+/// not regular files (empty when the folder cannot be read). Symlinks are followed.
+pub fn station_files(dir: &Path) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| is_station_file(p) && !p.is_dir())
-        .collect();
+    let mut files = Vec::new();
+    let mut unusable = Vec::new();
+    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+        if !is_station_file(&path) {
+            continue;
+        }
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => files.push(path),
+            Ok(meta) if meta.is_dir() => unusable.push((path, "a folder, not a file".to_string())),
+            Ok(_) => unusable.push((
+                path,
+                "not a regular file (a FIFO, socket or device)".to_string(),
+            )),
+            Err(error) => unusable.push((path, format!("cannot be read: {error}"))),
+        }
+    }
     files.sort();
-    files
+    unusable.sort();
+    (files, unusable)
 }
 
 fn meta_for(config: &Config, name: &str, info: &StationInfo) -> StationMeta {

@@ -164,7 +164,7 @@ impl Server {
 
 /// The front door: the accept loop and every connection's opening, on a thread of its own.
 ///
-/// Every 200 ms a chunk wakes every listener's task at once; on the main runtime a new
+/// Every chunk wakes every listener's task at once; on the main runtime a new
 /// connection would wait in line behind thousands of them (tens of milliseconds at 10,000
 /// listeners). So the front door is a small runtime of its own: it accepts, reads the request
 /// head, sends the response head and the burst, and only then hands the connection to the main

@@ -156,14 +156,17 @@ impl StreamWriter {
         }
     }
 
-    /// Writes until the response is complete.
-    pub async fn run<S: AsyncWrite + Unpin>(&mut self, io: &mut S) -> io::Result<()> {
+    /// Writes until the response is complete, or the client leaves.
+    pub async fn run<S: AsyncRead + AsyncWrite + Unpin>(&mut self, io: &mut S) -> io::Result<()> {
         std::future::poll_fn(|cx| self.poll_progress(io, cx)).await
     }
 
     /// Writes what can be written now; `Ok(true)` when the response is complete, `Ok(false)`
     /// when the rest has to wait (for the socket or for the body).
-    pub async fn write_ready<S: AsyncWrite + Unpin>(&mut self, io: &mut S) -> io::Result<bool> {
+    pub async fn write_ready<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        io: &mut S,
+    ) -> io::Result<bool> {
         std::future::poll_fn(|cx| match self.poll_progress(io, cx) {
             Poll::Ready(done) => Poll::Ready(done.map(|()| true)),
             Poll::Pending => Poll::Ready(Ok(false)),
@@ -171,11 +174,14 @@ impl StreamWriter {
         .await
     }
 
-    fn poll_progress<S: AsyncWrite + Unpin>(
+    fn poll_progress<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         io: &mut S,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
+        if let Poll::Ready(gone) = poll_client_gone(io, cx) {
+            return Poll::Ready(Err(gone));
+        }
         loop {
             // Gather what the body has ready.
             while !self.body_done && self.pieces.len() < MAX_PIECES {
@@ -239,6 +245,29 @@ impl StreamWriter {
         self.pieces.shrink_to(2);
         Poll::Ready(Ok(()))
     }
+}
+
+/// Whether the client has closed its side (or reset): a listener that leaves is noticed at
+/// once, not at the next write. Anything it sends meanwhile is read and dropped (a stream takes
+/// no further requests). `Pending` while the connection is open.
+fn poll_client_gone<S: AsyncRead + Unpin>(io: &mut S, cx: &mut Context<'_>) -> Poll<io::Error> {
+    let mut scratch = [0u8; 512];
+    // Bounded: a client that keeps sending is dealt with again at the next poll.
+    for _ in 0..8 {
+        let mut buf = ReadBuf::new(&mut scratch);
+        match Pin::new(&mut *io).poll_read(cx, &mut buf) {
+            Poll::Ready(Ok(())) if buf.filled().is_empty() => {
+                return Poll::Ready(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "the client closed the connection",
+                ));
+            }
+            Poll::Ready(Ok(())) => continue,
+            Poll::Ready(Err(error)) => return Poll::Ready(error),
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+    Poll::Pending
 }
 
 /// An IO stream that first yields bytes already read from it (for hyper, after the head was

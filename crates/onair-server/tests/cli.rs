@@ -197,3 +197,73 @@ fn check_with_an_invalid_config_exits_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn out_of_file_descriptors_the_server_recovers() {
+    let root = repo_root();
+    // A hard limit of 64 descriptors: a few dozen listeners exhaust it.
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 64 && exec {} --config /dev/null --stations {} --listen 127.0.0.1:0",
+            env!("CARGO_BIN_EXE_onair"),
+            root.join("stations").display()
+        ))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start onair");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let addr = loop {
+        let line = lines.next().expect("log").expect("line");
+        if let Some(at) = line.find("address=") {
+            break line[at + 8..]
+                .split_whitespace()
+                .next()
+                .expect("addr")
+                .to_string();
+        }
+    };
+    let log = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let listen = |addr: &str| -> Option<std::net::TcpStream> {
+        let mut s = std::net::TcpStream::connect(addr).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        s.write_all(b"GET /jazz HTTP/1.1\r\nHost: t\r\n\r\n").ok()?;
+        let mut buf = [0u8; 1024];
+        s.read_exact(&mut buf).ok()?;
+        Some(s)
+    };
+    let first = listen(&addr).expect("the first listener is served");
+    // Far more connections than descriptors: the kernel queues them; the server cannot accept.
+    let extra: Vec<_> = (0..100)
+        .filter_map(|_| std::net::TcpStream::connect(&addr).ok())
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    // The first listener still plays.
+    let mut first = first;
+    let mut buf = vec![0u8; 16 * 1024];
+    first
+        .read_exact(&mut buf)
+        .expect("the existing listener keeps playing");
+    // Descriptors free up: service resumes by itself.
+    drop(extra);
+    let mut served = None;
+    for _ in 0..50 {
+        served = listen(&addr);
+        if served.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(served.is_some(), "new listeners are served again");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let log = log.join().expect("log lines");
+    assert!(
+        log.iter().any(|l| l.contains("accept failed")),
+        "EMFILE was hit and logged"
+    );
+}

@@ -1,0 +1,199 @@
+//! Hostile files: property tests over arbitrary and mutated bytes. The parser never panics, never
+//! loops for ever, never yields anything but whole valid ADTS frames, and a rejected file is
+//! rejected with an offset inside the file.
+
+use onair_core::adts::AdtsHeader;
+use onair_core::deframer::{Deframer, Next};
+use onair_core::testing::{adts_frame, adts_stream, FrameSpec};
+use onair_core::{probe, SourceError};
+use proptest::prelude::*;
+
+/// Runs the deframer over `bytes` fed in blocks of `block`; returns the frames it yielded.
+/// Panics if it takes more steps than the input can justify (a loop that never ends).
+fn deframe(bytes: &[u8], block: usize) -> Vec<Vec<u8>> {
+    let mut deframer = Deframer::new(0);
+    let (mut fed, mut frames, mut steps) = (0, Vec::new(), 0usize);
+    loop {
+        steps += 1;
+        assert!(steps < 4 * bytes.len() + 100, "no progress");
+        match deframer.peek() {
+            Next::Frame(header) => {
+                deframer.consume(&header);
+                frames.push(deframer.take().to_vec());
+            }
+            Next::NeedMore => {
+                let n = block.min(bytes.len() - fed);
+                deframer.input().extend_from_slice(&bytes[fed..fed + n]);
+                fed += n;
+                if fed == bytes.len() {
+                    deframer.finish();
+                }
+            }
+            Next::End => return frames,
+        }
+    }
+}
+
+/// Every frame is one whole ADTS frame: a valid header whose length is the frame's length.
+fn assert_whole_frames(frames: &[Vec<u8>]) {
+    for frame in frames {
+        let header = AdtsHeader::parse(frame).expect("a yielded frame starts with a valid header");
+        assert_eq!(
+            usize::from(header.frame_length),
+            frame.len(),
+            "a yielded frame is whole"
+        );
+    }
+}
+
+/// A valid stream of `count` frames with varied shapes (all one stream: same rate and channels).
+fn valid_stream(count: usize, crc: bool, seed: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..count {
+        out.extend(adts_frame(&FrameSpec {
+            crc,
+            blocks: 1 + (i % 4) as u8,
+            payload_len: 20 + (i * 37 + usize::from(seed)) % 400,
+            fill: seed.wrapping_add(i as u8) & 0x7F,
+            ..FrameSpec::default()
+        }));
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_break_the_deframer(bytes in proptest::collection::vec(any::<u8>(), 0..6000), block in 1usize..5000) {
+        assert_whole_frames(&deframe(&bytes, block));
+    }
+
+    #[test]
+    fn plausible_headers_in_noise_yield_only_whole_frames(
+        noise in proptest::collection::vec(prop_oneof![Just(0xFFu8), Just(0xF1), Just(0x50), Just(0x80), any::<u8>()], 0..4000),
+        block in 1usize..3000,
+    ) {
+        assert_whole_frames(&deframe(&noise, block));
+    }
+
+    #[test]
+    fn mutated_streams_yield_only_whole_frames(
+        count in 1usize..60,
+        crc in any::<bool>(),
+        seed in any::<u8>(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), 0..12),
+        cut in any::<prop::sample::Index>(),
+        block in 1usize..4096,
+    ) {
+        let mut bytes = valid_stream(count, crc, seed);
+        for (at, value, kind) in edits {
+            if bytes.is_empty() { break; }
+            let i = at.index(bytes.len());
+            match kind {
+                0 => bytes[i] = value,             // overwrite
+                1 => bytes.insert(i, value),       // insert garbage
+                2 => { bytes.remove(i); }          // delete
+                _ => bytes[i] ^= 0x10,             // flip a bit
+            }
+        }
+        if !bytes.is_empty() {
+            let keep = cut.index(bytes.len()) + 1;
+            bytes.truncate(keep.max(bytes.len() / 2));
+        }
+        assert_whole_frames(&deframe(&bytes, block));
+    }
+
+    #[test]
+    fn intact_streams_come_through_whole(count in 1usize..80, crc in any::<bool>(), seed in any::<u8>(), block in 1usize..4096) {
+        let bytes = valid_stream(count, crc, seed);
+        let frames = deframe(&bytes, block);
+        prop_assert_eq!(frames.len(), count);
+        prop_assert_eq!(frames.concat(), bytes);
+    }
+
+    #[test]
+    fn probe_never_panics_and_rejects_with_an_offset_inside_the_file(
+        prefix in proptest::collection::vec(any::<u8>(), 0..300),
+        frames in 0usize..30,
+        suffix in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("x.aac");
+        let mut bytes = prefix;
+        bytes.extend(valid_stream(frames, false, 3));
+        bytes.extend(suffix);
+        std::fs::write(&path, &bytes).expect("write");
+        match probe(&path) {
+            Ok(info) => prop_assert!(info.frames > 0),
+            Err(SourceError::NotAdts { offset, .. }) => prop_assert!(offset <= bytes.len() as u64),
+            Err(other) => prop_assert!(false, "unexpected {other}"),
+        }
+    }
+}
+
+#[test]
+fn frame_length_zero_and_past_the_end() {
+    let mut zero = adts_frame(&FrameSpec::default());
+    // frame_length = 0: not even a header.
+    zero[3] &= !0x03;
+    zero[4] = 0;
+    zero[5] &= 0x1F;
+    assert!(deframe(&zero.repeat(5), 64).is_empty());
+    // The last frame claims more bytes than the file has: dropped, the rest plays.
+    let mut stream = adts_stream(&FrameSpec::default(), 3);
+    let mut long = adts_frame(&FrameSpec::default());
+    long[4] = 0xFF; // frame_length far past the end
+    stream.extend(&long[..20]);
+    let frames = deframe(&stream, 100);
+    assert_eq!(frames.len(), 3);
+}
+
+#[test]
+fn crc_headers_cut_short() {
+    let frame = adts_frame(&FrameSpec {
+        crc: true,
+        ..FrameSpec::default()
+    });
+    for cut in 1..9 {
+        assert!(deframe(&frame[..cut], 4).is_empty(), "cut at {cut}");
+    }
+    let mut two = frame.clone();
+    two.extend(&frame[..8]);
+    assert_eq!(deframe(&two, 3).len(), 1);
+}
+
+#[test]
+fn a_sample_rate_change_mid_file() {
+    let mut bytes = adts_stream(&FrameSpec::default(), 20);
+    bytes.extend(adts_stream(
+        &FrameSpec {
+            sample_rate_index: 3,
+            ..FrameSpec::default()
+        },
+        20,
+    ));
+    let frames = deframe(&bytes, 500);
+    assert_whole_frames(&frames);
+    // The last 44.1 kHz frame cannot be confirmed (the next header is another stream's); every
+    // other frame plays.
+    assert_eq!(frames.len(), 39);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("mixed.aac");
+    std::fs::write(&path, &bytes).expect("write");
+    let info = probe(&path).expect("plays");
+    assert!(info.mixed_format);
+}
+
+#[test]
+fn a_giant_id3v2_size_is_rejected_with_an_offset() {
+    let mut bytes = b"ID3\x04\x00\x00\x7F\x7F\x7F\x7F".to_vec();
+    bytes.extend(adts_stream(&FrameSpec::default(), 10));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("tag.aac");
+    std::fs::write(&path, &bytes).expect("write");
+    match probe(&path) {
+        Err(SourceError::NotAdts { offset, .. }) => assert_eq!(offset, bytes.len() as u64),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}

@@ -1,0 +1,17 @@
+//! The station loader (tags, then the whole-file scan) over arbitrary file contents: it must never
+//! panic, and a rejection must point inside the file.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use onair_core::{probe, SourceError};
+
+fuzz_target!(|data: &[u8]| {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("fuzz.aac");
+    std::fs::write(&path, data).expect("write");
+    match probe(&path) {
+        Ok(info) => assert!(info.frames > 0 && info.range.end <= data.len() as u64),
+        Err(SourceError::NotAdts { offset, .. }) => assert!(offset <= data.len() as u64),
+        Err(SourceError::Io { .. }) => {}
+    }
+});

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The listener benchmark: onair and Icecast 2, side by side, on this machine, in one run.
+#
+#   scripts/bench.sh            # onair and Icecast at 1k, 5k, 10k, 19k listeners, then 100x100
+#   scripts/bench.sh onair      # onair only
+#   scripts/bench.sh icecast    # Icecast only
+#   LEVELS="1000 5000" SECONDS_PER_LEVEL=20 scripts/bench.sh
+#
+# Each level starts the server fresh on loopback with one 128 kb/s station (stations/jazz.aac),
+# runs onair-loadgen (ramp 2000 connects/s, every listener reading for SECONDS_PER_LEVEL
+# seconds) with --server-pid so the server's CPU and RSS are sampled from /proc, stops the
+# server, and prints one table row. Icecast 2 (Debian's icecast2, installed with apt if missing)
+# is fed by `ffmpeg -re -stream_loop -1 -i station.aac -c copy -f adts` on loopback. Everything
+# stops by itself; nothing leaves loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WHICH=${1:-both}
+LEVELS=${LEVELS:-"1000 5000 10000 19000"}
+SECONDS_PER_LEVEL=${SECONDS_PER_LEVEL:-30}
+RAMP=${RAMP:-2000}
+STATION=stations/jazz.aac
+ONAIR_PORT=18080
+ICECAST_PORT=18000
+WORK=$(mktemp -d)
+chmod 755 "$WORK" # Icecast drops root for nobody, and must reach its log folder
+RESULTS="$WORK/results.txt"
+trap 'kill $(jobs -p) 2>/dev/null || true; cat "$RESULTS" 2>/dev/null; rm -rf "$WORK"' EXIT
+
+ulimit -n "$(ulimit -Hn)"
+cargo build --release -q -p onair-server -p onair-loadgen
+ONAIR=target/release/onair
+LOADGEN=target/release/onair-loadgen
+
+wait_for() { # url (an endless stream counts as up once it answers 200)
+  for _ in $(seq 1 100); do
+    [ "$(curl -s -o /dev/null --max-time 1 -w '%{http_code}' "$1" || true)" = 200 ] && return 0
+    sleep 0.1
+  done
+  echo "bench: $1 did not come up" >&2; return 1
+}
+
+row() { # server level json
+  python3 - "$1" "$2" "$3" >>"$RESULTS" <<'PY'
+import json, sys
+server, level, path = sys.argv[1], sys.argv[2], sys.argv[3]
+r = json.load(open(path))
+s = r.get("server") or {}
+rss = s.get("rss_per_listener_bytes")
+print("| %s | %s | %d / %d | %d | %d | %.3f / %.3f | %.2f | %.1f | %.1f | %.0f%% | %s |" % (
+    server, level, r["status_200"], r["listeners"], r["failed"], r["stalls"],
+    r["realtime_ratio"]["p50"], r["realtime_ratio"]["min"], r["burst_audio_s"]["p50"],
+    r["ttfb_ms"]["p50"], r["ttfb_ms"]["p99"], s.get("cpu_percent", 0.0),
+    "%.0f B" % rss if rss is not None else "-"))
+PY
+}
+
+run_onair() { # level [stations]
+  local level=$1 stations=${2:-1} dir="$WORK/onair" urls=()
+  rm -rf "$dir"; mkdir -p "$dir/stations"
+  if [ "$stations" = 1 ]; then
+    cp "$STATION" "$dir/stations/jazz.aac"; urls=(--url "http://127.0.0.1:$ONAIR_PORT/jazz")
+  else
+    for i in $(seq -w 0 $((stations - 1))); do
+      cp "$STATION" "$dir/stations/s$i.aac"; urls+=(--url "http://127.0.0.1:$ONAIR_PORT/s$i")
+    done
+  fi
+  RUST_LOG=warn $ONAIR --config /dev/null --stations "$dir/stations" --listen "127.0.0.1:$ONAIR_PORT" >"$dir/log" 2>&1 &
+  local pid=$!
+  wait_for "http://127.0.0.1:$ONAIR_PORT/healthz"
+  sleep 15 # the idle base: stations warmed up (burst rings and listener queues full)
+  $LOADGEN "${urls[@]}" --listeners "$level" --seconds "$SECONDS_PER_LEVEL" --ramp-per-sec "$RAMP" \
+    --server-pid "$pid" --json >"$dir/report.json" || true
+  kill -TERM "$pid"; wait "$pid" || true
+  row "onair" "$level$( [ "$stations" = 1 ] || echo " ($stations stations)")" "$dir/report.json"
+}
+
+install_icecast() {
+  command -v icecast2 >/dev/null && return
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq icecast2 ffmpeg >/dev/null
+}
+
+run_icecast() { # level
+  local level=$1 dir="$WORK/icecast"
+  rm -rf "$dir"; mkdir -p "$dir/log"; chmod 777 "$dir/log"
+  cat >"$dir/icecast.xml" <<XML
+<icecast>
+  <limits><clients>20000</clients><sources>4</sources><queue-size>524288</queue-size>
+    <client-timeout>30</client-timeout><header-timeout>15</header-timeout>
+    <source-timeout>10</source-timeout><burst-size>65535</burst-size></limits>
+  <authentication><source-password>benchsource</source-password>
+    <admin-user>admin</admin-user><admin-password>benchadmin</admin-password></authentication>
+  <hostname>127.0.0.1</hostname>
+  <listen-socket><port>$ICECAST_PORT</port><bind-address>127.0.0.1</bind-address></listen-socket>
+  <fileserve>1</fileserve>
+  <paths><basedir>/usr/share/icecast2</basedir><logdir>$dir/log</logdir>
+    <webroot>/usr/share/icecast2/web</webroot><adminroot>/usr/share/icecast2/admin</adminroot></paths>
+  <logging><loglevel>1</loglevel></logging>
+  <security><chroot>0</chroot><changeowner><user>nobody</user><group>nogroup</group></changeowner></security>
+</icecast>
+XML
+  icecast2 -c "$dir/icecast.xml" >"$dir/stdout" 2>&1 &
+  local pid=$!
+  if ! wait_for "http://127.0.0.1:$ICECAST_PORT/status-json.xsl"; then
+    cat "$dir/stdout" "$dir/log/error.log" >&2 2>/dev/null || true
+    return 1
+  fi
+  ffmpeg -nostdin -v error -re -stream_loop -1 -i "$STATION" -c copy -f adts -content_type audio/aac \
+    "icecast://source:benchsource@127.0.0.1:$ICECAST_PORT/jazz" >"$dir/ffmpeg.log" 2>&1 &
+  local feeder=$!
+  wait_for "http://127.0.0.1:$ICECAST_PORT/jazz"
+  sleep 5 # let Icecast fill its burst
+  $LOADGEN --url "http://127.0.0.1:$ICECAST_PORT/jazz" --listeners "$level" --seconds "$SECONDS_PER_LEVEL" \
+    --ramp-per-sec "$RAMP" --server-pid "$pid" --json >"$dir/report.json" || true
+  kill "$feeder" 2>/dev/null || true; kill -TERM "$pid" 2>/dev/null || true
+  wait "$feeder" "$pid" 2>/dev/null || true
+  row "icecast" "$level" "$dir/report.json"
+}
+
+{
+  echo "| server | listeners | served (200) | failed | stalls > 1.5 s | real-time p50 / min | burst p50 (s of audio) | TTFB p50 (ms) | TTFB p99 (ms) | server CPU (one core) | RSS / listener |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+} >"$RESULTS"
+
+if [ "$WHICH" = onair ] || [ "$WHICH" = both ]; then
+  for level in $LEVELS; do run_onair "$level"; done
+  run_onair 10000 100
+fi
+if [ "$WHICH" = icecast ] || [ "$WHICH" = both ]; then
+  install_icecast
+  for level in $LEVELS; do run_icecast "$level"; done
+fi
+echo
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); ${SECONDS_PER_LEVEL} s per listener, ramp ${RAMP}/s"

@@ -1,0 +1,216 @@
+//! Hostile clients and hostile files: nothing a client sends or a file holds takes a station
+//! down, reaches the file system, or stalls the other listeners. Every wait is bounded.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use onair_tests::{eventually, sample, walk, HttpResponse, TestServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// Sends raw bytes and reads whatever comes back until the server closes or 2 s pass.
+async fn raw(server: &TestServer, request: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    // The server may answer (and close) before it has read everything: that is fine.
+    let _ = stream.write_all(request).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(2 * SECOND, stream.read_to_end(&mut out)).await;
+    out
+}
+
+fn status_of(response: &[u8]) -> u16 {
+    String::from_utf8_lossy(response)
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn path_games_never_reach_the_file_system() {
+    let server = TestServer::start(
+        &[
+            ("jazz.aac", &sample("jazz.aac")),
+            ("ambient.aac", &sample("ambient.aac")),
+        ],
+        "",
+    )
+    .await;
+    let long = format!("/{}", "a".repeat(20_000));
+    for path in [
+        "/../config/config.toml",
+        "/..%2f..%2fconfig%2fconfig.toml",
+        "/%2e%2e/",
+        "/%2e%2e%2fconfig.toml",
+        "//jazz",
+        "/jazz/../ambient",
+        "/jazz%2Fambient",
+        "/jazz%00",
+        "/%00",
+        "/jazz/",
+        "/config.toml",
+        "/stations/jazz.aac",
+        long.as_str(),
+    ] {
+        let response = raw(
+            &server,
+            format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes(),
+        )
+        .await;
+        let status = status_of(&response);
+        assert!(
+            [400, 404, 414, 431].contains(&status),
+            "{path}: status {status}"
+        );
+        let text = String::from_utf8_lossy(&response);
+        assert!(
+            !text.contains("stations_dir") && !text.contains("[server]"),
+            "{path} leaked a file"
+        );
+    }
+    // A NUL or a space inside the request line is refused outright.
+    let response = raw(&server, b"GET /ja\0zz HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert!(
+        matches!(status_of(&response), 0 | 400),
+        "{:?}",
+        String::from_utf8_lossy(&response)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_requests_are_refused() {
+    let server = TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], "").await;
+    let huge_header = format!(
+        "GET /jazz HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(40_000)
+    );
+    let status = status_of(&raw(&server, huge_header.as_bytes()).await);
+    assert!([400, 431].contains(&status), "huge header: {status}");
+    let many: String = (0..500).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let status = status_of(
+        &raw(
+            &server,
+            format!("GET /jazz HTTP/1.1\r\nHost: t\r\n{many}\r\n").as_bytes(),
+        )
+        .await,
+    );
+    assert!([200, 400, 431].contains(&status), "many headers: {status}");
+    let status = status_of(
+        &raw(
+            &server,
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n",
+        )
+        .await,
+    );
+    assert!(matches!(status, 0 | 400), "TLS hello: {status}");
+    // And the server is fine.
+    assert_eq!(server.get("/healthz").await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_garbage_after_a_stream_request_is_ignored() {
+    let server = TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], "").await;
+    let mut response = HttpResponse::send(
+        server.addr,
+        "GET /jazz HTTP/1.1\r\nHost: t\r\n\r\nGET /etc/passwd HTTP/1.1\r\n\r\n\x00\x01\x02garbage",
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    response.read_for(SECOND).await;
+    assert!(walk(&response.body).frames > 100, "a clean stream");
+    assert!(!response.eof);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_floods_and_connect_storms_leave_listeners_alone() {
+    let server = TestServer::start(
+        &[("jazz.aac", &sample("jazz.aac"))],
+        "header_timeout_s = 2\n",
+    )
+    .await;
+    let mut listener = server.get("/jazz").await;
+    listener.read_for(Duration::from_millis(300)).await;
+    // 500 connections that say nothing.
+    let mut idle = Vec::new();
+    for _ in 0..500 {
+        idle.push(TcpStream::connect(server.addr).await.expect("connect"));
+    }
+    // 2,000 connects that leave at once, some mid-request.
+    for i in 0..2000 {
+        let mut s = TcpStream::connect(server.addr).await.expect("connect");
+        if i % 2 == 0 {
+            let _ = s.write_all(b"GET /jazz HTTP/1.1\r\nHo").await;
+        }
+    }
+    // The server answers, and the listener kept getting audio all along.
+    let health = tokio::time::timeout(2 * SECOND, server.get("/healthz"))
+        .await
+        .expect("health answered in time");
+    assert_eq!(health.status(), 200);
+    let before = listener.body.len();
+    listener.read_for(SECOND).await;
+    assert!(listener.body.len() > before, "no stall");
+    assert!(walk(&listener.body).frames > 100);
+    // The idle connections are closed after header_timeout_s.
+    let mut closed = 0;
+    for mut s in idle.drain(..50) {
+        let mut b = [0u8; 1];
+        if matches!(
+            tokio::time::timeout(5 * SECOND, s.read(&mut b)).await,
+            Ok(Ok(0)) | Ok(Err(_))
+        ) {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 50, "idle connections are closed");
+    eventually("only the real listener left", 5 * SECOND, || {
+        server.listeners("jazz") == 1
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_files_are_reported_and_the_rest_plays() {
+    let server = TestServer::start(&[("good.aac", &sample("jazz.aac"))], "").await;
+    let stations = server.stations();
+    std::fs::create_dir(stations.join("folder.aac")).expect("mkdir");
+    std::os::unix::fs::symlink(stations.join("loop-b.aac"), stations.join("loop-a.aac"))
+        .expect("symlink");
+    std::os::unix::fs::symlink(stations.join("loop-a.aac"), stations.join("loop-b.aac"))
+        .expect("symlink");
+    std::os::unix::fs::symlink(stations.join("missing.aac"), stations.join("dangling.aac"))
+        .expect("symlink");
+    let fifo = stations.join("pipe.aac");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    std::fs::write(stations.join("empty.aac"), b"").expect("write");
+    let mut garbage = std::fs::File::create(stations.join("noise.aac")).expect("create");
+    garbage
+        .write_all(
+            &(0..50_000u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+                .collect::<Vec<_>>(),
+        )
+        .expect("write");
+    drop(garbage);
+    // A good file added after all that still goes on air: the watcher was not stuck on any of it.
+    std::fs::write(stations.join("late.aac"), sample("ambient.aac")).expect("write");
+    eventually("/late on air", 3 * SECOND, || {
+        server.registry.get("late").is_some()
+    })
+    .await;
+    for bad in [
+        "folder", "loop-a", "loop-b", "dangling", "pipe", "empty", "noise",
+    ] {
+        assert!(server.registry.get(bad).is_none(), "{bad} is not a station");
+        assert_eq!(server.get(&format!("/{bad}")).await.status(), 404, "{bad}");
+    }
+    let mut good = server.get("/good").await;
+    good.read_for(Duration::from_millis(300)).await;
+    assert!(walk(&good.body).frames > 0);
+}
