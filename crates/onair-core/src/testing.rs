@@ -73,3 +73,36 @@ pub fn adts_stream(spec: &FrameSpec, count: usize) -> Vec<u8> {
     }
     out
 }
+
+/// Runs a [`Deframer`](crate::deframer::Deframer) over `bytes` fed in blocks of `block` bytes
+/// and returns every frame it yields, one `Bytes` each. Panics if the deframer stops making
+/// progress (more steps than the input can justify): tests, benches and fuzz targets use it to
+/// prove that the scan always ends.
+pub fn deframe(bytes: &[u8], block: usize) -> Vec<bytes::Bytes> {
+    use crate::deframer::{Deframer, Next};
+    let block = block.max(1);
+    let mut deframer = Deframer::new(0);
+    let (mut fed, mut frames, mut steps) = (0, Vec::new(), 0usize);
+    loop {
+        steps += 1;
+        assert!(
+            steps < 4 * bytes.len() + 100,
+            "the deframer made no progress"
+        );
+        match deframer.peek() {
+            Next::Frame(header) => {
+                deframer.consume(&header);
+                frames.push(deframer.take());
+            }
+            Next::NeedMore => {
+                let n = block.min(bytes.len() - fed);
+                deframer.input().extend_from_slice(&bytes[fed..fed + n]);
+                fed += n;
+                if fed == bytes.len() {
+                    deframer.finish();
+                }
+            }
+            Next::End => return frames,
+        }
+    }
+}

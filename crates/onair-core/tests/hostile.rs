@@ -3,35 +3,16 @@
 //! rejected with an offset inside the file.
 
 use onair_core::adts::AdtsHeader;
-use onair_core::deframer::{Deframer, Next};
 use onair_core::testing::{adts_frame, adts_stream, FrameSpec};
 use onair_core::{probe, SourceError};
 use proptest::prelude::*;
 
-/// Runs the deframer over `bytes` fed in blocks of `block`; returns the frames it yielded.
-/// Panics if it takes more steps than the input can justify (a loop that never ends).
+/// Every frame the deframer yields for `bytes` fed in blocks of `block`.
 fn deframe(bytes: &[u8], block: usize) -> Vec<Vec<u8>> {
-    let mut deframer = Deframer::new(0);
-    let (mut fed, mut frames, mut steps) = (0, Vec::new(), 0usize);
-    loop {
-        steps += 1;
-        assert!(steps < 4 * bytes.len() + 100, "no progress");
-        match deframer.peek() {
-            Next::Frame(header) => {
-                deframer.consume(&header);
-                frames.push(deframer.take().to_vec());
-            }
-            Next::NeedMore => {
-                let n = block.min(bytes.len() - fed);
-                deframer.input().extend_from_slice(&bytes[fed..fed + n]);
-                fed += n;
-                if fed == bytes.len() {
-                    deframer.finish();
-                }
-            }
-            Next::End => return frames,
-        }
-    }
+    onair_core::testing::deframe(bytes, block)
+        .into_iter()
+        .map(|frame| frame.to_vec())
+        .collect()
 }
 
 /// Every frame is one whole ADTS frame: a valid header whose length is the frame's length.

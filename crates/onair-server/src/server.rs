@@ -264,7 +264,7 @@ async fn open(
         peer,
         write_timeout: write_timeout.clone(),
     };
-    let mut io = TimedIo::new(stream, write_timeout.clone());
+    let mut io = TimedIo::new(stream, write_timeout);
     match streaming::open(&mut io, &app, header_timeout).await {
         Opening::Stream(request) => {
             let (head, body) = streaming::answer(&app, request, &conn);
@@ -277,48 +277,48 @@ async fn open(
                     return;
                 }
             }
-            let Some(stream) = move_to_main(io) else {
-                return;
-            };
-            connections.spawn_on(
-                async move {
-                    let Ok(stream) = TcpStream::from_std(stream) else {
-                        return;
-                    };
-                    let mut io = TimedIo::new(stream, write_timeout);
-                    if let Err(error) = writer.run(&mut io).await {
-                        // Listeners leave and time out: normal life for a radio server.
-                        tracing::debug!(%peer, %error, "stream ended");
-                    }
-                    let _ = io.shutdown().await;
-                },
-                &main,
-            );
+            move_to_main(io, &connections, &main, move |mut io| async move {
+                if let Err(error) = writer.run(&mut io).await {
+                    // Listeners leave and time out: normal life for a radio server.
+                    tracing::debug!(%peer, %error, "stream ended");
+                }
+                let _ = io.shutdown().await;
+            });
         }
         Opening::Other(prefix) => {
-            let Some(stream) = move_to_main(io) else {
-                return;
-            };
-            connections.spawn_on(
-                async move {
-                    let Ok(stream) = TcpStream::from_std(stream) else {
-                        return;
-                    };
-                    let io = Rewind::new(prefix, TimedIo::new(stream, conn.write_timeout.clone()));
-                    serve_http(io, app, conn, header_timeout).await;
-                },
-                &main,
-            );
+            move_to_main(io, &connections, &main, move |io| {
+                serve_http(Rewind::new(prefix, io), app, conn, header_timeout)
+            });
         }
         Opening::Gone => {}
     }
 }
 
-/// Takes a socket off the front runtime, to be registered with the main runtime.
-fn move_to_main(io: TimedIo<TcpStream>) -> Option<std::net::TcpStream> {
-    let stream = io.into_inner().into_std().ok()?;
+/// Hands a connection from the front runtime to the main one: the socket is taken off the front
+/// runtime's IO driver and registered with the main one's, and `serve` carries on there with the
+/// same write timeout.
+fn move_to_main<F, Fut>(
+    io: TimedIo<TcpStream>,
+    connections: &TaskTracker,
+    main: &tokio::runtime::Handle,
+    serve: F,
+) where
+    F: FnOnce(TimedIo<TcpStream>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let timeout = io.timeout().clone();
     // `into_std` leaves the socket non-blocking, as `from_std` wants it.
-    Some(stream)
+    let Ok(stream) = io.into_inner().into_std() else {
+        return;
+    };
+    connections.spawn_on(
+        async move {
+            if let Ok(stream) = TcpStream::from_std(stream) {
+                serve(TimedIo::new(stream, timeout)).await;
+            }
+        },
+        main,
+    );
 }
 
 /// Serves requests with hyper (pages, status, playlists, errors) until the connection closes.

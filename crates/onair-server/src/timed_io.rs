@@ -64,6 +64,11 @@ impl<S> TimedIo<S> {
         }
     }
 
+    /// The write timeout.
+    pub fn timeout(&self) -> &WriteTimeout {
+        &self.timeout
+    }
+
     /// The wrapped stream.
     pub fn into_inner(self) -> S {
         self.inner
