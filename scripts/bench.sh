@@ -47,11 +47,11 @@ server, level, path = sys.argv[1], sys.argv[2], sys.argv[3]
 r = json.load(open(path))
 s = r.get("server") or {}
 rss = s.get("rss_per_listener_bytes")
-print("| %s | %s | %d / %d | %d | %d | %.3f / %.3f | %.2f | %.1f | %.1f | %.0f%% | %s |" % (
+print("| %s | %s | %d / %d | %d | %d | %.3f / %.3f | %.2f | %.1f | %.1f | %.0f%% | %s | %.0f%% |" % (
     server, level, r["status_200"], r["listeners"], r["failed"], r["stalls"],
     r["realtime_ratio"]["p50"], r["realtime_ratio"]["min"], r["burst_audio_s"]["p50"],
     r["ttfb_ms"]["p50"], r["ttfb_ms"]["p99"], s.get("cpu_percent", 0.0),
-    "%.0f B" % rss if rss is not None else "-"))
+    "%.0f B" % rss if rss is not None else "-", r["loadgen"]["cpu_percent"]))
 PY
 }
 
@@ -120,8 +120,8 @@ XML
 }
 
 {
-  echo "| server | listeners | served (200) | failed | stalls > 1.5 s | real-time p50 / min | burst p50 (s of audio) | TTFB p50 (ms) | TTFB p99 (ms) | server CPU (one core) | RSS / listener |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| server | listeners | served (200) | failed | stalls > 1.5 s | real-time p50 / min | burst p50 (s of audio) | TTFB p50 (ms) | TTFB p99 (ms) | server CPU (one core) | RSS / listener | loadgen CPU |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 } >"$RESULTS"
 
 if [ "$WHICH" = onair ] || [ "$WHICH" = both ]; then
