@@ -125,6 +125,16 @@ async fn the_aac_suffix_serves_the_same_stream() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_string_still_tunes_in() {
+    let server = jazz_server("").await;
+    let mut response = server.get("/jazz?t=1700000000").await;
+    assert_eq!(response.status_line, "HTTP/1.0 200 OK");
+    response.read_for(Duration::from_millis(300)).await;
+    assert!(walk(&response.body).frames > 0);
+    assert_eq!(server.listeners("jazz"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_paths_and_methods() {
     let server = jazz_server("").await;
     let mut response = server.get("/rock").await;

@@ -78,7 +78,8 @@ fn parse_stream_request(head: &[u8], app: &App) -> Option<Request<()>> {
         return None;
     }
     let path = parsed.path?;
-    let name = path.strip_prefix('/')?;
+    // Web players add cache-busting queries (`/jazz?t=1700000000`): the station is the path.
+    let name = path.split('?').next()?.strip_prefix('/')?;
     let name = name.strip_suffix(".aac").unwrap_or(name);
     app.registry.get(name)?;
     let mut request =
