@@ -35,11 +35,6 @@ impl Subscription {
         }
     }
 
-    /// The hub this listener is tuned to.
-    pub fn hub(&self) -> &Arc<Hub> {
-        &self.hub
-    }
-
     /// Times this listener was skipped forward.
     pub fn skips(&self) -> u64 {
         self.skips

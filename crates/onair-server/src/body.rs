@@ -12,11 +12,12 @@ use onair_core::Subscription;
 use tokio::time::Instant;
 use tokio_stream::Stream;
 
-use crate::app::{App, Conn};
+use crate::app::App;
 use crate::events::EventsBody;
 use crate::icy::{IcyCursor, IcyNext};
 use crate::registry::Station;
 use crate::stats::EndReason;
+use crate::timed_io::WriteTimeout;
 
 /// The body of every response onair sends.
 pub enum Body {
@@ -77,7 +78,8 @@ pub struct ListenerBody {
     /// Boxed: most listeners ask for no metadata, and pay one pointer for it.
     icy: Option<Box<IcyCursor>>,
     app: Arc<App>,
-    conn: Conn,
+    /// The connection's write timeout: whether it fired says why the session ended.
+    write_timeout: WriteTimeout,
     client: IpAddr,
     user_agent: Box<str>,
     since: Instant,
@@ -92,7 +94,7 @@ impl ListenerBody {
         station: Arc<Station>,
         icy: bool,
         app: Arc<App>,
-        conn: Conn,
+        write_timeout: WriteTimeout,
         client: IpAddr,
         user_agent: String,
     ) -> Self {
@@ -103,7 +105,7 @@ impl ListenerBody {
             station,
             icy: icy.then(Box::default),
             app,
-            conn,
+            write_timeout,
             client,
             user_agent: user_agent.into_boxed_str(),
             since: Instant::now(),
@@ -149,7 +151,7 @@ impl Drop for ListenerBody {
             EndReason::Shutdown
         } else if self.ended {
             EndReason::OffAir
-        } else if self.conn.write_timeout.fired() {
+        } else if self.write_timeout.fired() {
             EndReason::Timeout
         } else {
             EndReason::ClientLeft

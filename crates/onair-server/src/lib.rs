@@ -68,12 +68,7 @@ pub async fn run(source: ConfigSource) -> Result<(), ServerError> {
 pub fn log_panics() {
     std::panic::set_hook(Box::new(|info| {
         let location = info.location().map(|l| l.to_string()).unwrap_or_default();
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
+        let message = supervisor::panic_message(info.payload());
         tracing::error!(%location, panic = %message, "a task panicked; it is contained");
     }));
 }

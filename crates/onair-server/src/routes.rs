@@ -214,7 +214,7 @@ fn subscribe<B>(
         Arc::clone(station),
         icy,
         Arc::clone(app),
-        conn.clone(),
+        conn.write_timeout.clone(),
         client,
         user_agent,
     ))))

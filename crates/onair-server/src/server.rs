@@ -115,11 +115,6 @@ impl Server {
         Arc::clone(&self.app.registry)
     }
 
-    /// The shared state request handlers see.
-    pub fn app(&self) -> Arc<App> {
-        Arc::clone(&self.app)
-    }
-
     /// The config in force (the last good one).
     pub fn config(&self) -> watch::Receiver<Arc<Config>> {
         self.config.subscribe()

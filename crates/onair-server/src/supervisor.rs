@@ -37,12 +37,7 @@ where
         match result {
             Ok(output) => return Some(output),
             Err(error) if error.is_panic() => {
-                let panic = error.into_panic();
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_string());
+                let message = panic_message(error.into_panic().as_ref());
                 tracing::error!(station, panic = %message, "the station's pacer panicked; restarting it");
                 tokio::select! {
                     () = tokio::time::sleep(RESTART_DELAY) => {}
@@ -52,6 +47,15 @@ where
             Err(_) => return None,
         }
     }
+}
+
+/// The text a panic was raised with (`panic!("...")` gives a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
 #[cfg(test)]
