@@ -32,35 +32,46 @@ pub fn audio_range<F: Read + Seek>(file: &mut F, len: u64) -> std::io::Result<Au
     {
         start = start.saturating_add(size).min(len);
     }
+    // Trailing tags, outermost first. Every step moves `end` strictly towards `start`, so the
+    // scan ends after at most `end - start` steps, whatever the tags' size fields say.
     let mut end = len;
-    loop {
-        if end >= start + ID3V1_LEN {
-            if let Some(tag) = read_at(file, end - ID3V1_LEN, len, 3)? {
-                if tag == b"TAG" {
-                    end -= ID3V1_LEN;
-                    continue;
-                }
-            }
-        }
-        if end >= start + APE_FOOTER {
-            if let Some(footer) = read_at(file, end - APE_FOOTER, len, APE_FOOTER)? {
-                if let Some(size) = ape_size(&footer) {
-                    end = end.saturating_sub(size).max(start);
-                    continue;
-                }
-            }
-        }
-        if end >= start + ID3V2_HEADER {
-            if let Some(footer) = read_at(file, end - ID3V2_HEADER, len, ID3V2_HEADER)? {
-                if let Some(size) = id3v2_footer_size(&footer) {
-                    end = end.saturating_sub(size).max(start);
-                    continue;
-                }
-            }
-        }
-        break;
+    while let Some(tag_start) = trailing_tag(file, len, start, end)? {
+        debug_assert!(tag_start < end);
+        end = tag_start;
     }
     Ok(AudioRange { start, end })
+}
+
+/// Where the trailing tag ending at `end` starts (never below `start`, always below `end`), or
+/// `None` when no ID3v1, APEv2 or appended ID3v2 tag ends there.
+fn trailing_tag<F: Read + Seek>(
+    file: &mut F,
+    len: u64,
+    start: u64,
+    end: u64,
+) -> std::io::Result<Option<u64>> {
+    let room = end - start;
+    if room >= ID3V1_LEN {
+        if let Some(tag) = read_at(file, end - ID3V1_LEN, len, 3)? {
+            if tag == b"TAG" {
+                return Ok(Some(end - ID3V1_LEN));
+            }
+        }
+    }
+    let mut size = None;
+    if room >= APE_FOOTER {
+        if let Some(footer) = read_at(file, end - APE_FOOTER, len, APE_FOOTER)? {
+            size = ape_size(&footer);
+        }
+    }
+    if size.is_none() && room >= ID3V2_HEADER {
+        if let Some(footer) = read_at(file, end - ID3V2_HEADER, len, ID3V2_HEADER)? {
+            size = id3v2_footer_size(&footer);
+        }
+    }
+    // Both sizes count the footer that was found, so a tag is at least that long: a size
+    // field below it (0, say) is still a step of the footer's length, never a step of nothing.
+    Ok(size.map(|size| end.saturating_sub(size.max(1)).max(start)))
 }
 
 /// Most of an ID3v2 tag read to find the title: a title frame comes early, and a giant size
@@ -220,7 +231,9 @@ fn ape_size(f: &[u8]) -> Option<u64> {
     if f.len() < 32 || &f[..8] != b"APETAGEX" {
         return None;
     }
-    let size = u64::from(u32::from_le_bytes(f[12..16].try_into().ok()?));
+    // The size counts the items and the footer: anything smaller is a broken field, taken as
+    // the footer alone.
+    let size = u64::from(u32::from_le_bytes(f[12..16].try_into().ok()?)).max(APE_FOOTER);
     let flags = u32::from_le_bytes(f[20..24].try_into().ok()?);
     let header = if flags & 0x8000_0000 != 0 {
         APE_FOOTER
@@ -322,6 +335,20 @@ mod tests {
         let mut file = b"ID3\x04\x00\x00\x7F\x7F\x7F\x7F".to_vec();
         file.extend([0xFF; 40]);
         assert_eq!(range(&file), AudioRange { start: 50, end: 50 });
+    }
+
+    #[test]
+    fn an_ape_footer_with_size_zero_is_cut_and_the_scan_ends() {
+        let mut file = vec![0xFF; 500];
+        let mut ape = b"APETAGEX".to_vec();
+        ape.extend(2000u32.to_le_bytes());
+        ape.extend(0u32.to_le_bytes()); // size 0: once read again and again for ever
+        ape.extend([0; 16]);
+        file.extend(&ape);
+        assert_eq!(range(&file), AudioRange { start: 0, end: 500 });
+        // Footers stacked to the file's start: the scan still ends, at the start.
+        let stacked = ape.repeat(40);
+        assert_eq!(range(&stacked), AudioRange { start: 0, end: 0 });
     }
 
     #[test]

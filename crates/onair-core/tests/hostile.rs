@@ -94,6 +94,40 @@ proptest! {
     }
 
     #[test]
+    fn tag_scans_end_on_any_trailing_tag_shapes(
+        audio in 0usize..400,
+        tags in proptest::collection::vec((0u8..3, any::<u32>(), any::<u32>()), 0..20),
+    ) {
+        // Tags stacked at the end with arbitrary size fields (0, tiny, huge): the scan ends and
+        // the range stays inside the file.
+        let mut bytes = vec![0xFFu8; audio];
+        for (kind, size, flags) in tags {
+            match kind {
+                0 => {
+                    bytes.extend(b"APETAGEX");
+                    bytes.extend(2000u32.to_le_bytes());
+                    bytes.extend(size.to_le_bytes());
+                    bytes.extend(0u32.to_le_bytes());
+                    bytes.extend(flags.to_le_bytes());
+                    bytes.extend([0; 8]);
+                }
+                1 => {
+                    bytes.extend(b"3DI\x04\x00\x10");
+                    bytes.extend(size.to_be_bytes().map(|b| b & 0x7F));
+                }
+                _ => {
+                    let mut v1 = b"TAG".to_vec();
+                    v1.resize(128, (size & 0xFF) as u8);
+                    bytes.extend(v1);
+                }
+            }
+        }
+        let len = bytes.len() as u64;
+        let range = onair_core::tags::audio_range(&mut std::io::Cursor::new(&bytes), len).expect("in memory");
+        prop_assert!(range.start <= range.end && range.end <= len);
+    }
+
+    #[test]
     fn probe_never_panics_and_rejects_with_an_offset_inside_the_file(
         prefix in proptest::collection::vec(any::<u8>(), 0..300),
         frames in 0usize..30,
@@ -164,6 +198,22 @@ fn a_sample_rate_change_mid_file() {
     std::fs::write(&path, &bytes).expect("write");
     let info = probe(&path).expect("plays");
     assert!(info.mixed_format);
+}
+
+#[test]
+fn an_ape_footer_of_size_zero_at_the_end_of_a_file() {
+    // Once a loop for ever: `onair check` hung, start-up never served, the watcher wedged.
+    let mut bytes = adts_stream(&FrameSpec::default(), 10);
+    bytes.extend(b"APETAGEX");
+    bytes.extend(2000u32.to_le_bytes());
+    bytes.extend(0u32.to_le_bytes());
+    bytes.extend([0; 16]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("ape0.aac");
+    std::fs::write(&path, &bytes).expect("write");
+    let info = probe(&path).expect("the audio before the tag plays");
+    assert_eq!(info.frames, 10);
+    assert_eq!(info.range.end, 10 * 207);
 }
 
 #[test]
