@@ -130,6 +130,31 @@ async fn a_replaced_file_switches_audio_and_keeps_listeners() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_file_renamed_over_a_station_keeps_its_audio_past_the_loop_point() {
+    // 40 frames: the station loops about once a second.
+    let server = TestServer::start(&[("short.aac", &audio(0x44, 40))], "").await;
+    let mut listener = server.get("/short").await;
+    listener.read_for(Duration::from_millis(300)).await;
+    let outside = server.dir.path().join("upload.aac");
+    std::fs::write(&outside, [0x49u8, 0x44, 0x33, 1, 2, 3].repeat(500)).expect("write bad");
+    std::fs::rename(&outside, server.stations().join("short.aac")).expect("mv over");
+    // Five loop points later the station still plays its old audio, without a pause (a
+    // station whose file fails waits 3 s for a new one, then goes off air).
+    let before = walk(&listener.body).audio;
+    listener.read_for(5 * SECOND).await;
+    assert!(!listener.eof, "the listener stays connected");
+    assert!(on_air(&server, "short"), "the station stays on air");
+    assert_eq!(last_fill(&listener.body), 0x44, "the audio playing is kept");
+    let w = walk(&listener.body);
+    assert_eq!(w.tail, 0);
+    let played = w.audio - before;
+    assert!(
+        played > Duration::from_millis(4500),
+        "only {played:?} in 5 s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removed_file_ends_its_listeners_streams() {
     let server = TestServer::start(
         &[

@@ -147,20 +147,31 @@ pub(crate) struct RangeReader {
     file: File,
     path: PathBuf,
     pos: u64,
+    start: u64,
     end: u64,
 }
 
 impl RangeReader {
-    pub(crate) fn new(mut file: File, path: &Path, range: AudioRange) -> Result<Self, SourceError> {
-        use std::io::{Seek, SeekFrom};
-        file.seek(SeekFrom::Start(range.start))
-            .map_err(|e| SourceError::io(path, range.start, e))?;
-        Ok(RangeReader {
+    pub(crate) fn new(file: File, path: &Path, range: AudioRange) -> Result<Self, SourceError> {
+        let mut reader = RangeReader {
             file,
             path: path.to_path_buf(),
             pos: range.start,
+            start: range.start,
             end: range.end,
-        })
+        };
+        reader.rewind()?;
+        Ok(reader)
+    }
+
+    /// Goes back to the start of the range (the loop point).
+    pub(crate) fn rewind(&mut self) -> Result<(), SourceError> {
+        use std::io::{Seek, SeekFrom};
+        self.file
+            .seek(SeekFrom::Start(self.start))
+            .map_err(|e| SourceError::io(&self.path, self.start, e))?;
+        self.pos = self.start;
+        Ok(())
     }
 
     /// Appends up to one block to `buf`; `false` at the end of the range (or of a file that

@@ -3,6 +3,11 @@
 //! The source holds one read-ahead block and the frames not yet sent, never the whole file: a
 //! three-hour mix costs the same memory as a jingle. Reads run on tokio's blocking pool so a slow
 //! disk never stalls the runtime.
+//!
+//! The file is opened once and kept open for the life of the source: at the loop point the
+//! source seeks back to the first frame of that same file. A file renamed over the station's path
+//! (a new version, good or bad) is therefore the registry's to probe and switch to; the audio
+//! playing never changes under the listeners by accident.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -37,7 +42,7 @@ pub struct SourceChunk {
 pub struct StationSource {
     path: PathBuf,
     range: AudioRange,
-    /// `None` while a read is in flight on the blocking pool.
+    /// The open file. `None` only while a read is in flight on the blocking pool.
     reader: Option<RangeReader>,
     deframer: Deframer,
     frames_this_pass: u64,
@@ -114,10 +119,13 @@ impl StationSource {
 
     /// Reads one more block into the deframer, on the blocking pool.
     async fn fill(&mut self) -> Result<(), SourceError> {
-        let mut reader = match self.reader.take() {
-            Some(reader) => reader,
-            None => open_reader(&self.path, self.range)?,
-        };
+        let mut reader = self.reader.take().ok_or_else(|| {
+            SourceError::io(
+                &self.path,
+                self.deframer.position(),
+                std::io::Error::other("the file was lost by a failed read"),
+            )
+        })?;
         let mut buf = std::mem::take(self.deframer.input());
         let path = self.path.clone();
         let (reader, buf, more) = tokio::task::spawn_blocking(move || {
@@ -147,7 +155,10 @@ impl StationSource {
         if damage.truncated_at.is_some() || damage.garbage_bytes > 0 {
             tracing::debug!(file = %self.path.display(), ?damage, "skipped non-audio bytes in this pass");
         }
-        self.reader = Some(open_reader(&self.path, self.range)?);
+        // The same open file from its first frame: never whatever the path names now.
+        if let Some(reader) = &mut self.reader {
+            reader.rewind()?;
+        }
         self.deframer = Deframer::new(self.range.start);
         self.frames_this_pass = 0;
         self.passes += 1;
