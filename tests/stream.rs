@@ -292,6 +292,89 @@ async fn a_listener_whose_socket_accepts_nothing_is_dropped() {
     drop(stuck);
 }
 
+/// About 128 kb/s of synthetic 44.1 kHz frames (372 bytes every 23.2 ms), `seconds` long.
+fn station_128k(seconds: usize) -> Vec<u8> {
+    adts_stream(
+        &FrameSpec {
+            payload_len: 365,
+            ..FrameSpec::default()
+        },
+        seconds * 44_100 / 1024,
+    )
+}
+
+const LISTEN_SMALL: &str = "GET /radio HTTP/1.1\r\nHost: test\r\nUser-Agent: stalls\r\n\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_that_never_reads_is_dropped_after_client_timeout_s() {
+    // README: "one whose socket accepts nothing for client_timeout_s is disconnected". The
+    // kernel must not take tens of seconds of audio for a client that reads nothing.
+    let server = TestServer::start(
+        &[("radio.aac", &station_128k(60))],
+        "[pacing]\nchunk_ms = 250\nburst_ms = 4000\nclient_timeout_s = 2\n",
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let stuck = HttpResponse::send_with_receive_buffer(server.addr, LISTEN_SMALL, 4096).await;
+    assert_eq!(stuck.status(), 200);
+    server.wait_listeners("radio", 0, 10 * SECOND).await;
+    let dropped_after = started.elapsed();
+    eprintln!("a listener that never reads was dropped after {dropped_after:?}");
+    assert!(
+        dropped_after >= 2 * SECOND,
+        "dropped early: {dropped_after:?}"
+    );
+    // client_timeout_s plus one chunk, and scheduling slack.
+    assert!(
+        dropped_after <= Duration::from_millis(2000 + 250 + 750),
+        "dropped after {dropped_after:?}"
+    );
+    let stats = server.registry.get("radio").expect("on air");
+    assert_eq!(
+        stats
+            .hub
+            .stats()
+            .skips
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    drop(stuck);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_paused_past_queue_ms_resumes_at_the_live_edge() {
+    // README: "one that falls queue_ms behind is skipped forward to the live edge (whole
+    // chunks)". Paused 4 s with queue_ms = 1 s, it must not get the whole backlog afterwards.
+    let server = TestServer::start(
+        &[("radio.aac", &station_128k(60))],
+        "[pacing]\nchunk_ms = 100\nburst_ms = 1000\nqueue_ms = 1000\nclient_timeout_s = 30\n",
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let mut listener =
+        HttpResponse::send_with_receive_buffer(server.addr, LISTEN_SMALL, 4096).await;
+    listener.read_for(SECOND).await;
+    // Paused: reads nothing for 4 s.
+    tokio::time::sleep(4 * SECOND).await;
+    listener.read_for(2 * SECOND).await;
+    let elapsed = started.elapsed();
+    let w = walk(&listener.body);
+    assert_eq!(w.tail, 0, "whole frames");
+    let hub = &server.registry.get("radio").expect("on air").hub;
+    let skips = hub.stats().skips.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("{:?} of audio in {elapsed:?}, {skips} skip(s)", w.audio);
+    assert!(skips >= 1, "the paused listener was never skipped forward");
+    // Without the skip it would have all of burst + elapsed; with it, at least the 3 s beyond
+    // queue_ms are gone (less what the kernel buffers held: a chunk or two).
+    let whole = Duration::from_secs(1) + elapsed;
+    assert!(
+        w.audio + Duration::from_millis(2000) < whole,
+        "{:?} of audio in {elapsed:?}: the backlog was delivered",
+        w.audio
+    );
+    assert!(!listener.eof);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ffmpeg_decodes_the_sample_stations_without_errors() {
     let server = TestServer::start(

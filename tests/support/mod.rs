@@ -178,7 +178,27 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// Sends `raw` and reads the response head.
     pub async fn send(addr: SocketAddr, raw: &str) -> HttpResponse {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let stream = TcpStream::connect(addr).await.expect("connect");
+        Self::send_on(stream, raw).await
+    }
+
+    /// Like [`send`](Self::send), from a socket whose receive buffer is `receive_buffer` bytes
+    /// (as a phone's or an embedded player's), so that what the client's kernel holds for it
+    /// does not hide what the server does.
+    pub async fn send_with_receive_buffer(
+        addr: SocketAddr,
+        raw: &str,
+        receive_buffer: u32,
+    ) -> HttpResponse {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .set_recv_buffer_size(receive_buffer)
+            .expect("receive buffer");
+        let stream = socket.connect(addr).await.expect("connect");
+        Self::send_on(stream, raw).await
+    }
+
+    async fn send_on(mut stream: TcpStream, raw: &str) -> HttpResponse {
         stream
             .write_all(raw.as_bytes())
             .await

@@ -114,6 +114,11 @@ impl ListenerBody {
         }
     }
 
+    /// The station this listener is tuned to.
+    pub fn station(&self) -> &Arc<Station> {
+        &self.station
+    }
+
     fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let Some(icy) = &mut self.icy else {
             return self.poll_audio(cx);

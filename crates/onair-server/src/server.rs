@@ -263,6 +263,15 @@ async fn open(
     match streaming::open(&mut io, &app, header_timeout).await {
         Opening::Stream(request) => {
             let (head, body) = streaming::answer(&app, request, &conn);
+            if let crate::body::Body::Listener(listener) = &body {
+                let station = listener.station();
+                let plan = streaming::SendBufferPlan::new(
+                    station.info().bitrate(),
+                    station.hub.tuning(),
+                    head.len(),
+                );
+                streaming::bound_send_buffer(io.get_ref(), plan);
+            }
             let mut writer = StreamWriter::new(head, body);
             match writer.write_ready(&mut io).await {
                 Ok(false) => {}

@@ -142,6 +142,10 @@ pub struct StreamWriter {
     body: Body,
     pieces: Vec<Bytes>,
     body_done: bool,
+    /// The first write (head and burst) was tried: from then on the body is polled only when
+    /// everything before has been written, so that a listener whose socket is full keeps no
+    /// chunks here and falls behind in its subscription, where `queue_ms` skips it forward.
+    opened: bool,
 }
 
 /// Most pieces gathered into one write.
@@ -154,6 +158,7 @@ impl StreamWriter {
             body,
             pieces: vec![head],
             body_done: false,
+            opened: false,
         }
     }
 
@@ -184,8 +189,11 @@ impl StreamWriter {
             return Poll::Ready(Err(gone));
         }
         loop {
-            // Gather what the body has ready.
-            while !self.body_done && self.pieces.len() < MAX_PIECES {
+            // Gather what the body has ready: at the opening (head and burst in one write), and
+            // afterwards only once the socket has taken everything gathered before.
+            let idle = self.pieces.is_empty() || !self.opened;
+            self.opened = true;
+            while idle && !self.body_done && self.pieces.len() < MAX_PIECES {
                 match Pin::new(&mut self.body).poll_frame(cx) {
                     Poll::Ready(Some(Ok(frame))) => {
                         if let Ok(data) = frame.into_data() {
@@ -269,6 +277,55 @@ fn poll_client_gone<S: AsyncRead + Unpin>(io: &mut S, cx: &mut Context<'_>) -> P
         }
     }
     Poll::Pending
+}
+
+/// Bounds what the kernel holds for one listener, in audio: about the head and burst plus two
+/// chunks in the send buffer, and about one chunk not yet sent.
+///
+/// Left alone, Linux grows a socket's send buffer to megabytes for a client that stops reading
+/// (tens of seconds of audio queued where `queue_ms` cannot see it, and kernel memory that 500
+/// stalled clients turn into half a gigabyte). With the send buffer sized to the burst, the burst
+/// still goes out in one write; with `TCP_NOTSENT_LOWAT` at one chunk the socket takes a new
+/// chunk only once the previous one is on its way, so a listener that stops reading stalls
+/// the writer within a chunk: its lag then grows in the hub (skipped forward past `queue_ms`)
+/// and its stalled write is timed (`client_timeout_s`).
+pub fn bound_send_buffer(socket: &tokio::net::TcpStream, plan: SendBufferPlan) {
+    let socket = socket2::SockRef::from(socket);
+    if let Err(error) = socket.set_send_buffer_size(plan.send_buffer) {
+        tracing::debug!(%error, "cannot set the send buffer size");
+    }
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+    if let Err(error) = socket.set_tcp_notsent_lowat(plan.unsent as u32) {
+        tracing::debug!(%error, "cannot set TCP_NOTSENT_LOWAT");
+    }
+}
+
+/// The socket buffer sizes for one listener, from the station's bitrate and pacing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendBufferPlan {
+    /// `SO_SNDBUF`: the head, the burst and two chunks (Linux doubles it for its bookkeeping,
+    /// and caps it at `net.core.wmem_max`).
+    pub send_buffer: usize,
+    /// `TCP_NOTSENT_LOWAT`: one chunk.
+    pub unsent: usize,
+}
+
+impl SendBufferPlan {
+    /// Smallest send buffer asked for.
+    const MIN_SEND_BUFFER: usize = 32 * 1024;
+    /// Smallest unsent allowance (a chunk of a low-bitrate station is tiny).
+    const MIN_UNSENT: usize = 8 * 1024;
+
+    /// The plan for a station of `bitrate` bits per second, paced as `tuning`, after a response
+    /// head of `head` bytes.
+    pub fn new(bitrate: u64, tuning: onair_core::Tuning, head: usize) -> Self {
+        let bytes_for = |d: Duration| (bitrate as u128 * d.as_millis() / 8000) as usize;
+        let chunk = bytes_for(tuning.chunk);
+        SendBufferPlan {
+            send_buffer: (head + bytes_for(tuning.burst) + 2 * chunk).max(Self::MIN_SEND_BUFFER),
+            unsent: chunk.max(Self::MIN_UNSENT),
+        }
+    }
 }
 
 /// An IO stream that first yields bytes already read from it (for hyper, after the head was

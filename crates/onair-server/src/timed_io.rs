@@ -70,6 +70,11 @@ impl<S> TimedIo<S> {
     }
 
     /// The wrapped stream.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped stream.
     pub fn into_inner(self) -> S {
         self.inner
     }
