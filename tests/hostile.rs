@@ -214,3 +214,40 @@ async fn hostile_files_are_reported_and_the_rest_plays() {
     good.read_for(Duration::from_millis(300)).await;
     assert!(walk(&good.body).frames > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_file_never_delays_serving_other_stations_or_shutdown() {
+    let server = TestServer::start(&[("good.aac", &sample("jazz.aac"))], "").await;
+    // 16 GiB of nothing (sparse): refused after the lead-in, not read to its end.
+    let sparse = std::fs::File::create(server.stations().join("sparse.aac")).expect("create");
+    sparse.set_len(16 << 30).expect("sparse file");
+    drop(sparse);
+    // A long valid file (about 2 hours at 128 kb/s, 120 MiB): seconds of probing.
+    let frame = onair_core::testing::adts_frame(&onair_core::testing::FrameSpec {
+        payload_len: 365,
+        ..Default::default()
+    });
+    let block = frame.repeat(8192);
+    let mut big = std::fs::File::create(server.stations().join("big.aac")).expect("create");
+    for _ in 0..40 {
+        big.write_all(&block).expect("write");
+    }
+    drop(big);
+    // While those are probed, a new station goes on air and the server answers.
+    let started = std::time::Instant::now();
+    std::fs::write(server.stations().join("new.aac"), sample("ambient.aac")).expect("copy");
+    let took = eventually("/new on air", 2 * SECOND, || {
+        server.registry.get("new").is_some()
+    })
+    .await;
+    eprintln!(
+        "new station on air after {took:?}; big on air: {}",
+        server.registry.get("big").is_some()
+    );
+    assert_eq!(server.get("/healthz").await.status(), 200);
+    assert!(started.elapsed() < 3 * SECOND);
+    // Shutdown does not wait for a probe to finish.
+    let stopped = server.shutdown().await;
+    eprintln!("stopped in {stopped:?}");
+    assert!(stopped < 5 * SECOND, "shutdown took {stopped:?}");
+}

@@ -88,6 +88,10 @@ impl TestServer {
         let server = Server::bind(source).await.expect("bind");
         let addr = server.local_addr();
         let registry = server.registry();
+        // Stations are probed in the background; the tests start from a server that has them.
+        timeout(Duration::from_secs(10), registry.settled())
+            .await
+            .expect("the stations are probed within 10 s");
         let config = server.config();
         let config_error = server.config_error();
         let stop = CancellationToken::new();

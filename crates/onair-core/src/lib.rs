@@ -42,6 +42,6 @@ pub use chunk::Chunk;
 pub use error::SourceError;
 pub use hub::{Hub, Tuning};
 pub use pacer::Pacer;
-pub use probe::{probe, StationInfo};
+pub use probe::{probe, probe_until, StationInfo};
 pub use source::StationSource;
 pub use subscription::Subscription;

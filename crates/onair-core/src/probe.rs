@@ -15,9 +15,15 @@ use crate::clock::samples_to_duration;
 use crate::deframer::{Damage, Deframer, Next};
 use crate::error::SourceError;
 use crate::tags::{self, audio_range, AudioRange};
+use tokio_util::sync::CancellationToken;
 
 /// How many bytes a station reads from its file at a time.
 pub const READ_BLOCK: usize = 64 * 1024;
+
+/// How far into the audio range (after the leading tags) the first frame must be confirmed.
+/// An ADTS file starts with a frame, or with a little junk; a multi-gigabyte file of something
+/// else is refused after this much, not read to its end.
+pub const MAX_LEAD_IN: u64 = 1024 * 1024;
 
 /// What a station file holds.
 #[derive(Debug, Clone)]
@@ -64,6 +70,12 @@ impl StationInfo {
 
 /// Validates and describes the station file at `path`.
 pub fn probe(path: &Path) -> Result<StationInfo, SourceError> {
+    probe_until(path, &CancellationToken::new())
+}
+
+/// Like [`probe`], giving up between two blocks once `cancel` is cancelled (a long file probed
+/// while the server shuts down, or replaced while it is probed).
+pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInfo, SourceError> {
     // Checked before opening: opening a FIFO would wait for a writer for ever.
     let meta = std::fs::metadata(path).map_err(|e| SourceError::io(path, 0, e))?;
     if !meta.is_file() {
@@ -100,6 +112,24 @@ pub fn probe(path: &Path) -> Result<StationInfo, SourceError> {
                 drop(deframer.take());
             }
             Next::NeedMore => {
+                if cancel.is_cancelled() {
+                    return Err(SourceError::io(
+                        path,
+                        deframer.position(),
+                        std::io::Error::new(std::io::ErrorKind::Interrupted, "probe cancelled"),
+                    ));
+                }
+                if first.is_none() && deframer.position() - range.start > MAX_LEAD_IN {
+                    return Err(SourceError::not_adts(
+                        path,
+                        range.start,
+                        format!(
+                            "no ADTS frame in the first {} MiB{}",
+                            MAX_LEAD_IN / (1024 * 1024),
+                            sniff(path)
+                        ),
+                    ));
+                }
                 if !reader.fill(deframer.input())? {
                     deframer.finish();
                 }
@@ -251,6 +281,37 @@ mod tests {
         assert_eq!(info.channels(), 1);
         assert_eq!(info.duration, Duration::from_secs(8));
         assert_eq!(info.bitrate(), 375 * 207 * 8 / 8);
+    }
+
+    #[test]
+    fn a_huge_file_without_adts_is_refused_after_the_lead_in() {
+        // A 4 GiB sparse file: zeros, read no further than the lead-in.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("huge.aac");
+        let file = File::create(&path).expect("create");
+        file.set_len(4 << 30).expect("sparse");
+        let started = std::time::Instant::now();
+        let err = probe(&path).expect_err("no ADTS");
+        assert!(
+            err.to_string().contains("no ADTS frame in the first 1 MiB"),
+            "{err}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_cancelled_probe_stops() {
+        let path = write("cancel.aac", &adts_stream(&FrameSpec::default(), 2000));
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        assert!(matches!(
+            probe_until(&path, &cancel),
+            Err(SourceError::Io { .. })
+        ));
     }
 
     #[test]

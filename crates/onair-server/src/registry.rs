@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
-use onair_core::{probe, Hub, Pacer, SourceError, StationInfo};
+use onair_core::{probe_until, Hub, Pacer, SourceError, StationInfo};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -163,6 +163,13 @@ pub struct Desired {
 #[derive(Debug, Default)]
 pub struct StationRegistry {
     stations: RwLock<BTreeMap<String, Arc<Station>>>,
+    /// Probes under way, by file: the version being probed, and how to call the probe off.
+    probing: Mutex<HashMap<PathBuf, (Option<FileIdentity>, CancellationToken)>>,
+    /// What the latest reconcile wanted: a probe that ends applies its result only if the file
+    /// is still wanted under that name.
+    latest: Mutex<Option<(Arc<Config>, Arc<Desired>)>>,
+    /// Probes and mounts under way; 0 when the registry has caught up with `latest`.
+    jobs: watch::Sender<usize>,
     /// Files that failed to probe, with the identity that failed: not retried until they change.
     failed: Mutex<HashMap<PathBuf, Option<FileIdentity>>>,
     /// Duplicate names and unusable entries already warned about.
@@ -178,24 +185,25 @@ impl StationRegistry {
     }
 
     /// Puts on air every station the config and the stations folder name (at start-up, every
-    /// file present is taken as complete). Returns the stations that failed.
-    pub async fn load(&self, config: &Config) -> Vec<(String, SourceError)> {
+    /// file present is taken as complete). Returns at once; see [`reconcile`](Self::reconcile).
+    pub fn load(self: &Arc<Self>, config: &Arc<Config>) {
         let desired = Desired {
             stations: self.discover(config),
             unsettled: HashSet::new(),
         };
-        self.reconcile(config, &desired).await
+        self.reconcile(config, desired);
     }
 
-    /// Brings the stations on air in line with `desired`: mounts new files, switches stations
-    /// whose file changed, takes off air the stations no longer wanted, and applies `config`'s
-    /// pacing and metadata to all. A file that cannot be played is logged (once per version of
-    /// the file) and changes nothing else. Returns the files that failed this time.
-    pub async fn reconcile(
-        &self,
-        config: &Config,
-        desired: &Desired,
-    ) -> Vec<(String, SourceError)> {
+    /// Brings the stations on air in line with `desired`: takes off air the stations no longer
+    /// wanted, applies `config`'s pacing and metadata to all, and starts a probe of every file
+    /// that is new or changed. It returns at once: probes run in the background, in parallel,
+    /// each putting its station on air (or switching it to the new audio) when it ends, so that
+    /// a huge or slow file never delays serving, the other stations, the watcher or shutdown. A
+    /// file that cannot be played is logged (once per version of the file) and changes nothing
+    /// else.
+    pub fn reconcile(self: &Arc<Self>, config: &Arc<Config>, desired: Desired) {
+        let desired = Arc::new(desired);
+        *lock(&self.latest) = Some((Arc::clone(config), Arc::clone(&desired)));
         // A station whose pacer ended (its file failed for good) is gone: a new version of its
         // file mounts it again.
         self.write().retain(|_, s| !s.hub.is_closed());
@@ -207,8 +215,14 @@ impl StationRegistry {
                 station.configure(config);
             }
         }
-        // Probe what is new or changed, all at once on the blocking pool.
-        let mut probes = Vec::new();
+        // Probes of files no longer wanted are called off.
+        lock(&self.probing).retain(|path, (_, cancel)| {
+            let wanted = desired.stations.values().any(|p| p == path);
+            if !wanted {
+                cancel.cancel();
+            }
+            wanted
+        });
         for (name, path) in &desired.stations {
             if desired.unsettled.contains(path) {
                 continue;
@@ -223,42 +237,104 @@ impl StationRegistry {
             if self.failed_before(path, identity) {
                 continue;
             }
-            let probe_path = path.clone();
-            let task = tokio::task::spawn_blocking(move || probe(&probe_path));
-            probes.push((name.clone(), path.clone(), identity, task));
+            self.start_probe(name, path, identity);
         }
-        let mut failures = Vec::new();
-        let mut new = Vec::new();
-        for (name, path, identity, task) in probes {
-            let probed = task.await.unwrap_or_else(|e| {
-                Err(SourceError::Io {
-                    path: path.clone(),
-                    offset: 0,
-                    source: std::io::Error::other(e),
-                })
-            });
-            match probed {
-                Ok(info) => {
-                    self.lock_failed().remove(&path);
-                    new.extend(self.put_on_air(&name, info, identity, config));
+        lock(&self.failed).retain(|path, _| desired.stations.values().any(|p| p == path));
+    }
+
+    /// Probes `path` (version `identity`) for station `name` in the background, unless that
+    /// version is being probed already; a probe of an older version is called off.
+    fn start_probe(self: &Arc<Self>, name: &str, path: &Path, identity: Option<FileIdentity>) {
+        let cancel = {
+            let mut probing = lock(&self.probing);
+            if let Some((probed, cancel)) = probing.get(path) {
+                if *probed == identity {
+                    return;
                 }
-                Err(error) => {
-                    let playing = self.get(&name).is_some();
-                    tracing::warn!(
-                        station = %name,
-                        %error,
-                        "{}",
-                        if playing { "new file refused; the station keeps its current audio" } else { "station not mounted" }
-                    );
-                    self.lock_failed().insert(path, identity);
-                    failures.push((name, error));
-                }
+                cancel.cancel();
+            }
+            let cancel = self.stop.child_token();
+            probing.insert(path.to_path_buf(), (identity, cancel.clone()));
+            cancel
+        };
+        self.jobs.send_modify(|n| *n += 1);
+        let registry = Arc::clone(self);
+        let (name, path) = (name.to_string(), path.to_path_buf());
+        self.tasks.spawn(async move {
+            let probe_path = path.clone();
+            let probe_cancel = cancel.clone();
+            let probed =
+                tokio::task::spawn_blocking(move || probe_until(&probe_path, &probe_cancel))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(SourceError::Io {
+                            path: path.clone(),
+                            offset: 0,
+                            source: std::io::Error::other(e),
+                        })
+                    });
+            registry
+                .probed(&name, &path, identity, &cancel, probed)
+                .await;
+            registry.jobs.send_modify(|n| *n -= 1);
+        });
+    }
+
+    /// Applies the end of a probe: the station goes on air (or switches to the new audio), or
+    /// the file is reported, if the file is still wanted as it was probed.
+    async fn probed(
+        &self,
+        name: &str,
+        path: &Path,
+        identity: Option<FileIdentity>,
+        cancel: &CancellationToken,
+        probed: Result<StationInfo, SourceError>,
+    ) {
+        {
+            let mut probing = lock(&self.probing);
+            if probing.get(path).is_some_and(|(_, c)| c == cancel) {
+                probing.remove(path);
             }
         }
-        self.go_live(new).await;
-        self.lock_failed()
-            .retain(|path, _| desired.stations.values().any(|p| p == path));
-        failures
+        if cancel.is_cancelled() {
+            return;
+        }
+        let Some((config, desired)) = lock(&self.latest).clone() else {
+            return;
+        };
+        // Renamed away, replaced or rewritten while it was probed: a newer reconcile has
+        // started the probe that counts.
+        if desired.stations.get(name).map(PathBuf::as_path) != Some(path)
+            || desired.unsettled.contains(path)
+            || FileIdentity::of(path) != identity
+        {
+            return;
+        }
+        match probed {
+            Ok(info) => {
+                lock(&self.failed).remove(path);
+                if let Some(station) = self.put_on_air(name, info, identity, &config) {
+                    self.go_live(station).await;
+                }
+            }
+            Err(error) => {
+                let playing = self.get(name).is_some();
+                tracing::warn!(
+                    station = %name,
+                    %error,
+                    "{}",
+                    if playing { "new file refused; the station keeps its current audio" } else { "station not mounted" }
+                );
+                lock(&self.failed).insert(path.to_path_buf(), identity);
+            }
+        }
+    }
+
+    /// Completes once every probe and mount under way has ended (for tests and start-up
+    /// reports: serving never waits for it).
+    pub async fn settled(&self) {
+        let mut jobs = self.jobs.subscribe();
+        let _ = jobs.wait_for(|n| *n == 0).await;
     }
 
     /// Mounts `info` as station `name`, or switches the station to it when it is on air.
@@ -316,17 +392,17 @@ impl StationRegistry {
         Some(station)
     }
 
-    /// Waits (briefly) until each new station has published its first audio, then mounts it:
-    /// a station is reachable only once it has a burst to give.
-    async fn go_live(&self, new: Vec<Arc<Station>>) {
-        let ready = new.iter().map(|s| s.hub.first_chunk());
-        let _ = tokio::time::timeout(Duration::from_secs(2), join_in_turn(ready)).await;
-        for station in new {
-            log_station(&station.name, &station.info(), "station on air");
-            if let Some(previous) = self.write().insert(station.name.clone(), station) {
-                previous.stop.cancel();
-                previous.hub.close();
-            }
+    /// Waits (briefly) until a new station has published its first audio, then mounts it: a
+    /// station is reachable only once it has a burst to give.
+    async fn go_live(&self, station: Arc<Station>) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), station.hub.first_chunk()).await;
+        if self.stop.is_cancelled() {
+            return;
+        }
+        log_station(&station.name, &station.info(), "station on air");
+        if let Some(previous) = self.write().insert(station.name.clone(), station) {
+            previous.stop.cancel();
+            previous.hub.close();
         }
     }
 
@@ -362,12 +438,8 @@ impl StationRegistry {
         self.stations.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn lock_failed(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Option<FileIdentity>>> {
-        self.failed.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     fn failed_before(&self, path: &Path, identity: Option<FileIdentity>) -> bool {
-        self.lock_failed().get(path) == Some(&identity)
+        lock(&self.failed).get(path) == Some(&identity)
     }
 
     /// Takes every station off air (ending every listener's stream) and waits up to `grace` for
@@ -410,11 +482,9 @@ impl StationRegistry {
     }
 }
 
-/// Awaits every future (in turn: they all run on their own tasks already).
-async fn join_in_turn<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
-    for future in futures {
-        future.await;
-    }
+/// Locks a mutex, ignoring poisoning: every critical section here is a few assignments.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Two files that claim one station name: `(name, kept, ignored)`.

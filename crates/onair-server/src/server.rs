@@ -88,7 +88,7 @@ impl Server {
             tracing::warn!(%error, "cannot watch files; station and config changes need a restart")
         })
         .ok();
-        registry.load(&config.borrow()).await;
+        registry.load(&config.borrow());
         let app = Arc::new(App {
             registry,
             stats: ServerStats::default(),

@@ -229,7 +229,7 @@ impl Watcher {
             stations,
             unsettled,
         };
-        self.registry.reconcile(&config, &desired).await;
+        self.registry.reconcile(&config, desired);
         busy
     }
 

@@ -61,22 +61,25 @@ fn sigterm_with_listeners_connected_exits_0_within_5_s() {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let mut stations = Vec::new();
-    let addr = loop {
+    let mut addr = None;
+    // The address comes first (onair serves at once); the stations as their probes end.
+    while addr.is_none() || stations.len() < 2 {
         let line = lines
             .next()
-            .expect("onair logs its address")
+            .expect("onair logs its address and stations")
             .expect("log line");
         if line.contains("station on air") {
             stations.push(line.clone());
         }
         if let Some(at) = line.find("address=") {
-            let addr = line[at + 8..]
+            let value = line[at + 8..]
                 .split_whitespace()
                 .next()
                 .expect("address value");
-            break addr.to_string();
+            addr = Some(value.to_string());
         }
-    };
+    }
+    let addr = addr.expect("address");
     // The shipped sample stations, each logged with mount, duration, bitrate, rate, channels.
     assert_eq!(stations.len(), 2, "{stations:?}");
     for line in &stations {
@@ -215,16 +218,15 @@ fn out_of_file_descriptors_the_server_recovers() {
         .spawn()
         .expect("start onair");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let addr = loop {
+    let (mut addr, mut jazz) = (None, false);
+    while addr.is_none() || !jazz {
         let line = lines.next().expect("log").expect("line");
+        jazz |= line.contains("station on air") && line.contains("station=jazz");
         if let Some(at) = line.find("address=") {
-            break line[at + 8..]
-                .split_whitespace()
-                .next()
-                .expect("addr")
-                .to_string();
+            addr = line[at + 8..].split_whitespace().next().map(str::to_string);
         }
-    };
+    }
+    let addr = addr.expect("address");
     let log = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
     let listen = |addr: &str| -> Option<std::net::TcpStream> {
         let mut s = std::net::TcpStream::connect(addr).ok()?;
