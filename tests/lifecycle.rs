@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use onair_core::testing::{adts_frame, FrameSpec};
-use onair_tests::{eventually, walk, HttpResponse, TestServer};
+use onair_tests::{config_text, eventually, walk, HttpResponse, TestServer};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -393,4 +393,43 @@ async fn the_listen_address_cannot_change_live() {
     let response = HttpResponse::send(server.addr, "GET /jazz HTTP/1.0\r\n\r\n").await;
     assert_eq!(response.status(), 200);
     assert!(Path::new(&stations).exists());
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_behind_a_symlink_is_reloaded_when_its_target_changes() {
+    use std::os::unix::fs::symlink;
+    let server = TestServer::start(&[("jazz.aac", &audio(0x10, 500))], "").await;
+    let dir = server.dir.path();
+    let title_is = |title: &str| {
+        server
+            .registry
+            .get("jazz")
+            .is_some_and(|s| s.meta().title == title)
+    };
+    // A Kubernetes ConfigMap volume: config.toml -> ..data/config.toml, ..data -> ..v1.
+    let version = |n: u32, title: &str| {
+        let folder = dir.join(format!("..v{n}"));
+        std::fs::create_dir(&folder).expect("version folder");
+        let text = config_text(dir, &format!("[stations.jazz]\ntitle = \"{title}\"\n"));
+        std::fs::write(folder.join("config.toml"), text).expect("write version");
+        let temp = dir.join("..data_tmp");
+        symlink(format!("..v{n}"), &temp).expect("link");
+        std::fs::rename(&temp, dir.join("..data")).expect("swap ..data");
+    };
+    version(1, "One");
+    let temp = dir.join("config.toml.link");
+    symlink("..data/config.toml", &temp).expect("link");
+    std::fs::rename(&temp, server.config_path()).expect("config.toml becomes a link");
+    eventually("title One", 3 * SECOND, || title_is("One")).await;
+    // The update: only `..data` changes; no event names config.toml.
+    version(2, "Two");
+    let took = eventually("title Two", 3 * SECOND, || title_is("Two")).await;
+    eprintln!("a ..data swap applied after {took:?}");
+    assert!(took < SECOND, "took {took:?}");
+    // An edit of the link's target in place.
+    let text = config_text(dir, "[stations.jazz]\ntitle = \"Three\"\n");
+    std::fs::write(dir.join("..v2").join("config.toml"), text).expect("edit target");
+    let took = eventually("title Three", 3 * SECOND, || title_is("Three")).await;
+    assert!(took < SECOND, "took {took:?}");
 }

@@ -26,7 +26,8 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// Config text for a server in `dir`: its address, its stations folder, then `extra`.
-fn config_text(dir: &Path, extra: &str) -> String {
+/// The config a test server starts with: its address and folder, then `extra`.
+pub fn config_text(dir: &Path, extra: &str) -> String {
     let stations = dir.join("stations").display().to_string();
     format!("[server]\nlisten = \"127.0.0.1:0\"\nstations_dir = {stations:?}\n{extra}")
 }

@@ -131,8 +131,13 @@ impl Server {
         let app = Arc::clone(&self.app);
         tracing::info!(address = %app.local_addr, stations = app.registry.list().len(), "onair listening");
         let connections = TaskTracker::new();
-        if let Some(watcher) = self.watcher.take() {
-            connections.spawn(watcher.run(app.closing.clone()));
+        match self.watcher.take() {
+            Some(watcher) => {
+                connections.spawn(watcher.run(app.closing.clone()));
+            }
+            None => {
+                connections.spawn(crate::watcher::hangups_without_watcher(app.closing.clone()));
+            }
         }
         match Acceptor::start(self.listener, Arc::clone(&app), connections.clone()) {
             Ok(acceptor) => {

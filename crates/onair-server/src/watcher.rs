@@ -59,10 +59,61 @@ pub struct Watcher {
     notify: RecommendedWatcher,
     /// The stations folder being watched: as configured, canonical, and its identity.
     folder: Option<(PathBuf, PathBuf, Option<FileIdentityKey>)>,
-    /// The config file's folder being watched, canonical.
-    config_folder: Option<PathBuf>,
+    /// The folders watched for the config file, canonical: the one holding the path named,
+    /// and the one holding what it resolves to (a symlink's target: a Kubernetes ConfigMap swaps
+    /// `..data`, an operator edits the file a link points at).
+    config_folders: Vec<PathBuf>,
+    /// The config file's identity (through symlinks) when it was last read.
+    config_seen: Option<FileIdentity>,
     files: HashMap<PathBuf, FileState>,
+    /// The config file itself changed: read it again.
     config_dirty: bool,
+    /// SIGHUP: reload, as Icecast does. `None` where signals cannot be had.
+    hangup: Option<Hangup>,
+}
+
+#[cfg(unix)]
+type Hangup = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Hangup = ();
+
+/// Listens for SIGHUP from now on (so that it no longer ends the process).
+fn hangup() -> Option<Hangup> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        signal(SignalKind::hangup())
+            .inspect_err(|error| tracing::warn!(%error, "cannot listen for SIGHUP"))
+            .ok()
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// Without a watcher (no inotify watches left), SIGHUP still must not end the process: each
+/// one is answered with a warning until `stop`.
+pub async fn hangups_without_watcher(stop: CancellationToken) {
+    let mut signal = hangup();
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = next_hangup(&mut signal) => {
+                tracing::warn!("SIGHUP: cannot reload; the file watcher could not start");
+            }
+        }
+    }
+}
+
+/// The next SIGHUP (never, without a listener).
+async fn next_hangup(hangup: &mut Option<Hangup>) {
+    #[cfg(unix)]
+    if let Some(signal) = hangup {
+        if signal.recv().await.is_some() {
+            return;
+        }
+    }
+    let _ = hangup;
+    std::future::pending::<()>().await
 }
 
 /// A folder's device and inode: a folder deleted and recreated is another folder.
@@ -91,10 +142,13 @@ impl Watcher {
             events,
             notify,
             folder: None,
-            config_folder: None,
+            config_folders: Vec::new(),
+            config_seen: None,
             files: HashMap::new(),
             config_dirty: false,
+            hangup: hangup(),
         };
+        watcher.config_seen = watcher.source.path.as_deref().and_then(FileIdentity::of);
         watcher.ensure_watches();
         Ok(watcher)
     }
@@ -109,6 +163,11 @@ impl Watcher {
                 Some(event) = self.events.recv() => {
                     self.note(event);
                     next_look = next_look.min(Instant::now() + DEBOUNCE);
+                }
+                () = next_hangup(&mut self.hangup) => {
+                    tracing::info!("SIGHUP: reloading the config and rescanning the stations");
+                    self.config_dirty = true;
+                    next_look = Instant::now();
                 }
                 () = tokio::time::sleep_until(next_look) => {
                     let busy = self.look().await;
@@ -128,16 +187,16 @@ impl Watcher {
             }
         };
         let now = Instant::now();
+        let reads = matches!(
+            event.kind,
+            EventKind::Access(AccessKind::Open(_))
+                | EventKind::Access(AccessKind::Close(AccessMode::Read))
+        );
         for path in &event.paths {
+            // Anything else in a config folder (a `..data` link swapped, the target rewritten)
+            // is looked at by the config file's identity at the next look.
             if self.is_config_file(path) {
-                if matches!(
-                    event.kind,
-                    EventKind::Access(AccessKind::Open(_))
-                        | EventKind::Access(AccessKind::Close(AccessMode::Read))
-                ) {
-                    continue;
-                }
-                self.config_dirty = true;
+                self.config_dirty |= !reads;
                 continue;
             }
             if let Some((_, canonical, _)) = &self.folder {
@@ -188,7 +247,10 @@ impl Watcher {
     /// Reloads the config if it changed, keeps the watches up, and reconciles the stations.
     /// Returns whether another look is due soon (files settling, a folder missing).
     async fn look(&mut self) -> bool {
-        if std::mem::take(&mut self.config_dirty) {
+        // The identity check (one stat through the symlinks) also catches what no event named.
+        let identity = self.source.path.as_deref().and_then(FileIdentity::of);
+        if std::mem::take(&mut self.config_dirty) || identity != self.config_seen {
+            self.config_seen = identity;
             self.reload_config();
         }
         self.ensure_watches();
@@ -291,24 +353,40 @@ impl Watcher {
                 }
             }
         }
-        if self.config_folder.is_none() {
-            if let Some(folder) = self.source.path.as_deref().and_then(config_folder) {
-                if self
-                    .notify
-                    .watch(&folder, RecursiveMode::NonRecursive)
-                    .is_ok()
-                {
-                    self.config_folder = Some(folder);
+        let wanted: Vec<PathBuf> = self
+            .source
+            .path
+            .as_deref()
+            .map(config_folders)
+            .unwrap_or_default();
+        if wanted != self.config_folders {
+            for folder in &self.config_folders {
+                if !wanted.contains(folder) && Some(folder) != self.folder.as_ref().map(|f| &f.1) {
+                    let _ = self.notify.unwatch(folder);
                 }
             }
+            for folder in &wanted {
+                if !self.config_folders.contains(folder) {
+                    if let Err(error) = self.notify.watch(folder, RecursiveMode::NonRecursive) {
+                        tracing::debug!(folder = %folder.display(), %error, "cannot watch the config folder");
+                    }
+                }
+            }
+            self.config_folders = wanted;
         }
     }
 
+    /// Whether `path` is the config file, by the name it was given or the one it resolves to.
     fn is_config_file(&self, path: &Path) -> bool {
-        let (Some(config), Some(folder)) = (&self.source.path, &self.config_folder) else {
+        let Some(config) = &self.source.path else {
             return false;
         };
-        path.parent() == Some(folder.as_path()) && path.file_name() == config.file_name()
+        let resolved = std::fs::canonicalize(config).ok();
+        self.config_folders.iter().any(|folder| {
+            path.parent() == Some(folder.as_path())
+                && (path.file_name() == config.file_name()
+                    || resolved.as_deref().and_then(Path::file_name) == path.file_name())
+        })
     }
 
     /// The folder-relative key (`stations_dir/<file>`) of an event path inside the stations
@@ -322,13 +400,23 @@ impl Watcher {
     }
 }
 
-/// The canonical folder holding the config file.
-fn config_folder(config: &Path) -> Option<PathBuf> {
+/// The canonical folders to watch for the config file: the one holding the path as named, and
+/// the one holding the file it resolves to, when that is elsewhere.
+fn config_folders(config: &Path) -> Vec<PathBuf> {
     let parent = config
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::canonicalize(parent).ok()
+    let mut folders: Vec<PathBuf> = std::fs::canonicalize(parent).into_iter().collect();
+    if let Some(target) = std::fs::canonicalize(config)
+        .ok()
+        .and_then(|t| t.parent().map(Path::to_path_buf))
+    {
+        if !folders.contains(&target) {
+            folders.push(target);
+        }
+    }
+    folders
 }
 
 fn folder_identity(dir: &Path) -> Option<FileIdentityKey> {

@@ -49,7 +49,7 @@ fn an_invalid_config_exits_2_naming_line_column_and_key() {
 }
 
 #[test]
-fn sigterm_with_listeners_connected_exits_0_within_5_s() {
+fn sighup_reloads_and_sigterm_with_listeners_connected_exits_0_within_5_s() {
     let mut child = onair()
         .current_dir(repo_root())
         .args(["--listen", "127.0.0.1:0"])
@@ -94,7 +94,12 @@ fn sigterm_with_listeners_connected_exits_0_within_5_s() {
         }
     }
     // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
+    let (log_tx, log) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = log_tx.send(line);
+        }
+    });
 
     let mut listener = TcpStream::connect(&addr).expect("connect");
     listener
@@ -102,6 +107,28 @@ fn sigterm_with_listeners_connected_exits_0_within_5_s() {
         .expect("request");
     let mut buf = [0u8; 4096];
     listener.read_exact(&mut buf).expect("audio arrives");
+
+    // SIGHUP reloads, as Icecast does; it once ended the process (exit 129).
+    let status = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .expect("kill -HUP");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = log.recv_timeout(left).expect("SIGHUP is logged within 5 s");
+        if line.contains("SIGHUP") {
+            break;
+        }
+    }
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "SIGHUP ended onair"
+    );
+    listener
+        .read_exact(&mut buf)
+        .expect("the listener plays on after SIGHUP");
 
     let started = Instant::now();
     let status = Command::new("kill")
