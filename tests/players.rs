@@ -413,6 +413,41 @@ async fn the_open_file_limit_is_raised_at_start() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_clients_share_one_feed_and_are_capped() {
+    let server = TestServer::start(
+        &[("jazz.aac", &sample("jazz.aac"))],
+        "max_event_clients = 2\n",
+    )
+    .await;
+    let mut a = server.get("/events").await;
+    let mut b = server.get("/events").await;
+    let refused = server.get("/events").await;
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.header("retry-after"), Some("30"));
+    // A listener joins: both pages hear the same event.
+    let mut listener = server.get("/jazz").await;
+    listener.read_for(Duration::from_millis(100)).await;
+    a.read_for(2 * SECOND).await;
+    b.read_for(Duration::from_millis(200)).await;
+    for page in [&a, &b] {
+        let text = String::from_utf8_lossy(&page.body).to_string();
+        assert!(text.contains("\"listeners\":1"), "{text}");
+    }
+    // A page closes: its place is free again.
+    drop(b);
+    let mut c = None;
+    for _ in 0..50 {
+        let page = server.get("/events").await;
+        if page.status() == 200 {
+            c = Some(page);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(c.is_some(), "a closed page frees its place");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_streams_end_at_shutdown() {
     let server = TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], "").await;
     let mut events = server.get("/events").await;

@@ -7,6 +7,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::events::EventFeed;
 use crate::registry::StationRegistry;
 use crate::stats::ServerStats;
 use crate::timed_io::WriteTimeout;
@@ -24,6 +25,8 @@ pub struct App {
     pub closing: CancellationToken,
     /// Where the server listens.
     pub local_addr: SocketAddr,
+    /// `/events`: one feed, shared by every client.
+    pub events: EventFeed,
 }
 
 impl App {

@@ -43,6 +43,8 @@ pub struct ServerConfig {
     pub header_timeout_s: Bounded<1, 300>,
     /// Most listeners over all stations; none when unset.
     pub max_listeners: Option<Bounded<1, 10_000_000>>,
+    /// Most `/events` clients (open web pages) at once; beyond it, 503.
+    pub max_event_clients: Bounded<1, 1_000_000>,
     /// The server's public base URL (`https://radio.example.com`), for playlists and `icy-url`
     /// behind a reverse proxy; taken from each request's `Host` header when unset.
     pub public_url: Option<String>,
@@ -57,6 +59,7 @@ impl Default for ServerConfig {
             stations_dir: PathBuf::from("stations"),
             header_timeout_s: Bounded(10),
             max_listeners: None,
+            max_event_clients: Bounded(5000),
             public_url: None,
             trusted_proxies: Vec::new(),
         }

@@ -22,7 +22,6 @@ use onair_core::hub::Refused;
 
 use crate::app::{App, Conn};
 use crate::body::{Body, ListenerBody};
-use crate::events::EventsBody;
 use crate::icy::METAINT;
 use crate::registry::Station;
 
@@ -358,7 +357,19 @@ fn page() -> Response<Body> {
 }
 
 fn events(app: &Arc<App>) -> Response<Body> {
-    let mut response = Response::new(Body::Events(Box::new(EventsBody::new(Arc::clone(app)))));
+    let max = app.config().server.max_event_clients.get() as usize;
+    let Some(body) = app.events.subscribe(max, &app.closing) else {
+        tracing::debug!(max, "event client refused");
+        let mut response = text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("too many /events clients ({max}); try again later\n"),
+        );
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("30"));
+        return response;
+    };
+    let mut response = Response::new(Body::Events(Box::new(body)));
     let h = response.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -95,6 +95,7 @@ impl Server {
             config: config.subscribe(),
             closing: CancellationToken::new(),
             local_addr,
+            events: Default::default(),
         });
         Ok(Server {
             listener,
@@ -131,6 +132,12 @@ impl Server {
         let app = Arc::clone(&self.app);
         tracing::info!(address = %app.local_addr, stations = app.registry.list().len(), "onair listening");
         let connections = TaskTracker::new();
+        let feed = Arc::clone(&app);
+        connections.spawn(async move {
+            feed.events
+                .publish(Arc::clone(&feed.registry), feed.closing.clone())
+                .await
+        });
         match self.watcher.take() {
             Some(watcher) => {
                 connections.spawn(watcher.run(app.closing.clone()));
