@@ -251,3 +251,35 @@ async fn a_huge_file_never_delays_serving_other_stations_or_shutdown() {
     eprintln!("stopped in {stopped:?}");
     assert!(stopped < 5 * SECOND, "shutdown took {stopped:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stations_named_like_built_in_endpoints_are_refused() {
+    // Once mounted at paths that never played them, and advertised in playlists and status.
+    let jazz = sample("jazz.aac");
+    let server = TestServer::start(
+        &[
+            ("events.aac", &jazz),
+            ("Metrics.aac", &jazz),
+            ("healthz.aac", &jazz),
+            ("status.aac", &jazz),
+            ("events-fm.aac", &jazz),
+        ],
+        "",
+    )
+    .await;
+    for name in ["events", "metrics", "healthz", "status"] {
+        assert!(server.registry.get(name).is_none(), "{name} mounted");
+    }
+    assert!(server.registry.get("events-fm").is_some());
+    let mut status = server.get("/status.json").await;
+    status.read_full(2 * SECOND).await;
+    let text = String::from_utf8_lossy(&status.body).to_string();
+    assert!(
+        text.contains("/events-fm") && !text.contains("\"/events\""),
+        "{text}"
+    );
+    let mut metrics = server.get("/metrics").await;
+    assert_eq!(metrics.status(), 200);
+    metrics.read_full(2 * SECOND).await;
+    assert!(String::from_utf8_lossy(&metrics.body).contains("onair_uptime_seconds"));
+}

@@ -81,6 +81,23 @@ pub fn check(
             }
         }
     }
+    // Entries named like stations that cannot be one: a reserved name, a folder, a FIFO.
+    for (path, why) in &found.unusable {
+        summary.errors += 1;
+        let dash = || "-".to_string();
+        let name = crate::naming::name_of(path).unwrap_or_else(dash);
+        rows.push([
+            name.clone(),
+            dash(),
+            path.display().to_string(),
+            dash(),
+            dash(),
+            dash(),
+            dash(),
+            dash(),
+            format!("error: not a station: {why}"),
+        ]);
+    }
     for (name, kept, ignored) in duplicates {
         summary.warnings += 1;
         let dash = || "-".to_string();

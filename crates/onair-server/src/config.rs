@@ -158,6 +158,14 @@ impl Config {
                     ),
                 ));
             }
+            if let Some(why) = crate::naming::reserved(name) {
+                return Err(ConfigError::at_key(
+                    path,
+                    text,
+                    &format!("stations.{name}"),
+                    why,
+                ));
+            }
         }
         Ok(config)
     }
@@ -536,5 +544,8 @@ mod tests {
     fn station_names_must_be_mount_points() {
         let err = parse("[stations.\"Jazz FM\"]\ntitle = \"x\"\n").expect_err("bad name");
         assert_eq!(err.key.as_deref(), Some("stations.Jazz FM"));
+        let err = parse("[stations.metrics]\ntitle = \"x\"\n").expect_err("reserved");
+        assert_eq!(err.key.as_deref(), Some("stations.metrics"));
+        assert!(err.message.contains("/metrics"), "{err}");
     }
 }

@@ -14,6 +14,19 @@ pub fn station_name(stem: &str) -> String {
         .collect()
 }
 
+/// Names taken by built-in endpoints (`/events`, `/healthz`, `/metrics`, and `/status`, kept
+/// for the status pages): a station there would be advertised at a path that never plays it.
+pub const RESERVED: [&str; 4] = ["events", "healthz", "metrics", "status"];
+
+/// Why `name` cannot be a station, with how to fix it; `None` when it can.
+pub fn reserved(name: &str) -> Option<String> {
+    RESERVED.contains(&name).then(|| {
+        format!(
+            "the name `{name}` is taken by the built-in endpoint /{name}; rename the file (for example to `{name}-fm.aac`) or the config entry"
+        )
+    })
+}
+
 /// Whether `path` names a station file: `*.aac` (any case), not hidden.
 pub fn is_station_file(path: &Path) -> bool {
     let hidden = path
@@ -47,6 +60,15 @@ mod tests {
             name_of(Path::new("stations/Ambient.AAC")).as_deref(),
             Some("ambient")
         );
+    }
+
+    #[test]
+    fn built_in_endpoints_are_reserved() {
+        for name in ["events", "healthz", "metrics", "status"] {
+            assert!(reserved(name).is_some_and(|why| why.contains(&format!("/{name}"))));
+        }
+        assert_eq!(reserved("jazz"), None);
+        assert_eq!(reserved("events-fm"), None);
     }
 
     #[test]

@@ -523,7 +523,10 @@ pub fn discover(config: &Config) -> Discovery {
     found.unusable = unusable;
     for path in files {
         if let Some(name) = name_of(&path) {
-            claim(&mut found, name, path);
+            match crate::naming::reserved(&name) {
+                Some(why) => found.unusable.push((path, why)),
+                None => claim(&mut found, name, path),
+            }
         }
     }
     found

@@ -184,6 +184,7 @@ fn check_names_the_bad_file_and_offset_and_exits_1() {
         b"\0\0\0\x18ftypM4A \0\0\0\0M4A isom",
     )
     .expect("write");
+    std::fs::write(dir.path().join("metrics.aac"), &jazz).expect("write");
     let output = onair()
         .args(["check", "--config", "/dev/null", "--stations"])
         .arg(dir.path())
@@ -205,6 +206,11 @@ fn check_names_the_bad_file_and_offset_and_exits_1() {
     );
     assert!(
         row("movie").contains("error at byte 0") && row("movie").contains("MP4"),
+        "{stdout}"
+    );
+    assert!(
+        row("metrics").contains("error: not a station")
+            && row("metrics").contains("built-in endpoint /metrics"),
         "{stdout}"
     );
 }
