@@ -236,7 +236,7 @@ async fn the_page_plays_a_station_with_live_counts() {
         let mut browser = Browser::start(&binary);
         browser.call("Page.navigate", json!({"url": url}));
         let cards = browser.wait_for(
-            "document.querySelectorAll('.card').length",
+            "document.querySelectorAll('.card[data-station]').length",
             Duration::from_secs(10),
             |v| v == 2,
         );

@@ -7,6 +7,7 @@ use std::time::Duration;
 use onair_tests::{eventually, sample, walk, HttpResponse, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::timeout;
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -282,4 +283,97 @@ async fn stations_named_like_built_in_endpoints_are_refused() {
     assert_eq!(metrics.status(), 200);
     metrics.read_full(2 * SECOND).await;
     assert!(String::from_utf8_lossy(&metrics.body).contains("onair_uptime_seconds"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bare_lf_heads_half_closes_and_two_hosts() {
+    let server = TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], "").await;
+    // Bare LF line endings (RFC 9112 section 2.2): once unanswered until the 10 s timeout.
+    let health = timeout(
+        SECOND,
+        raw(
+            &server,
+            b"GET /healthz HTTP/1.1\nHost: t\nConnection: close\n\n",
+        ),
+    )
+    .await
+    .expect("answered at once");
+    assert_eq!(status_of(&health), 200);
+    let mut stream = HttpResponse::send(server.addr, "GET /jazz HTTP/1.0\nHost: t\n\n").await;
+    assert_eq!(stream.status(), 200);
+    stream.read_for(Duration::from_millis(300)).await;
+    assert!(walk(&stream.body).frames > 0);
+
+    // A client that shuts down its side once its request is sent is still served.
+    let mut socket = TcpStream::connect(server.addr).await.expect("connect");
+    socket
+        .write_all(b"GET /jazz HTTP/1.0\r\nHost: t\r\n\r\n")
+        .await
+        .expect("send");
+    socket.shutdown().await.expect("half-close");
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let deadline = tokio::time::Instant::now() + 2 * SECOND;
+    while tokio::time::Instant::now() < deadline {
+        match tokio::time::timeout_at(deadline, socket.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+    let body_at = got
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head")
+        + 4;
+    assert!(
+        got.starts_with(b"HTTP/1.0 200"),
+        "{:?}",
+        String::from_utf8_lossy(&got[..40.min(got.len())])
+    );
+    let audio = walk(&got[body_at..]).audio;
+    assert!(
+        audio > 5 * SECOND,
+        "burst and 2 s of live audio after a half-close: {audio:?}"
+    );
+    let mut socket = TcpStream::connect(server.addr).await.expect("connect");
+    socket
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .expect("send");
+    socket.shutdown().await.expect("half-close");
+    let mut answer = Vec::new();
+    let _ = timeout(2 * SECOND, socket.read_to_end(&mut answer)).await;
+    assert_eq!(status_of(&answer), 200);
+
+    // Two Host headers: 400 (RFC 9112 section 3.2), on the stream path and on hyper's.
+    for path in ["/jazz", "/healthz"] {
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n");
+        let answer = timeout(2 * SECOND, raw(&server, request.as_bytes()))
+            .await
+            .expect("answered");
+        assert_eq!(status_of(&answer), 400, "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_lists_stations_without_javascript_and_escapes_titles() {
+    let server = TestServer::start(
+        &[("jazz.aac", &sample("jazz.aac"))],
+        "[stations.jazz]\ntitle = \"<script>alert(1)</script> & Jazz\"\n",
+    )
+    .await;
+    let mut page = server.get("/").await;
+    page.read_full(2 * SECOND).await;
+    let html = String::from_utf8_lossy(&page.body).to_string();
+    assert!(html.contains("<a href=\"/jazz\">"), "{html}");
+    assert!(html.contains("<a href=\"/jazz.m3u\">"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Jazz"));
+    assert!(!html.contains("<script>alert(1)"));
+    assert!(html.contains("1 station on air"));
+    // Playlists reflect the Host header: never cached across hosts.
+    let playlist = server.get("/jazz.m3u").await;
+    assert_eq!(playlist.header("cache-control"), Some("no-cache"));
+    assert_eq!(playlist.header("vary"), Some("Host"));
 }

@@ -16,6 +16,7 @@ use http::header::{
     HeaderName, HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ALLOW,
     CACHE_CONTROL, CONNECTION, CONTENT_RANGE, CONTENT_TYPE, HOST, RANGE, RETRY_AFTER, USER_AGENT,
+    VARY,
 };
 use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
 use onair_core::hub::Refused;
@@ -58,32 +59,82 @@ pub fn respond<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
     response
 }
 
-fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Body> {
-    let path = req.uri().path();
-    let base = base_url(app, req.headers());
-    match path {
-        "/" => page(),
-        "/healthz" => text(StatusCode::OK, "ok\n"),
-        "/status.json" => json(&crate::status::status(app, &base)),
-        "/status-json.xsl" => json(&crate::status::icestats(app, &base)),
-        "/events" => events(app),
-        "/metrics" => metrics(app),
-        _ => {
-            let name = path.strip_prefix('/').unwrap_or(path);
-            let (name, kind) = match name.rsplit_once('.') {
-                Some((name, "m3u")) => (name, Some("m3u")),
-                Some((name, "pls")) => (name, Some("pls")),
-                Some((name, "aac")) => (name, None),
-                _ => (name, None),
-            };
-            match app.registry.get(name) {
-                Some(station) => match kind {
-                    Some(kind) => playlist(&station, kind, &base),
-                    None => stream(app, &station, req, conn),
-                },
-                None => not_found(app, path),
+/// Where a request goes, decided once from its path (the direct stream path and hyper both
+/// ask here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// `/`: the web page.
+    Page,
+    /// `/healthz`.
+    Health,
+    /// `/status.json`.
+    Status,
+    /// `/status-json.xsl`: Icecast's shape.
+    Icestats,
+    /// `/events`.
+    Events,
+    /// `/metrics`.
+    Metrics,
+    /// `/<name>` or `/<name>.aac`: a station's stream.
+    Stream(&'a str),
+    /// `/<name>.m3u` or `/<name>.pls`.
+    Playlist(&'a str, PlaylistKind),
+}
+
+/// The playlist formats served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaylistKind {
+    /// `.m3u`
+    M3u,
+    /// `.pls`
+    Pls,
+}
+
+impl<'a> Route<'a> {
+    /// The route of `path` (the path of the request target, without its query).
+    pub fn of(path: &'a str) -> Route<'a> {
+        match path {
+            "/" => Route::Page,
+            "/healthz" => Route::Health,
+            "/status.json" => Route::Status,
+            "/status-json.xsl" => Route::Icestats,
+            "/events" => Route::Events,
+            "/metrics" => Route::Metrics,
+            _ => {
+                let name = path.strip_prefix('/').unwrap_or(path);
+                match name.rsplit_once('.') {
+                    Some((name, "m3u")) => Route::Playlist(name, PlaylistKind::M3u),
+                    Some((name, "pls")) => Route::Playlist(name, PlaylistKind::Pls),
+                    Some((name, "aac")) => Route::Stream(name),
+                    _ => Route::Stream(name),
+                }
             }
         }
+    }
+}
+
+fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Body> {
+    let path = req.uri().path();
+    // RFC 9112 section 3.2: a request with more than one Host header is answered 400.
+    if req.headers().get_all(HOST).iter().count() > 1 {
+        return text(StatusCode::BAD_REQUEST, "more than one Host header\n");
+    }
+    let base = base_url(app, req.headers());
+    match Route::of(path) {
+        Route::Page => page(app),
+        Route::Health => text(StatusCode::OK, "ok\n"),
+        Route::Status => json(&crate::status::status(app, &base)),
+        Route::Icestats => json(&crate::status::icestats(app, &base)),
+        Route::Events => events(app),
+        Route::Metrics => metrics(app),
+        Route::Stream(name) => match app.registry.get(name) {
+            Some(station) => stream(app, &station, req, conn),
+            None => not_found(app, path),
+        },
+        Route::Playlist(name, kind) => match app.registry.get(name) {
+            Some(station) => playlist(&station, kind, &base),
+            None => not_found(app, path),
+        },
     }
 }
 
@@ -283,10 +334,10 @@ fn range_probe(station: &Station, (start, end): (usize, usize)) -> Response<Body
 }
 
 /// `.m3u` and `.pls` playlists pointing at the stream's absolute URL.
-fn playlist(station: &Station, kind: &str, base: &str) -> Response<Body> {
+fn playlist(station: &Station, kind: PlaylistKind, base: &str) -> Response<Body> {
     let url = format!("{base}/{}", station.name);
     let title = header_safe(&station.meta().title);
-    let (body, content_type) = if kind == "m3u" {
+    let (body, content_type) = if kind == PlaylistKind::M3u {
         (
             format!("#EXTM3U\n#EXTINF:-1,{title}\n{url}\n"),
             "audio/x-mpegurl",
@@ -298,9 +349,12 @@ fn playlist(station: &Station, kind: &str, base: &str) -> Response<Body> {
         )
     };
     let mut response = Response::new(Body::full(body));
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // The URL inside comes from the request's Host header (unless `public_url` is set): a cache
+    // must not hand one host's playlist to another's clients.
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(VARY, HeaderValue::from_static("Host"));
     response
 }
 
@@ -345,8 +399,38 @@ fn preflight() -> Response<Body> {
     response
 }
 
-fn page() -> Response<Body> {
-    let mut response = Response::new(Body::full(include_str!("page.html")));
+fn page(app: &App) -> Response<Body> {
+    let stations = app.registry.list();
+    let mut list = String::new();
+    for station in &stations {
+        let meta = station.meta();
+        let name = html_escape(&station.name);
+        let title = html_escape(&meta.title);
+        list.push_str(&format!(
+            "<article class=\"card plain\"><h2 class=\"title\"><a href=\"/{name}\">{title}</a></h2>"
+        ));
+        if let Some(genre) = &meta.genre {
+            list.push_str(&format!("<p class=\"genre\">{}</p>", html_escape(genre)));
+        }
+        if let Some(description) = &meta.description {
+            list.push_str(&format!(
+                "<p class=\"description\">{}</p>",
+                html_escape(description)
+            ));
+        }
+        list.push_str(&format!(
+            "<p class=\"now\">Now playing: {title}</p><p class=\"links\"><a href=\"/{name}\">stream</a> <a href=\"/{name}.m3u\">.m3u</a> <a href=\"/{name}.pls\">.pls</a></p></article>\n"
+        ));
+    }
+    let summary = match stations.len() {
+        0 => "no stations on air".to_string(),
+        1 => "1 station on air".to_string(),
+        n => format!("{n} stations on air"),
+    };
+    let html = include_str!("page.html")
+        .replacen("<!--stations-->", &list, 1)
+        .replacen("<!--summary-->", &summary, 1);
+    let mut response = Response::new(Body::full(html));
     let h = response.headers_mut();
     h.insert(
         CONTENT_TYPE,
@@ -354,6 +438,22 @@ fn page() -> Response<Body> {
     );
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
+}
+
+/// Text made safe inside HTML elements and quoted attributes.
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn events(app: &Arc<App>) -> Response<Body> {

@@ -354,7 +354,9 @@ async fn serve_http(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
-        .max_buf_size(MAX_REQUEST_HEAD);
+        .max_buf_size(MAX_REQUEST_HEAD)
+        // A client may shut down its side once its request is sent; it is still answered.
+        .half_close(true);
     let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     let result = tokio::select! {

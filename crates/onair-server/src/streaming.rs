@@ -4,7 +4,7 @@
 //! connection. For a page that is nothing; for a radio listener connected for hours it is most
 //! of what the listener costs (16 KiB x 19,000 listeners = 300 MiB). So each connection's request
 //! head is read here first, into a small buffer freed once parsed: a `GET`/`HEAD` of a station
-//! stream is answered by the same [`routes::respond`] as everything else, and its response is
+//! stream (or of `/events`) is answered by the same [`routes::respond`] as everything else, and its response is
 //! written here, chunk by chunk, with no buffer of its own. Every other request (and anything
 //! that does not parse cleanly) goes to hyper, which is handed the bytes already read.
 
@@ -21,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::app::{App, Conn};
 use crate::body::Body;
-use crate::routes;
+use crate::routes::{self, Route};
 
 /// The longest request head read here; longer ones go to hyper, which answers 431.
 const MAX_HEAD: usize = 16 * 1024;
@@ -40,33 +40,75 @@ pub enum Opening {
 
 /// Reads the request head (bounded in size and by `timeout`) and sorts the request.
 pub async fn open<S: AsyncRead + Unpin>(io: &mut S, app: &App, timeout: Duration) -> Opening {
-    let mut buf = BytesMut::with_capacity(1024);
-    let read = tokio::time::timeout(timeout, async {
-        loop {
-            if buf.len() >= MAX_HEAD || buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                return true;
-            }
-            buf.reserve(1024);
-            match tokio::io::AsyncReadExt::read_buf(io, &mut buf).await {
-                Ok(0) | Err(_) => return false,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await;
+    let read = tokio::time::timeout(timeout, read_head(io, MAX_HEAD)).await;
     match read {
-        Ok(true) => {}
+        Ok(Head::Complete { bytes, len }) => match parse_stream_request(&bytes[..len], app) {
+            // Bytes pipelined after a stream request are read and dropped by the writer.
+            Some(request) => Opening::Stream(request),
+            None => Opening::Other(bytes.freeze()),
+        },
+        // hyper answers 431 to an oversized head.
+        Ok(Head::TooLarge(bytes)) => Opening::Other(bytes.freeze()),
         // Half a request, then silence or a close: hyper has nothing to add.
-        _ if buf.is_empty() => return Opening::Gone,
-        Ok(false) | Err(_) => return Opening::Gone,
-    }
-    match parse_stream_request(&buf, app) {
-        Some(request) => Opening::Stream(request),
-        None => Opening::Other(buf.freeze()),
+        Ok(Head::Gone) | Err(_) => Opening::Gone,
     }
 }
 
-/// The request in `head` if it is a clean `GET`/`HEAD` of a station on air.
+/// What [`read_head`] read.
+#[derive(Debug)]
+pub enum Head {
+    /// A whole head of `len` bytes at the start of `bytes`; whatever follows it was pipelined.
+    Complete {
+        /// Everything read.
+        bytes: BytesMut,
+        /// The head's length, its blank line included.
+        len: usize,
+    },
+    /// `limit` bytes without the end of a head.
+    TooLarge(BytesMut),
+    /// The client closed, or the connection failed, before the head ended.
+    Gone,
+}
+
+/// Reads until the blank line that ends a request head: CRLF CRLF, or bare LF line endings as
+/// RFC 9112 section 2.2 allows (httparse and hyper accept them too). Each read is scanned once,
+/// so a head trickled in byte by byte costs no more than one sent at once. The client may
+/// half-close its side once the head is sent: the head is complete, and it is served.
+pub async fn read_head<S: AsyncRead + Unpin>(io: &mut S, limit: usize) -> Head {
+    let mut bytes = BytesMut::with_capacity(1024);
+    let mut scanned = 0;
+    loop {
+        if let Some(len) = head_end(&bytes, scanned) {
+            return Head::Complete { bytes, len };
+        }
+        // The end may straddle reads: keep the last two bytes for the next scan.
+        scanned = bytes.len().saturating_sub(2);
+        if bytes.len() >= limit {
+            return Head::TooLarge(bytes);
+        }
+        bytes.reserve(1024.min(limit - bytes.len()));
+        match tokio::io::AsyncReadExt::read_buf(io, &mut bytes).await {
+            Ok(0) | Err(_) => return Head::Gone,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// The length of the head ending in `bytes`, looking for its blank line from `from` on.
+fn head_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(i) = bytes.get(at..)?.iter().position(|&b| b == b'\n') {
+        let lf = at + i;
+        match bytes.get(lf + 1..) {
+            Some([b'\n', ..]) => return Some(lf + 2),
+            Some([b'\r', b'\n', ..]) => return Some(lf + 3),
+            _ => at = lf + 1,
+        }
+    }
+    None
+}
+
+/// The request in `head` if it is a clean `GET`/`HEAD` of a station on air, or of `/events`.
 fn parse_stream_request(head: &[u8], app: &App) -> Option<Request<()>> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut headers);
@@ -79,9 +121,14 @@ fn parse_stream_request(head: &[u8], app: &App) -> Option<Request<()>> {
     }
     let path = parsed.path?;
     // Web players add cache-busting queries (`/jazz?t=1700000000`): the station is the path.
-    let name = path.split('?').next()?.strip_prefix('/')?;
-    let name = name.strip_suffix(".aac").unwrap_or(name);
-    app.registry.get(name)?;
+    match Route::of(path.split('?').next()?) {
+        Route::Stream(name) => {
+            app.registry.get(name)?;
+        }
+        // Endless too: written here, with no hyper buffers held per open page.
+        Route::Events => {}
+        _ => return None,
+    }
     let mut request =
         Request::builder()
             .method(method)
@@ -142,6 +189,11 @@ pub struct StreamWriter {
     body: Body,
     pieces: Vec<Bytes>,
     body_done: bool,
+    /// The client half-closed (sent its FIN): it may still read, so the stream goes on, and a
+    /// client that is really gone is noticed by the next write.
+    read_closed: bool,
+    /// A close of the client's side ends the response (event streams).
+    read_closed_ends: bool,
     /// The first write (head and burst) was tried: from then on the body is polled only when
     /// everything before has been written, so that a listener whose socket is full keeps no
     /// chunks here and falls behind in its subscription, where `queue_ms` skips it forward.
@@ -154,10 +206,15 @@ const MAX_PIECES: usize = 64;
 impl StreamWriter {
     /// A writer of `head`, then `body`.
     pub fn new(head: Bytes, body: Body) -> Self {
+        // A browser's EventSource never half-closes: its close is a page gone, freeing its place
+        // at once. An audio client may half-close and go on listening.
+        let read_closed_ends = matches!(body, Body::Events(_));
         StreamWriter {
+            read_closed_ends,
             body,
             pieces: vec![head],
             body_done: false,
+            read_closed: false,
             opened: false,
         }
     }
@@ -185,8 +242,16 @@ impl StreamWriter {
         io: &mut S,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
-        if let Poll::Ready(gone) = poll_client_gone(io, cx) {
-            return Poll::Ready(Err(gone));
+        if !self.read_closed {
+            match poll_client_gone(io, cx) {
+                Poll::Ready(gone)
+                    if gone.kind() == io::ErrorKind::UnexpectedEof && !self.read_closed_ends =>
+                {
+                    self.read_closed = true;
+                }
+                Poll::Ready(gone) => return Poll::Ready(Err(gone)),
+                Poll::Pending => {}
+            }
         }
         loop {
             // Gather what the body has ready: at the opening (head and burst in one write), and
@@ -256,9 +321,10 @@ impl StreamWriter {
     }
 }
 
-/// Whether the client has closed its side (or reset): a listener that leaves is noticed at
-/// once, not at the next write. Anything it sends meanwhile is read and dropped (a stream takes
-/// no further requests). `Pending` while the connection is open.
+/// Whether the client has reset the connection (a listener that leaves is noticed at once, not
+/// at the next write), or closed its side (`UnexpectedEof`: a half-close, or a close that the
+/// next write will confirm). Anything it sends meanwhile is read and dropped (a stream takes no
+/// further requests). `Pending` while the connection is open.
 fn poll_client_gone<S: AsyncRead + Unpin>(io: &mut S, cx: &mut Context<'_>) -> Poll<io::Error> {
     let mut scratch = [0u8; 512];
     // Bounded: a client that keeps sending is dealt with again at the next poll.
@@ -267,8 +333,8 @@ fn poll_client_gone<S: AsyncRead + Unpin>(io: &mut S, cx: &mut Context<'_>) -> P
         match Pin::new(&mut *io).poll_read(cx, &mut buf) {
             Poll::Ready(Ok(())) if buf.filled().is_empty() => {
                 return Poll::Ready(io::Error::new(
-                    io::ErrorKind::ConnectionAborted,
-                    "the client closed the connection",
+                    io::ErrorKind::UnexpectedEof,
+                    "the client closed its side of the connection",
                 ));
             }
             Poll::Ready(Ok(())) => continue,
@@ -385,5 +451,88 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    async fn head_of(bytes: &[u8]) -> Head {
+        let mut io = bytes;
+        read_head(&mut io, 1024).await
+    }
+
+    fn complete(head: Head) -> (Vec<u8>, usize) {
+        match head {
+            Head::Complete { bytes, len } => (bytes.to_vec(), len),
+            other => panic!("expected a complete head, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn crlf_and_bare_lf_heads() {
+        let crlf = b"GET /jazz HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(complete(head_of(crlf).await).1, crlf.len());
+        let lf = b"GET /healthz HTTP/1.1\nHost: x\n\n";
+        assert_eq!(complete(head_of(lf).await).1, lf.len());
+        let mixed = b"GET / HTTP/1.0\r\nHost: x\n\r\n";
+        assert_eq!(complete(head_of(mixed).await).1, mixed.len());
+    }
+
+    #[tokio::test]
+    async fn pipelined_bytes_after_the_head_are_kept_apart() {
+        let (bytes, len) =
+            complete(head_of(b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n").await);
+        assert_eq!(&bytes[..len], b"GET /a HTTP/1.1\r\n\r\n");
+        assert_eq!(&bytes[len..], b"GET /b HTTP/1.1\r\n\r\n");
+    }
+
+    #[tokio::test]
+    async fn a_head_trickled_byte_by_byte() {
+        let head = b"GET /jazz HTTP/1.1\r\nHost: x\r\nIcy-MetaData: 1\r\n\r\n";
+        let (mut client, mut server) = tokio::io::duplex(64);
+        let writer = tokio::spawn(async move {
+            for byte in head {
+                client.write_all(&[*byte]).await.expect("write");
+                tokio::task::yield_now().await;
+            }
+            client
+        });
+        let (bytes, len) = complete(read_head(&mut server, 1024).await);
+        assert_eq!(&bytes[..len], head);
+        drop(writer.await.expect("writer"));
+    }
+
+    #[tokio::test]
+    async fn a_half_close_after_the_head_is_served_and_half_a_head_is_not() {
+        // `&[u8]` ends (reads 0) right after the bytes: a client that shut down its side.
+        let (_, len) = complete(head_of(b"GET /jazz HTTP/1.0\r\n\r\n").await);
+        assert_eq!(len, 22);
+        assert!(matches!(
+            head_of(b"GET /jazz HTTP/1.0\r\nHo").await,
+            Head::Gone
+        ));
+        assert!(matches!(head_of(b"").await, Head::Gone));
+    }
+
+    #[tokio::test]
+    async fn an_oversized_head_stops_at_the_limit() {
+        let long = [b'a'; 5000];
+        match head_of(&long).await {
+            Head::TooLarge(bytes) => assert!(bytes.len() >= 1024 && bytes.len() < 2048),
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_end_is_found_across_reads() {
+        let head = b"GET / HTTP/1.1\r\n\r\n";
+        // Scanning from any earlier resume point finds the same end.
+        for from in 0..head.len() - 2 {
+            assert_eq!(head_end(head, from), Some(head.len()), "from {from}");
+        }
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\n", 0), None);
     }
 }
