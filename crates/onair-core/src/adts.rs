@@ -138,6 +138,34 @@ pub enum Scan {
     NeedMore,
     /// At the end of the stream: the remaining bytes start a frame that the stream cuts short.
     Truncated,
+    /// An ID3v2 tag of this many bytes (possibly more than the buffer holds) starts here, between
+    /// frames: files joined from HLS segments carry one per segment. Not audio, not garbage.
+    Tag(u64),
+}
+
+/// What the bytes at the start of `buf` say about an ID3v2 tag there.
+enum Id3 {
+    /// A whole tag header: the tag's full size.
+    Tag(u64),
+    /// Too few bytes to tell, but they start like a tag header.
+    Maybe,
+    /// Not a tag.
+    No,
+}
+
+fn id3_at(buf: &[u8]) -> Id3 {
+    const MAGIC: &[u8] = b"ID3";
+    let n = buf.len().min(MAGIC.len());
+    if buf[..n] != MAGIC[..n] {
+        return Id3::No;
+    }
+    if buf.len() < 10 {
+        return Id3::Maybe;
+    }
+    match crate::tags::id3v2_size(buf) {
+        Some(size) => Id3::Tag(size),
+        None => Id3::No,
+    }
 }
 
 /// Stateless ADTS frame scanner over a byte window.
@@ -149,6 +177,11 @@ impl Scanner {
     pub fn scan(buf: &[u8], at_end: bool) -> Scan {
         if buf.is_empty() {
             return Scan::NeedMore;
+        }
+        match id3_at(buf) {
+            Id3::Tag(size) => return Scan::Tag(size),
+            Id3::Maybe if !at_end => return Scan::NeedMore,
+            _ => {}
         }
         let header = match AdtsHeader::parse(buf) {
             Ok(header) => header,
@@ -174,15 +207,21 @@ impl Scanner {
             None => Scan::NeedMore,
             // The frame ends exactly at the end of the stream.
             Some([]) if at_end => Scan::Frame(header),
-            Some(rest) => match AdtsHeader::parse(rest) {
-                Ok(next) if header.same_stream(&next) => Scan::Frame(header),
-                // Fewer than a header's bytes follow at the very end: a tail that cannot be a
-                // frame. The frame itself is whole.
-                Err(HeaderError::Short) if at_end => Scan::Frame(header),
-                Err(HeaderError::Short) => Scan::NeedMore,
-                // The next header is missing or belongs to another stream: this sync was false
-                // (or the stream breaks here). Resynchronise after it.
-                _ => Scan::Skip(find_sync(buf, 1)),
+            Some(rest) => match (id3_at(rest), AdtsHeader::parse(rest)) {
+                // A tag follows the frame: the frame is whole.
+                (Id3::Tag(_), _) => Scan::Frame(header),
+                (Id3::Maybe, _) if at_end => Scan::Frame(header),
+                (Id3::Maybe, _) => Scan::NeedMore,
+                (Id3::No, next) => match next {
+                    Ok(next) if header.same_stream(&next) => Scan::Frame(header),
+                    // Fewer than a header's bytes follow at the very end: a tail that cannot be
+                    // a frame. The frame itself is whole.
+                    Err(HeaderError::Short) if at_end => Scan::Frame(header),
+                    Err(HeaderError::Short) => Scan::NeedMore,
+                    // The next header is missing or belongs to another stream: this sync was
+                    // false (or the stream breaks here). Resynchronise after it.
+                    _ => Scan::Skip(find_sync(buf, 1)),
+                },
             },
         }
     }
@@ -314,6 +353,22 @@ mod tests {
         }
         assert_eq!(pos, start);
         assert_eq!(skipped, start);
+    }
+
+    #[test]
+    fn a_tag_between_frames_is_a_tag_and_the_frame_before_it_is_whole() {
+        let frame = adts_frame(&FrameSpec::default());
+        let mut tag = b"ID3\x04\x00\x00\x00\x00\x00\x05hello".to_vec();
+        let mut bytes = frame.clone();
+        bytes.append(&mut tag);
+        bytes.extend_from_slice(&frame);
+        assert!(matches!(Scanner::scan(&bytes, false), Scan::Frame(_)));
+        assert_eq!(Scanner::scan(&bytes[frame.len()..], false), Scan::Tag(15));
+        // The tag's first bytes only: wait for more, unless the stream ends there.
+        let cut = frame.len() + 2;
+        assert_eq!(Scanner::scan(&bytes[..cut], false), Scan::NeedMore);
+        assert!(matches!(Scanner::scan(&bytes[..cut], true), Scan::Frame(_)));
+        assert_eq!(Scanner::scan(b"ID", false), Scan::NeedMore);
     }
 
     #[test]

@@ -30,6 +30,18 @@ pub struct Damage {
     pub first_garbage_at: Option<u64>,
     /// File offset of a last frame cut short by the end of the file.
     pub truncated_at: Option<u64>,
+    /// ID3v2 tags between frames (skipped: not audio, not garbage).
+    pub tags: u64,
+    /// Their bytes.
+    pub tag_bytes: u64,
+}
+
+/// What dropped bytes were.
+#[derive(Debug, Clone, Copy)]
+enum Dropped {
+    Garbage,
+    Truncated,
+    Tag,
 }
 
 /// Frames out of a byte stream that arrives in blocks.
@@ -45,6 +57,8 @@ pub struct Deframer {
     offset: u64,
     /// No bytes follow `buf`.
     at_end: bool,
+    /// Bytes of a tag still to skip as they arrive.
+    tag_left: u64,
     damage: Damage,
 }
 
@@ -57,6 +71,7 @@ impl Deframer {
             pieces: Vec::new(),
             offset,
             at_end: false,
+            tag_left: 0,
             damage: Damage::default(),
         }
     }
@@ -90,14 +105,34 @@ impl Deframer {
     /// [`consume`](Self::consume) gives the same frame.
     pub fn peek(&mut self) -> Next {
         loop {
+            if self.tag_left > 0 {
+                let n = usize::try_from(self.tag_left)
+                    .unwrap_or(usize::MAX)
+                    .min(self.unscanned());
+                if n == 0 {
+                    return if self.at_end {
+                        Next::End
+                    } else {
+                        Next::NeedMore
+                    };
+                }
+                self.tag_left -= n as u64;
+                self.drop_unscanned(n, Dropped::Tag);
+                continue;
+            }
             match Scanner::scan(&self.buf[self.scanned..], self.at_end) {
                 Scan::Frame(header) => return Next::Frame(header),
                 Scan::NeedMore if self.at_end => return Next::End,
                 Scan::NeedMore => return Next::NeedMore,
-                Scan::Skip(n) => self.drop_unscanned(n, false),
+                Scan::Skip(n) => self.drop_unscanned(n, Dropped::Garbage),
                 Scan::Truncated => {
                     let rest = self.unscanned();
-                    self.drop_unscanned(rest, true);
+                    self.drop_unscanned(rest, Dropped::Truncated);
+                }
+                Scan::Tag(size) => {
+                    self.damage.tags += 1;
+                    self.damage.tag_bytes += size;
+                    self.tag_left = size;
                 }
             }
         }
@@ -130,18 +165,20 @@ impl Deframer {
     }
 
     /// Drops `n` unscanned bytes, keeping the confirmed frames before them.
-    fn drop_unscanned(&mut self, n: usize, truncated: bool) {
+    fn drop_unscanned(&mut self, n: usize, what: Dropped) {
         if self.scanned > 0 {
             let frames = self.buf.split_to(self.scanned).freeze();
             self.offset += self.scanned as u64;
             self.scanned = 0;
             self.pieces.push(frames);
         }
-        if truncated {
-            self.damage.truncated_at = Some(self.offset);
-        } else {
-            self.damage.garbage_bytes += n as u64;
-            self.damage.first_garbage_at.get_or_insert(self.offset);
+        match what {
+            Dropped::Truncated => self.damage.truncated_at = Some(self.offset),
+            Dropped::Garbage => {
+                self.damage.garbage_bytes += n as u64;
+                self.damage.first_garbage_at.get_or_insert(self.offset);
+            }
+            Dropped::Tag => {}
         }
         let _ = self.buf.split_to(n);
         self.offset += n as u64;
@@ -220,6 +257,22 @@ mod tests {
         assert_eq!(damage.garbage_bytes, (b.len() + garbage.len()) as u64);
         assert_eq!(damage.first_garbage_at, Some(a.len() as u64));
         assert_eq!(damage.truncated_at, None);
+    }
+
+    #[test]
+    fn tags_between_frames_are_skipped_whole_and_not_counted_as_garbage() {
+        // Files joined from HLS segments: an ID3 tag (here bigger than a read block) before
+        // each segment's frames.
+        let stream = adts_stream(&FrameSpec::default(), 5);
+        let mut tag = b"ID3\x04\x00\x00\x00\x00\x02\x00".to_vec(); // 256-byte body
+        tag.resize(10 + 256, 0x41);
+        let bytes = [&stream[..], &tag, &stream, &tag, &stream].concat();
+        for block in [1, 7, 100, 4096] {
+            let (chunks, damage) = deframe(&bytes, block, 2);
+            assert_eq!(chunks.concat(), stream.repeat(3), "block {block}");
+            assert_eq!(damage.garbage_bytes, 0, "block {block}");
+            assert_eq!((damage.tags, damage.tag_bytes), (2, 2 * 266));
+        }
     }
 
     #[test]

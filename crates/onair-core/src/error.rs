@@ -26,6 +26,16 @@ pub enum SourceError {
         /// What is wrong, in words an operator can act on.
         reason: String,
     },
+    /// The file is ADTS, but listeners who tune in mid-stream could not decode it.
+    #[error("{}: ADTS that cannot be broadcast (at byte {offset}): {reason}", path.display())]
+    Unplayable {
+        /// The station file.
+        path: PathBuf,
+        /// Where the problem is.
+        offset: u64,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
 }
 
 impl SourceError {

@@ -97,6 +97,17 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
     loop {
         match deframer.peek() {
             Next::Frame(header) => {
+                if first.is_none() && header.channel_config == 0 {
+                    return Err(SourceError::Unplayable {
+                        path: path.to_path_buf(),
+                        offset: deframer.position(),
+                        reason: "channel configuration 0: the channel layout is in a program config element that \
+                                 decoders read from the first frame only, so a listener who tunes in mid-stream \
+                                 cannot decode it; re-encode to a standard layout: \
+                                 `ffmpeg -i in.aac -c:a aac -ac 2 -b:a 128k -f adts out.aac`"
+                            .to_string(),
+                    });
+                }
                 let first = *first.get_or_insert(header);
                 mixed |= !first.same_stream(&header);
                 frames += 1;
@@ -301,6 +312,24 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    #[test]
+    fn channel_configuration_0_is_refused_with_the_fix() {
+        let spec = FrameSpec {
+            channel_config: 0,
+            ..FrameSpec::default()
+        };
+        let mut bytes = b"ID3\x04\0\0\0\0\0\x05hello".to_vec();
+        bytes.extend(adts_stream(&spec, 50));
+        let path = write("pce.aac", &bytes);
+        match probe(&path) {
+            Err(SourceError::Unplayable { offset, reason, .. }) => {
+                assert_eq!(offset, 15);
+                assert!(reason.contains("channel configuration 0") && reason.contains("-ac 2"));
+            }
+            other => panic!("expected Unplayable, got {other:?}"),
+        }
     }
 
     #[test]

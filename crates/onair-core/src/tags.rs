@@ -210,7 +210,7 @@ fn synchsafe(bytes: &[u8]) -> Option<u64> {
 }
 
 /// Total size of the ID3v2 tag whose header is `h`, header and footer included.
-fn id3v2_size(h: &[u8]) -> Option<u64> {
+pub(crate) fn id3v2_size(h: &[u8]) -> Option<u64> {
     if h.len() < 10 || &h[..3] != b"ID3" || h[3] == 0xFF || h[4] == 0xFF {
         return None;
     }

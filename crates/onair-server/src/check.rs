@@ -179,7 +179,10 @@ fn verdict(info: &StationInfo) -> String {
 
 fn error_verdict(error: &SourceError) -> String {
     match error {
-        SourceError::NotAdts { offset, reason, .. } => format!("error at byte {offset}: {reason}"),
+        SourceError::NotAdts { offset, reason, .. }
+        | SourceError::Unplayable { offset, reason, .. } => {
+            format!("error at byte {offset}: {reason}")
+        }
         SourceError::Io { offset, source, .. } => format!("error at byte {offset}: {source}"),
     }
 }
