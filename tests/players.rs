@@ -456,3 +456,53 @@ async fn event_streams_end_at_shutdown() {
     assert!(took < 5 * SECOND, "{took:?}");
     events.read_to_end(2 * SECOND).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_promises_server_header_capped_icy_name_clean_numbers_ipv6_host() {
+    let long_title = "Ω".repeat(30_000); // 60 KB of UTF-8
+    let server = TestServer::start(
+        &[("jazz.aac", &sample("jazz.aac"))],
+        &format!("[stations.jazz]\ntitle = \"{long_title}\"\n"),
+    )
+    .await;
+    let head = HttpResponse::send(server.addr, "HEAD /jazz HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert_eq!(
+        head.header("server"),
+        Some(concat!("onair/", env!("CARGO_PKG_VERSION")))
+    );
+    let name = head.header("icy-name").expect("icy-name");
+    assert!(
+        name.len() <= 1024 && name.len() > 1000,
+        "{} bytes",
+        name.len()
+    );
+    assert!(
+        name.chars().all(|c| c == 'Ω'),
+        "cut on a character boundary"
+    );
+
+    let mut status = server.get("/status.json").await;
+    status.read_full(2 * SECOND).await;
+    let status: serde_json::Value = serde_json::from_slice(&status.body).expect("json");
+    let jazz = &status["stations"][0];
+    let duration = jazz["duration_s"].as_f64().expect("duration");
+    assert_eq!((duration * 1000.0).round() / 1000.0, duration, "{duration}");
+    assert!(
+        jazz["duration_s"].to_string().len() <= 7,
+        "{}",
+        jazz["duration_s"]
+    );
+    // The bitrate is rounded, not floored.
+    let kbps = jazz["bitrate_kbps"].as_u64().expect("kbps");
+    let info = server.registry.get("jazz").expect("on air").info();
+    assert_eq!(kbps, (info.bitrate() + 500) / 1000);
+
+    let mut icestats = HttpResponse::send(
+        server.addr,
+        "GET /status-json.xsl HTTP/1.1\r\nHost: [::1]:8000\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    icestats.read_full(2 * SECOND).await;
+    let icestats: serde_json::Value = serde_json::from_slice(&icestats.body).expect("json");
+    assert_eq!(icestats["icestats"]["host"], "[::1]");
+}

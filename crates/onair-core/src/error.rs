@@ -1,12 +1,31 @@
 //! Typed errors of the core crate: every one names the file and the byte offset it concerns.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// A path as a message or a log line may show it: control characters (a newline that would
+/// forge a log line, a terminal escape) escaped, everything else as it is.
+pub fn printable(path: &Path) -> String {
+    escape_controls(&path.to_string_lossy())
+}
+
+/// `text` with its control characters escaped (`\n`, `\u{1b}`).
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// Why a station file cannot be played.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// Reading the file failed.
-    #[error("{}: read error at byte {offset}: {source}", path.display())]
+    #[error("{}: read error at byte {offset}: {source}", printable(path))]
     Io {
         /// The station file.
         path: PathBuf,
@@ -17,7 +36,10 @@ pub enum SourceError {
         source: std::io::Error,
     },
     /// The file holds no playable ADTS stream.
-    #[error("{}: not an ADTS AAC stream (at byte {offset}): {reason}", path.display())]
+    #[error(
+        "{}: not an ADTS AAC stream (at byte {offset}): {reason}",
+        printable(path)
+    )]
     NotAdts {
         /// The station file.
         path: PathBuf,
@@ -27,7 +49,10 @@ pub enum SourceError {
         reason: String,
     },
     /// The file is ADTS, but listeners who tune in mid-stream could not decode it.
-    #[error("{}: ADTS that cannot be broadcast (at byte {offset}): {reason}", path.display())]
+    #[error(
+        "{}: ADTS that cannot be broadcast (at byte {offset}): {reason}",
+        printable(path)
+    )]
     Unplayable {
         /// The station file.
         path: PathBuf,
@@ -53,5 +78,22 @@ impl SourceError {
             offset,
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forged_lines_are_escaped() {
+        let path = Path::new("stations/x.aac\nWARN forged line\x1b[31m");
+        let error = SourceError::not_adts(path, 0, "no ADTS frame found");
+        let shown = error.to_string();
+        assert!(!shown.contains('\n') && !shown.contains('\x1b'), "{shown}");
+        assert!(
+            shown.starts_with("stations/x.aac\\nWARN forged line\\u{1b}[31m: "),
+            "{shown}"
+        );
     }
 }

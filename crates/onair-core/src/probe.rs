@@ -61,6 +61,11 @@ impl StationInfo {
         self.first.channels()
     }
 
+    /// Average bitrate in kb/s, rounded (119.9 is 120).
+    pub fn bitrate_kbps(&self) -> u64 {
+        (self.bitrate() + 500) / 1000
+    }
+
     /// Average bitrate in bits per second.
     pub fn bitrate(&self) -> u64 {
         let nanos = self.duration.as_nanos().max(1);

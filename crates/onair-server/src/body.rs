@@ -166,7 +166,7 @@ impl Drop for ListenerBody {
             target: "onair::access",
             client = %self.client,
             station = %self.station.name,
-            user_agent = %self.user_agent,
+            user_agent = ?self.user_agent,
             seconds = self.since.elapsed().as_secs(),
             bytes = self.bytes,
             skips = self.subscription.skips(),

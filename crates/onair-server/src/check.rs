@@ -57,7 +57,7 @@ pub fn check(
                     mount,
                     file,
                     format_duration(info.duration),
-                    format!("{} kb/s", info.bitrate() / 1000),
+                    format!("{} kb/s", info.bitrate_kbps()),
                     format!("{} Hz", info.sample_rate()),
                     info.channels().to_string(),
                     info.frames.to_string(),

@@ -40,6 +40,21 @@ pub fn is_station_file(path: &Path) -> bool {
     aac && !hidden
 }
 
+/// Whether `path` would be a station file but for a file name that is not UTF-8 (it has no
+/// station name, and is reported instead of skipped silently).
+pub fn is_non_utf8_station_file(path: &Path) -> bool {
+    let Some(name) = path.file_name() else {
+        return false;
+    };
+    if name.to_str().is_some() {
+        return false;
+    }
+    let bytes = name.as_encoded_bytes();
+    !bytes.starts_with(b".")
+        && bytes.len() > 4
+        && bytes[bytes.len() - 4..].eq_ignore_ascii_case(b".aac")
+}
+
 /// The station name of a station file, from its stem.
 pub fn name_of(path: &Path) -> Option<String> {
     let stem = path.file_stem()?.to_str()?;
@@ -78,5 +93,13 @@ mod tests {
         assert!(!is_station_file(Path::new("stations/.jazz.aac")));
         assert!(!is_station_file(Path::new("stations/jazz.mp3")));
         assert!(!is_station_file(Path::new("stations/jazz.aac.part")));
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let latin1 = Path::new(std::ffi::OsStr::from_bytes(b"stations/caf\xe9.aac"));
+            assert!(!is_station_file(latin1));
+            assert!(is_non_utf8_station_file(latin1));
+            assert!(!is_non_utf8_station_file(Path::new("stations/jazz.aac")));
+        }
     }
 }

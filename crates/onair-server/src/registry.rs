@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
+use onair_core::error::printable;
 use onair_core::{probe_until, Hub, Pacer, SourceError, StationInfo};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -463,19 +464,29 @@ impl StationRegistry {
     pub fn discover(&self, config: &Config) -> BTreeMap<String, PathBuf> {
         let found = discover(config);
         let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        let dir = &config.server.stations_dir;
+        let missing = format!("missing {}", dir.display());
+        if dir.is_dir() {
+            warned.remove(&missing);
+        } else if warned.insert(missing) {
+            tracing::warn!(
+                dir = %printable(dir),
+                "the stations folder does not exist (or is not a folder); its stations go on air when it appears"
+            );
+        }
         for (name, kept, ignored) in found.duplicates {
             if warned.insert(format!("dup {} {}", kept.display(), ignored.display())) {
                 tracing::warn!(
                     station = %name,
-                    kept = %kept.display(),
-                    ignored = %ignored.display(),
+                    kept = %printable(&kept),
+                    ignored = %printable(&ignored),
                     "two station files map to one name; the first one wins"
                 );
             }
         }
         for (path, reason) in found.unusable {
             if warned.insert(format!("unusable {} {reason}", path.display())) {
-                tracing::warn!(file = %path.display(), "not a station: {reason}");
+                tracing::warn!(file = %printable(&path), "not a station: {reason}");
             }
         }
         found.stations
@@ -542,6 +553,13 @@ pub fn station_files(dir: &Path) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
     let mut unusable = Vec::new();
     for path in entries.filter_map(Result::ok).map(|e| e.path()) {
         if !is_station_file(&path) {
+            if crate::naming::is_non_utf8_station_file(&path) {
+                unusable.push((
+                    path,
+                    "the file name is not valid UTF-8, so it has no station name; rename it"
+                        .to_string(),
+                ));
+            }
             continue;
         }
         match std::fs::metadata(&path) {
@@ -578,17 +596,17 @@ fn log_station(name: &str, info: &StationInfo, what: &str) {
         station = %name,
         mount = %format!("/{name}"),
         duration = %format_duration(info.duration),
-        bitrate_kbps = info.bitrate() / 1000,
+        bitrate_kbps = info.bitrate_kbps(),
         sample_rate = info.sample_rate(),
         channels = info.channels(),
-        file = %info.path.display(),
+        file = %printable(&info.path),
         "{what}"
     );
 }
 
 /// Warns about what the probe passed over: it plays, but the operator should know.
 fn report_damage(name: &str, info: &StationInfo) {
-    let file = info.path.display();
+    let file = printable(&info.path);
     if let Some(at) = info.damage.truncated_at {
         tracing::warn!(station = %name, %file, offset = at, "the last frame is cut short; it is dropped");
     }

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use http::header::{
     HeaderName, HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ALLOW,
-    CACHE_CONTROL, CONNECTION, CONTENT_RANGE, CONTENT_TYPE, HOST, RANGE, RETRY_AFTER, USER_AGENT,
-    VARY,
+    CACHE_CONTROL, CONNECTION, CONTENT_RANGE, CONTENT_TYPE, HOST, RANGE, RETRY_AFTER, SERVER,
+    USER_AGENT, VARY,
 };
 use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
 use onair_core::hub::Refused;
@@ -25,6 +25,12 @@ use crate::app::{App, Conn};
 use crate::body::{Body, ListenerBody};
 use crate::icy::METAINT;
 use crate::registry::Station;
+
+/// The `Server` header.
+const SERVER_NAME: &str = concat!("onair/", env!("CARGO_PKG_VERSION"));
+/// The longest `icy-*` header value, in bytes: a 60 KB ID3 title must not become a 60 KB
+/// header (many clients refuse heads over 8 KiB).
+const MAX_ICY_HEADER: usize = 1024;
 
 /// The methods served.
 const ALLOWED: &str = "GET, HEAD, OPTIONS";
@@ -49,9 +55,10 @@ pub fn respond<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
         route(app, req, conn)
     };
     // Every answer may be read by a web page on another site: streams, status, playlists.
-    response
-        .headers_mut()
-        .insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    let h = response.headers_mut();
+    h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    // streamripper and status tools show the server's name.
+    h.insert(SERVER, HeaderValue::from_static(SERVER_NAME));
     if method == Method::HEAD {
         let (parts, _) = response.into_parts();
         return Response::from_parts(parts, Body::empty());
@@ -168,7 +175,7 @@ fn stream<B>(
     *response.version_mut() = Version::HTTP_10;
     let info = station.info();
     let meta = station.meta();
-    let kbps = info.bitrate() / 1000;
+    let kbps = info.bitrate_kbps();
     let h = response.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("audio/aac"));
     h.insert(
@@ -521,8 +528,17 @@ fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
 
 /// Text fit for a header or a playlist line: no control characters (no header or line
 /// injection from a title).
+/// Text fit for a header value: control characters dropped, at most [`MAX_ICY_HEADER`] bytes,
+/// cut on a character boundary.
 fn header_safe(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).collect()
+    let mut out = String::new();
+    for c in s.chars().filter(|c| !c.is_control()) {
+        if out.len() + c.len_utf8() > MAX_ICY_HEADER {
+            break;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A request path echoed in plain text: control characters shown escaped, length bounded.

@@ -40,10 +40,10 @@ const SPARE_DESCRIPTORS: u64 = 256;
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     /// The config file is missing or invalid.
-    #[error("invalid config: {0}")]
+    #[error("invalid config")]
     Config(#[from] ConfigError),
     /// The listening socket could not be set up.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address asked for.
         addr: SocketAddr,

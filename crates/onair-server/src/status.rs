@@ -45,11 +45,11 @@ fn station_json(station: &Station, base_url: &str) -> Value {
         "description": meta.description,
         "listeners": station.hub.listeners(),
         "listener_peak": stats.peak.load(Relaxed),
-        "bitrate_kbps": info.bitrate() / 1000,
+        "bitrate_kbps": info.bitrate_kbps(),
         "sample_rate": info.sample_rate(),
         "channels": info.channels(),
-        "duration_s": info.duration.as_secs_f64(),
-        "position_s": stats.position_ns.load(Relaxed) as f64 / 1e9,
+        "duration_s": seconds(info.duration.as_nanos()),
+        "position_s": seconds(u128::from(stats.position_ns.load(Relaxed))),
         "loops": stats.loops.load(Relaxed),
         "bytes_sent": stats.bytes_sent.load(Relaxed),
         "started_at": iso8601(station.started_at),
@@ -59,11 +59,7 @@ fn station_json(station: &Station, base_url: &str) -> Value {
 /// `/status-json.xsl`: Icecast 2.4's `icestats`, with `source` always an array.
 pub fn icestats(app: &App, base_url: &str) -> Value {
     use std::sync::atomic::Ordering::Relaxed;
-    let host = base_url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split([':', '/']).next())
-        .unwrap_or("localhost");
+    let host = host_of(base_url).unwrap_or("localhost");
     let sources: Vec<Value> = app
         .registry
         .list()
@@ -71,7 +67,7 @@ pub fn icestats(app: &App, base_url: &str) -> Value {
         .map(|station| {
             let info = station.info();
             let meta = station.meta();
-            let kbps = info.bitrate() / 1000;
+            let kbps = info.bitrate_kbps();
             json!({
                 "audio_info": format!("samplerate={};channels={};bitrate={kbps}", info.sample_rate(), info.channels()),
                 "bitrate": kbps,
@@ -105,35 +101,31 @@ pub fn icestats(app: &App, base_url: &str) -> Value {
     })
 }
 
+/// The host of a base URL, without its port: `radio.example.com`, `127.0.0.1`, `[::1]`.
+fn host_of(base_url: &str) -> Option<&str> {
+    let authority = base_url.split("://").nth(1)?.split('/').next()?;
+    if authority.starts_with('[') {
+        // An IPv6 literal keeps its brackets; its colons are not a port.
+        return authority.find(']').map(|end| &authority[..=end]);
+    }
+    authority.split(':').next().filter(|h| !h.is_empty())
+}
+
 /// `2026-11-22T00:13:55+0000`, as Icecast writes it (and valid ISO 8601).
 fn iso8601(t: SystemTime) -> String {
     let rfc3339 = humantime::format_rfc3339_seconds(t).to_string();
     rfc3339.trim_end_matches('Z').to_string() + "+0000"
 }
 
-/// `Sun, 22 Nov 2026 00:13:55 GMT`.
+/// `Sun, 22 Nov 2026 00:13:55 GMT` (an HTTP date).
 fn httpdate(t: SystemTime) -> String {
-    // humantime gives RFC 3339; HTTP dates are built from its fields.
-    let s = humantime::format_rfc3339_seconds(t).to_string();
-    let (date, time) = s.trim_end_matches('Z').split_once('T').unwrap_or((&s, ""));
-    let mut parts = date.split('-').filter_map(|p| p.parse::<i64>().ok());
-    let (y, m, d) = (
-        parts.next().unwrap_or(1970),
-        parts.next().unwrap_or(1),
-        parts.next().unwrap_or(1),
-    );
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    let days = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400);
-    format!(
-        "{}, {d:02} {} {y} {time} GMT",
-        DAYS[(days % 7) as usize],
-        MONTHS[(m.clamp(1, 12) - 1) as usize]
-    )
+    httpdate::fmt_http_date(t)
+}
+
+/// Seconds as a status page shows them: to the millisecond, without float artefacts
+/// (`7.848`, not `7.8483446709999996`).
+fn seconds(ns: u128) -> f64 {
+    (ns / 1_000_000) as f64 / 1e3
 }
 
 #[cfg(test)]
@@ -146,5 +138,21 @@ mod tests {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_307_635);
         assert_eq!(iso8601(t), "2026-11-22T00:33:55+0000");
         assert_eq!(httpdate(t), "Sun, 22 Nov 2026 00:33:55 GMT");
+    }
+
+    #[test]
+    fn hosts_and_seconds() {
+        assert_eq!(host_of("http://[::1]:8080"), Some("[::1]"));
+        assert_eq!(host_of("http://[2001:db8::1]/x"), Some("[2001:db8::1]"));
+        assert_eq!(
+            host_of("https://radio.example.com:443/"),
+            Some("radio.example.com")
+        );
+        assert_eq!(host_of("http://127.0.0.1"), Some("127.0.0.1"));
+        assert_eq!(seconds(7_848_344_670), 7.848);
+        assert_eq!(
+            serde_json::json!(seconds(7_848_344_670)).to_string(),
+            "7.848"
+        );
     }
 }

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigError, ConfigSource};
 use crate::registry::{Desired, FileIdentity, StationRegistry};
+use onair_core::error::printable;
 
 /// Events are gathered for this long before acting, so a burst of them costs one look.
 const DEBOUNCE: Duration = Duration::from_millis(100);
@@ -328,7 +329,7 @@ impl Watcher {
         self.source
             .path
             .as_ref()
-            .map_or_else(String::new, |p| p.display().to_string())
+            .map_or_else(String::new, |p| printable(p))
     }
 
     /// Watches the stations folder and the config file's folder, again if they were replaced.
@@ -344,11 +345,11 @@ impl Watcher {
             if let Ok(canonical) = std::fs::canonicalize(&dir) {
                 match self.notify.watch(&canonical, RecursiveMode::NonRecursive) {
                     Ok(()) => {
-                        tracing::debug!(dir = %dir.display(), "watching the stations folder");
+                        tracing::debug!(dir = %printable(&dir), "watching the stations folder");
                         self.folder = Some((dir, canonical.clone(), folder_identity(&canonical)));
                     }
                     Err(error) => {
-                        tracing::warn!(dir = %dir.display(), %error, "cannot watch the stations folder")
+                        tracing::warn!(dir = %printable(&dir), %error, "cannot watch the stations folder")
                     }
                 }
             }
@@ -368,7 +369,7 @@ impl Watcher {
             for folder in &wanted {
                 if !self.config_folders.contains(folder) {
                     if let Err(error) = self.notify.watch(folder, RecursiveMode::NonRecursive) {
-                        tracing::debug!(folder = %folder.display(), %error, "cannot watch the config folder");
+                        tracing::debug!(folder = %printable(folder), %error, "cannot watch the config folder");
                     }
                 }
             }

@@ -185,6 +185,12 @@ fn check_names_the_bad_file_and_offset_and_exits_1() {
     )
     .expect("write");
     std::fs::write(dir.path().join("metrics.aac"), &jazz).expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(b"latin1-caf\xe9.aac");
+        std::fs::write(dir.path().join(name), &jazz).expect("write");
+    }
     let output = onair()
         .args(["check", "--config", "/dev/null", "--stations"])
         .arg(dir.path())
@@ -206,6 +212,11 @@ fn check_names_the_bad_file_and_offset_and_exits_1() {
     );
     assert!(
         row("movie").contains("error at byte 0") && row("movie").contains("MP4"),
+        "{stdout}"
+    );
+    #[cfg(unix)]
+    assert!(
+        stdout.contains("latin1-caf") && stdout.contains("not valid UTF-8"),
         "{stdout}"
     );
     assert!(
@@ -301,4 +312,80 @@ fn out_of_file_descriptors_the_server_recovers() {
         log.iter().any(|l| l.contains("accept failed")),
         "EMFILE was hit and logged"
     );
+}
+
+#[test]
+fn errors_say_each_cause_once() {
+    // The address is taken: the OS error once, not twice.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let output = onair()
+        .args(["--config", "/dev/null", "--listen", &addr])
+        .output()
+        .expect("run onair");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(0));
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("os error").count(), 1, "{stderr}");
+    // A bad config: its location once.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[pacing]\nchunk_ms = 0\n").expect("write");
+    let output = onair()
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .expect("run onair");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.starts_with("onair: invalid config: "), "{stderr}");
+    assert_eq!(stderr.matches("bad.toml:2:").count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_missing_stations_folder_is_warned_about_and_watched_for() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stations = dir.path().join("later");
+    let mut child = onair()
+        .args([
+            "--config",
+            "/dev/null",
+            "--listen",
+            "127.0.0.1:0",
+            "--stations",
+        ])
+        .arg(&stations)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start onair");
+    let (tx, log) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match log.recv_timeout(left) {
+                Ok(line) if line.contains(what) => return,
+                Ok(_) => {}
+                Err(_) => panic!("no log line with {what:?} within 5 s"),
+            }
+        }
+    };
+    wait_for("the stations folder does not exist");
+    std::fs::create_dir(&stations).expect("mkdir");
+    let jazz = std::fs::read(repo_root().join("stations/jazz.aac")).expect("sample");
+    std::fs::write(stations.join("jazz.aac"), jazz).expect("write");
+    wait_for("station on air");
+    let _ = child.kill();
+    let _ = child.wait();
 }
