@@ -145,6 +145,14 @@ impl Station {
         settings.max_listeners = max_listeners;
     }
 
+    /// Takes the station off air: its pacer stops, and its listeners' streams end after the
+    /// chunk each is sending. The one place a station on air ends, but for a pacer that ends by
+    /// itself (its file failed for good).
+    fn off_air(&self) {
+        self.stop.cancel();
+        self.hub.close();
+    }
+
     fn identity(&self) -> Option<FileIdentity> {
         *self.identity.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -384,11 +392,11 @@ impl StationRegistry {
         let task_name = name.to_string();
         self.tasks.spawn(async move {
             let start = || Pacer::new(files.clone(), Arc::clone(&hub)).run(stop.clone());
+            // A pacer that ends closes its hub (its listeners' streams end); one that is stopped
+            // belongs to a station taken off air, whose hub `Station::off_air` closed.
             if let Some(Err(error)) = supervise(&task_name, &stop, start).await {
                 tracing::warn!(station = %task_name, %error, "station went off air");
             }
-            // However the pacer ended, the station is off air: its listeners' streams end.
-            hub.close();
         });
         Some(station)
     }
@@ -402,16 +410,14 @@ impl StationRegistry {
         }
         log_station(&station.name, &station.info(), "station on air");
         if let Some(previous) = self.write().insert(station.name.clone(), station) {
-            previous.stop.cancel();
-            previous.hub.close();
+            previous.off_air();
         }
     }
 
     /// Takes station `name` off air: its listeners' streams end after a whole chunk.
     pub fn unmount(&self, name: &str, why: &str) {
         if let Some(station) = self.write().remove(name) {
-            station.stop.cancel();
-            station.hub.close();
+            station.off_air();
             tracing::info!(station = %name, mount = %format!("/{name}"), listeners = station.hub.listeners(), "station off air: {why}");
         }
     }
@@ -443,19 +449,19 @@ impl StationRegistry {
         lock(&self.failed).get(path) == Some(&identity)
     }
 
-    /// Takes every station off air (ending every listener's stream) and waits up to `grace` for
-    /// the pacer tasks to finish.
-    pub async fn shutdown(&self, grace: Duration) {
+    /// Takes every station off air (ending every listener's stream), calls off the probes, and
+    /// waits until `deadline` at most for the station tasks to finish.
+    pub async fn shutdown(&self, deadline: tokio::time::Instant) {
         self.stop.cancel();
         for station in self.all() {
-            station.hub.close();
+            station.off_air();
         }
         self.tasks.close();
-        if tokio::time::timeout(grace, self.tasks.wait())
+        if tokio::time::timeout_at(deadline, self.tasks.wait())
             .await
             .is_err()
         {
-            tracing::warn!("station tasks did not stop within {grace:?}");
+            tracing::warn!("station tasks did not stop in time");
         }
     }
 

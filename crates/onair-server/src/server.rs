@@ -27,8 +27,9 @@ use crate::watcher::Watcher;
 /// Pending connections the kernel queues before `accept`: a burst of thousands of listeners
 /// tuning in at once must not be refused.
 const LISTEN_BACKLOG: i32 = 4096;
-/// How long shutdown waits for connections to end after their streams were ended.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// How long shutdown waits, in all, for stations and connections to end after their streams
+/// were ended (within the 5 s the README promises).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 /// Longest pause of the accept loop after an accept error (such as EMFILE).
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 /// The largest request head served (hyper answers 431 beyond it).
@@ -150,22 +151,36 @@ impl Server {
             Ok(acceptor) => {
                 shutdown.await;
                 tracing::info!(listeners = app.listeners(), "shutting down");
-                acceptor.stop().await;
+                Self::stop(&app, &connections, Some(acceptor)).await;
             }
-            Err(error) => tracing::error!(%error, "cannot start the accept thread; stopping"),
+            Err(error) => {
+                tracing::error!(%error, "cannot start the accept thread; stopping");
+                Self::stop(&app, &connections, None).await;
+            }
         }
-        // Ending the hubs ends every audio body; the event streams end on `closing`; hyper then
-        // finishes those responses, and idle keep-alive connections are told to close.
+        tracing::info!("stopped");
+    }
+}
+
+impl Server {
+    /// The one shutdown sequence, within one deadline ([`SHUTDOWN_GRACE`]): `closing` ends the
+    /// accept loop, the watcher, the event feed and every event stream; the registry takes every
+    /// station off air, which ends every listener's stream after a whole chunk; hyper finishes
+    /// the other responses. Whatever is still open at the deadline is dropped.
+    async fn stop(app: &Arc<App>, connections: &TaskTracker, acceptor: Option<Acceptor>) {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         app.closing.cancel();
-        app.registry.shutdown(SHUTDOWN_GRACE).await;
+        if let Some(acceptor) = acceptor {
+            acceptor.join().await;
+        }
+        app.registry.shutdown(deadline).await;
         connections.close();
-        if tokio::time::timeout(SHUTDOWN_GRACE, connections.wait())
+        if tokio::time::timeout_at(deadline, connections.wait())
             .await
             .is_err()
         {
             tracing::warn!("some connections did not close in time; dropping them");
         }
-        tracing::info!("stopped");
     }
 }
 
@@ -178,7 +193,6 @@ impl Server {
 /// runtime, where it spends its hours. A new listener's first byte never waits for the crowd.
 struct Acceptor {
     thread: std::thread::JoinHandle<()>,
-    app: Arc<App>,
 }
 
 impl Acceptor {
@@ -192,19 +206,17 @@ impl Acceptor {
             .enable_all()
             .build()?;
         let main = tokio::runtime::Handle::current();
-        let thread_app = Arc::clone(&app);
         let thread = std::thread::Builder::new()
             .name("onair-front".into())
             .spawn(move || {
-                front.block_on(accept_loop(listener, thread_app, connections, main));
+                front.block_on(accept_loop(listener, app, connections, main));
                 // Dropping the front runtime cancels the openings still in flight.
             })?;
-        Ok(Acceptor { thread, app })
+        Ok(Acceptor { thread })
     }
 
-    /// Stops accepting and waits for the front door to close.
-    async fn stop(self) {
-        self.app.closing.cancel();
+    /// Waits for the front door to close (it stops accepting once `closing` is cancelled).
+    async fn join(self) {
         let thread = self.thread;
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     }
