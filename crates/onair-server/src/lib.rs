@@ -22,6 +22,7 @@
 //! - [`proxy`]: the listener's address behind a trusted reverse proxy.
 //! - [`timed_io`]: the socket wrapper that drops listeners whose socket accepts nothing.
 //! - [`watcher`]: watches the stations folder and the config file, applying changes live.
+//! - [`settle`]: decides when a station file is completely written (a pure state machine).
 //! - [`streaming`]: reads each request head; writes station streams straight to the socket
 //!   (no per-connection hyper buffers for hours-long listeners), hands the rest to hyper.
 //! - [`server`]: the listening socket, the accept loop, connections and shutdown.
@@ -44,6 +45,7 @@ pub mod proxy;
 pub mod registry;
 pub mod routes;
 pub mod server;
+pub mod settle;
 pub mod stats;
 pub mod status;
 pub mod streaming;

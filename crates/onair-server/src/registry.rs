@@ -56,6 +56,17 @@ pub struct FileIdentity {
 }
 
 impl FileIdentity {
+    /// An identity made up for tests of code that compares identities.
+    #[cfg(test)]
+    pub(crate) fn for_tests(dev: u64, ino: u64, len: u64) -> FileIdentity {
+        FileIdentity {
+            dev,
+            ino,
+            len,
+            modified: None,
+        }
+    }
+
     /// The identity of the file at `path` now (following symlinks), `None` when it cannot be
     /// read or is not a regular file.
     pub fn of(path: &Path) -> Option<FileIdentity> {

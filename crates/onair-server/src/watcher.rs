@@ -5,12 +5,10 @@
 //! the config and the folder, decide which files are complete, and hand the result to
 //! [`StationRegistry::reconcile`]. A periodic look catches anything an event missed.
 //!
-//! A file is complete ("settled") when its writer closed it (`cp`, an editor), when it arrived by
-//! rename (`mv`, rsync, editors that save to a temp file), or, for files whose history is
-//! unknown, when it has not changed for a moment. A file still being written is never mounted:
-//! a station playing it keeps its current audio until the write ends.
+//! Whether a file is completely written is decided by [`Settle`], a pure state machine fed with
+//! the events and the folder's state. A file still being written is never mounted: a station
+//! playing it keeps its current audio until the write ends.
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,32 +21,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigError, ConfigSource};
 use crate::registry::{Desired, FileIdentity, StationRegistry};
+use crate::settle::{FileEvent, Settle};
 use onair_core::error::printable;
 
 /// Events are gathered for this long before acting, so a burst of them costs one look.
 const DEBOUNCE: Duration = Duration::from_millis(100);
-/// A file with no write in flight and unknown history is complete after this long unchanged.
-const SCAN_QUIET: Duration = Duration::from_millis(300);
-/// A writer that stops writing without closing the file is taken as done after this long.
-const WRITE_QUIET: Duration = Duration::from_secs(3);
 /// How often to look while files are settling, or while a watched folder is missing.
 const BUSY_LOOK: Duration = Duration::from_millis(250);
 /// How often to look when nothing happens (a safety net for missed events).
 const IDLE_LOOK: Duration = Duration::from_secs(2);
-
-/// What is known of one station file's writes.
-#[derive(Debug)]
-struct FileState {
-    identity: Option<FileIdentity>,
-    /// When `identity` was last seen to change.
-    seen_at: Instant,
-    /// A write event came and no close since.
-    writing: bool,
-    /// When the last write event came.
-    written_at: Instant,
-    /// The writer closed it, or it arrived by rename.
-    complete: bool,
-}
 
 /// The folder and config watcher task.
 pub struct Watcher {
@@ -58,15 +39,16 @@ pub struct Watcher {
     config_error: watch::Sender<Option<ConfigError>>,
     events: mpsc::UnboundedReceiver<notify::Result<Event>>,
     notify: RecommendedWatcher,
-    /// The stations folder being watched: as configured, canonical, and its identity.
-    folder: Option<(PathBuf, PathBuf, Option<FileIdentityKey>)>,
+    /// The stations folder being watched.
+    folder: Option<WatchedFolder>,
     /// The folders watched for the config file, canonical: the one holding the path named,
     /// and the one holding what it resolves to (a symlink's target: a Kubernetes ConfigMap swaps
     /// `..data`, an operator edits the file a link points at).
     config_folders: Vec<PathBuf>,
     /// The config file's identity (through symlinks) when it was last read.
     config_seen: Option<FileIdentity>,
-    files: HashMap<PathBuf, FileState>,
+    /// Which station files are completely written.
+    settle: Settle,
     /// The config file itself changed: read it again.
     config_dirty: bool,
     /// SIGHUP: reload, as Icecast does. `None` where signals cannot be had.
@@ -120,6 +102,17 @@ async fn next_hangup(hangup: &mut Option<Hangup>) {
 /// A folder's device and inode: a folder deleted and recreated is another folder.
 type FileIdentityKey = (u64, u64);
 
+/// The stations folder as watched.
+#[derive(Debug)]
+struct WatchedFolder {
+    /// As configured (`stations_dir`): station paths are built on it.
+    configured: PathBuf,
+    /// What it resolved to when the watch was set: event paths are under it.
+    canonical: PathBuf,
+    /// Its identity then.
+    identity: Option<FileIdentityKey>,
+}
+
 impl Watcher {
     /// A watcher that applies changes of the folder and of `source`'s config file to
     /// `registry`, publishing each new config on `config` and each rejected edit on
@@ -145,7 +138,7 @@ impl Watcher {
             folder: None,
             config_folders: Vec::new(),
             config_seen: None,
-            files: HashMap::new(),
+            settle: Settle::default(),
             config_dirty: false,
             hangup: hangup(),
         };
@@ -200,8 +193,8 @@ impl Watcher {
                 self.config_dirty |= !reads;
                 continue;
             }
-            if let Some((_, canonical, _)) = &self.folder {
-                if path == canonical
+            if let Some(folder) = &self.folder {
+                if *path == folder.canonical
                     && matches!(
                         event.kind,
                         EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_))
@@ -215,33 +208,19 @@ impl Watcher {
             let Some(key) = self.folder_file(path) else {
                 continue;
             };
-            let state = self.files.entry(key).or_insert_with(|| FileState {
-                identity: None,
-                seen_at: now,
-                writing: false,
-                written_at: now,
-                complete: false,
-            });
-            match event.kind {
+            let file_event = match event.kind {
                 EventKind::Create(_)
                 | EventKind::Modify(ModifyKind::Data(_))
-                | EventKind::Modify(ModifyKind::Any) => {
-                    state.writing = true;
-                    state.written_at = now;
-                    state.complete = false;
-                }
-                EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
-                    state.writing = false;
-                    state.complete = true;
-                }
+                | EventKind::Modify(ModifyKind::Any) => FileEvent::Written,
+                EventKind::Access(AccessKind::Close(AccessMode::Write)) => FileEvent::Closed,
                 EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
                     if path.exists() =>
                 {
-                    state.writing = false;
-                    state.complete = true;
+                    FileEvent::Arrived
                 }
-                _ => {}
-            }
+                _ => continue,
+            };
+            self.settle.event(&key, file_event, now);
         }
     }
 
@@ -256,37 +235,28 @@ impl Watcher {
         }
         self.ensure_watches();
         let config = Arc::clone(&self.config.borrow());
-        let stations = self.registry.discover(&config);
-        let now = Instant::now();
-        let mut unsettled = HashSet::new();
-        let dir = config.server.stations_dir.clone();
-        let folder_files: HashSet<&PathBuf> = stations
-            .values()
-            .filter(|p| p.parent() == Some(dir.as_path()))
-            .collect();
-        self.files.retain(|path, _| folder_files.contains(path));
-        for path in folder_files {
-            let identity = FileIdentity::of(path);
-            let state = self.files.entry(path.clone()).or_insert_with(|| FileState {
-                identity,
-                seen_at: now,
-                writing: false,
-                written_at: now,
-                complete: false,
-            });
-            if state.identity != identity {
-                state.identity = identity;
-                state.seen_at = now;
-            }
-            let settled = if state.writing {
-                now.duration_since(state.written_at) >= WRITE_QUIET
-            } else {
-                state.complete || now.duration_since(state.seen_at) >= SCAN_QUIET
-            };
-            if !settled {
-                unsettled.insert(path.clone());
-            }
-        }
+        // The folder scan and a stat per file, on the blocking pool: a slow disk or a folder of
+        // thousands of files never stalls the runtime that serves listeners.
+        let registry = Arc::clone(&self.registry);
+        let scan_config = Arc::clone(&config);
+        let scanned = tokio::task::spawn_blocking(move || {
+            let stations = registry.discover(&scan_config);
+            let dir = &scan_config.server.stations_dir;
+            let identities: Vec<(PathBuf, Option<FileIdentity>)> = stations
+                .values()
+                .filter(|p| p.parent() == Some(dir.as_path()))
+                .map(|p| (p.clone(), FileIdentity::of(p)))
+                .collect();
+            (stations, identities)
+        })
+        .await;
+        let Ok((stations, identities)) = scanned else {
+            return true;
+        };
+        let unsettled = self.settle.look(
+            identities.iter().map(|(p, id)| (p.as_path(), *id)),
+            Instant::now(),
+        );
         let busy = !unsettled.is_empty() || self.folder.is_none();
         let desired = Desired {
             stations,
@@ -335,9 +305,9 @@ impl Watcher {
     /// Watches the stations folder and the config file's folder, again if they were replaced.
     fn ensure_watches(&mut self) {
         let dir = self.config.borrow().server.stations_dir.clone();
-        if let Some((watched, canonical, identity)) = &self.folder {
-            if *watched != dir || folder_identity(&dir) != *identity {
-                let _ = self.notify.unwatch(canonical);
+        if let Some(folder) = &self.folder {
+            if folder.configured != dir || folder_identity(&dir) != folder.identity {
+                let _ = self.notify.unwatch(&folder.canonical);
                 self.folder = None;
             }
         }
@@ -346,7 +316,11 @@ impl Watcher {
                 match self.notify.watch(&canonical, RecursiveMode::NonRecursive) {
                     Ok(()) => {
                         tracing::debug!(dir = %printable(&dir), "watching the stations folder");
-                        self.folder = Some((dir, canonical.clone(), folder_identity(&canonical)));
+                        self.folder = Some(WatchedFolder {
+                            identity: folder_identity(&canonical),
+                            configured: dir,
+                            canonical,
+                        });
                     }
                     Err(error) => {
                         tracing::warn!(dir = %printable(&dir), %error, "cannot watch the stations folder")
@@ -362,7 +336,9 @@ impl Watcher {
             .unwrap_or_default();
         if wanted != self.config_folders {
             for folder in &self.config_folders {
-                if !wanted.contains(folder) && Some(folder) != self.folder.as_ref().map(|f| &f.1) {
+                if !wanted.contains(folder)
+                    && Some(folder) != self.folder.as_ref().map(|f| &f.canonical)
+                {
                     let _ = self.notify.unwatch(folder);
                 }
             }
@@ -393,11 +369,11 @@ impl Watcher {
     /// The folder-relative key (`stations_dir/<file>`) of an event path inside the stations
     /// folder.
     fn folder_file(&self, path: &Path) -> Option<PathBuf> {
-        let (dir, canonical, _) = self.folder.as_ref()?;
-        if path.parent() != Some(canonical.as_path()) {
+        let folder = self.folder.as_ref()?;
+        if path.parent() != Some(folder.canonical.as_path()) {
             return None;
         }
-        Some(dir.join(path.file_name()?))
+        Some(folder.configured.join(path.file_name()?))
     }
 }
 
