@@ -18,6 +18,7 @@ use onair_core::{probe_until, Hub, Pacer, SourceError, StationInfo};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::config::Config;
 use crate::icy::IcyTitle;
@@ -401,8 +402,13 @@ impl StationRegistry {
         });
         station.configure(config);
         let task_name = name.to_string();
+        let span = tracing::info_span!("station", name = %task_name);
         self.tasks.spawn(async move {
-            let start = || Pacer::new(files.clone(), Arc::clone(&hub)).run(stop.clone());
+            let start = || {
+                Pacer::new(files.clone(), Arc::clone(&hub))
+                    .run(stop.clone())
+                    .instrument(span.clone())
+            };
             // A pacer that ends closes its hub (its listeners' streams end); one that is stopped
             // belongs to a station taken off air, whose hub `Station::off_air` closed.
             if let Some(Err(error)) = supervise(&task_name, &stop, start).await {

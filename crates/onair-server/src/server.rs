@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::app::{App, Conn};
 use crate::config::{Config, ConfigError, ConfigSource};
@@ -244,13 +245,18 @@ async fn accept_loop(
         match accepted {
             Ok((stream, peer)) => {
                 backoff = Duration::from_millis(10);
-                connections.spawn(open(
-                    stream,
-                    peer,
-                    Arc::clone(&app),
-                    connections.clone(),
-                    main.clone(),
-                ));
+                // Every log line about this connection says whose it is.
+                let span = tracing::info_span!("conn", %peer);
+                connections.spawn(
+                    open(
+                        stream,
+                        peer,
+                        Arc::clone(&app),
+                        connections.clone(),
+                        main.clone(),
+                    )
+                    .instrument(span),
+                );
             }
             // The peer gave up before we accepted: nothing to do.
             Err(e) if is_peer_error(&e) => {}
@@ -344,7 +350,8 @@ fn move_to_main<F, Fut>(
             if let Ok(stream) = TcpStream::from_std(stream) {
                 serve(TimedIo::new(stream, timeout)).await;
             }
-        },
+        }
+        .instrument(tracing::Span::current()),
         main,
     );
 }
