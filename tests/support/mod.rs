@@ -42,9 +42,15 @@ pub async fn eventually(what: &str, within: Duration, mut ready: impl FnMut() ->
     started.elapsed()
 }
 
-/// A shipped sample station's bytes.
+/// A test station's bytes: `jazz.aac` or `ambient.aac`, 10 s fixtures made by `tests/fixtures/make.sh`.
 pub fn sample(name: &str) -> Vec<u8> {
-    std::fs::read(repo_root().join("stations").join(name)).expect("sample station")
+    let fixture = format!("station-{}", name);
+    std::fs::read(repo_root().join("tests/fixtures").join(fixture)).expect("test station fixture")
+}
+
+/// One of the shipped sample stations in `stations/` (only for tests whose subject they are).
+pub fn shipped_station(name: &str) -> Vec<u8> {
+    std::fs::read(repo_root().join("stations").join(name)).expect("shipped sample station")
 }
 
 /// A committed fixture's path.

@@ -10,6 +10,121 @@ fn onair() -> Command {
     Command::new(env!("CARGO_BIN_EXE_onair"))
 }
 
+/// A test station (a 10 s fixture), so that these tests do not depend on the shipped samples.
+fn test_station() -> Vec<u8> {
+    std::fs::read(repo_root().join("tests/fixtures/station-jazz.aac")).expect("fixture")
+}
+
+/// A child's log, read on a thread of its own: every wait for a line is bounded, so a test
+/// never hangs on a child that went quiet.
+struct Log {
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Log {
+    fn of(child: &mut std::process::Child) -> Log {
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Log {
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (5 s at most) for a line holding `what`; returns it.
+    fn wait_for(&mut self, what: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(what) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no log line with {what:?} within 5 s; seen: {:?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// The value of `field=` in a line.
+    fn field(line: &str, field: &str) -> String {
+        let at = line.find(&format!("{field}=")).expect("field") + field.len() + 1;
+        line[at..]
+            .split_whitespace()
+            .next()
+            .expect("value")
+            .to_string()
+    }
+
+    /// Every line seen and still to come, once the child has exited.
+    fn rest(mut self) -> Vec<String> {
+        self.seen.extend(self.lines.iter());
+        self.seen
+    }
+}
+
+/// Runs `command` to its end, 20 s at most (a command that hangs fails the test instead of
+/// hanging it: `onair check` once looped for ever on a broken tag).
+fn output_of(command: &mut Command) -> std::process::Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    let read = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut out);
+            }
+            out
+        })
+    };
+    let stdout = read(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = read(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the command did not finish within 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::process::Output {
+        status,
+        stdout: stdout.join().expect("stdout"),
+        stderr: stderr.join().expect("stderr"),
+    }
+}
+
 fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -19,10 +134,7 @@ fn repo_root() -> &'static Path {
 
 #[test]
 fn a_named_config_that_is_missing_exits_2() {
-    let output = onair()
-        .args(["--config", "/nonexistent/onair.toml"])
-        .output()
-        .expect("run onair");
+    let output = output_of(onair().args(["--config", "/nonexistent/onair.toml"]));
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("/nonexistent/onair.toml"), "{stderr}");
@@ -37,11 +149,7 @@ fn an_invalid_config_exits_2_naming_line_column_and_key() {
         "[server]\nlisten = \"127.0.0.1:0\"\n\n[pacing]\nchunk_ms = 0\n",
     )
     .expect("write");
-    let output = onair()
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .expect("run onair");
+    let output = output_of(onair().arg("--config").arg(&path));
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bad.toml:5:12"), "{stderr}");
@@ -58,28 +166,13 @@ fn sighup_reloads_and_sigterm_with_listeners_connected_exits_0_within_5_s() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start onair");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut stations = Vec::new();
-    let mut addr = None;
+    let mut log = Log::of(&mut child);
     // The address comes first (onair serves at once); the stations as their probes end.
-    while addr.is_none() || stations.len() < 2 {
-        let line = lines
-            .next()
-            .expect("onair logs its address and stations")
-            .expect("log line");
-        if line.contains("station on air") {
-            stations.push(line.clone());
-        }
-        if let Some(at) = line.find("address=") {
-            let value = line[at + 8..]
-                .split_whitespace()
-                .next()
-                .expect("address value");
-            addr = Some(value.to_string());
-        }
-    }
-    let addr = addr.expect("address");
+    let addr = Log::field(&log.wait_for("address="), "address");
+    let stations = [
+        log.wait_for("station on air"),
+        log.wait_for("station on air"),
+    ];
     // The shipped sample stations, each logged with mount, duration, bitrate, rate, channels.
     assert_eq!(stations.len(), 2, "{stations:?}");
     for line in &stations {
@@ -93,15 +186,10 @@ fn sighup_reloads_and_sigterm_with_listeners_connected_exits_0_within_5_s() {
             assert!(line.contains(field), "{field} missing in {line}");
         }
     }
-    // Keep draining the log so the server never blocks on a full pipe.
-    let (log_tx, log) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            let _ = log_tx.send(line);
-        }
-    });
-
     let mut listener = TcpStream::connect(&addr).expect("connect");
+    listener
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     listener
         .write_all(b"GET /jazz HTTP/1.1\r\nHost: test\r\n\r\n")
         .expect("request");
@@ -114,14 +202,7 @@ fn sighup_reloads_and_sigterm_with_listeners_connected_exits_0_within_5_s() {
         .status()
         .expect("kill -HUP");
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = log.recv_timeout(left).expect("SIGHUP is logged within 5 s");
-        if line.contains("SIGHUP") {
-            break;
-        }
-    }
+    log.wait_for("SIGHUP");
     assert!(
         child.try_wait().expect("wait").is_none(),
         "SIGHUP ended onair"
@@ -159,11 +240,7 @@ fn sighup_reloads_and_sigterm_with_listeners_connected_exits_0_within_5_s() {
 
 #[test]
 fn check_reports_every_station_and_exits_0_when_clean() {
-    let output = onair()
-        .current_dir(repo_root())
-        .arg("check")
-        .output()
-        .expect("run onair check");
+    let output = output_of(onair().current_dir(repo_root()).arg("check"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     for row in [
@@ -176,7 +253,7 @@ fn check_reports_every_station_and_exits_0_when_clean() {
 #[test]
 fn check_names_the_bad_file_and_offset_and_exits_1() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let jazz = std::fs::read(repo_root().join("stations/jazz.aac")).expect("sample");
+    let jazz = test_station();
     std::fs::write(dir.path().join("good.aac"), &jazz).expect("write");
     std::fs::write(dir.path().join("cut.aac"), &jazz[..jazz.len() / 2 + 101]).expect("write");
     std::fs::write(
@@ -191,11 +268,11 @@ fn check_names_the_bad_file_and_offset_and_exits_1() {
         let name = std::ffi::OsStr::from_bytes(b"latin1-caf\xe9.aac");
         std::fs::write(dir.path().join(name), &jazz).expect("write");
     }
-    let output = onair()
-        .args(["check", "--config", "/dev/null", "--stations"])
-        .arg(dir.path())
-        .output()
-        .expect("run onair check");
+    let output = output_of(
+        onair()
+            .args(["check", "--config", "/dev/null", "--stations"])
+            .arg(dir.path()),
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     let row = |name: &str| {
@@ -231,12 +308,7 @@ fn check_with_an_invalid_config_exits_2() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("c.toml");
     std::fs::write(&path, "[pacing]\nburst_ms = -1\n").expect("write");
-    let output = onair()
-        .arg("check")
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .expect("run onair check");
+    let output = output_of(onair().arg("check").arg("--config").arg(&path));
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -247,31 +319,24 @@ fn check_with_an_invalid_config_exits_2() {
 
 #[test]
 fn out_of_file_descriptors_the_server_recovers() {
-    let root = repo_root();
+    let stations = tempfile::tempdir().expect("temp dir");
+    std::fs::write(stations.path().join("jazz.aac"), test_station()).expect("write");
     // A hard limit of 64 descriptors: a few dozen listeners exhaust it.
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(format!(
             "ulimit -n 64 && exec {} --config /dev/null --stations {} --listen 127.0.0.1:0",
             env!("CARGO_BIN_EXE_onair"),
-            root.join("stations").display()
+            stations.path().display()
         ))
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start onair");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let (mut addr, mut jazz) = (None, false);
-    while addr.is_none() || !jazz {
-        let line = lines.next().expect("log").expect("line");
-        jazz |= line.contains("station on air") && line.contains("station=jazz");
-        if let Some(at) = line.find("address=") {
-            addr = line[at + 8..].split_whitespace().next().map(str::to_string);
-        }
-    }
-    let addr = addr.expect("address");
-    let log = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let mut log = Log::of(&mut child);
+    let addr = Log::field(&log.wait_for("address="), "address");
+    log.wait_for("station=jazz");
     let listen = |addr: &str| -> Option<std::net::TcpStream> {
         let mut s = std::net::TcpStream::connect(addr).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
@@ -307,7 +372,7 @@ fn out_of_file_descriptors_the_server_recovers() {
         .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = child.wait();
-    let log = log.join().expect("log lines");
+    let log = log.rest();
     assert!(
         log.iter().any(|l| l.contains("accept failed")),
         "EMFILE was hit and logged"
@@ -319,10 +384,7 @@ fn errors_say_each_cause_once() {
     // The address is taken: the OS error once, not twice.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
-    let output = onair()
-        .args(["--config", "/dev/null", "--listen", &addr])
-        .output()
-        .expect("run onair");
+    let output = output_of(onair().args(["--config", "/dev/null", "--listen", &addr]));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_ne!(output.status.code(), Some(0));
     assert!(
@@ -334,11 +396,7 @@ fn errors_say_each_cause_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, "[pacing]\nchunk_ms = 0\n").expect("write");
-    let output = onair()
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .expect("run onair");
+    let output = output_of(onair().arg("--config").arg(&path));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr.starts_with("onair: invalid config: "), "{stderr}");
@@ -363,29 +421,11 @@ fn a_missing_stations_folder_is_warned_about_and_watched_for() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start onair");
-    let (tx, log) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let wait_for = |what: &str| {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match log.recv_timeout(left) {
-                Ok(line) if line.contains(what) => return,
-                Ok(_) => {}
-                Err(_) => panic!("no log line with {what:?} within 5 s"),
-            }
-        }
-    };
-    wait_for("the stations folder does not exist");
+    let mut log = Log::of(&mut child);
+    log.wait_for("the stations folder does not exist");
     std::fs::create_dir(&stations).expect("mkdir");
-    let jazz = std::fs::read(repo_root().join("stations/jazz.aac")).expect("sample");
-    std::fs::write(stations.join("jazz.aac"), jazz).expect("write");
-    wait_for("station on air");
+    std::fs::write(stations.join("jazz.aac"), test_station()).expect("write");
+    log.wait_for("station on air");
     let _ = child.kill();
     let _ = child.wait();
 }
