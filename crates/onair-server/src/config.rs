@@ -145,8 +145,11 @@ impl Config {
 
     /// Parses config text; `path` is only used in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config =
-            toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, &e))?;
+        let config: Config = serde_path_to_error::deserialize(toml::Deserializer::new(text))
+            .map_err(|e| {
+                let key = e.path().to_string();
+                ConfigError::from_toml(path, text, e.inner(), &key)
+            })?;
         for name in config.stations.keys() {
             if crate::naming::station_name(name) != *name {
                 return Err(ConfigError::at_key(
@@ -346,7 +349,9 @@ impl fmt::Display for ConfigError {
 }
 
 impl ConfigError {
-    fn from_toml(path: &Path, text: &str, error: &toml::de::Error) -> Self {
+    /// An error of the toml parser or of a value at `key` (serde's path to it: `.` when the
+    /// text did not parse far enough to have one).
+    fn from_toml(path: &Path, text: &str, error: &toml::de::Error, key: &str) -> Self {
         // toml's messages may span lines ("invalid table header\nexpected `.`"): keep one line.
         let message = error.message().trim().replace('\n', "; ");
         let Some(span) = error.span() else {
@@ -359,11 +364,15 @@ impl ConfigError {
             };
         };
         let (line, column) = line_column(text, span.start);
+        let key = match key {
+            "" | "." => table_at(text, span.start),
+            key => Some(key.to_string()),
+        };
         ConfigError {
             path: path.to_path_buf(),
             line: Some(line),
             column: Some(column),
-            key: key_at(text, span.start),
+            key,
             message,
         }
     }
@@ -407,35 +416,17 @@ fn find_line(text: &str, starts: &[&str]) -> Option<usize> {
     None
 }
 
-/// The dotted key whose line holds byte `at`: the enclosing `[table]` plus the `key =` on that
-/// line, or the table itself when `at` is on a table header.
-fn key_at(text: &str, at: usize) -> Option<String> {
+/// The table whose header is on the line of byte `at`, for syntax errors (a header cut short),
+/// where serde has no path yet.
+fn table_at(text: &str, at: usize) -> Option<String> {
     let at = at.min(text.len());
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
     let line = text[line_start..line_end].trim();
-    let table = text[..line_start]
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('['))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
-    if line.starts_with('[') {
-        return Some(
-            line.trim_matches(|c| c == '[' || c == ']')
-                .trim()
-                .to_string(),
-        );
-    }
-    let leaf = line
-        .split_once('=')
-        .map(|(k, _)| k.trim().trim_matches('"'))?;
-    if leaf.is_empty() {
-        return table;
-    }
-    Some(match table {
-        Some(table) => format!("{table}.{leaf}"),
-        None => leaf.to_string(),
+    line.starts_with('[').then(|| {
+        line.trim_matches(|c| c == '[' || c == ']')
+            .trim()
+            .to_string()
     })
 }
 
@@ -512,6 +503,20 @@ mod tests {
                 "unknown field",
             ),
             ("[pacing\nchunk_ms = 1\n", 1, "pacing", ""),
+            // Inline tables and multi-line arrays, where a guess from the text went wrong.
+            (
+                "[stations]\njazz = { title = \"x\", chunk_ms = 0 }\n",
+                2,
+                "stations.jazz.chunk_ms",
+                "out of range",
+            ),
+            (
+                "[server]\ntrusted_proxies = [\n  \"127.0.0.1\",\n  \"not a cidr\",\n]\n",
+                // toml places a value's error at the array that holds it.
+                2,
+                "server.trusted_proxies[1]",
+                "",
+            ),
         ];
         for (text, line, key, words) in cases {
             let err = parse(text).expect_err(text);
@@ -537,7 +542,7 @@ mod tests {
         assert!("10.0.0.0/33".parse::<Cidr>().is_err());
         let err = parse("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"nope\"]\n")
             .expect_err("bad cidr");
-        assert_eq!(err.key.as_deref(), Some("server.trusted_proxies"));
+        assert_eq!(err.key.as_deref(), Some("server.trusted_proxies[1]"));
     }
 
     #[test]
