@@ -436,6 +436,10 @@ async fn event_clients_share_one_feed_and_are_capped() {
     let mut b = server.get("/events").await;
     let refused = server.get("/events").await;
     assert_eq!(refused.status(), 503);
+    let mut status = server.get("/status.json").await;
+    status.read_full(2 * SECOND).await;
+    let status: serde_json::Value = serde_json::from_slice(&status.body).expect("json");
+    assert_eq!(status["server"]["event_clients"], 2);
     assert_eq!(refused.header("retry-after"), Some("30"));
     // A listener joins: both pages hear the same event.
     let mut listener = server.get("/jazz").await;

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use onair_core::adts::AdtsHeader;
+use onair_core::AdtsHeader;
 use onair_core::testing::deframe;
 
 fuzz_target!(|data: &[u8]| {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use onair_core::adts::AdtsHeader;
+use onair_core::AdtsHeader;
 use onair_server::{Config, ConfigError, ConfigSource, Server, StationRegistry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -336,7 +336,7 @@ pub fn walk(bytes: &[u8]) -> Walk {
                 pos += usize::from(h.frame_length);
             }
             Ok(_) => break,
-            Err(onair_core::adts::HeaderError::Short) => break,
+            Err(onair_core::HeaderError::Short) => break,
             Err(e) => panic!(
                 "byte {pos} of {} does not start an ADTS frame: {e:?}",
                 bytes.len()

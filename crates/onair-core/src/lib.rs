@@ -21,27 +21,32 @@
 //! - [`hub`]: the per-station connection pool: burst ring plus broadcast channel.
 //! - [`subscription`]: one listener's stream: burst, then live chunks, skipping forward on lag.
 //! - [`error`]: typed errors naming the file and the byte offset.
-//! - [`testing`]: synthetic ADTS frames for tests and benchmarks.
+//! - `testing` (feature `testing`): synthetic ADTS frames for tests and benchmarks.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod adts;
-pub mod chunk;
-pub mod clock;
-pub mod deframer;
-pub mod error;
-pub mod hub;
-pub mod pacer;
-pub mod probe;
-pub mod source;
-pub mod subscription;
-pub mod tags;
+mod adts;
+mod chunk;
+mod clock;
+mod deframer;
+mod error;
+mod hub;
+mod pacer;
+mod probe;
+mod source;
+mod subscription;
+mod tags;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+// The seams: what the server (and tests, benches, fuzz targets) build on.
+pub use adts::{AdtsHeader, HeaderError, SAMPLE_RATES};
 pub use chunk::Chunk;
-pub use error::SourceError;
-pub use hub::{Hub, Tuning};
-pub use pacer::Pacer;
-pub use probe::{probe, probe_until, StationInfo};
-pub use source::StationSource;
+pub use deframer::{Damage, Deframer, Next};
+pub use error::{escape_controls, printable, SourceError};
+pub use hub::{Hub, HubStats, Refused, Tuning};
+pub use pacer::{Pacer, MAX_LATE, REPLACEMENT_WAIT};
+pub use probe::{probe, probe_until, StationInfo, MAX_LEAD_IN, READ_BLOCK};
+pub use source::{SourceChunk, StationSource};
 pub use subscription::Subscription;
+pub use tags::{audio_range, AudioRange};

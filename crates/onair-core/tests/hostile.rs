@@ -2,8 +2,8 @@
 //! loops for ever, never yields anything but whole valid ADTS frames, and a rejected file is
 //! rejected with an offset inside the file.
 
-use onair_core::adts::AdtsHeader;
 use onair_core::testing::{adts_frame, adts_stream, FrameSpec};
+use onair_core::AdtsHeader;
 use onair_core::{probe, SourceError};
 use proptest::prelude::*;
 
@@ -123,7 +123,7 @@ proptest! {
             }
         }
         let len = bytes.len() as u64;
-        let range = onair_core::tags::audio_range(&mut std::io::Cursor::new(&bytes), len).expect("in memory");
+        let range = onair_core::audio_range(&mut std::io::Cursor::new(&bytes), len).expect("in memory");
         prop_assert!(range.start <= range.end && range.end <= len);
     }
 

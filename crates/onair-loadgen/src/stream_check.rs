@@ -1,7 +1,7 @@
 //! Incremental checks of a response body as it arrives: chunked decoding, ICY stripping and an
 //! ADTS frame walk, each a small state machine that never buffers more than a header.
 
-use onair_core::adts::AdtsHeader;
+use onair_core::AdtsHeader;
 
 /// Undoes `Transfer-Encoding: chunked`.
 #[derive(Debug, Default)]

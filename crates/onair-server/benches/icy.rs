@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use onair_server::icy::{IcyCursor, IcyNext, IcyTitle};
+use onair_server::{IcyCursor, IcyNext, IcyTitle};
 
 fn icy(c: &mut Criterion) {
     let title = IcyTitle::new(1, "onair Jazz - Blue Monk");

@@ -88,7 +88,8 @@ pub struct ListenerBody {
 }
 
 impl ListenerBody {
-    /// The body for a listener of `station`; `icy` when it asked for `Icy-MetaData: 1`.
+    /// The body for a listener of `station`; `icy` when it asked for `Icy-MetaData: 1`. Sets the
+    /// connection's write timeout to the station's `client_timeout_s`.
     pub fn new(
         subscription: Subscription,
         station: Arc<Station>,
@@ -99,6 +100,8 @@ impl ListenerBody {
         user_agent: String,
     ) -> Self {
         tracing::debug!(station = %station.name, %client, icy, "listener joined");
+        // The connection's writes time out after the station's `client_timeout_s` from now on.
+        write_timeout.set(station.client_timeout());
         app.stats.note_listeners(app.listeners());
         ListenerBody {
             subscription,

@@ -23,39 +23,44 @@
 //! - [`timed_io`]: the socket wrapper that drops listeners whose socket accepts nothing.
 //! - [`watcher`]: watches the stations folder and the config file, applying changes live.
 //! - [`settle`]: decides when a station file is completely written (a pure state machine).
-//! - [`streaming`]: reads each request head; writes station streams straight to the socket
-//!   (no per-connection hyper buffers for hours-long listeners), hands the rest to hyper.
+//! - [`http`]: one decision point per request: reads each request head, parses its `Route`
+//!   once, writes station streams straight to the socket (no per-connection hyper buffers for
+//!   hours-long listeners), and hands the rest to hyper.
 //! - [`server`]: the listening socket, the accept loop, connections and shutdown.
 //!
 //! Audio flows: station file -> `onair_core` source and pacer -> hub -> one
-//! [`body::ListenerBody`] per listener -> [`streaming`] -> [`timed_io::TimedIo`] -> socket.
+//! [`body::ListenerBody`] per listener -> [`http`]'s stream writer -> [`timed_io::TimedIo`] ->
+//! socket.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod app;
-pub mod body;
-pub mod check;
-pub mod cli;
-pub mod config;
-pub mod events;
-pub mod icy;
-pub mod metrics;
-pub mod naming;
-pub mod proxy;
-pub mod registry;
-pub mod routes;
-pub mod server;
-pub mod settle;
-pub mod stats;
-pub mod status;
-pub mod streaming;
-pub mod supervisor;
-pub mod timed_io;
-pub mod watcher;
+mod app;
+mod body;
+mod check;
+mod cli;
+mod config;
+mod events;
+mod http;
+mod icy;
+mod metrics;
+mod naming;
+mod proxy;
+mod registry;
+mod routes;
+mod server;
+mod settle;
+mod stats;
+mod status;
+mod supervisor;
+mod timed_io;
+mod watcher;
 
+// The seams: what the binary, the tests and the benches build on.
+pub use check::{check, CheckSummary};
 pub use cli::{Cli, Command};
 pub use config::{Config, ConfigError, ConfigSource};
-pub use registry::StationRegistry;
+pub use icy::{IcyCursor, IcyNext, IcyTitle, METAINT};
+pub use registry::{Station, StationMeta, StationRegistry};
 pub use server::{Server, ServerError};
 
 /// Runs onair with the config from `source` until SIGINT or SIGTERM: what `main` does.

@@ -46,7 +46,7 @@ fn serve(source: onair_server::ConfigSource) -> anyhow::Result<()> {
 /// config is invalid.
 fn check(source: &onair_server::ConfigSource) -> ExitCode {
     let mut out = std::io::stdout().lock();
-    match onair_server::check::check(source, &mut out) {
+    match onair_server::check(source, &mut out) {
         Ok(Ok(summary)) if summary.clean() => ExitCode::SUCCESS,
         Ok(Ok(_)) => ExitCode::FAILURE,
         Ok(Err(error)) => {

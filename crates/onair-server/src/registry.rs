@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
-use onair_core::error::printable;
+use onair_core::printable;
 use onair_core::{probe_until, Hub, Pacer, SourceError, StationInfo};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;

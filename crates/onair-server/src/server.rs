@@ -18,10 +18,11 @@ use tracing::Instrument;
 
 use crate::app::{App, Conn};
 use crate::config::{Config, ConfigError, ConfigSource};
+use crate::http::head::{self, Opening, Rewind};
+use crate::http::writer::{self, StreamWriter};
 use crate::registry::StationRegistry;
 use crate::routes;
 use crate::stats::ServerStats;
-use crate::streaming::{self, Opening, Rewind, StreamWriter};
 use crate::timed_io::{TimedIo, WriteTimeout};
 use crate::watcher::Watcher;
 
@@ -272,7 +273,7 @@ async fn accept_loop(
 }
 
 /// A connection's opening, on the front runtime: a station stream gets its head and burst
-/// here and moves on to the main runtime (see [`streaming`]); anything else goes to hyper there.
+/// here and moves on to the main runtime (see [`crate::http`]); anything else goes to hyper there.
 async fn open(
     stream: TcpStream,
     peer: SocketAddr,
@@ -290,17 +291,17 @@ async fn open(
         write_timeout: write_timeout.clone(),
     };
     let mut io = TimedIo::new(stream, write_timeout);
-    match streaming::open(&mut io, &app, header_timeout).await {
+    match head::open(&mut io, &app, header_timeout).await {
         Opening::Stream(request) => {
-            let (head, body) = streaming::answer(&app, request, &conn);
+            let (head, body) = writer::answer(&app, request, &conn);
             if let crate::body::Body::Listener(listener) = &body {
                 let station = listener.station();
-                let plan = streaming::SendBufferPlan::new(
+                let plan = writer::SendBufferPlan::new(
                     station.info().bitrate(),
                     station.hub.tuning(),
                     head.len(),
                 );
-                streaming::bound_send_buffer(io.get_ref(), plan);
+                writer::bound_send_buffer(io.get_ref(), plan);
             }
             let mut writer = StreamWriter::new(head, body);
             match writer.write_ready(&mut io).await {

@@ -23,6 +23,8 @@ pub fn status(app: &App, base_url: &str) -> Value {
             "uptime_s": app.stats.started.elapsed().as_secs(),
             "listeners": app.listeners(),
             "listener_peak": app.stats.listener_peak.load(std::sync::atomic::Ordering::Relaxed),
+            // Open /events streams (web pages), against `server.max_event_clients`.
+            "event_clients": app.events.clients(),
             // Tasks alive on the main runtime (listeners, station pacers, the watcher): a soak
             // checks that this comes back down.
             "tasks": tokio::runtime::Handle::try_current().map_or(0, |h| h.metrics().num_alive_tasks()),

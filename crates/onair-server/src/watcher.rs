@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Config, ConfigError, ConfigSource};
 use crate::registry::{Desired, FileIdentity, StationRegistry};
 use crate::settle::{FileEvent, Settle};
-use onair_core::error::printable;
+use onair_core::printable;
 
 /// Events are gathered for this long before acting, so a burst of them costs one look.
 const DEBOUNCE: Duration = Duration::from_millis(100);
