@@ -106,7 +106,12 @@ async fn temp_hidden_and_other_files_are_not_stations() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replaced_file_switches_audio_and_keeps_listeners() {
-    let server = TestServer::start(&[("jazz.aac", &audio(0x11, 2000))], "").await;
+    // 1 s segments: a replacement starts at the first segment boundary 2 s or more on.
+    let server = TestServer::start(
+        &[("jazz.aac", &audio(0x11, 2000))],
+        "[hls]\nsegment_ms = 1000\n",
+    )
+    .await;
     let mut listener = server.get("/jazz").await;
     listener.read_for(Duration::from_millis(300)).await;
     assert_eq!(last_fill(&listener.body), 0x11);
@@ -115,13 +120,23 @@ async fn a_replaced_file_switches_audio_and_keeps_listeners() {
     let temp = server.stations().join(".jazz.aac.tmp");
     std::fs::write(&temp, audio(0x22, 2000)).expect("write temp");
     std::fs::rename(&temp, server.stations().join("jazz.aac")).expect("rename over");
-    listener.read_for(2 * SECOND).await;
+    listener.read_for(SECOND).await;
+    assert_eq!(
+        last_fill(&listener.body),
+        0x11,
+        "the old audio until the switch"
+    );
+    listener.read_for(3 * SECOND).await;
     assert!(!listener.eof, "the listener stays connected");
-    assert_eq!(last_fill(&listener.body), 0x22, "new audio within a second");
+    assert_eq!(
+        last_fill(&listener.body),
+        0x22,
+        "new audio within settle + a segment"
+    );
 
     // In place: truncate and rewrite the same file.
     std::fs::write(server.stations().join("jazz.aac"), audio(0x33, 2000)).expect("overwrite");
-    listener.read_for(2 * SECOND).await;
+    listener.read_for(4 * SECOND).await;
     assert!(!listener.eof, "the listener stays connected");
     assert_eq!(last_fill(&listener.body), 0x33);
     // Every byte the listener got, across both switches, is whole frames.

@@ -15,8 +15,10 @@
 //! - [`probe`]: reads a file once to validate it and describe it ([`StationInfo`]): frames,
 //!   duration, bitrate, sample rate, channels, damage.
 //! - [`source`]: reads a station file as it plays, one block ahead, and loops it seamlessly.
-//! - [`clock`]: absolute deadlines from exact sample counts (no drift).
-//! - [`pacer`]: groups frames into chunks of about `chunk_ms` and publishes each on its deadline.
+//! - [`clock`]: conversions between sample counts and durations.
+//! - [`timeline`]: the station clock: ticks since the epoch, and which file plays when.
+//! - [`pacer`]: groups frames into chunks of about `chunk_ms` and publishes each when the station
+//!   clock says.
 //! - [`chunk`]: the unit of broadcast, shared by reference with every listener.
 //! - [`hub`]: the per-station connection pool: burst ring plus broadcast channel.
 //! - [`subscription`]: one listener's stream: burst, then live chunks, skipping forward on lag.
@@ -38,6 +40,7 @@ mod subscription;
 mod tags;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod timeline;
 
 // The seams: what the server (and tests, benches, fuzz targets) build on.
 pub use adts::{AdtsHeader, HeaderError, SAMPLE_RATES};
@@ -46,7 +49,13 @@ pub use deframer::{Damage, Deframer, Next};
 pub use error::{escape_controls, printable, SourceError};
 pub use hub::{Hub, HubStats, Refused, Tuning};
 pub use pacer::{Pacer, MAX_LATE, REPLACEMENT_WAIT};
-pub use probe::{probe, probe_until, StationInfo, MAX_LEAD_IN, READ_BLOCK};
+pub use probe::{
+    probe, probe_until, SeekIndex, SeekPoint, StationInfo, INDEX_EVERY, MAX_LEAD_IN, READ_BLOCK,
+};
 pub use source::{SourceChunk, StationSource};
 pub use subscription::Subscription;
 pub use tags::{audio_range, AudioRange};
+pub use timeline::{
+    duration_of, frame_boundary, frame_containing, pts_90k, segment_start, tick_at, ticks_of,
+    ticks_per_sample, wall_time, Entry, FrameSpan, Timeline, TICKS_PER_SECOND,
+};

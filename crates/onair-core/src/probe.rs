@@ -15,6 +15,8 @@ use crate::clock::samples_to_duration;
 use crate::deframer::{Damage, Deframer, Next};
 use crate::error::SourceError;
 use crate::tags::{self, audio_range, AudioRange};
+use crate::timeline::ticks_per_sample;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// How many bytes a station reads from its file at a time.
@@ -48,6 +50,44 @@ pub struct StationInfo {
     pub damage: Damage,
     /// The title from the file's ID3 tags, if any.
     pub title: Option<String>,
+    /// Length of one pass through the file, in timeline ticks (exact).
+    pub ticks: u64,
+    /// Where every [`INDEX_EVERY`]th frame starts: the station clock seeks with it instead of
+    /// reading the file from its start.
+    pub index: Arc<SeekIndex>,
+}
+
+/// Frames between two points of a [`SeekIndex`]: 128 frames are about 3 s of audio, and a
+/// three-hour file's index holds about 3,600 points (57 KiB).
+pub const INDEX_EVERY: u64 = 128;
+
+/// A point of a [`SeekIndex`]: a frame that starts `tick` ticks into the file, at byte `byte`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeekPoint {
+    /// Ticks from the file's first frame.
+    pub tick: u64,
+    /// Byte offset in the file.
+    pub byte: u64,
+}
+
+/// Where some frames of a file start, so that a position can be reached by reading a few frames
+/// instead of the whole file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeekIndex {
+    points: Vec<SeekPoint>,
+}
+
+impl SeekIndex {
+    /// The last indexed frame that starts at or before `tick` (the first frame when none).
+    pub fn before(&self, tick: u64) -> Option<SeekPoint> {
+        let i = self.points.partition_point(|p| p.tick <= tick);
+        self.points.get(i.saturating_sub(1)).copied()
+    }
+
+    /// Bytes the index takes in memory.
+    pub fn memory(&self) -> usize {
+        std::mem::size_of::<Self>() + self.points.capacity() * std::mem::size_of::<SeekPoint>()
+    }
 }
 
 impl StationInfo {
@@ -97,6 +137,7 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
     let mut deframer = Deframer::new(range.start);
     let mut first: Option<AdtsHeader> = None;
     let (mut frames, mut audio_bytes, mut samples, mut mixed) = (0u64, 0u64, 0u64, false);
+    let (mut ticks, mut index) = (0u64, SeekIndex::default());
     // Duration, exact across a change of sample rate: finished segments plus the current one.
     let (mut done, mut rate, mut rate_samples) = (Duration::ZERO, 0u32, 0u64);
     loop {
@@ -115,6 +156,13 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
                 }
                 let first = *first.get_or_insert(header);
                 mixed |= !first.same_stream(&header);
+                if frames % INDEX_EVERY == 0 {
+                    index.points.push(SeekPoint {
+                        tick: ticks,
+                        byte: deframer.position(),
+                    });
+                }
+                ticks += u64::from(header.samples()) * ticks_per_sample(header.sample_rate());
                 frames += 1;
                 samples += u64::from(header.samples());
                 audio_bytes += u64::from(header.frame_length);
@@ -185,6 +233,11 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
         mixed_format: mixed,
         damage,
         title,
+        ticks,
+        index: Arc::new({
+            index.points.shrink_to_fit();
+            index
+        }),
     })
 }
 
@@ -207,6 +260,24 @@ impl RangeReader {
             end: range.end,
         };
         reader.rewind()?;
+        Ok(reader)
+    }
+
+    /// A reader of `range` positioned at byte `at` (a frame inside the range).
+    pub(crate) fn starting_at(
+        file: File,
+        path: &Path,
+        range: AudioRange,
+        at: u64,
+    ) -> Result<Self, SourceError> {
+        use std::io::{Seek, SeekFrom};
+        let mut reader = RangeReader::new(file, path, range)?;
+        let at = at.clamp(range.start, range.end);
+        reader
+            .file
+            .seek(SeekFrom::Start(at))
+            .map_err(|e| SourceError::io(path, at, e))?;
+        reader.pos = at;
         Ok(reader)
     }
 
@@ -317,6 +388,26 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    #[test]
+    fn the_seek_index_points_at_frames() {
+        let path = write("index.aac", &adts_stream(&FrameSpec::default(), 1000));
+        let info = probe(&path).expect("valid");
+        assert_eq!(info.ticks, 1000 * 1024 * 640);
+        let frame = 1024 * 640;
+        assert_eq!(info.index.before(0), Some(SeekPoint { tick: 0, byte: 0 }));
+        let p = info.index.before(300 * frame + 5).expect("a point");
+        assert_eq!(
+            p,
+            SeekPoint {
+                tick: 256 * frame,
+                byte: 256 * 207
+            }
+        );
+        // A three-hour file at 44.1 kHz: 465,000 frames, 3,633 points.
+        let points = 3 * 3600 * 44_100 / 1024 / INDEX_EVERY + 1;
+        assert!(points as usize * std::mem::size_of::<SeekPoint>() < 64 * 1024);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! playing never changes under the listeners by accident.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,8 +18,9 @@ use bytes::Bytes;
 use crate::clock::duration_to_samples;
 use crate::deframer::{Deframer, Next};
 use crate::error::SourceError;
-use crate::probe::{RangeReader, StationInfo};
+use crate::probe::{RangeReader, SeekPoint, StationInfo};
 use crate::tags::AudioRange;
+use crate::timeline::ticks_per_sample;
 
 /// Whole frames for one chunk, as read from the file.
 #[derive(Debug, Clone)]
@@ -36,6 +37,10 @@ pub struct SourceChunk {
     pub looped: bool,
     /// This chunk starts at the file's first frame (the first pass or a later one).
     pub starts_file: bool,
+    /// Where the chunk's first frame starts in the file, in timeline ticks.
+    pub start: u64,
+    /// The chunk's length in timeline ticks.
+    pub ticks: u64,
 }
 
 /// Frames from a station file, looping at its end.
@@ -47,19 +52,42 @@ pub struct StationSource {
     deframer: Deframer,
     frames_this_pass: u64,
     passes: u64,
+    /// Where the next frame starts in the file, in ticks.
+    tick: u64,
+    /// Frames that end at or before this tick are passed over (a seek lands in the frame that
+    /// holds its position).
+    skip_until: u64,
 }
 
 impl StationSource {
     /// Opens the file `info` describes, positioned at its first frame.
     pub fn open(info: &StationInfo) -> Result<Self, SourceError> {
-        let reader = open_reader(&info.path, info.range)?;
+        Self::open_at(info, 0)
+    }
+
+    /// Opens the file `info` describes at the frame that holds `position` (ticks from the file's
+    /// start; past the end, it wraps), found through the file's seek index: at most
+    /// [`crate::INDEX_EVERY`] frames are read to get there, whatever the file's length. The
+    /// first chunk's `start` says where that frame starts.
+    pub fn open_at(info: &StationInfo, position: u64) -> Result<Self, SourceError> {
+        let position = position % info.ticks.max(1);
+        let point = info.index.before(position).unwrap_or(SeekPoint {
+            tick: 0,
+            byte: info.range.start,
+        });
+        let file =
+            File::open(&info.path).map_err(|e| SourceError::io(&info.path, point.byte, e))?;
+        let reader = RangeReader::starting_at(file, &info.path, info.range, point.byte)?;
         Ok(StationSource {
             path: info.path.clone(),
             range: info.range,
             reader: Some(reader),
-            deframer: Deframer::new(info.range.start),
-            frames_this_pass: 0,
+            deframer: Deframer::new(point.byte),
+            // Counted as a pass in progress unless it starts at the top.
+            frames_this_pass: u64::from(point.tick > 0 || position > 0),
             passes: 0,
+            tick: point.tick,
+            skip_until: position,
         })
     }
 
@@ -77,6 +105,16 @@ impl StationSource {
     /// The next run of whole frames lasting at least `target` (one frame at least), all at one
     /// sample rate. After the file's last frame comes its first frame again.
     pub async fn next_chunk(&mut self, target: Duration) -> Result<SourceChunk, SourceError> {
+        self.next_chunk_within(target, u64::MAX).await
+    }
+
+    /// Like [`next_chunk`](Self::next_chunk), but the chunk lasts at most `max_ticks` (one frame
+    /// at least): it ends where the station's timeline switches to another file.
+    pub async fn next_chunk_within(
+        &mut self,
+        target: Duration,
+        max_ticks: u64,
+    ) -> Result<SourceChunk, SourceError> {
         let mut chunk = SourceChunk {
             data: Bytes::new(),
             frames: 0,
@@ -84,26 +122,42 @@ impl StationSource {
             sample_rate: 0,
             looped: false,
             starts_file: false,
+            start: 0,
+            ticks: 0,
         };
         let mut want = u64::MAX;
         loop {
             match self.deframer.peek() {
                 Next::Frame(header) => {
                     let rate = header.sample_rate();
-                    if chunk.frames > 0 && rate != chunk.sample_rate {
+                    let frame_ticks = u64::from(header.samples()) * ticks_per_sample(rate);
+                    if self.tick + frame_ticks <= self.skip_until {
+                        // Before the position sought: passed over.
+                        self.deframer.consume(&header);
+                        drop(self.deframer.take());
+                        self.tick += frame_ticks;
+                        continue;
+                    }
+                    self.skip_until = 0;
+                    if chunk.frames > 0
+                        && (rate != chunk.sample_rate || chunk.ticks + frame_ticks > max_ticks)
+                    {
                         break;
                     }
                     if chunk.frames == 0 {
                         chunk.sample_rate = rate;
                         chunk.starts_file = self.frames_this_pass == 0;
                         chunk.looped = chunk.starts_file && self.passes > 0;
+                        chunk.start = self.tick;
                         want = duration_to_samples(target, rate);
                     }
                     self.deframer.consume(&header);
                     self.frames_this_pass += 1;
+                    self.tick += frame_ticks;
                     chunk.frames += 1;
                     chunk.samples += header.samples();
-                    if u64::from(chunk.samples) >= want {
+                    chunk.ticks += frame_ticks;
+                    if u64::from(chunk.samples) >= want || chunk.ticks >= max_ticks {
                         break;
                     }
                 }
@@ -162,13 +216,10 @@ impl StationSource {
         self.deframer = Deframer::new(self.range.start);
         self.frames_this_pass = 0;
         self.passes += 1;
+        self.tick = 0;
+        self.skip_until = 0;
         Ok(())
     }
-}
-
-fn open_reader(path: &Path, range: AudioRange) -> Result<RangeReader, SourceError> {
-    let file = File::open(path).map_err(|e| SourceError::io(path, range.start, e))?;
-    RangeReader::new(file, path, range)
 }
 
 #[cfg(test)]
@@ -204,6 +255,52 @@ mod tests {
         assert_eq!(played, stream.repeat(3));
         assert_eq!(loops_seen, 2);
         assert_eq!(source.loops(), 2);
+    }
+
+    #[tokio::test]
+    async fn opens_at_a_position_through_the_index() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("seek.aac");
+        // 1000 frames, each with its own fill byte (index % 200 + 1).
+        let stream: Vec<u8> = (0..1000)
+            .flat_map(|i| {
+                crate::testing::adts_frame(&FrameSpec {
+                    fill: (i % 200 + 1) as u8,
+                    ..FrameSpec::default()
+                })
+            })
+            .collect();
+        std::fs::write(&path, &stream).expect("write");
+        let info = probe(&path).expect("probe");
+        let frame = 1024 * 640;
+        for (position, first) in [(0, 0u64), (frame * 300 + 7, 300), (frame * 999, 999)] {
+            let mut source = StationSource::open_at(&info, position).expect("open");
+            let chunk = source
+                .next_chunk(Duration::from_millis(50))
+                .await
+                .expect("chunk");
+            assert_eq!(chunk.start, first * frame, "at {position}");
+            assert_eq!(chunk.data[7], (first % 200 + 1) as u8, "at {position}");
+            assert_eq!(chunk.ticks, u64::from(chunk.frames) * frame);
+        }
+        // Past the end it wraps; after the last frame comes the first.
+        let mut source = StationSource::open_at(&info, info.ticks + frame * 2).expect("open");
+        let chunk = source.next_chunk(Duration::ZERO).await.expect("chunk");
+        assert_eq!(chunk.start, 2 * frame);
+        let mut source = StationSource::open_at(&info, frame * 999).expect("open");
+        source.next_chunk(Duration::ZERO).await.expect("last frame");
+        let next = source
+            .next_chunk(Duration::ZERO)
+            .await
+            .expect("first frame");
+        assert!(next.looped && next.start == 0);
+        // A chunk stops where the timeline switches.
+        let mut source = StationSource::open(&info).expect("open");
+        let chunk = source
+            .next_chunk_within(Duration::from_secs(1), frame * 3)
+            .await
+            .expect("chunk");
+        assert_eq!(chunk.frames, 3);
     }
 
     #[tokio::test]

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onair_core::testing::{adts_stream, FrameSpec};
-use onair_core::{probe, Chunk, Hub, Pacer, StationInfo, Subscription, Tuning};
+use onair_core::{probe, ticks_of, Chunk, Hub, Pacer, Subscription, Timeline, Tuning};
+use std::time::SystemTime;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
@@ -17,7 +18,10 @@ const FRAME_LEN: usize = 207;
 
 struct Station {
     hub: Arc<Hub>,
-    files: watch::Sender<Arc<StationInfo>>,
+    timeline: watch::Sender<Arc<Timeline>>,
+    /// Tick 0 of the station clock: `burst` before the start, so that the station starts at
+    /// the top of its file with its burst due.
+    epoch: SystemTime,
     stop: CancellationToken,
     started: Instant,
     file: Vec<u8>,
@@ -39,12 +43,14 @@ fn on_air(frames: usize, tuning: Tuning) -> Station {
     let info = probe(&path).expect("probe");
     let hub = Hub::new("test", tuning);
     let stop = CancellationToken::new();
-    let (files, rx) = watch::channel(Arc::new(info));
-    let pacer = Pacer::new(rx, Arc::clone(&hub));
+    let (timeline, rx) = watch::channel(Arc::new(Timeline::new(Arc::new(info))));
+    let epoch = SystemTime::now() - tuning.burst;
+    let pacer = Pacer::new(rx, Arc::clone(&hub), epoch);
     tokio::spawn(pacer.run(stop.clone()));
     Station {
         hub,
-        files,
+        timeline,
+        epoch,
         stop,
         started: Instant::now(),
         file,
@@ -322,10 +328,16 @@ async fn a_new_file_takes_over_at_a_frame_boundary_without_a_gap() {
         ..FrameSpec::default()
     };
     std::fs::write(&path, adts_frame_run(&spec, 500)).expect("write");
+    // The switch: at the first frame boundary (of the old file, 44.1 kHz) 300 ms from now on
+    // the station clock (the wall clock of the pacer's anchor plus tokio's time since).
+    let _ = station.epoch;
+    let frame = 1024 * 640;
+    let now = ticks_of(station.started.elapsed());
+    let at = (now + ticks_of(Duration::from_millis(300))).div_ceil(frame) * frame;
+    let info = Arc::new(probe(&path).expect("probe"));
     station
-        .files
-        .send(Arc::new(probe(&path).expect("probe")))
-        .expect("pacer listens");
+        .timeline
+        .send_modify(|timeline| Arc::make_mut(timeline).switch(at, info, 0));
     let mut prev = before;
     let mut switched_after = None;
     for i in 0..10 {
@@ -345,9 +357,9 @@ async fn a_new_file_takes_over_at_a_frame_boundary_without_a_gap() {
         }
         prev = chunk;
     }
-    // The chunk read ahead before the switch still plays; the one after is new.
+    // 300 ms on: the second chunk of 200 ms, or the third.
     assert!(
-        switched_after.is_some_and(|i| i <= 1),
+        switched_after.is_some_and(|i| (1..=2).contains(&i)),
         "switched after {switched_after:?} chunks"
     );
 }
@@ -383,10 +395,14 @@ async fn a_failed_file_resumes_when_a_new_one_comes() {
     std::fs::write(&path, b"").expect("empty the file");
     tokio::time::sleep(Duration::from_secs(1)).await;
     std::fs::write(&path, adts_stream(&FrameSpec::default(), 50)).expect("rewrite");
+    let info = Arc::new(probe(&path).expect("probe"));
+    let frame = 1024 * 640;
+    let at = (ticks_of(station.started.elapsed()) + ticks_of(Duration::from_millis(500)))
+        .div_ceil(frame)
+        * frame;
     station
-        .files
-        .send(Arc::new(probe(&path).expect("probe")))
-        .expect("pacer listens");
+        .timeline
+        .send_modify(|timeline| Arc::make_mut(timeline).switch(at, info, 0));
     for _ in 0..20 {
         let chunk = next(&mut sub).await;
         assert_eq!(chunk.data[0], 0xFF);

@@ -10,7 +10,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use onair_core::Tuning;
 use serde::de::{self, Deserializer};
@@ -27,6 +27,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// `[pacing]`: defaults for every station.
     pub pacing: PacingConfig,
+    /// `[hls]`: the HLS output of every station.
+    pub hls: HlsConfig,
     /// `[stations.<name>]`: per-station overrides and metadata.
     pub stations: BTreeMap<String, StationConfig>,
 }
@@ -78,6 +80,8 @@ pub struct PacingConfig {
     pub queue_ms: Bounded<500, 600_000>,
     /// A listener whose socket accepts nothing for this long is dropped, in seconds.
     pub client_timeout_s: Bounded<1, 3_600>,
+    /// Tick 0 of every station's clock.
+    pub epoch: Epoch,
 }
 
 impl Default for PacingConfig {
@@ -87,7 +91,50 @@ impl Default for PacingConfig {
             burst_ms: Bounded(4_000),
             queue_ms: Bounded(10_000),
             client_timeout_s: Bounded(30),
+            epoch: Epoch::default(),
         }
+    }
+}
+
+/// `[hls]`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HlsConfig {
+    /// Audio per segment, in milliseconds (cut at the first frame boundary at or after each
+    /// multiple of it on the station clock, so that every replica cuts alike).
+    pub segment_ms: Bounded<1_000, 30_000>,
+    /// How much of the past a playlist lists, in seconds.
+    pub window_s: Bounded<6, 3_600>,
+}
+
+impl Default for HlsConfig {
+    fn default() -> Self {
+        HlsConfig {
+            segment_ms: Bounded(6_000),
+            window_s: Bounded(60),
+        }
+    }
+}
+
+/// The wall time of tick 0 of a station clock: RFC 3339, in UTC (`2026-01-01T00:00:00Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Epoch(pub SystemTime);
+
+impl Default for Epoch {
+    /// 2026-01-01T00:00:00Z: any fixed instant will do, as long as every replica has the same.
+    fn default() -> Self {
+        Epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600))
+    }
+}
+
+impl<'de> Deserialize<'de> for Epoch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_rfc3339(&text).map(Epoch).map_err(|e| {
+            de::Error::custom(format!(
+                "`{text}` is not an RFC 3339 time in UTC like \"2026-01-01T00:00:00Z\" ({e})"
+            ))
+        })
     }
 }
 
@@ -103,6 +150,8 @@ pub struct StationConfig {
     pub queue_ms: Option<Bounded<500, 600_000>>,
     /// Overrides `[pacing] client_timeout_s`.
     pub client_timeout_s: Option<Bounded<1, 3_600>>,
+    /// Overrides `[pacing] epoch`.
+    pub epoch: Option<Epoch>,
     /// Station title shown to players.
     pub title: Option<String>,
     /// Genre shown to players.
@@ -124,6 +173,8 @@ pub struct StationPacing {
     pub tuning: Tuning,
     /// Socket write timeout for this station's listeners.
     pub client_timeout: Duration,
+    /// Tick 0 of the station's clock.
+    pub epoch: SystemTime,
 }
 
 impl Config {
@@ -140,6 +191,7 @@ impl Config {
             client_timeout: Duration::from_secs(
                 s.client_timeout_s.unwrap_or(p.client_timeout_s).get(),
             ),
+            epoch: s.epoch.unwrap_or(p.epoch).0,
         }
     }
 
@@ -454,6 +506,18 @@ mod tests {
         let config = parse(shipped).expect("shipped config");
         assert_eq!(config.server, ServerConfig::default());
         assert_eq!(config.pacing, PacingConfig::default());
+        assert_eq!(config.hls, HlsConfig::default());
+    }
+
+    #[test]
+    fn epochs_are_rfc3339_in_utc() {
+        let config = parse("[pacing]\nepoch = \"2027-03-04T05:06:07Z\"\n[stations.jazz]\nepoch = \"2020-01-01T00:00:00Z\"\n").expect("valid");
+        let at = |s: &str| humantime::parse_rfc3339(s).expect("time");
+        assert_eq!(config.pacing_for("ambient").epoch, at("2027-03-04T05:06:07Z"));
+        assert_eq!(config.pacing_for("jazz").epoch, at("2020-01-01T00:00:00Z"));
+        let err = parse("[pacing]\nepoch = \"yesterday\"\n").expect_err("bad epoch");
+        assert_eq!(err.key.as_deref(), Some("pacing.epoch"));
+        assert!(err.message.contains("RFC 3339"), "{err}");
     }
 
     #[test]

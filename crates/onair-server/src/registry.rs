@@ -14,7 +14,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use onair_core::printable;
-use onair_core::{probe_until, Hub, Pacer, SourceError, StationInfo};
+use onair_core::{
+    duration_of, frame_containing, probe_until, segment_start, tick_at, ticks_of, Hub, Pacer,
+    SourceError, StationInfo, Timeline,
+};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -24,6 +27,11 @@ use crate::config::Config;
 use crate::icy::IcyTitle;
 use crate::naming::{is_station_file, name_of};
 use crate::supervisor::supervise;
+
+/// How long after a replaced file is seen its audio can start at the earliest (then at the next
+/// segment boundary): long enough for the pacer's read-ahead and for replicas that see the file
+/// a moment apart to choose the same boundary.
+pub const SWITCH_SETTLE: Duration = Duration::from_secs(2);
 
 /// What players are told about a station.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -98,8 +106,10 @@ pub struct Station {
     pub name: String,
     /// The broadcast listeners subscribe to.
     pub hub: Arc<Hub>,
-    /// The file playing; sending a new one switches the pacer to it.
-    file: watch::Sender<Arc<StationInfo>>,
+    /// Which file plays from which tick on: the pacer and HLS both read it.
+    timeline: watch::Sender<Arc<Timeline>>,
+    /// Tick 0 of the station's clock (taken when the station went on air).
+    pub epoch: SystemTime,
     identity: Mutex<Option<FileIdentity>>,
     settings: RwLock<Settings>,
     /// When the station went on air.
@@ -108,9 +118,12 @@ pub struct Station {
 }
 
 impl Station {
-    /// What the file playing holds.
+    /// What the station's file holds (the newest: a replacement is described as soon as it is
+    /// scheduled).
     pub fn info(&self) -> Arc<StationInfo> {
-        Arc::clone(&self.file.borrow())
+        let timeline = self.timeline.borrow();
+        let newest = &timeline.entries()[timeline.entries().len() - 1];
+        Arc::clone(&newest.info)
     }
 
     /// What players are told.
@@ -155,6 +168,40 @@ impl Station {
         settings.meta = meta;
         settings.client_timeout = pacing.client_timeout;
         settings.max_listeners = max_listeners;
+    }
+
+    /// The station's timeline now.
+    pub fn timeline(&self) -> Arc<Timeline> {
+        Arc::clone(&self.timeline.borrow())
+    }
+
+    /// Schedules `info` to replace the station's audio at the first segment boundary after a
+    /// settle time (counted on the station clock, so that replicas which see the change a moment
+    /// apart still agree), joining the timeline where the clock puts it: the frame of the new
+    /// file that holds the switch's tick (modulo its length). Segments already published keep
+    /// their bytes. Returns how far ahead the switch is.
+    async fn schedule_switch(
+        &self,
+        info: Arc<StationInfo>,
+        config: &Config,
+    ) -> Result<Duration, SourceError> {
+        let now = tick_at(self.epoch, SystemTime::now());
+        let settle = SWITCH_SETTLE.max(self.hub.tuning().chunk + Duration::from_secs(1));
+        let segment = ticks_of(Duration::from_millis(config.hls.segment_ms.get()));
+        let timeline = self.timeline();
+        let k = (now + ticks_of(settle)).div_ceil(segment);
+        // The old file rewritten in place has no frames left to cut at: the plain segment tick.
+        let at = segment_start(&timeline, k, segment)
+            .await
+            .unwrap_or(k * segment);
+        let offset = frame_containing(&info, at % info.ticks.max(1)).await?.start;
+        let window = ticks_of(Duration::from_secs(config.hls.window_s.get())) + 2 * segment;
+        self.timeline.send_modify(|timeline| {
+            let timeline = Arc::make_mut(timeline);
+            timeline.switch(at, info, offset);
+            timeline.forget_before(now.saturating_sub(window));
+        });
+        Ok(duration_of(at.saturating_sub(now)))
     }
 
     /// Takes the station off air: its pacer stops, and its listeners' streams end after the
@@ -371,25 +418,39 @@ impl StationRegistry {
         report_damage(name, &info);
         let info = Arc::new(info);
         if let Some(station) = self.get(name) {
-            let _ = station.file.send(Arc::clone(&info));
             *station.identity.lock().unwrap_or_else(|p| p.into_inner()) = identity;
-            station.configure(config);
-            log_station(
-                name,
-                &info,
-                "station file replaced; switching to the new audio",
-            );
+            let registry_config = config.clone();
+            let station = Arc::clone(&station);
+            // Where the new file joins the timeline takes a little reading: on its own task.
+            self.tasks.spawn(async move {
+                match station.schedule_switch(info, &registry_config).await {
+                    Ok(at) => {
+                        station.configure(&registry_config);
+                        log_station(
+                            &station.name,
+                            &station.info(),
+                            &format!(
+                                "station file replaced; the new audio starts in {:.1} s, at the next segment boundary",
+                                at.as_secs_f64()
+                            ),
+                        );
+                    }
+                    Err(error) => tracing::warn!(station = %station.name, %error, "cannot switch to the new file"),
+                }
+            });
             return None;
         }
         let pacing = config.pacing_for(name);
         let hub = Hub::new(name, pacing.tuning);
         let stop = self.stop.child_token();
-        let (file, files) = watch::channel(Arc::clone(&info));
+        let (timeline, timelines) = watch::channel(Arc::new(Timeline::new(Arc::clone(&info))));
         let meta = meta_for(config, name, &info);
+        let epoch = pacing.epoch;
         let station = Arc::new(Station {
             name: name.to_string(),
             hub: Arc::clone(&hub),
-            file,
+            timeline,
+            epoch,
             identity: Mutex::new(identity),
             settings: RwLock::new(Settings {
                 icy: Arc::new(IcyTitle::new(0, &meta.title)),
@@ -405,7 +466,7 @@ impl StationRegistry {
         let span = tracing::info_span!("station", name = %task_name);
         self.tasks.spawn(async move {
             let start = || {
-                Pacer::new(files.clone(), Arc::clone(&hub))
+                Pacer::new(timelines.clone(), Arc::clone(&hub), epoch)
                     .run(stop.clone())
                     .instrument(span.clone())
             };
