@@ -383,3 +383,44 @@ pub async fn ffmpeg_decode(url: &str, seconds: u32) -> Option<String> {
     }
     Some(errors)
 }
+
+/// The audio packets ffprobe reads from `url` in its first `seconds`: `(pts, duration)` in
+/// seconds, and what it reported on stderr. `None` (skipped) without ffprobe outside CI.
+pub async fn ffprobe_packets(url: &str, seconds: u32) -> Option<(Vec<(f64, f64)>, String)> {
+    let output = tokio::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "a",
+            "-show_entries",
+            "packet=pts_time,duration_time",
+            "-of",
+            "csv=p=0",
+            "-read_intervals",
+            &format!("%+{seconds}"),
+            url,
+        ])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = match timeout(Duration::from_secs(u64::from(seconds) + 30), output)
+        .await
+        .expect("ffprobe finishes")
+    {
+        Ok(output) => output,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && std::env::var_os("CI").is_none() => {
+            eprintln!("SKIPPED: ffprobe is not installed (apt-get install ffmpeg)");
+            return None;
+        }
+        Err(e) => panic!("cannot run ffprobe: {e} (apt-get install ffmpeg; .ci/run does this)"),
+    };
+    let packets = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (pts, duration) = line.trim().trim_end_matches(',').split_once(',')?;
+            Some((pts.parse().ok()?, duration.parse().ok()?))
+        })
+        .collect();
+    Some((packets, String::from_utf8_lossy(&output.stderr).to_string()))
+}

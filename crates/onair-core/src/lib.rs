@@ -17,6 +17,7 @@
 //! - [`source`]: reads a station file as it plays, one block ahead, and loops it seamlessly.
 //! - [`clock`]: conversions between sample counts and durations.
 //! - [`timeline`]: the station clock: ticks since the epoch, and which file plays when.
+//! - [`segment`]: HLS segments cut from the timeline on demand.
 //! - [`pacer`]: groups frames into chunks of about `chunk_ms` and publishes each when the station
 //!   clock says.
 //! - [`chunk`]: the unit of broadcast, shared by reference with every listener.
@@ -35,6 +36,7 @@ mod error;
 mod hub;
 mod pacer;
 mod probe;
+mod segment;
 mod source;
 mod subscription;
 mod tags;
@@ -52,6 +54,7 @@ pub use pacer::{Pacer, MAX_LATE, REPLACEMENT_WAIT};
 pub use probe::{
     probe, probe_until, SeekIndex, SeekPoint, StationInfo, INDEX_EVERY, MAX_LEAD_IN, READ_BLOCK,
 };
+pub use segment::{cut_segment, segment_bounds, Segment};
 pub use source::{SourceChunk, StationSource};
 pub use subscription::Subscription;
 pub use tags::{audio_range, AudioRange};

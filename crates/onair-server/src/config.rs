@@ -513,7 +513,10 @@ mod tests {
     fn epochs_are_rfc3339_in_utc() {
         let config = parse("[pacing]\nepoch = \"2027-03-04T05:06:07Z\"\n[stations.jazz]\nepoch = \"2020-01-01T00:00:00Z\"\n").expect("valid");
         let at = |s: &str| humantime::parse_rfc3339(s).expect("time");
-        assert_eq!(config.pacing_for("ambient").epoch, at("2027-03-04T05:06:07Z"));
+        assert_eq!(
+            config.pacing_for("ambient").epoch,
+            at("2027-03-04T05:06:07Z")
+        );
         assert_eq!(config.pacing_for("jazz").epoch, at("2020-01-01T00:00:00Z"));
         let err = parse("[pacing]\nepoch = \"yesterday\"\n").expect_err("bad epoch");
         assert_eq!(err.key.as_deref(), Some("pacing.epoch"));

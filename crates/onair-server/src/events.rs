@@ -21,6 +21,7 @@ use tokio_stream::wrappers::WatchStream;
 use tokio_stream::Stream;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
+use crate::config::{Config, HlsConfig};
 use crate::registry::StationRegistry;
 
 /// How often the publisher looks for changes.
@@ -79,7 +80,12 @@ impl EventFeed {
     }
 
     /// Publishes until `stop`: one look at the stations a second, one event per change.
-    pub async fn publish(&self, registry: Arc<StationRegistry>, stop: CancellationToken) {
+    pub async fn publish(
+        &self,
+        registry: Arc<StationRegistry>,
+        config: watch::Receiver<Arc<Config>>,
+        stop: CancellationToken,
+    ) {
         let mut tick = interval(TICK);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last = String::new();
@@ -89,7 +95,8 @@ impl EventFeed {
                 () = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let now = snapshot(&registry);
+            let hls = config.borrow().hls;
+            let now = snapshot(&registry, &hls);
             if now != last {
                 let event = Bytes::from(format!("event: stations\ndata: {now}\n\n"));
                 last = now;
@@ -142,13 +149,21 @@ impl Drop for EventsBody {
 
 use std::future::Future;
 
-/// What the page shows live: per station, its title and listeners; and the total.
-fn snapshot(registry: &StationRegistry) -> String {
+/// What the page shows live: per station, its title, stream listeners and HLS clients; and the
+/// total.
+fn snapshot(registry: &StationRegistry, hls: &HlsConfig) -> String {
     let stations = registry.list();
     let listeners: usize = stations.iter().map(|s| s.hub.listeners()).sum();
     let stations: Vec<_> = stations
         .iter()
-        .map(|s| json!({"name": s.name, "title": s.meta().title, "listeners": s.hub.listeners()}))
+        .map(|s| {
+            json!({
+                "name": s.name,
+                "title": s.meta().title,
+                "listeners": s.hub.listeners(),
+                "hls_listeners": s.hls.listeners(hls),
+            })
+        })
         .collect();
     json!({"listeners": listeners, "stations": stations}).to_string()
 }
@@ -164,7 +179,8 @@ mod tests {
         let stop = CancellationToken::new();
         let publisher = tokio::spawn({
             let (feed, registry, stop) = (Arc::clone(&feed), Arc::clone(&registry), stop.clone());
-            async move { feed.publish(registry, stop).await }
+            let config = watch::channel(Arc::new(Config::default())).1;
+            async move { feed.publish(registry, config, stop).await }
         });
         let closing = CancellationToken::new();
         let mut a = feed.subscribe(2, &closing).expect("first client");

@@ -15,6 +15,7 @@
 //! - [`routes`]: what each request gets (the table of endpoints is there).
 //! - [`body`]: response bodies, among them a listener's endless audio stream.
 //! - [`icy`]: ICY metadata blocks woven into a stream every 16000 bytes.
+//! - [`hls`]: HLS playlists and segments, cut on demand from the station clock.
 //! - [`status`]: `/status.json` and Icecast's `/status-json.xsl`.
 //! - [`events`]: `/events`, server-sent events for the web page (`page.html`).
 //! - [`metrics`]: `/metrics` in Prometheus text format.
@@ -40,6 +41,7 @@ mod check;
 mod cli;
 mod config;
 mod events;
+mod hls;
 mod http;
 mod icy;
 mod metrics;

@@ -33,10 +33,14 @@ struct StationNumbers {
     skips: u64,
     late_s: f64,
     late_max_s: f64,
+    hls_listeners: i64,
+    hls_playlists: u64,
+    hls_segments: u64,
 }
 
 /// The metrics text for `app` now.
 pub fn render(app: &App) -> Result<String, std::fmt::Error> {
+    let hls = app.config().hls;
     let stations = app
         .registry
         .list()
@@ -52,6 +56,9 @@ pub fn render(app: &App) -> Result<String, std::fmt::Error> {
                 skips: stats.skips.load(Relaxed),
                 late_s: stats.late_ns.load(Relaxed) as f64 / 1e9,
                 late_max_s: stats.late_max_ns.load(Relaxed) as f64 / 1e9,
+                hls_listeners: s.hls.listeners(&hls) as i64,
+                hls_playlists: s.hls.playlist_requests.load(Relaxed),
+                hls_segments: s.hls.segment_requests.load(Relaxed),
             }
         })
         .collect();
@@ -98,6 +105,27 @@ impl Collector for Snapshot {
             "Listeners tuned in now",
             MetricType::Gauge,
             &|s| gauge(s.listeners),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_hls_listeners",
+            "HLS clients now (a client that asked for a playlist or segment in the last two target durations)",
+            MetricType::Gauge,
+            &|s| gauge(s.hls_listeners),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_hls_playlist_requests",
+            "HLS playlist requests answered (what an origin behind a cache sees)",
+            MetricType::Counter,
+            &|s| counter(s.hls_playlists),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_hls_segment_requests",
+            "HLS segment requests answered",
+            MetricType::Counter,
+            &|s| counter(s.hls_segments),
         )?;
         per_station(
             &mut encoder,

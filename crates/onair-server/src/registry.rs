@@ -110,6 +110,8 @@ pub struct Station {
     timeline: watch::Sender<Arc<Timeline>>,
     /// Tick 0 of the station's clock (taken when the station went on air).
     pub epoch: SystemTime,
+    /// HLS caches and clients.
+    pub hls: crate::hls::HlsState,
     identity: Mutex<Option<FileIdentity>>,
     settings: RwLock<Settings>,
     /// When the station went on air.
@@ -451,6 +453,7 @@ impl StationRegistry {
             hub: Arc::clone(&hub),
             timeline,
             epoch,
+            hls: Default::default(),
             identity: Mutex::new(identity),
             settings: RwLock::new(Settings {
                 icy: Arc::new(IcyTitle::new(0, &meta.title)),

@@ -38,10 +38,11 @@ const ALLOWED: &str = "GET, HEAD, OPTIONS";
 /// The response headers a web player on another site may read.
 const EXPOSED: &str = "icy-metaint, icy-name, icy-genre, icy-description, icy-url, icy-br, icy-sr, icy-pub, ice-audio-info, content-type";
 
-/// Answers one request.
-pub fn respond<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Body> {
+/// Answers one request: the one place every request, streamed directly or served by hyper, is
+/// answered.
+pub async fn respond<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Body> {
     let method = req.method();
-    let mut response = if method == Method::OPTIONS {
+    let response = if method == Method::OPTIONS {
         preflight()
     } else if method != Method::GET && method != Method::HEAD {
         let mut response = text(
@@ -53,8 +54,13 @@ pub fn respond<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
             .insert(ALLOW, HeaderValue::from_static(ALLOWED));
         response
     } else {
-        route(app, req, conn)
+        route(app, req, conn).await
     };
+    finish(method, response)
+}
+
+/// What every answer gets: CORS, `Server`, and no body for `HEAD`.
+fn finish(method: &Method, mut response: Response<Body>) -> Response<Body> {
     // Every answer may be read by a web page on another site: streams, status, playlists.
     let h = response.headers_mut();
     h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
@@ -67,7 +73,7 @@ pub fn respond<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
     response
 }
 
-fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Body> {
+async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Body> {
     let path = req.uri().path();
     // RFC 9112 section 3.2: a request with more than one Host header is answered 400.
     if req.headers().get_all(HOST).iter().count() > 1 {
@@ -87,6 +93,36 @@ fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Body> {
         },
         Route::Playlist(name, kind) => match app.registry.get(name) {
             Some(station) => playlist(&station, kind, &base),
+            None => not_found(app, path),
+        },
+        Route::Hls(name, request) => match app.registry.get(name) {
+            Some(station) => {
+                let config = app.config();
+                let client = crate::proxy::client_ip(
+                    conn.peer.ip(),
+                    req.headers(),
+                    &config.server.trusted_proxies,
+                );
+                let user_agent = req
+                    .headers()
+                    .get(USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                let mut response = crate::hls::respond(
+                    &station,
+                    request,
+                    req.headers(),
+                    client,
+                    user_agent,
+                    &config.hls,
+                )
+                .await;
+                response.headers_mut().insert(
+                    ACCESS_CONTROL_EXPOSE_HEADERS,
+                    HeaderValue::from_static("content-length, etag, last-modified"),
+                );
+                response
+            }
             None => not_found(app, path),
         },
     }
@@ -372,7 +408,7 @@ fn page(app: &App) -> Response<Body> {
             ));
         }
         list.push_str(&format!(
-            "<p class=\"now\">Now playing: {title}</p><p class=\"links\"><a href=\"/{name}\">stream</a> <a href=\"/{name}.m3u\">.m3u</a> <a href=\"/{name}.pls\">.pls</a></p></article>\n"
+            "<p class=\"now\">Now playing: {title}</p><p class=\"links\"><a href=\"/{name}\">stream</a> <a href=\"/{name}.m3u\">.m3u</a> <a href=\"/{name}.pls\">.pls</a> <a href=\"/{name}.m3u8\">HLS</a></p></article>\n"
         ));
     }
     let summary = match stations.len() {

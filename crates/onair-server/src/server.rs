@@ -138,7 +138,11 @@ impl Server {
         let feed = Arc::clone(&app);
         connections.spawn(async move {
             feed.events
-                .publish(Arc::clone(&feed.registry), feed.closing.clone())
+                .publish(
+                    Arc::clone(&feed.registry),
+                    feed.config.clone(),
+                    feed.closing.clone(),
+                )
                 .await
         });
         match self.watcher.take() {
@@ -293,7 +297,7 @@ async fn open(
     let mut io = TimedIo::new(stream, write_timeout);
     match head::open(&mut io, &app, header_timeout).await {
         Opening::Stream(request) => {
-            let (head, body) = writer::answer(&app, request, &conn);
+            let (head, body) = writer::answer(&app, request, &conn).await;
             if let crate::body::Body::Listener(listener) = &body {
                 let station = listener.station();
                 let plan = writer::SendBufferPlan::new(
@@ -367,8 +371,8 @@ async fn serve_http(
     let peer = conn.peer;
     let closing = app.closing.clone();
     let service = service_fn(move |req| {
-        let response = routes::respond(&app, &req, &conn);
-        std::future::ready(Ok::<_, Infallible>(response))
+        let (app, conn) = (Arc::clone(&app), conn.clone());
+        async move { Ok::<_, Infallible>(routes::respond(&app, &req, &conn).await) }
     });
     let mut builder = http1::Builder::new();
     builder

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use serde_json::{json, Value};
 
 use crate::app::App;
+use crate::config::HlsConfig;
 use crate::registry::Station;
 
 /// `/status.json`.
@@ -14,7 +15,7 @@ pub fn status(app: &App, base_url: &str) -> Value {
         .registry
         .list()
         .iter()
-        .map(|station| station_json(station, base_url))
+        .map(|station| station_json(station, base_url, &app.config().hls))
         .collect();
     json!({
         "server": {
@@ -33,7 +34,7 @@ pub fn status(app: &App, base_url: &str) -> Value {
     })
 }
 
-fn station_json(station: &Station, base_url: &str) -> Value {
+fn station_json(station: &Station, base_url: &str, hls: &HlsConfig) -> Value {
     use std::sync::atomic::Ordering::Relaxed;
     let info = station.info();
     let meta = station.meta();
@@ -46,6 +47,8 @@ fn station_json(station: &Station, base_url: &str) -> Value {
         "genre": meta.genre,
         "description": meta.description,
         "listeners": station.hub.listeners(),
+        "hls_listeners": station.hls.listeners(hls),
+        "hls_url": format!("{base_url}/{}.m3u8", station.name),
         "listener_peak": stats.peak.load(Relaxed),
         "bitrate_kbps": info.bitrate_kbps(),
         "sample_rate": info.sample_rate(),
@@ -76,7 +79,8 @@ pub fn icestats(app: &App, base_url: &str) -> Value {
                 "channels": info.channels(),
                 "genre": meta.genre.clone().unwrap_or_default(),
                 "listener_peak": station.hub.stats().peak.load(Relaxed),
-                "listeners": station.hub.listeners(),
+                // Icecast counts its listeners; onair's HLS clients are listeners too.
+                "listeners": station.hub.listeners() + station.hls.listeners(&app.config().hls),
                 "listenurl": format!("{base_url}/{}", station.name),
                 "samplerate": info.sample_rate(),
                 "server_description": meta.description.clone().unwrap_or_default(),

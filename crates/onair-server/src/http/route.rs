@@ -1,5 +1,7 @@
 //! Where a request goes: decided once, from its path, for the direct stream path and hyper alike.
 
+use crate::hls::HlsRequest;
+
 /// Where a request goes, decided once from its path (the direct stream path and hyper both
 /// ask here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +22,8 @@ pub enum Route<'a> {
     Stream(&'a str),
     /// `/<name>.m3u` or `/<name>.pls`.
     Playlist(&'a str, PlaylistKind),
+    /// `/<name>.m3u8`, `/<name>/index.m3u8`, `/<name>/<k>.aac`: HLS.
+    Hls(&'a str, HlsRequest),
 }
 
 /// The playlist formats served.
@@ -43,7 +47,18 @@ impl<'a> Route<'a> {
             "/metrics" => Route::Metrics,
             _ => {
                 let name = path.strip_prefix('/').unwrap_or(path);
+                if let Some((name, file)) = name.split_once('/') {
+                    return match file {
+                        "index.m3u8" => Route::Hls(name, HlsRequest::Main),
+                        _ => match file.strip_suffix(".aac").map(str::parse::<u64>) {
+                            Some(Ok(k)) => Route::Hls(name, HlsRequest::Segment(k)),
+                            // No station has a `/` in its name: a 404 names the stations.
+                            _ => Route::Stream(path),
+                        },
+                    };
+                }
                 match name.rsplit_once('.') {
+                    Some((name, "m3u8")) => Route::Hls(name, HlsRequest::Playlist),
                     Some((name, "m3u")) => Route::Playlist(name, PlaylistKind::M3u),
                     Some((name, "pls")) => Route::Playlist(name, PlaylistKind::Pls),
                     Some((name, "aac")) => Route::Stream(name),
@@ -51,5 +66,35 @@ impl<'a> Route<'a> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert_eq!(Route::of("/"), Route::Page);
+        assert_eq!(Route::of("/jazz"), Route::Stream("jazz"));
+        assert_eq!(Route::of("/jazz.aac"), Route::Stream("jazz"));
+        assert_eq!(
+            Route::of("/jazz.pls"),
+            Route::Playlist("jazz", PlaylistKind::Pls)
+        );
+        assert_eq!(
+            Route::of("/jazz.m3u8"),
+            Route::Hls("jazz", HlsRequest::Playlist)
+        );
+        assert_eq!(
+            Route::of("/jazz/index.m3u8"),
+            Route::Hls("jazz", HlsRequest::Main)
+        );
+        assert_eq!(
+            Route::of("/jazz/42.aac"),
+            Route::Hls("jazz", HlsRequest::Segment(42))
+        );
+        assert_eq!(Route::of("/jazz/x.aac"), Route::Stream("/jazz/x.aac"));
+        assert_eq!(Route::of("/../etc/passwd"), Route::Stream("/../etc/passwd"));
     }
 }

@@ -17,8 +17,8 @@ use crate::body::Body;
 use crate::routes;
 
 /// Answers a stream request: the response head, ready to send, and the body to follow it.
-pub fn answer(app: &Arc<App>, request: Request<()>, conn: &Conn) -> (Bytes, Body) {
-    let response = routes::respond(app, &request, conn);
+pub async fn answer(app: &Arc<App>, request: Request<()>, conn: &Conn) -> (Bytes, Body) {
+    let response = routes::respond(app, &request, conn).await;
     let head_only = request.method() == http::Method::HEAD;
     let (parts, body) = response.into_parts();
     (Bytes::from(response_head(&parts, &body, head_only)), body)
