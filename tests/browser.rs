@@ -270,3 +270,74 @@ async fn the_page_plays_a_station_with_live_counts() {
         browser.errors
     );
 }
+
+/// hls.js, installed for this test by `.ci/run` (`npm install` in `tests/hlsjs`), or `None`
+/// (skipped) on a developer machine without it. Under CI a missing hls.js is a failure.
+fn hlsjs() -> Option<PathBuf> {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("hlsjs/node_modules/hls.js/dist/hls.min.js");
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "hls.js is not installed (.ci/run installs it: cd tests/hlsjs && npm install)"
+    );
+    eprintln!("SKIPPED: hls.js is not installed (cd tests/hlsjs && npm install)");
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hlsjs_in_chromium_plays_a_station() {
+    let Some(binary) = chromium() else { return };
+    let Some(hls_js) = hlsjs() else { return };
+    let server = TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], "").await;
+    // A page of the test's own (as a web player on another site would be), loading hls.js.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let page = dir.path().join("player.html");
+    std::fs::write(
+        &page,
+        format!(
+            r#"<!doctype html><meta charset="utf-8"><audio id="a" muted></audio>
+<script src="file://{hls}"></script>
+<script>
+window.errors = [];
+const audio = document.getElementById('a');
+const hls = new Hls();
+hls.on(Hls.Events.ERROR, (_, data) => window.errors.push(data.type + ':' + data.details + ':' + data.fatal));
+hls.loadSource('http://{addr}/jazz.m3u8');
+hls.attachMedia(audio);
+hls.on(Hls.Events.MANIFEST_PARSED, () => audio.play().catch((e) => window.errors.push('play:' + e.message)));
+</script>"#,
+            hls = hls_js.display(),
+            addr = server.addr
+        ),
+    )
+    .expect("write page");
+    let url = format!("file://{}", page.display());
+    let played = tokio::task::spawn_blocking(move || {
+        let mut browser = Browser::start(&binary);
+        browser.call("Page.navigate", json!({"url": url}));
+        let started = browser.wait_for(
+            "document.getElementById('a').currentTime",
+            Duration::from_secs(15),
+            |v| v.as_f64().is_some_and(|t| t > 0.5),
+        );
+        let start = started.as_f64().unwrap_or(0.0);
+        // Ten more seconds of playing, the time advancing all along.
+        std::thread::sleep(Duration::from_secs(10));
+        let end = browser
+            .eval("document.getElementById('a').currentTime")
+            .as_f64()
+            .unwrap_or(0.0);
+        let errors = browser.eval("window.errors.join('\\n')");
+        (start, end, errors, browser.errors.clone())
+    })
+    .await
+    .expect("browser");
+    let (start, end, hls_errors, page_errors) = played;
+    eprintln!("hls.js played from {start:.2} s to {end:.2} s");
+    assert!(end - start > 9.0, "currentTime went from {start} to {end}");
+    assert_eq!(hls_errors, json!(""), "hls.js reported errors");
+    assert!(page_errors.is_empty(), "{page_errors:?}");
+}
