@@ -90,7 +90,11 @@ async fn playlists_and_segments_tile_the_clock_with_exact_timestamps() {
         segments.len(),
         "a date on every segment"
     );
-    assert!(!text.contains("DISCONTINUITY"), "loop points are seamless");
+    assert!(
+        !text.contains("#EXT-X-DISCONTINUITY\n"),
+        "loop points are seamless"
+    );
+    assert!(text.contains("#EXT-X-DISCONTINUITY-SEQUENCE:0\n"));
     let mut previous: Option<(u64, u64)> = None;
     for (k, uri, seconds) in &segments {
         let segment = fetch(&server, &format!("/{uri}"), "").await;
@@ -217,4 +221,42 @@ async fn ffmpeg_plays_hls_across_segments_and_loop_points() {
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replacement_of_another_format_is_a_discontinuity_on_a_segment_boundary() {
+    let server = short_station().await;
+    // 44.1 kHz replaced by 48 kHz, renamed over the station.
+    let new = std::fs::read(fixture("r48000_2ch_320k.aac")).expect("fixture");
+    let temp = server.stations().join(".radio.aac.tmp");
+    std::fs::write(&temp, new).expect("write");
+    std::fs::rename(&temp, server.stations().join("radio.aac")).expect("rename over");
+    // The switch lands on a segment boundary 2 s or more on; then a segment completes.
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = String::from_utf8_lossy(&fetch(&server, "/radio.m3u8", "").await.body).to_string();
+        if text.contains("#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(text.matches("#EXT-X-DISCONTINUITY\n").count(), 1, "{text}");
+    let (_, segments) = listed(&text);
+    let marked = text
+        .split("#EXT-X-DISCONTINUITY\n")
+        .nth(1)
+        .and_then(|after| listed(&format!("#EXTM3U\n{after}")).1.first().cloned())
+        .expect("a segment after the tag");
+    let rate_of = |bytes: &[u8]| {
+        let (_, frames) = split_segment(bytes);
+        onair_core::AdtsHeader::parse(frames)
+            .expect("frame")
+            .sample_rate()
+    };
+    let position = segments.iter().position(|s| *s == marked).expect("listed");
+    assert!(position > 0, "{text}");
+    let before = fetch(&server, &format!("/{}", segments[position - 1].1), "").await;
+    let after = fetch(&server, &format!("/{}", marked.1), "").await;
+    assert_eq!(rate_of(&before.body), 44_100);
+    assert_eq!(rate_of(&after.body), 48_000);
 }

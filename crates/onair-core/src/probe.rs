@@ -52,6 +52,9 @@ pub struct StationInfo {
     pub title: Option<String>,
     /// Length of one pass through the file, in timeline ticks (exact).
     pub ticks: u64,
+    /// The file, open since it was probed: everything that plays it reads this very file, so a
+    /// file renamed over the path is a new version to probe, never a change under the listeners.
+    pub file: Arc<File>,
     /// Where every [`INDEX_EVERY`]th frame starts: the station clock seeks with it instead of
     /// reading the file from its start.
     pub index: Arc<SeekIndex>,
@@ -133,7 +136,8 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
     }
     let range = audio_range(&mut file, len).map_err(|e| SourceError::io(path, 0, e))?;
     let title = tags::title(&mut file, len).map_err(|e| SourceError::io(path, 0, e))?;
-    let mut reader = RangeReader::new(file, path, range)?;
+    let file = Arc::new(file);
+    let mut reader = RangeReader::new(Arc::clone(&file), path, range);
     let mut deframer = Deframer::new(range.start);
     let mut first: Option<AdtsHeader> = None;
     let (mut frames, mut audio_bytes, mut samples, mut mixed) = (0u64, 0u64, 0u64, false);
@@ -234,6 +238,7 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
         damage,
         title,
         ticks,
+        file,
         index: Arc::new({
             index.points.shrink_to_fit();
             index
@@ -241,9 +246,11 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
     })
 }
 
-/// Reads a file's audio range in blocks.
+/// Reads a file's audio range in blocks, with positional reads on a file opened once and shared
+/// (the probe's, kept in [`StationInfo`]): every reader has its own position, and a file renamed
+/// over the path later never changes what an open reader reads.
 pub(crate) struct RangeReader {
-    file: File,
+    file: Arc<File>,
     path: PathBuf,
     pos: u64,
     start: u64,
@@ -251,44 +258,26 @@ pub(crate) struct RangeReader {
 }
 
 impl RangeReader {
-    pub(crate) fn new(file: File, path: &Path, range: AudioRange) -> Result<Self, SourceError> {
-        let mut reader = RangeReader {
+    pub(crate) fn new(file: Arc<File>, path: &Path, range: AudioRange) -> Self {
+        RangeReader {
             file,
             path: path.to_path_buf(),
             pos: range.start,
             start: range.start,
             end: range.end,
-        };
-        reader.rewind()?;
-        Ok(reader)
+        }
     }
 
     /// A reader of `range` positioned at byte `at` (a frame inside the range).
-    pub(crate) fn starting_at(
-        file: File,
-        path: &Path,
-        range: AudioRange,
-        at: u64,
-    ) -> Result<Self, SourceError> {
-        use std::io::{Seek, SeekFrom};
-        let mut reader = RangeReader::new(file, path, range)?;
-        let at = at.clamp(range.start, range.end);
+    pub(crate) fn starting_at(file: Arc<File>, path: &Path, range: AudioRange, at: u64) -> Self {
+        let mut reader = RangeReader::new(file, path, range);
+        reader.pos = at.clamp(range.start, range.end);
         reader
-            .file
-            .seek(SeekFrom::Start(at))
-            .map_err(|e| SourceError::io(path, at, e))?;
-        reader.pos = at;
-        Ok(reader)
     }
 
     /// Goes back to the start of the range (the loop point).
-    pub(crate) fn rewind(&mut self) -> Result<(), SourceError> {
-        use std::io::{Seek, SeekFrom};
-        self.file
-            .seek(SeekFrom::Start(self.start))
-            .map_err(|e| SourceError::io(&self.path, self.start, e))?;
+    pub(crate) fn rewind(&mut self) {
         self.pos = self.start;
-        Ok(())
     }
 
     /// Appends up to one block to `buf`; `false` at the end of the range (or of a file that
@@ -301,7 +290,7 @@ impl RangeReader {
         let start = buf.len();
         buf.resize(start + want, 0);
         let n = loop {
-            match self.file.read(&mut buf[start..]) {
+            match read_at(&self.file, &mut buf[start..], self.pos) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
@@ -314,6 +303,18 @@ impl RangeReader {
         self.pos += n as u64;
         Ok(n > 0)
     }
+}
+
+/// Reads at `offset` without moving the file's shared position.
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+/// Reads at `offset` (Windows moves the shared position, which no reader here relies on).
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
 }
 
 /// A hint at what a non-ADTS file is, from its first bytes (empty when nothing is recognised).

@@ -4,13 +4,13 @@
 //! three-hour mix costs the same memory as a jingle. Reads run on tokio's blocking pool so a slow
 //! disk never stalls the runtime.
 //!
-//! The file is opened once and kept open for the life of the source: at the loop point the
-//! source seeks back to the first frame of that same file. A file renamed over the station's path
+//! The file is the one the probe opened ([`StationInfo::file`]), read with positional reads: at
+//! the loop point the source goes back to the first frame of that same file. A file renamed over the station's path
 //! (a new version, good or bad) is therefore the registry's to probe and switch to; the audio
 //! playing never changes under the listeners by accident.
 
-use std::fs::File;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -75,9 +75,8 @@ impl StationSource {
             tick: 0,
             byte: info.range.start,
         });
-        let file =
-            File::open(&info.path).map_err(|e| SourceError::io(&info.path, point.byte, e))?;
-        let reader = RangeReader::starting_at(file, &info.path, info.range, point.byte)?;
+        let reader =
+            RangeReader::starting_at(Arc::clone(&info.file), &info.path, info.range, point.byte);
         Ok(StationSource {
             path: info.path.clone(),
             range: info.range,
@@ -211,7 +210,7 @@ impl StationSource {
         }
         // The same open file from its first frame: never whatever the path names now.
         if let Some(reader) = &mut self.reader {
-            reader.rewind()?;
+            reader.rewind();
         }
         self.deframer = Deframer::new(self.range.start);
         self.frames_this_pass = 0;

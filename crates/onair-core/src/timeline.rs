@@ -84,6 +84,9 @@ impl Entry {
 #[derive(Debug, Clone)]
 pub struct Timeline {
     entries: Vec<Entry>,
+    /// Discontinuities (a change of sample rate, channels or profile at a switch) among the
+    /// entries forgotten: HLS's `EXT-X-DISCONTINUITY-SEQUENCE` only ever grows.
+    forgotten_discontinuities: u64,
 }
 
 impl Timeline {
@@ -96,6 +99,7 @@ impl Timeline {
                 info,
                 offset: 0,
             }],
+            forgotten_discontinuities: 0,
         }
     }
 
@@ -130,8 +134,39 @@ impl Timeline {
     pub fn forget_before(&mut self, tick: u64) {
         let i = self.entries.partition_point(|e| e.from <= tick);
         if i > 1 {
+            // The switches into entries 1..i-1 are forgotten with the entries before them.
+            self.forgotten_discontinuities +=
+                (1..i).filter(|&j| self.is_discontinuity(j)).count() as u64;
             self.entries.drain(..i - 1);
         }
+    }
+
+    /// Whether the switch into entry `j` changes the stream's format (a decoder must start
+    /// over).
+    fn is_discontinuity(&self, j: usize) -> bool {
+        j > 0
+            && j < self.entries.len()
+            && !self.entries[j - 1]
+                .info
+                .first
+                .same_stream(&self.entries[j].info.first)
+    }
+
+    /// Whether a switch that changes the stream's format happens exactly at `tick`.
+    pub fn discontinuity_at(&self, tick: u64) -> bool {
+        self.entries
+            .iter()
+            .position(|e| e.from == tick)
+            .is_some_and(|j| self.is_discontinuity(j))
+    }
+
+    /// Discontinuities strictly before `tick` since the timeline began (for HLS's
+    /// `EXT-X-DISCONTINUITY-SEQUENCE`).
+    pub fn discontinuities_before(&self, tick: u64) -> u64 {
+        self.forgotten_discontinuities
+            + (1..self.entries.len())
+                .filter(|&j| self.entries[j].from < tick && self.is_discontinuity(j))
+                .count() as u64
     }
 }
 
@@ -182,7 +217,9 @@ pub async fn frame_boundary(entry: &Entry, tick: u64) -> Result<u64, crate::Sour
     if start.start == position {
         return Ok(tick);
     }
-    Ok(tick + (start.start + start.ticks - position))
+    // A file that shrank under its reader may yield a frame of the next pass: then the tick
+    // itself is as good a boundary as any.
+    Ok(tick + (start.start + start.ticks).saturating_sub(position))
 }
 
 /// The first tick of segment `k` (segments of `segment_ticks`): the first frame boundary at or

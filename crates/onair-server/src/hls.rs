@@ -156,7 +156,7 @@ pub async fn respond(
         HlsRequest::Playlist => {
             hls.playlist_requests.fetch_add(1, Ordering::Relaxed);
             match hls.window(&timeline, now, config).await {
-                Ok(window) => Ok(media_playlist(station, &window, config, headers)),
+                Ok(window) => Ok(media_playlist(station, &timeline, &window, config, headers)),
                 Err(error) => Err(error),
             }
         }
@@ -231,18 +231,26 @@ async fn segment(
 
 fn media_playlist(
     station: &Station,
+    timeline: &Timeline,
     window: &Window,
     config: &HlsConfig,
     headers: &HeaderMap,
 ) -> Response<Body> {
     let target = target_duration(config).as_secs();
+    let first_start = window.starts.first().copied().unwrap_or(0);
     let mut text = format!(
-        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:{}\n",
-        window.first
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:{}\n#EXT-X-DISCONTINUITY-SEQUENCE:{}\n",
+        window.first,
+        timeline.discontinuities_before(first_start)
     );
     for (i, pair) in window.starts.windows(2).enumerate() {
         let k = window.first + i as u64;
         let (start, end) = (pair[0], pair[1]);
+        // A replaced file of another sample rate, channel layout or profile: the decoder must
+        // start over (a loop point, or a file of the same format, is seamless).
+        if timeline.discontinuity_at(start) {
+            text.push_str("#EXT-X-DISCONTINUITY\n");
+        }
         let date = humantime::format_rfc3339_millis(wall_time(station.epoch, start));
         let seconds = (end - start) as f64 / TICKS_PER_SECOND as f64;
         text.push_str(&format!(

@@ -20,6 +20,8 @@ fn test_station() -> Vec<u8> {
 struct Log {
     lines: std::sync::mpsc::Receiver<String>,
     seen: Vec<String>,
+    /// Lines seen that no wait has returned yet.
+    unmatched: Vec<String>,
 }
 
 impl Log {
@@ -36,11 +38,16 @@ impl Log {
         Log {
             lines,
             seen: Vec::new(),
+            unmatched: Vec::new(),
         }
     }
 
-    /// Waits (5 s at most) for a line holding `what`; returns it.
+    /// Waits (5 s at most) for a line holding `what` that no earlier wait returned (lines come in
+    /// any order: a station may be on air before the address is logged); returns it.
     fn wait_for(&mut self, what: &str) -> String {
+        if let Some(at) = self.unmatched.iter().position(|l| l.contains(what)) {
+            return self.unmatched.remove(at);
+        }
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -50,6 +57,7 @@ impl Log {
                     if line.contains(what) {
                         return line;
                     }
+                    self.unmatched.push(line);
                 }
                 Err(_) => panic!(
                     "no log line with {what:?} within 5 s; seen: {:?}",
