@@ -40,8 +40,9 @@ use crate::registry::Station;
 const SEGMENTS_KEPT: usize = 6;
 /// Segment boundaries kept.
 const STARTS_KEPT: usize = 256;
-/// Fewest segments a playlist lists.
-const MIN_WINDOW: u64 = 3;
+/// Fewest segments a playlist lists (Apple's authoring spec asks for six; RFC 8216 for three
+/// target durations at least).
+const MIN_WINDOW: u64 = 6;
 
 /// One station's HLS state: caches and the clients seen.
 #[derive(Debug, Default)]
