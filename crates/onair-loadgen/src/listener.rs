@@ -79,7 +79,7 @@ const SOURCE_ADDRESSES: u32 = 64;
 
 /// Connects from the `n`th of [`SOURCE_ADDRESSES`] loopback addresses (for an IPv4 loopback
 /// target), with a zero linger so that ending the run leaves no TIME_WAIT behind.
-async fn connect(target: SocketAddr, n: u32) -> std::io::Result<TcpStream> {
+pub(crate) async fn connect(target: SocketAddr, n: u32) -> std::io::Result<TcpStream> {
     let socket = match target {
         SocketAddr::V4(v4) if v4.ip().is_loopback() => {
             let socket = TcpSocket::new_v4()?;

@@ -12,9 +12,11 @@
 //!
 //! - `main.rs`: flags, the ramp, /proc sampling, and the report.
 //! - `listener`: one listener's connection and measurements.
+//! - `hls_client`: one HLS player (`--hls`): playlist polls, segment fetches and their checks.
 //! - `stream_check`: incremental chunked decoding, ICY stripping and the ADTS walk.
 #![forbid(unsafe_code)]
 
+mod hls_client;
 mod listener;
 mod proc_stats;
 mod stream_check;
@@ -51,6 +53,11 @@ struct Args {
     /// Ask for ICY metadata (Icy-MetaData: 1) and strip it before the ADTS checks.
     #[arg(long)]
     icy: bool,
+    /// Play HLS instead: each URL is a media playlist (http://127.0.0.1:8080/jazz.m3u8); each
+    /// client polls it every half target duration and fetches each new segment once, checking
+    /// whole frames, continuous ID3 timestamps and that no segment is missing.
+    #[arg(long)]
+    hls: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -138,6 +145,26 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if args.hls {
+        let report = runtime.block_on(run_hls(&args, &targets));
+        if args.json {
+            match serde_json::to_string_pretty(&report) {
+                Ok(json) => println!("{json}"),
+                Err(e) => eprintln!("onair-loadgen: {e}"),
+            }
+        } else {
+            print_hls_report(&report);
+        }
+        let clean = report.errors.is_empty()
+            && report.continuity_faults == 0
+            && report.missing_segments == 0
+            && report.bad_segments == 0;
+        return if clean {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     let report = runtime.block_on(run(&args, &targets));
     if args.json {
         match serde_json::to_string_pretty(&report) {
@@ -222,6 +249,119 @@ async fn run(args: &Args, targets: &[Target]) -> Report {
         .await;
     let wall = started.elapsed();
     summarize(args, outcomes, sampler.finish(wall))
+}
+
+/// What `--hls` reports.
+#[derive(Debug, Serialize)]
+struct HlsReport {
+    url: String,
+    clients: usize,
+    seconds: u64,
+    playlist_requests: u64,
+    segment_requests: u64,
+    errors: BTreeMap<String, u64>,
+    segment_ms: Spread,
+    continuity_faults: u64,
+    missing_segments: u64,
+    bad_segments: u64,
+    server: Option<proc_stats::Usage>,
+    loadgen: proc_stats::Usage,
+}
+
+async fn run_hls(args: &Args, targets: &[Target]) -> HlsReport {
+    let seconds = Duration::from_secs(args.seconds);
+    let mut sampler = ProcSampler::start(args.server_pid);
+    let started = Instant::now();
+    let tasks = tokio::task::LocalSet::new();
+    let outcomes = tasks
+        .run_until(async {
+            let mut handles = Vec::with_capacity(args.listeners);
+            let per_tick = (args.ramp_per_sec.max(1) as f64 / 100.0).max(1.0);
+            let mut ticker = tokio::time::interval(Duration::from_millis(10));
+            let mut opened = 0.0f64;
+            while handles.len() < args.listeners {
+                ticker.tick().await;
+                opened += per_tick;
+                while (handles.len() as f64) < opened && handles.len() < args.listeners {
+                    let n = handles.len() as u32;
+                    let target = targets[handles.len() % targets.len()].clone();
+                    handles.push(tokio::task::spawn_local(async move {
+                        hls_client::play(&target, seconds, n).await
+                    }));
+                }
+                sampler.sample();
+            }
+            let mut outcomes = Vec::with_capacity(handles.len());
+            let mut sample_every = tokio::time::interval(Duration::from_secs(1));
+            for mut handle in handles {
+                loop {
+                    tokio::select! {
+                        outcome = &mut handle => {
+                            outcomes.push(outcome.unwrap_or_default());
+                            break;
+                        }
+                        _ = sample_every.tick() => sampler.sample(),
+                    }
+                }
+            }
+            outcomes
+        })
+        .await;
+    let (server, loadgen) = sampler.finish(started.elapsed());
+    let mut errors = BTreeMap::new();
+    for o in &outcomes {
+        for (e, n) in &o.errors {
+            *errors.entry(e.clone()).or_insert(0) += n;
+        }
+    }
+    HlsReport {
+        url: args.url.join(" "),
+        clients: outcomes.len(),
+        seconds: args.seconds,
+        playlist_requests: outcomes.iter().map(|o| o.playlists).sum(),
+        segment_requests: outcomes.iter().map(|o| o.segments).sum(),
+        errors,
+        segment_ms: Spread::of(
+            outcomes
+                .iter()
+                .flat_map(|o| o.segment_ms.iter().copied())
+                .collect(),
+        ),
+        continuity_faults: outcomes.iter().map(|o| o.continuity_faults).sum(),
+        missing_segments: outcomes.iter().map(|o| o.missing).sum(),
+        bad_segments: outcomes.iter().map(|o| o.bad_segments).sum(),
+        server,
+        loadgen,
+    }
+}
+
+fn print_hls_report(r: &HlsReport) {
+    println!(
+        "HLS {} clients for {} s against {}",
+        r.clients, r.seconds, r.url
+    );
+    println!(
+        "  requests: {} playlists, {} segments; errors: {}",
+        r.playlist_requests,
+        r.segment_requests,
+        if r.errors.is_empty() {
+            "none".to_string()
+        } else {
+            format!("{:?}", r.errors)
+        }
+    );
+    println!(
+        "  segment fetch ms: p50 {:.1}, p99 {:.1}, max {:.1}",
+        r.segment_ms.p50, r.segment_ms.p99, r.segment_ms.max
+    );
+    println!(
+        "  continuity faults: {}, missing segments: {}, bad segments: {}",
+        r.continuity_faults, r.missing_segments, r.bad_segments
+    );
+    if let Some(server) = &r.server {
+        println!("  server: {server:?}");
+    }
+    println!("  loadgen: {:?}", r.loadgen);
 }
 
 fn summarize(

@@ -155,6 +155,11 @@ pub struct AdtsWalker {
 }
 
 impl AdtsWalker {
+    /// Whether the bytes fed so far end exactly at the end of a frame.
+    pub fn between_frames(&self) -> bool {
+        self.have == 0 && self.skip == 0
+    }
+
     /// Feeds audio bytes.
     pub fn feed(&mut self, bytes: &[u8]) {
         let mut i = 0;
