@@ -8,29 +8,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use onair_tests::{sample, TestServer};
+use onair_tests::{installed_tool, sample, TestServer};
 use serde_json::{json, Value};
 use tungstenite::{Message, WebSocket};
 
-/// Chromium, or `None` (test skipped) on a developer machine without it. Under CI a missing
-/// browser is a failure: `.ci/run` installs it.
+/// Chromium, or `None` (test skipped) on a developer machine without it.
 fn chromium() -> Option<PathBuf> {
-    let found = [
-        "/usr/bin/chromium",
-        "/usr/bin/chromium-browser",
-        "/usr/lib/chromium/chromium",
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromium is not installed (.ci/run installs it)"
-        );
-        eprintln!("SKIPPED: chromium is not installed (apt-get install chromium)");
-    }
-    found
+    installed_tool(
+        &[
+            "/usr/bin/chromium",
+            "/usr/bin/chromium-browser",
+            "/usr/lib/chromium/chromium",
+        ],
+        "apt-get install chromium",
+    )
 }
 
 /// A headless Chromium with its own profile, killed on drop.
@@ -276,15 +267,10 @@ async fn the_page_plays_a_station_with_live_counts() {
 fn hlsjs() -> Option<PathBuf> {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("hlsjs/node_modules/hls.js/dist/hls.min.js");
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "hls.js is not installed (.ci/run installs it: cd tests/hlsjs && npm install)"
-    );
-    eprintln!("SKIPPED: hls.js is not installed (cd tests/hlsjs && npm install)");
-    None
+    installed_tool(
+        &[&path.display().to_string()],
+        "cd tests/hlsjs && npm install",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,9 @@
 use std::io::Read;
 use std::time::Duration;
 
-use onair_tests::{ffmpeg_decode, ffprobe_packets, fixture, walk, HttpResponse, TestServer};
+use onair_tests::{
+    ffmpeg_decode, ffprobe_packets, fixture, split_hls_segment, walk, HttpResponse, TestServer,
+};
 
 const SECOND: Duration = Duration::from_secs(1);
 /// A 2 s station and 1 s segments: every other segment crosses the loop point.
@@ -48,23 +50,6 @@ fn listed(playlist: &str) -> (u64, Vec<(u64, String, f64)>) {
     (sequence, out)
 }
 
-/// The PRIV timestamp of a segment and the ADTS frames after its ID3 tag.
-fn split_segment(bytes: &[u8]) -> (u64, &[u8]) {
-    assert_eq!(&bytes[..4], b"ID3\x04", "an ID3v2.4 tag first");
-    let size = bytes[6..10]
-        .iter()
-        .fold(0usize, |a, &b| (a << 7) | usize::from(b));
-    let tag = &bytes[..10 + size];
-    let owner = b"com.apple.streaming.transportStreamTimestamp\0";
-    let at = tag
-        .windows(owner.len())
-        .position(|w| w == owner)
-        .expect("PRIV")
-        + owner.len();
-    let pts = u64::from_be_bytes(tag[at..at + 8].try_into().expect("8 bytes"));
-    (pts, &bytes[10 + size..])
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn playlists_and_segments_tile_the_clock_with_exact_timestamps() {
     let server = short_station().await;
@@ -104,7 +89,7 @@ async fn playlists_and_segments_tile_the_clock_with_exact_timestamps() {
             .header("cache-control")
             .is_some_and(|c| c.contains("immutable")));
         assert!(segment.header("etag").is_some_and(|e| e.starts_with('"')));
-        let (pts, frames) = split_segment(&segment.body);
+        let (pts, frames) = split_hls_segment(&segment.body);
         let w = walk(frames);
         assert_eq!(w.tail, 0, "whole frames");
         assert!(
@@ -248,7 +233,7 @@ async fn a_replacement_of_another_format_is_a_discontinuity_on_a_segment_boundar
         .and_then(|after| listed(&format!("#EXTM3U\n{after}")).1.first().cloned())
         .expect("a segment after the tag");
     let rate_of = |bytes: &[u8]| {
-        let (_, frames) = split_segment(bytes);
+        let (_, frames) = split_hls_segment(bytes);
         onair_core::AdtsHeader::parse(frames)
             .expect("frame")
             .sample_rate()

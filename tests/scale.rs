@@ -5,25 +5,19 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use onair_tests::{fixture, repo_root, walk, HttpResponse, TestServer};
+use onair_tests::{
+    fixture, installed_tool, repo_root, split_hls_segment, walk, HttpResponse, TestServer,
+};
 
 const SECOND: Duration = Duration::from_secs(1);
 const CONFIG: &str = "trusted_proxies = [\"127.0.0.1\"]\n[hls]\nsegment_ms = 1000\nwindow_s = 10\n";
 
 /// nginx, or `None` (skipped) without it outside CI.
 fn nginx() -> Option<PathBuf> {
-    let found = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "nginx is not installed (.ci/run installs it)"
-        );
-        eprintln!("SKIPPED: nginx is not installed (apt-get install nginx)");
-    }
-    found
+    installed_tool(
+        &["/usr/sbin/nginx", "/usr/bin/nginx"],
+        "apt-get install nginx",
+    )
 }
 
 /// nginx running the shipped config in front of `replicas`, on a loopback port of its own.
@@ -115,20 +109,6 @@ fn segments_of(playlist: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
-fn priv_pts(segment: &[u8]) -> (u64, &[u8]) {
-    let size = segment[6..10]
-        .iter()
-        .fold(0usize, |a, &b| (a << 7) | usize::from(b));
-    let owner = b"com.apple.streaming.transportStreamTimestamp\0";
-    let at = segment[..10 + size]
-        .windows(owner.len())
-        .position(|w| w == owner)
-        .expect("PRIV")
-        + owner.len();
-    let pts = u64::from_be_bytes(segment[at..at + 8].try_into().expect("8"));
-    (pts, &segment[10 + size..])
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn segments_through_nginx_stay_whole_and_continuous_while_a_replica_stops() {
     let Some(binary) = nginx() else { return };
@@ -158,7 +138,7 @@ async fn segments_through_nginx_stay_whole_and_continuous_while_a_replica_stops(
             }
             let segment = nginx.get(&format!("/{uri}")).await;
             assert_eq!(segment.status(), 200, "{uri}");
-            let (pts, frames) = priv_pts(&segment.body);
+            let (pts, frames) = split_hls_segment(&segment.body);
             let w = walk(frames);
             assert_eq!(w.tail, 0, "{uri}: whole frames");
             fetched.push((k, pts, w.audio));

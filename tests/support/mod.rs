@@ -424,3 +424,35 @@ pub async fn ffprobe_packets(url: &str, seconds: u32) -> Option<(Vec<(f64, f64)>
         .collect();
     Some((packets, String::from_utf8_lossy(&output.stderr).to_string()))
 }
+
+/// The first of `paths` that exists, or `None` (the test is skipped) on a developer machine
+/// without the tool. Under CI a missing tool is a failure: `.ci/run` installs it.
+pub fn installed_tool(paths: &[&str], install: &str) -> Option<PathBuf> {
+    let found = paths.iter().map(PathBuf::from).find(|p| p.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is not installed ({install}; .ci/run does this)",
+            paths[0]
+        );
+        eprintln!("SKIPPED: {} is not installed ({install})", paths[0]);
+    }
+    found
+}
+
+/// An HLS segment's ID3 PRIV timestamp (90 kHz) and the ADTS frames after its ID3 tag.
+pub fn split_hls_segment(bytes: &[u8]) -> (u64, &[u8]) {
+    assert_eq!(&bytes[..4], b"ID3\x04", "an ID3v2.4 tag first");
+    let size = bytes[6..10]
+        .iter()
+        .fold(0usize, |a, &b| (a << 7) | usize::from(b));
+    let tag = &bytes[..10 + size];
+    let owner = b"com.apple.streaming.transportStreamTimestamp\0";
+    let at = tag
+        .windows(owner.len())
+        .position(|w| w == owner)
+        .expect("PRIV")
+        + owner.len();
+    let pts = u64::from_be_bytes(tag[at..at + 8].try_into().expect("8 bytes"));
+    (pts, &bytes[10 + size..])
+}

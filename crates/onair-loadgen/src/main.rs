@@ -213,8 +213,38 @@ async fn run(args: &Args, targets: &[Target]) -> Report {
     let seconds = Duration::from_secs(args.seconds);
     let mut sampler = ProcSampler::start(args.server_pid);
     let started = Instant::now();
+    let outcomes = ramp(
+        args,
+        targets,
+        &mut sampler,
+        |target, n| async move { listen(&target, seconds, n).await },
+        |e| Outcome {
+            failure: Some(format!("task: {e}")),
+            ..Outcome::default()
+        },
+    )
+    .await;
+    let wall = started.elapsed();
+    summarize(args, outcomes, sampler.finish(wall))
+}
+
+/// Opens `args.listeners` clients at `args.ramp_per_sec` (round robin over `targets`), each the
+/// task `start` makes, sampling the server meanwhile, and collects what each saw (`lost` for a
+/// task that failed).
+async fn ramp<T, F, Fut>(
+    args: &Args,
+    targets: &[Target],
+    sampler: &mut ProcSampler,
+    start: F,
+    lost: impl Fn(tokio::task::JoinError) -> T,
+) -> Vec<T>
+where
+    T: 'static,
+    F: Fn(Target, u32) -> Fut,
+    Fut: std::future::Future<Output = T> + 'static,
+{
     let tasks = tokio::task::LocalSet::new();
-    let outcomes = tasks
+    tasks
         .run_until(async {
             let mut handles = Vec::with_capacity(args.listeners);
             let per_tick = (args.ramp_per_sec.max(1) as f64 / 100.0).max(1.0);
@@ -226,18 +256,17 @@ async fn run(args: &Args, targets: &[Target]) -> Report {
                 while (handles.len() as f64) < opened && handles.len() < args.listeners {
                     let n = handles.len() as u32;
                     let target = targets[handles.len() % targets.len()].clone();
-                    handles.push(tokio::task::spawn_local(async move { listen(&target, seconds, n).await }));
+                    handles.push(tokio::task::spawn_local(start(target, n)));
                 }
                 sampler.sample();
             }
             let mut outcomes = Vec::with_capacity(handles.len());
             let mut sample_every = tokio::time::interval(Duration::from_secs(1));
-            for handle in handles {
-                let mut handle = handle;
+            for mut handle in handles {
                 loop {
                     tokio::select! {
                         outcome = &mut handle => {
-                            outcomes.push(outcome.unwrap_or_else(|e| Outcome { failure: Some(format!("task: {e}")), ..Outcome::default() }));
+                            outcomes.push(outcome.unwrap_or_else(&lost));
                             break;
                         }
                         _ = sample_every.tick() => sampler.sample(),
@@ -246,9 +275,7 @@ async fn run(args: &Args, targets: &[Target]) -> Report {
             }
             outcomes
         })
-        .await;
-    let wall = started.elapsed();
-    summarize(args, outcomes, sampler.finish(wall))
+        .await
 }
 
 /// What `--hls` reports.
@@ -272,41 +299,18 @@ async fn run_hls(args: &Args, targets: &[Target]) -> HlsReport {
     let seconds = Duration::from_secs(args.seconds);
     let mut sampler = ProcSampler::start(args.server_pid);
     let started = Instant::now();
-    let tasks = tokio::task::LocalSet::new();
-    let outcomes = tasks
-        .run_until(async {
-            let mut handles = Vec::with_capacity(args.listeners);
-            let per_tick = (args.ramp_per_sec.max(1) as f64 / 100.0).max(1.0);
-            let mut ticker = tokio::time::interval(Duration::from_millis(10));
-            let mut opened = 0.0f64;
-            while handles.len() < args.listeners {
-                ticker.tick().await;
-                opened += per_tick;
-                while (handles.len() as f64) < opened && handles.len() < args.listeners {
-                    let n = handles.len() as u32;
-                    let target = targets[handles.len() % targets.len()].clone();
-                    handles.push(tokio::task::spawn_local(async move {
-                        hls_client::play(&target, seconds, n).await
-                    }));
-                }
-                sampler.sample();
-            }
-            let mut outcomes = Vec::with_capacity(handles.len());
-            let mut sample_every = tokio::time::interval(Duration::from_secs(1));
-            for mut handle in handles {
-                loop {
-                    tokio::select! {
-                        outcome = &mut handle => {
-                            outcomes.push(outcome.unwrap_or_default());
-                            break;
-                        }
-                        _ = sample_every.tick() => sampler.sample(),
-                    }
-                }
-            }
-            outcomes
-        })
-        .await;
+    let outcomes = ramp(
+        args,
+        targets,
+        &mut sampler,
+        |target, n| async move { hls_client::play(&target, seconds, n).await },
+        |e| {
+            let mut lost = hls_client::HlsOutcome::default();
+            lost.errors.insert(format!("task: {e}"), 1);
+            lost
+        },
+    )
+    .await;
     let (server, loadgen) = sampler.finish(started.elapsed());
     let mut errors = BTreeMap::new();
     for o in &outcomes {

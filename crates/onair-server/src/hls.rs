@@ -401,15 +401,12 @@ fn not_modified(etag: &str, cache: &str) -> Response<Body> {
     response
 }
 
+/// A plain-text answer that a cache must not keep.
 fn text(status: StatusCode, body: &'static str) -> Response<Body> {
-    let mut response = Response::new(Body::full(body));
-    *response.status_mut() = status;
-    let h = response.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let mut response = crate::routes::text(status, body);
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
 

@@ -98,22 +98,13 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
         Route::Hls(name, request) => match app.registry.get(name) {
             Some(station) => {
                 let config = app.config();
-                let client = crate::proxy::client_ip(
-                    conn.peer.ip(),
-                    req.headers(),
-                    &config.server.trusted_proxies,
-                );
-                let user_agent = req
-                    .headers()
-                    .get(USER_AGENT)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
+                let (client, user_agent) = client_of(&config, req, conn);
                 let mut response = crate::hls::respond(
                     &station,
                     request,
                     req.headers(),
                     client,
-                    user_agent,
+                    &user_agent,
                     &config.hls,
                 )
                 .await;
@@ -235,19 +226,7 @@ fn subscribe<B>(
             )));
         }
     };
-    let client = crate::proxy::client_ip(
-        conn.peer.ip(),
-        req.headers(),
-        &config.server.trusted_proxies,
-    );
-    let user_agent = req
-        .headers()
-        .get(USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .chars()
-        .take(200)
-        .collect();
+    let (client, user_agent) = client_of(&config, req, conn);
     Ok(Body::Listener(Box::new(ListenerBody::new(
         subscription,
         Arc::clone(station),
@@ -498,7 +477,31 @@ fn not_found(app: &App, path: &str) -> Response<Body> {
     text(StatusCode::NOT_FOUND, message)
 }
 
-fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
+/// Who is asking: the listener's address (behind trusted proxies) and user agent (at most 200
+/// characters).
+fn client_of<B>(
+    config: &crate::config::Config,
+    req: &Request<B>,
+    conn: &Conn,
+) -> (std::net::IpAddr, String) {
+    let client = crate::proxy::client_ip(
+        conn.peer.ip(),
+        req.headers(),
+        &config.server.trusted_proxies,
+    );
+    let user_agent = req
+        .headers()
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .chars()
+        .take(200)
+        .collect();
+    (client, user_agent)
+}
+
+/// A plain-text answer.
+pub(crate) fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
     let mut response = Response::new(Body::full(body.into()));
     *response.status_mut() = status;
     response.headers_mut().insert(
