@@ -99,14 +99,16 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
             Some(station) => {
                 let config = app.config();
                 let (client, user_agent) = client_of(&config, req, conn);
-                let mut response = crate::hls::respond(
+                // Boxed: the HLS future (cutting segments from files) is large, and every
+                // request's future, a stream listener's opening among them, would carry it.
+                let mut response = Box::pin(crate::hls::respond(
                     &station,
                     request,
                     req.headers(),
                     client,
                     &user_agent,
                     &config.hls,
-                )
+                ))
                 .await;
                 response.headers_mut().insert(
                     ACCESS_CONTROL_EXPOSE_HEADERS,
