@@ -245,3 +245,37 @@ async fn a_replacement_of_another_format_is_a_discontinuity_on_a_segment_boundar
     assert_eq!(rate_of(&before.body), 44_100);
     assert_eq!(rate_of(&after.body), 48_000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_change_of_segment_ms_numbers_segments_anew() {
+    let server = short_station().await;
+    // Warm the caches with 1 s segments.
+    let (_, before) = listed(&String::from_utf8_lossy(
+        &fetch(&server, "/radio.m3u8", "").await.body,
+    ));
+    let _ = fetch(&server, &format!("/{}", before[before.len() - 1].1), "").await;
+    server.edit_config("[hls]\nsegment_ms = 2000\nwindow_s = 12\n");
+    let mut after = Vec::new();
+    for _ in 0..50 {
+        let text =
+            String::from_utf8_lossy(&fetch(&server, "/radio.m3u8", "").await.body).to_string();
+        after = listed(&text).1;
+        if after.iter().all(|(_, _, seconds)| *seconds > 1.9) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        after.iter().all(|(_, _, seconds)| *seconds > 1.9),
+        "{after:?}"
+    );
+    // Every listed segment is what its EXTINF says, whatever was cached for 1 s segments.
+    for (_, uri, seconds) in after.iter().rev().take(3) {
+        let segment = fetch(&server, &format!("/{uri}"), "").await;
+        let (_, frames) = split_hls_segment(&segment.body);
+        assert!(
+            (walk(frames).audio.as_secs_f64() - seconds).abs() < 1e-4,
+            "{uri}"
+        );
+    }
+}

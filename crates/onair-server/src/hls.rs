@@ -47,8 +47,9 @@ const MIN_WINDOW: u64 = 6;
 /// One station's HLS state: caches and the clients seen.
 #[derive(Debug, Default)]
 pub struct HlsState {
-    /// Segment index to its first tick.
-    starts: Mutex<BTreeMap<u64, u64>>,
+    /// (Segment length, segment index) to its first tick: a live change of `segment_ms`
+    /// numbers segments anew, and never meets a stale entry.
+    starts: Mutex<BTreeMap<(u64, u64), u64>>,
     segments: Mutex<VecDeque<Arc<Ready>>>,
     /// Client (address, user agent hash) to when it last asked.
     sessions: Mutex<HashMap<(IpAddr, u64), Instant>>,
@@ -61,7 +62,8 @@ pub struct HlsState {
 /// A segment ready to send.
 #[derive(Debug)]
 struct Ready {
-    index: u64,
+    /// Segment length in ticks, and index.
+    index: (u64, u64),
     bytes: Bytes,
     etag: String,
 }
@@ -101,12 +103,12 @@ impl HlsState {
 
     /// The first tick of segment `k`, from the cache or the files.
     async fn start(&self, timeline: &Timeline, k: u64, segment: u64) -> Result<u64, SourceError> {
-        if let Some(&tick) = lock(&self.starts).get(&k) {
+        if let Some(&tick) = lock(&self.starts).get(&(segment, k)) {
             return Ok(tick);
         }
         let tick = segment_start(timeline, k, segment).await?;
         let mut starts = lock(&self.starts);
-        starts.insert(k, tick);
+        starts.insert((segment, k), tick);
         while starts.len() > STARTS_KEPT {
             starts.pop_first();
         }
@@ -184,7 +186,8 @@ async fn segment(
     headers: &HeaderMap,
 ) -> Result<Response<Body>, SourceError> {
     let hls = &station.hls;
-    let ready = lock(&hls.segments).iter().find(|s| s.index == k).cloned();
+    let key = (segment_ticks(config), k);
+    let ready = lock(&hls.segments).iter().find(|s| s.index == key).cloned();
     let ready = match ready {
         Some(ready) => ready,
         None => {
@@ -201,12 +204,12 @@ async fn segment(
             let mut bytes = id3_tag(pts_90k(cut.start), &title);
             bytes.extend_from_slice(&cut.data);
             let ready = Arc::new(Ready {
-                index: k,
+                index: key,
                 etag: format!("\"{:016x}\"", fnv1a(&bytes)),
                 bytes: Bytes::from(bytes),
             });
             let mut segments = lock(&hls.segments);
-            if !segments.iter().any(|s| s.index == k) {
+            if !segments.iter().any(|s| s.index == key) {
                 segments.push_back(Arc::clone(&ready));
                 while segments.len() > SEGMENTS_KEPT {
                     segments.pop_front();
