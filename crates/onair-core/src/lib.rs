@@ -44,21 +44,19 @@ mod tags;
 pub mod testing;
 mod timeline;
 
-// The seams: what the server (and tests, benches, fuzz targets) build on.
-pub use adts::{AdtsHeader, HeaderError, SAMPLE_RATES};
+// The seams: what the server (and tests, benches, fuzz targets) build on, and the types their
+// signatures and fields name.
+pub use adts::{AdtsHeader, HeaderError};
 pub use chunk::Chunk;
-pub use deframer::{Damage, Deframer, Next};
-pub use error::{escape_controls, printable, SourceError};
+pub use deframer::Damage;
+pub use error::{printable, SourceError};
 pub use hub::{Hub, HubStats, Refused, Tuning};
-pub use pacer::{Pacer, MAX_LATE, REPLACEMENT_WAIT};
-pub use probe::{
-    probe, probe_until, SeekIndex, SeekPoint, StationInfo, INDEX_EVERY, MAX_LEAD_IN, READ_BLOCK,
-};
-pub use segment::{cut_segment, segment_bounds, Segment};
-pub use source::{SourceChunk, StationSource};
+pub use pacer::{Pacer, REPLACEMENT_WAIT};
+pub use probe::{probe, probe_until, SeekIndex, SeekPoint, StationInfo};
+pub use segment::{cut_segment, Segment};
 pub use subscription::Subscription;
 pub use tags::{audio_range, AudioRange};
 pub use timeline::{
-    duration_of, frame_boundary, frame_containing, pts_90k, segment_start, tick_at, ticks_of,
-    ticks_per_sample, wall_time, Entry, FrameSpan, Timeline, TICKS_PER_SECOND,
+    duration_of, frame_containing, pts_90k, segment_start, tick_at, ticks_of, wall_time, Entry,
+    FrameSpan, Timeline, TICKS_PER_SECOND,
 };

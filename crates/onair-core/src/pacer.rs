@@ -97,8 +97,7 @@ impl Pacer {
         // The hub's audio time continues across restarts of the pacer, from the first chunk.
         let mut base: Option<(u64, u64)> = None;
         loop {
-            let Some((chunk, position)) = self.next_chunk(&mut playing, &mut tick, stop).await?
-            else {
+            let Some(chunk) = self.next_chunk(&mut playing, &mut tick, stop).await? else {
                 return Ok(());
             };
             let deadline = instant_of(tick);
@@ -141,43 +140,33 @@ impl Pacer {
             self.hub
                 .publish(chunk.data, chunk.frames, pts_ns, duration_ns);
             self.hub
-                .record_pacing(duration_of(position), chunk.looped, late);
+                .record_pacing(duration_of(chunk.start), chunk.looped, late);
             tick += chunk.ticks;
         }
     }
 
     /// The next chunk at `tick` on the timeline, from the file the timeline says (opened anew at
     /// a switch), ending where the timeline switches. When the file fails, waits up to
-    /// [`REPLACEMENT_WAIT`] for a new timeline. `None` when stopped. Returns the chunk and its
-    /// position in the file.
+    /// [`REPLACEMENT_WAIT`] for a new timeline. `None` when stopped.
     async fn next_chunk(
         &mut self,
         playing: &mut Option<Playing>,
         tick: &mut u64,
         stop: &CancellationToken,
-    ) -> Result<Option<(SourceChunk, u64)>, SourceError> {
+    ) -> Result<Option<SourceChunk>, SourceError> {
         loop {
             let timeline = Arc::clone(&self.timeline.borrow_and_update());
             let entry = timeline.at(*tick);
-            if playing.as_ref().map(|p| p.entry_from) != Some(entry.from) {
-                let position = entry.file_position(*tick);
-                match StationSource::open_at(&entry.info, position) {
-                    Ok(source) => {
-                        *playing = Some(Playing {
-                            entry_from: entry.from,
-                            source,
-                            opened_at: Some(position),
-                        })
-                    }
-                    Err(error) => {
-                        *playing = None;
-                        self.wait_for_replacement(error, tick, stop).await?;
-                        continue;
-                    }
+            let current = match playing {
+                Some(current) if current.entry_from == entry.from => current,
+                _ => {
+                    let position = entry.file_position(*tick);
+                    playing.insert(Playing {
+                        entry_from: entry.from,
+                        source: StationSource::open_at(&entry.info, position),
+                        opened_at: Some(position),
+                    })
                 }
-            }
-            let Some(current) = playing.as_mut() else {
-                continue;
             };
             let room = timeline
                 .next_change(*tick)
@@ -194,7 +183,7 @@ impl Pacer {
                         // The file was opened inside a frame: the chunk starts at that frame.
                         *tick = tick.saturating_sub(opened_at.saturating_sub(chunk.start));
                     }
-                    return Ok(Some((chunk.clone(), chunk.start)));
+                    return Ok(Some(chunk));
                 }
                 Err(error) => {
                     *playing = None;

@@ -7,13 +7,11 @@ use bytes::{Bytes, BytesMut};
 
 use crate::error::SourceError;
 use crate::source::StationSource;
-use crate::timeline::{segment_start, Timeline};
+use crate::timeline::Timeline;
 
 /// One segment's audio.
 #[derive(Debug, Clone)]
 pub struct Segment {
-    /// Its index on the station clock.
-    pub index: u64,
     /// The tick of its first frame.
     pub start: u64,
     /// Its length in ticks.
@@ -22,55 +20,37 @@ pub struct Segment {
     pub data: Bytes,
     /// Frames in `data`.
     pub frames: u32,
-    /// Sample rate of its first frame.
-    pub sample_rate: u32,
 }
 
-/// Where segment `k` starts and ends on `timeline` (ticks).
-pub async fn segment_bounds(
-    timeline: &Timeline,
-    k: u64,
-    segment_ticks: u64,
-) -> Result<(u64, u64), SourceError> {
-    let start = segment_start(timeline, k, segment_ticks).await?;
-    let end = segment_start(timeline, k + 1, segment_ticks).await?;
-    Ok((start, end))
-}
-
-/// Cuts segment `k` (of `segment_ticks`) from the files `timeline` plays, across loop points
-/// and file switches.
+/// Cuts the frames from tick `start` to tick `end` (two segment boundaries, from
+/// [`crate::segment_start`]) out of the files `timeline` plays, across loop points and file
+/// switches.
 pub async fn cut_segment(
     timeline: &Timeline,
-    k: u64,
-    segment_ticks: u64,
+    start: u64,
+    end: u64,
 ) -> Result<Segment, SourceError> {
-    let (start, end) = segment_bounds(timeline, k, segment_ticks).await?;
     let mut data = BytesMut::new();
-    let (mut frames, mut sample_rate) = (0u32, 0u32);
+    let mut frames = 0u32;
     let mut tick = start;
     while tick < end {
         let entry = timeline.at(tick);
         let stop = timeline.next_change(tick).map_or(end, |at| at.min(end));
-        let mut source = StationSource::open_at(&entry.info, entry.file_position(tick))?;
+        let mut source = StationSource::open_at(&entry.info, entry.file_position(tick));
         while tick < stop {
             let chunk = source
                 .next_chunk_within(std::time::Duration::from_secs(3600), stop - tick)
                 .await?;
-            if sample_rate == 0 {
-                sample_rate = chunk.sample_rate;
-            }
             data.extend_from_slice(&chunk.data);
             frames += chunk.frames;
             tick += chunk.ticks;
         }
     }
     Ok(Segment {
-        index: k,
         start,
         ticks: tick - start,
         data: data.freeze(),
         frames,
-        sample_rate,
     })
 }
 
@@ -79,7 +59,7 @@ mod tests {
     use super::*;
     use crate::probe::probe;
     use crate::testing::{adts_frame, FrameSpec};
-    use crate::timeline::{ticks_of, TICKS_PER_SECOND};
+    use crate::timeline::{segment_start, ticks_of, TICKS_PER_SECOND};
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -102,7 +82,11 @@ mod tests {
         let mut next_id = None;
         let mut tick = None;
         for k in 1000..1010 {
-            let seg = cut_segment(&timeline, k, s).await.expect("segment");
+            let (start, end) = (
+                segment_start(&timeline, k, s).await.expect("start"),
+                segment_start(&timeline, k + 1, s).await.expect("end"),
+            );
+            let seg = cut_segment(&timeline, start, end).await.expect("segment");
             // It starts at the first frame at or after k seconds, and ends where the next begins.
             assert!(seg.start >= k * s && seg.start < k * s + frame);
             assert_eq!(seg.start % frame, 0);

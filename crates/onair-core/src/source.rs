@@ -35,8 +35,6 @@ pub struct SourceChunk {
     pub sample_rate: u32,
     /// This chunk starts a new pass through the file (after the first).
     pub looped: bool,
-    /// This chunk starts at the file's first frame (the first pass or a later one).
-    pub starts_file: bool,
     /// Where the chunk's first frame starts in the file, in timeline ticks.
     pub start: u64,
     /// The chunk's length in timeline ticks.
@@ -60,16 +58,12 @@ pub struct StationSource {
 }
 
 impl StationSource {
-    /// Opens the file `info` describes, positioned at its first frame.
-    pub fn open(info: &StationInfo) -> Result<Self, SourceError> {
-        Self::open_at(info, 0)
-    }
-
     /// Opens the file `info` describes at the frame that holds `position` (ticks from the file's
     /// start; past the end, it wraps), found through the file's seek index: at most
-    /// [`crate::INDEX_EVERY`] frames are read to get there, whatever the file's length. The
-    /// first chunk's `start` says where that frame starts.
-    pub fn open_at(info: &StationInfo, position: u64) -> Result<Self, SourceError> {
+    /// `INDEX_EVERY` (128) frames are read to get there, whatever the file's length. The first
+    /// chunk's `start` says where that frame starts. Nothing can fail here: the file is the one
+    /// the probe opened, and reads report their own errors.
+    pub fn open_at(info: &StationInfo, position: u64) -> Self {
         let position = position % info.ticks.max(1);
         let point = info.index.before(position).unwrap_or(SeekPoint {
             tick: 0,
@@ -77,7 +71,7 @@ impl StationSource {
         });
         let reader =
             RangeReader::starting_at(Arc::clone(&info.file), &info.path, info.range, point.byte);
-        Ok(StationSource {
+        StationSource {
             path: info.path.clone(),
             range: info.range,
             reader: Some(reader),
@@ -87,16 +81,18 @@ impl StationSource {
             passes: 0,
             tick: point.tick,
             skip_until: position,
-        })
+        }
     }
 
     /// Bytes read ahead and not yet sent: at most one read block plus a frame, whatever the
     /// file's length.
+    #[cfg(test)]
     pub fn buffered(&self) -> usize {
         self.deframer.unscanned()
     }
 
     /// Completed passes through the file.
+    #[cfg(test)]
     pub fn loops(&self) -> u64 {
         self.passes
     }
@@ -120,7 +116,6 @@ impl StationSource {
             samples: 0,
             sample_rate: 0,
             looped: false,
-            starts_file: false,
             start: 0,
             ticks: 0,
         };
@@ -145,8 +140,7 @@ impl StationSource {
                     }
                     if chunk.frames == 0 {
                         chunk.sample_rate = rate;
-                        chunk.starts_file = self.frames_this_pass == 0;
-                        chunk.looped = chunk.starts_file && self.passes > 0;
+                        chunk.looped = self.frames_this_pass == 0 && self.passes > 0;
                         chunk.start = self.tick;
                         want = duration_to_samples(target, rate);
                     }
@@ -238,7 +232,7 @@ mod tests {
         file.extend_from_slice(&stream);
         std::fs::write(&path, &file).expect("write");
         let info = probe(&path).expect("probe");
-        let mut source = StationSource::open(&info).expect("open");
+        let mut source = StationSource::open_at(&info, 0);
         let mut played = Vec::new();
         let mut loops_seen = 0;
         while played.len() < 3 * stream.len() {
@@ -273,7 +267,7 @@ mod tests {
         let info = probe(&path).expect("probe");
         let frame = 1024 * 640;
         for (position, first) in [(0, 0u64), (frame * 300 + 7, 300), (frame * 999, 999)] {
-            let mut source = StationSource::open_at(&info, position).expect("open");
+            let mut source = StationSource::open_at(&info, position);
             let chunk = source
                 .next_chunk(Duration::from_millis(50))
                 .await
@@ -283,10 +277,10 @@ mod tests {
             assert_eq!(chunk.ticks, u64::from(chunk.frames) * frame);
         }
         // Past the end it wraps; after the last frame comes the first.
-        let mut source = StationSource::open_at(&info, info.ticks + frame * 2).expect("open");
+        let mut source = StationSource::open_at(&info, info.ticks + frame * 2);
         let chunk = source.next_chunk(Duration::ZERO).await.expect("chunk");
         assert_eq!(chunk.start, 2 * frame);
-        let mut source = StationSource::open_at(&info, frame * 999).expect("open");
+        let mut source = StationSource::open_at(&info, frame * 999);
         source.next_chunk(Duration::ZERO).await.expect("last frame");
         let next = source
             .next_chunk(Duration::ZERO)
@@ -294,7 +288,7 @@ mod tests {
             .expect("first frame");
         assert!(next.looped && next.start == 0);
         // A chunk stops where the timeline switches.
-        let mut source = StationSource::open(&info).expect("open");
+        let mut source = StationSource::open_at(&info, 0);
         let chunk = source
             .next_chunk_within(Duration::from_secs(1), frame * 3)
             .await
@@ -310,7 +304,7 @@ mod tests {
         let stream = adts_stream(&FrameSpec::default(), 20_000);
         std::fs::write(&path, &stream).expect("write");
         let info = probe(&path).expect("probe");
-        let mut source = StationSource::open(&info).expect("open");
+        let mut source = StationSource::open_at(&info, 0);
         let mut sent = 0;
         let mut most = 0;
         while sent < stream.len() {

@@ -239,7 +239,7 @@ pub async fn frame_containing(
     info: &StationInfo,
     position: u64,
 ) -> Result<FrameSpan, crate::SourceError> {
-    let mut source = crate::source::StationSource::open_at(info, position)?;
+    let mut source = crate::source::StationSource::open_at(info, position);
     let frame = source.next_chunk(Duration::ZERO).await?;
     Ok(FrameSpan {
         start: frame.start,

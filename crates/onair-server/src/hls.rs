@@ -34,7 +34,7 @@ use tokio::time::Instant;
 
 use crate::body::Body;
 use crate::config::HlsConfig;
-use crate::registry::Station;
+use crate::registry::{lock, Station};
 
 /// Recent segments kept ready (the live edge is what every client asks for).
 const SEGMENTS_KEPT: usize = 6;
@@ -158,10 +158,9 @@ pub async fn respond(
         }
         HlsRequest::Playlist => {
             hls.playlist_requests.fetch_add(1, Ordering::Relaxed);
-            match hls.window(&timeline, now, config).await {
-                Ok(window) => Ok(media_playlist(station, &timeline, &window, config, headers)),
-                Err(error) => Err(error),
-            }
+            hls.window(&timeline, now, config)
+                .await
+                .map(|window| media_playlist(station, &timeline, &window, config, headers))
         }
         HlsRequest::Segment(k) => {
             hls.segment_requests.fetch_add(1, Ordering::Relaxed);
@@ -199,7 +198,9 @@ async fn segment(
                     "no such segment: outside the playlist's window\n",
                 ));
             }
-            let cut = cut_segment(timeline, k, segment_ticks(config)).await?;
+            // The window holds the segment's bounds already (cached): cut between them.
+            let i = (k - window.first) as usize;
+            let cut = cut_segment(timeline, window.starts[i], window.starts[i + 1]).await?;
             let title = station.meta().title;
             let mut bytes = id3_tag(pts_90k(cut.start), &title);
             bytes.extend_from_slice(&cut.data);
@@ -424,10 +425,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]

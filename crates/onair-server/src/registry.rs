@@ -206,6 +206,27 @@ impl Station {
         Ok(duration_of(at.saturating_sub(now)))
     }
 
+    /// Switches the station to `info` at the next segment boundary (see
+    /// [`schedule_switch`](Self::schedule_switch)), and says so.
+    async fn replace(&self, info: Arc<StationInfo>, config: &Config) {
+        match self.schedule_switch(info, config).await {
+            Ok(at) => {
+                self.configure(config);
+                log_station(
+                    &self.name,
+                    &self.info(),
+                    &format!(
+                        "station file replaced; the new audio starts in {:.1} s, at the next segment boundary",
+                        at.as_secs_f64()
+                    ),
+                );
+            }
+            Err(error) => {
+                tracing::warn!(station = %self.name, %error, "cannot switch to the new file")
+            }
+        }
+    }
+
     /// Takes the station off air: its pacer stops, and its listeners' streams end after the
     /// chunk each is sending. The one place a station on air ends, but for a pacer that ends by
     /// itself (its file failed for good).
@@ -215,7 +236,7 @@ impl Station {
     }
 
     fn identity(&self) -> Option<FileIdentity> {
-        *self.identity.lock().unwrap_or_else(|p| p.into_inner())
+        *lock(&self.identity)
     }
 }
 
@@ -383,8 +404,17 @@ impl StationRegistry {
         match probed {
             Ok(info) => {
                 lock(&self.failed).remove(path);
-                if let Some(station) = self.put_on_air(name, info, identity, &config) {
-                    self.go_live(station).await;
+                report_damage(name, &info);
+                let info = Arc::new(info);
+                match self.get(name) {
+                    Some(station) => {
+                        *lock(&station.identity) = identity;
+                        station.replace(info, &config).await;
+                    }
+                    None => {
+                        let station = self.mount(name, info, identity, &config);
+                        self.go_live(station).await;
+                    }
                 }
             }
             Err(error) => {
@@ -407,41 +437,15 @@ impl StationRegistry {
         let _ = jobs.wait_for(|n| *n == 0).await;
     }
 
-    /// Mounts `info` as station `name`, or switches the station to it when it is on air.
-    /// Returns a new station, to be inserted once its first audio is out; `None` when an
-    /// existing station was switched.
-    fn put_on_air(
+    /// A new station `name` playing `info`, its pacer started; to be inserted once its first
+    /// audio is out ([`go_live`](Self::go_live)).
+    fn mount(
         &self,
         name: &str,
-        info: StationInfo,
+        info: Arc<StationInfo>,
         identity: Option<FileIdentity>,
         config: &Config,
-    ) -> Option<Arc<Station>> {
-        report_damage(name, &info);
-        let info = Arc::new(info);
-        if let Some(station) = self.get(name) {
-            *station.identity.lock().unwrap_or_else(|p| p.into_inner()) = identity;
-            let registry_config = config.clone();
-            let station = Arc::clone(&station);
-            // Where the new file joins the timeline takes a little reading: on its own task.
-            self.tasks.spawn(async move {
-                match station.schedule_switch(info, &registry_config).await {
-                    Ok(at) => {
-                        station.configure(&registry_config);
-                        log_station(
-                            &station.name,
-                            &station.info(),
-                            &format!(
-                                "station file replaced; the new audio starts in {:.1} s, at the next segment boundary",
-                                at.as_secs_f64()
-                            ),
-                        );
-                    }
-                    Err(error) => tracing::warn!(station = %station.name, %error, "cannot switch to the new file"),
-                }
-            });
-            return None;
-        }
+    ) -> Arc<Station> {
         let pacing = config.pacing_for(name);
         let hub = Hub::new(name, pacing.tuning);
         let stop = self.stop.child_token();
@@ -479,7 +483,7 @@ impl StationRegistry {
                 tracing::warn!(station = %task_name, %error, "station went off air");
             }
         });
-        Some(station)
+        station
     }
 
     /// Waits (briefly) until a new station has published its first audio, then mounts it: a
@@ -550,7 +554,7 @@ impl StationRegistry {
     /// duplicate name and each unusable entry is warned about once.
     pub fn discover(&self, config: &Config) -> BTreeMap<String, PathBuf> {
         let found = discover(config);
-        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        let mut warned = lock(&self.warned);
         let dir = &config.server.stations_dir;
         let missing = format!("missing {}", dir.display());
         if dir.is_dir() {
@@ -580,8 +584,9 @@ impl StationRegistry {
     }
 }
 
-/// Locks a mutex, ignoring poisoning: every critical section here is a few assignments.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks a mutex, ignoring poisoning: every critical section guarded this way is a few
+/// assignments, so what a panic left behind is still consistent.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 

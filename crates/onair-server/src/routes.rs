@@ -245,6 +245,11 @@ fn full(app: &App, reason: &str) -> Response<Body> {
         .rejected_full
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::debug!(reason, "listener refused");
+    try_later(reason)
+}
+
+/// `503` with `Retry-After: 30` and a one-line reason.
+fn try_later(reason: &str) -> Response<Body> {
     let mut response = text(
         StatusCode::SERVICE_UNAVAILABLE,
         format!("{reason}; try again later\n"),
@@ -430,14 +435,7 @@ fn events(app: &Arc<App>) -> Response<Body> {
     let max = app.config().server.max_event_clients.get() as usize;
     let Some(body) = app.events.subscribe(max, &app.closing) else {
         tracing::debug!(max, "event client refused");
-        let mut response = text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("too many /events clients ({max}); try again later\n"),
-        );
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("30"));
-        return response;
+        return try_later(&format!("too many /events clients ({max})"));
     };
     let mut response = Response::new(Body::Events(Box::new(body)));
     let h = response.headers_mut();
@@ -513,10 +511,8 @@ pub(crate) fn text(status: StatusCode, body: impl Into<String>) -> Response<Body
     response
 }
 
-/// Text fit for a header or a playlist line: no control characters (no header or line
-/// injection from a title).
-/// Text fit for a header value: control characters dropped, at most [`MAX_ICY_HEADER`] bytes,
-/// cut on a character boundary.
+/// Text fit for a header value or a playlist line: control characters dropped (no header or
+/// line injection from a title), at most [`MAX_ICY_HEADER`] bytes, cut on a character boundary.
 fn header_safe(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars().filter(|c| !c.is_control()) {

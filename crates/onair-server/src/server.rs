@@ -34,8 +34,6 @@ const LISTEN_BACKLOG: i32 = 4096;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 /// Longest pause of the accept loop after an accept error (such as EMFILE).
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
-/// The largest request head served (hyper answers 431 beyond it).
-const MAX_REQUEST_HEAD: usize = 16 * 1024;
 /// File descriptors kept for files, the watcher and logs, beside one per listener.
 const SPARE_DESCRIPTORS: u64 = 256;
 
@@ -166,9 +164,7 @@ impl Server {
         }
         tracing::info!("stopped");
     }
-}
 
-impl Server {
     /// The one shutdown sequence, within one deadline ([`SHUTDOWN_GRACE`]): `closing` ends the
     /// accept loop, the watcher, the event feed and every event stream; the registry takes every
     /// station off air, which ends every listener's stream after a whole chunk; hyper finishes
@@ -381,7 +377,7 @@ async fn serve_http(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
-        .max_buf_size(MAX_REQUEST_HEAD)
+        .max_buf_size(head::MAX_HEAD)
         // A client may shut down its side once its request is sent; it is still answered.
         .half_close(true);
     let conn = builder.serve_connection(TokioIo::new(io), service);

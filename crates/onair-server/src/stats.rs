@@ -61,13 +61,13 @@ impl Default for ServerStats {
 impl ServerStats {
     /// Counts a listener session of `station` that ended for `reason`.
     pub fn count_end(&self, station: &str, reason: EndReason) {
-        let mut map = self.disconnects.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = crate::registry::lock(&self.disconnects);
         *map.entry((station.to_string(), reason)).or_default() += 1;
     }
 
     /// Sessions ended, by station and reason.
     pub fn ends(&self) -> Vec<(String, EndReason, u64)> {
-        let map = self.disconnects.lock().unwrap_or_else(|p| p.into_inner());
+        let map = crate::registry::lock(&self.disconnects);
         map.iter().map(|((s, r), n)| (s.clone(), *r, *n)).collect()
     }
 

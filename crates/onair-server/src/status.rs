@@ -11,11 +11,12 @@ use crate::registry::Station;
 
 /// `/status.json`.
 pub fn status(app: &App, base_url: &str) -> Value {
+    let hls = app.config().hls;
     let stations: Vec<Value> = app
         .registry
         .list()
         .iter()
-        .map(|station| station_json(station, base_url, &app.config().hls))
+        .map(|station| station_json(station, base_url, &hls))
         .collect();
     json!({
         "server": {
@@ -65,6 +66,7 @@ fn station_json(station: &Station, base_url: &str, hls: &HlsConfig) -> Value {
 pub fn icestats(app: &App, base_url: &str) -> Value {
     use std::sync::atomic::Ordering::Relaxed;
     let host = host_of(base_url).unwrap_or("localhost");
+    let hls = app.config().hls;
     let sources: Vec<Value> = app
         .registry
         .list()
@@ -80,7 +82,7 @@ pub fn icestats(app: &App, base_url: &str) -> Value {
                 "genre": meta.genre.clone().unwrap_or_default(),
                 "listener_peak": station.hub.stats().peak.load(Relaxed),
                 // Icecast counts its listeners; onair's HLS clients are listeners too.
-                "listeners": station.hub.listeners() + station.hls.listeners(&app.config().hls),
+                "listeners": station.hub.listeners() + station.hls.listeners(&hls),
                 "listenurl": format!("{base_url}/{}", station.name),
                 "samplerate": info.sample_rate(),
                 "server_description": meta.description.clone().unwrap_or_default(),

@@ -19,8 +19,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::app::App;
 use crate::http::route::Route;
 
-/// The longest request head read here; longer ones go to hyper, which answers 431.
-const MAX_HEAD: usize = 16 * 1024;
+/// The longest request head served, here and by hyper (which answers 431 beyond it).
+pub const MAX_HEAD: usize = 16 * 1024;
 /// Headers parsed here; more go to hyper.
 const MAX_HEADERS: usize = 48;
 
