@@ -35,7 +35,7 @@ fn fanout(c: &mut Criterion) {
             &listeners,
             |b, _| {
                 b.iter(|| {
-                    hub.publish(chunk.clone(), 9, pts, 200_000_000);
+                    hub.publish(chunk.clone(), 9, pts, 200_000_000, None);
                     pts += 200_000_000;
                     for sub in &mut subs {
                         match std::pin::Pin::new(&mut *sub).poll_next(&mut cx) {

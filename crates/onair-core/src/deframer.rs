@@ -1,19 +1,19 @@
-//! Turns blocks of file bytes into confirmed ADTS frames, without copying them.
+//! Turns blocks of file bytes into confirmed frames (ADTS or MPEG audio), without copying them.
 //!
 //! The deframer owns one growing read-ahead buffer. Bytes are read into it a block at a time, the
-//! [`Scanner`] confirms frames in place, and [`Deframer::take`] splits the confirmed frames off as
+//! scanner ([`crate::frame::scan`]) confirms frames in place, and [`Deframer::take`] splits the confirmed frames off as
 //! one [`Bytes`] that shares the buffer's allocation: the audio is never copied on its way from
 //! the file to the sockets. Garbage between frames is dropped and counted.
 
 use bytes::{Bytes, BytesMut};
 
-use crate::adts::{AdtsHeader, Scan, Scanner};
+use crate::frame::{scan, Codec, FrameHeader, Scan};
 
 /// What the deframer has at its scan position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
     /// A confirmed frame starts here; [`Deframer::consume`] it to move on.
-    Frame(AdtsHeader),
+    Frame(FrameHeader),
     /// The buffer ends before the next frame is confirmed: read more, or call
     /// [`Deframer::finish`].
     NeedMore,
@@ -24,7 +24,7 @@ pub enum Next {
 /// Bytes the deframer passed over, for warnings and `onair check`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Damage {
-    /// Non-ADTS bytes dropped between frames.
+    /// Bytes that are not frames, dropped between frames.
     pub garbage_bytes: u64,
     /// File offset of the first dropped byte.
     pub first_garbage_at: Option<u64>,
@@ -47,6 +47,8 @@ enum Dropped {
 /// Frames out of a byte stream that arrives in blocks.
 #[derive(Debug)]
 pub struct Deframer {
+    /// The frames' format.
+    codec: Codec,
     /// Unconsumed bytes: confirmed frames `[..scanned]`, then bytes not yet scanned.
     buf: BytesMut,
     /// Bytes of confirmed frames at the start of `buf`.
@@ -63,9 +65,10 @@ pub struct Deframer {
 }
 
 impl Deframer {
-    /// A deframer whose first byte is at file offset `offset`.
-    pub fn new(offset: u64) -> Self {
+    /// A deframer of `codec` frames whose first byte is at file offset `offset`.
+    pub fn new(codec: Codec, offset: u64) -> Self {
         Deframer {
+            codec,
             buf: BytesMut::new(),
             scanned: 0,
             pieces: Vec::new(),
@@ -120,7 +123,7 @@ impl Deframer {
                 self.drop_unscanned(n, Dropped::Tag);
                 continue;
             }
-            match Scanner::scan(&self.buf[self.scanned..], self.at_end) {
+            match scan(self.codec, &self.buf[self.scanned..], self.at_end) {
                 Scan::Frame(header) => return Next::Frame(header),
                 Scan::NeedMore if self.at_end => return Next::End,
                 Scan::NeedMore => return Next::NeedMore,
@@ -139,8 +142,8 @@ impl Deframer {
     }
 
     /// Moves past the frame [`peek`](Self::peek) returned.
-    pub fn consume(&mut self, header: &AdtsHeader) {
-        self.scanned += usize::from(header.frame_length);
+    pub fn consume(&mut self, header: &FrameHeader) {
+        self.scanned += header.frame_length();
         debug_assert!(self.scanned <= self.buf.len());
     }
 
@@ -192,7 +195,7 @@ mod tests {
 
     /// Feeds `bytes` in blocks of `block` and collects the frames, taking every `per_take` frames.
     fn deframe(bytes: &[u8], block: usize, per_take: usize) -> (Vec<Bytes>, Damage) {
-        let mut d = Deframer::new(0);
+        let mut d = Deframer::new(Codec::Adts, 0);
         let mut fed = 0;
         let mut out = Vec::new();
         let mut pending = 0;

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::frame::Codec;
+
 /// A path as a message or a log line may show it: control characters (a newline that would
 /// forge a log line, a terminal escape) escaped, everything else as it is.
 pub fn printable(path: &Path) -> String {
@@ -35,14 +37,17 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
-    /// The file holds no playable ADTS stream.
+    /// The file holds no playable stream of the codec its name says.
     #[error(
-        "{}: not an ADTS AAC stream (at byte {offset}): {reason}",
-        printable(path)
+        "{}: not {} stream (at byte {offset}): {reason}",
+        printable(path),
+        match codec { Codec::Adts => "an ADTS AAC", Codec::Mpeg => "an MPEG audio (MP3)" }
     )]
-    NotAdts {
+    NotAudio {
         /// The station file.
         path: PathBuf,
+        /// The codec its name says.
+        codec: Codec,
         /// Where the problem is.
         offset: u64,
         /// What is wrong, in words an operator can act on.
@@ -50,7 +55,7 @@ pub enum SourceError {
     },
     /// The file is ADTS, but listeners who tune in mid-stream could not decode it.
     #[error(
-        "{}: ADTS that cannot be broadcast (at byte {offset}): {reason}",
+        "{}: audio that cannot be broadcast (at byte {offset}): {reason}",
         printable(path)
     )]
     Unplayable {
@@ -72,9 +77,15 @@ impl SourceError {
         }
     }
 
-    pub(crate) fn not_adts(path: &std::path::Path, offset: u64, reason: impl Into<String>) -> Self {
-        SourceError::NotAdts {
+    pub(crate) fn not_audio(
+        path: &std::path::Path,
+        codec: Codec,
+        offset: u64,
+        reason: impl Into<String>,
+    ) -> Self {
+        SourceError::NotAudio {
             path: path.to_path_buf(),
+            codec,
             offset,
             reason: reason.into(),
         }
@@ -88,7 +99,7 @@ mod tests {
     #[test]
     fn forged_lines_are_escaped() {
         let path = Path::new("stations/x.aac\nWARN forged line\x1b[31m");
-        let error = SourceError::not_adts(path, 0, "no ADTS frame found");
+        let error = SourceError::not_audio(path, Codec::Adts, 0, "no ADTS frame found");
         let shown = error.to_string();
         assert!(!shown.contains('\n') && !shown.contains('\x1b'), "{shown}");
         assert!(

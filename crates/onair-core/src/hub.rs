@@ -18,7 +18,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::broadcast;
 
-use crate::chunk::Chunk;
+use crate::chunk::{Chunk, NowPlaying};
 use crate::subscription::Subscription;
 
 /// The live-tunable pacing of one station.
@@ -89,6 +89,8 @@ pub struct Hub {
     stats: HubStats,
     /// Woken at the first chunk.
     first: tokio::sync::Notify,
+    /// Told when a chunk starts another track (set once, by whoever shows now playing).
+    track_changes: std::sync::OnceLock<Arc<tokio::sync::Notify>>,
 }
 
 struct State {
@@ -126,6 +128,7 @@ impl Hub {
             closed: AtomicBool::new(false),
             stats: HubStats::default(),
             first: tokio::sync::Notify::new(),
+            track_changes: std::sync::OnceLock::new(),
         })
     }
 
@@ -169,16 +172,29 @@ impl Hub {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Publishes frames to every listener and keeps them for the burst. Returns the chunk.
-    pub fn publish(&self, data: Bytes, frames: u32, pts_ns: u64, duration_ns: u64) -> Chunk {
+    /// Publishes frames of `track` to every listener and keeps them for the burst. Returns the
+    /// chunk.
+    pub fn publish(
+        &self,
+        data: Bytes,
+        frames: u32,
+        pts_ns: u64,
+        duration_ns: u64,
+        track: Option<Arc<NowPlaying>>,
+    ) -> Chunk {
         let burst_ns = duration_ns_of(self.tuning().burst);
         let mut state = lock(&self.state);
+        let new_track = match (&track, state.ring.back().and_then(|c| c.track.as_ref())) {
+            (Some(now), Some(before)) => !Arc::ptr_eq(now, before),
+            (now, _) => now.is_some(),
+        };
         let chunk = Chunk {
             data,
             seq: state.next_seq,
             pts_ns,
             duration_ns,
             frames,
+            track,
         };
         state.next_seq += 1;
         state.ring_ns += duration_ns;
@@ -196,6 +212,11 @@ impl Hub {
             let _ = sender.send(chunk.clone());
         }
         drop(state);
+        if new_track {
+            if let Some(changes) = self.track_changes.get() {
+                changes.notify_one();
+            }
+        }
         if self.stats.chunks.fetch_add(1, Ordering::Release) == 0 {
             self.first.notify_waiters();
         }
@@ -203,6 +224,17 @@ impl Hub {
             .bytes
             .fetch_add(chunk.data.len() as u64, Ordering::Relaxed);
         chunk
+    }
+
+    /// The track of the newest chunk: what a listener at the live edge hears now.
+    pub fn now_playing(&self) -> Option<Arc<NowPlaying>> {
+        lock(&self.state).ring.back().and_then(|c| c.track.clone())
+    }
+
+    /// Has `notify` told whenever a published chunk starts another track (once; later calls
+    /// are ignored).
+    pub fn notify_track_changes(&self, notify: Arc<tokio::sync::Notify>) {
+        let _ = self.track_changes.set(notify);
     }
 
     /// Completes once the first chunk is published (or the hub closed).

@@ -15,10 +15,11 @@ use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
+use crate::chunk::NowPlaying;
 use crate::error::SourceError;
 use crate::hub::Hub;
 use crate::source::{SourceChunk, StationSource};
-use crate::timeline::{duration_of, tick_at, ticks_of, Timeline};
+use crate::timeline::{duration_of, tick_at, ticks_of, Entry, Timeline};
 
 /// Beyond this lateness the pacer catches up with the station clock by skipping the audio it
 /// missed (the host was suspended or starved; listeners are better served by a jump than by a
@@ -41,12 +42,10 @@ pub struct Pacer {
     epoch: SystemTime,
 }
 
-/// What the pacer is playing: the timeline entry (by its first tick) and its open file.
+/// What the pacer is playing: the timeline entry and its open programme.
 struct Playing {
-    entry_from: u64,
+    entry: Entry,
     source: StationSource,
-    /// The position the file was opened at, until the first chunk says where its frame starts.
-    opened_at: Option<u64>,
 }
 
 impl Pacer {
@@ -96,6 +95,7 @@ impl Pacer {
         let mut playing: Option<Playing> = None;
         // The hub's audio time continues across restarts of the pacer, from the first chunk.
         let mut base: Option<(u64, u64)> = None;
+        let mut now_playing: Option<Arc<NowPlaying>> = None;
         loop {
             let Some(chunk) = self.next_chunk(&mut playing, &mut tick, stop).await? else {
                 return Ok(());
@@ -133,20 +133,40 @@ impl Pacer {
             if chunk.looped {
                 tracing::debug!(station = self.hub.name(), "looped");
             }
+            // The track and when it started: one `NowPlaying` per track played, shared by its
+            // chunks.
+            let started = tick - (chunk.start - chunk.track_start).min(tick);
+            let track = match &now_playing {
+                Some(now) if Arc::ptr_eq(&now.track, &chunk.track) && now.started == started => {
+                    Arc::clone(now)
+                }
+                _ => {
+                    let now = Arc::new(NowPlaying {
+                        ticks: chunk.track.ticks,
+                        track: Arc::clone(&chunk.track),
+                        started,
+                    });
+                    tracing::debug!(station = self.hub.name(), track = %now.track.now_playing(), "track starts");
+                    now_playing.insert(now).clone()
+                }
+            };
             let (pts_base, tick_base) = *base.get_or_insert((self.hub.end_pts(), tick));
             let pts = tick.saturating_sub(tick_base);
             let pts_ns = pts_base.saturating_add(nanos(duration_of(pts)));
             let duration_ns = nanos(duration_of(pts + chunk.ticks)) - nanos(duration_of(pts));
             self.hub
-                .publish(chunk.data, chunk.frames, pts_ns, duration_ns);
-            self.hub
-                .record_pacing(duration_of(chunk.start), chunk.looped, late);
+                .publish(chunk.data, chunk.frames, pts_ns, duration_ns, Some(track));
+            self.hub.record_pacing(
+                duration_of(chunk.start % chunk.track.ticks.max(1)),
+                chunk.looped,
+                late,
+            );
             tick += chunk.ticks;
         }
     }
 
-    /// The next chunk at `tick` on the timeline, from the file the timeline says (opened anew at
-    /// a switch), ending where the timeline switches. When the file fails, waits up to
+    /// The next chunk at `tick` on the timeline, from the programme the timeline says (opened
+    /// anew at a switch), ending where the timeline switches. When the file fails, waits up to
     /// [`REPLACEMENT_WAIT`] for a new timeline. `None` when stopped.
     async fn next_chunk(
         &mut self,
@@ -158,15 +178,11 @@ impl Pacer {
             let timeline = Arc::clone(&self.timeline.borrow_and_update());
             let entry = timeline.at(*tick);
             let current = match playing {
-                Some(current) if current.entry_from == entry.from => current,
-                _ => {
-                    let position = entry.file_position(*tick);
-                    playing.insert(Playing {
-                        entry_from: entry.from,
-                        source: StationSource::open_at(&entry.info, position),
-                        opened_at: Some(position),
-                    })
-                }
+                Some(current) if current.entry.from == entry.from => current,
+                _ => playing.insert(Playing {
+                    entry: entry.clone(),
+                    source: StationSource::open_at(&entry.programme, entry.position(*tick)),
+                }),
             };
             let room = timeline
                 .next_change(*tick)
@@ -179,10 +195,10 @@ impl Pacer {
             };
             match read {
                 Ok(chunk) => {
-                    if let Some(opened_at) = current.opened_at.take() {
-                        // The file was opened inside a frame: the chunk starts at that frame.
-                        *tick = tick.saturating_sub(opened_at.saturating_sub(chunk.start));
-                    }
+                    // Where the chunk's first frame plays: at the frame that holds the position
+                    // the programme was opened at, and after a track that played short, where
+                    // the next one is due.
+                    *tick = current.entry.tick_of(chunk.start);
                     return Ok(Some(chunk));
                 }
                 Err(error) => {

@@ -1,20 +1,22 @@
-//! Reads a station file once, end to end, to validate it and describe it.
+//! Reads a station file (a track) once, end to end, to validate it and describe it.
 //!
 //! The probe streams the file through the same [`Deframer`] the station plays with, in blocks,
-//! so it costs constant memory whatever the file's length. It rejects a file that holds no ADTS
-//! stream with the reason and the byte offset, and it reports what a player would trip on:
-//! garbage between frames and a last frame cut short.
+//! so it costs constant memory whatever the file's length. The codec is the one the file's name
+//! says (`.aac` ADTS, `.mp3` MPEG audio). It rejects a file that holds no stream of that codec
+//! with the reason and the byte offset, and it reports what a player would trip on: garbage
+//! between frames and a last frame cut short. An MP3's Xing/Info/VBRI header frame is left out
+//! of the audio range: it describes the file and is not audio for a listener.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::adts::AdtsHeader;
 use crate::clock::samples_to_duration;
 use crate::deframer::{Damage, Deframer, Next};
 use crate::error::SourceError;
-use crate::tags::{self, audio_range, AudioRange};
+use crate::frame::{Codec, FrameHeader};
+use crate::tags::{self, audio_range, AudioRange, TrackTags};
 use crate::timeline::ticks_per_sample;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -34,8 +36,8 @@ pub struct StationInfo {
     pub path: PathBuf,
     /// The byte range between the tags, which is what plays.
     pub range: AudioRange,
-    /// The first frame's header: sample rate, channels and profile of the stream.
-    pub first: AdtsHeader,
+    /// The first frame's header: codec, sample rate, channels and profile or layer.
+    pub first: FrameHeader,
     /// Whole frames in the file.
     pub frames: u64,
     /// Samples (per channel) in the file.
@@ -48,8 +50,8 @@ pub struct StationInfo {
     pub mixed_format: bool,
     /// Garbage and truncation found on the way.
     pub damage: Damage,
-    /// The title from the file's ID3 tags, if any.
-    pub title: Option<String>,
+    /// Artist and title from the file's ID3 tags.
+    pub tags: TrackTags,
     /// Length of one pass through the file, in timeline ticks (exact).
     pub ticks: u64,
     /// The file, open since it was probed: everything that plays it reads this very file, so a
@@ -94,6 +96,30 @@ impl SeekIndex {
 }
 
 impl StationInfo {
+    /// The codec.
+    pub fn codec(&self) -> Codec {
+        self.first.codec()
+    }
+
+    /// What listeners are told is playing: `Artist - Title`, or the title alone, or the file
+    /// name without its extension when the file has no tags.
+    pub fn now_playing(&self) -> String {
+        match (&self.tags.artist, &self.tags.title) {
+            (Some(artist), Some(title)) => format!("{artist} - {title}"),
+            (None, Some(title)) => title.clone(),
+            (Some(artist), None) => format!("{artist} - {}", self.stem()),
+            (None, None) => self.stem(),
+        }
+    }
+
+    /// The file name without its extension.
+    pub fn stem(&self) -> String {
+        self.path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
     /// Sample rate in Hz (of the first frame).
     pub fn sample_rate(&self) -> u32 {
         self.first.sample_rate()
@@ -116,7 +142,8 @@ impl StationInfo {
     }
 }
 
-/// Validates and describes the station file at `path`.
+/// Validates and describes the station file at `path`, as the codec its name says (ADTS when
+/// the name says neither).
 pub fn probe(path: &Path) -> Result<StationInfo, SourceError> {
     probe_until(path, &CancellationToken::new())
 }
@@ -124,22 +151,23 @@ pub fn probe(path: &Path) -> Result<StationInfo, SourceError> {
 /// Like [`probe`], giving up between two blocks once `cancel` is cancelled (a long file probed
 /// while the server shuts down, or replaced while it is probed).
 pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInfo, SourceError> {
+    let codec = Codec::of_path(path).unwrap_or(Codec::Adts);
     // Checked before opening: opening a FIFO would wait for a writer for ever.
     let meta = std::fs::metadata(path).map_err(|e| SourceError::io(path, 0, e))?;
     if !meta.is_file() {
-        return Err(SourceError::not_adts(path, 0, "not a regular file"));
+        return Err(SourceError::not_audio(path, codec, 0, "not a regular file"));
     }
     let mut file = File::open(path).map_err(|e| SourceError::io(path, 0, e))?;
     let len = meta.len();
     if len == 0 {
-        return Err(SourceError::not_adts(path, 0, "the file is empty"));
+        return Err(SourceError::not_audio(path, codec, 0, "the file is empty"));
     }
-    let range = audio_range(&mut file, len).map_err(|e| SourceError::io(path, 0, e))?;
-    let title = tags::title(&mut file, len).map_err(|e| SourceError::io(path, 0, e))?;
+    let mut range = audio_range(&mut file, len).map_err(|e| SourceError::io(path, 0, e))?;
+    let tags = tags::track_tags(&mut file, len).map_err(|e| SourceError::io(path, 0, e))?;
     let file = Arc::new(file);
     let mut reader = RangeReader::new(Arc::clone(&file), path, range);
-    let mut deframer = Deframer::new(range.start);
-    let mut first: Option<AdtsHeader> = None;
+    let mut deframer = Deframer::new(codec, range.start);
+    let mut first: Option<FrameHeader> = None;
     let (mut frames, mut audio_bytes, mut samples, mut mixed) = (0u64, 0u64, 0u64, false);
     let (mut ticks, mut index) = (0u64, SeekIndex::default());
     // Duration, exact across a change of sample rate: finished segments plus the current one.
@@ -147,10 +175,22 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
     loop {
         match deframer.peek() {
             Next::Frame(header) => {
-                if first.is_none() && header.channel_config == 0 {
+                let position = deframer.position();
+                deframer.consume(&header);
+                // Frames are counted, not kept.
+                let frame = deframer.take();
+                if let (None, FrameHeader::Mpeg(mpeg)) = (first, header) {
+                    if crate::mpeg::is_info_frame(&mpeg, &frame) {
+                        // Not audio: the file's audio starts after it.
+                        range.start = position + frame.len() as u64;
+                        continue;
+                    }
+                }
+                if matches!((first, header), (None, FrameHeader::Adts(h)) if h.channel_config == 0)
+                {
                     return Err(SourceError::Unplayable {
                         path: path.to_path_buf(),
-                        offset: deframer.position(),
+                        offset: position,
                         reason: "channel configuration 0: the channel layout is in a program config element that \
                                  decoders read from the first frame only, so a listener who tunes in mid-stream \
                                  cannot decode it; re-encode to a standard layout: \
@@ -163,21 +203,18 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
                 if frames % INDEX_EVERY == 0 {
                     index.points.push(SeekPoint {
                         tick: ticks,
-                        byte: deframer.position(),
+                        byte: position,
                     });
                 }
                 ticks += u64::from(header.samples()) * ticks_per_sample(header.sample_rate());
                 frames += 1;
                 samples += u64::from(header.samples());
-                audio_bytes += u64::from(header.frame_length);
+                audio_bytes += header.frame_length() as u64;
                 if header.sample_rate() != rate {
                     done += samples_to_duration(rate_samples, rate);
                     (rate, rate_samples) = (header.sample_rate(), 0);
                 }
                 rate_samples += u64::from(header.samples());
-                deframer.consume(&header);
-                // Frames are counted, not kept.
-                drop(deframer.take());
             }
             Next::NeedMore => {
                 if cancel.is_cancelled() {
@@ -188,13 +225,15 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
                     ));
                 }
                 if first.is_none() && deframer.position() - range.start > MAX_LEAD_IN {
-                    return Err(SourceError::not_adts(
+                    return Err(SourceError::not_audio(
                         path,
+                        codec,
                         range.start,
                         format!(
-                            "no ADTS frame in the first {} MiB{}",
+                            "no {} frame in the first {} MiB{}",
+                            frame_word(codec),
                             MAX_LEAD_IN / (1024 * 1024),
-                            sniff(path)
+                            sniff(path, codec, range.start)
                         ),
                     ));
                 }
@@ -207,22 +246,29 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
     }
     let damage = deframer.damage();
     let Some(first) = first else {
-        return Err(SourceError::not_adts(
+        return Err(SourceError::not_audio(
             path,
+            codec,
             range.start,
-            format!("no ADTS frame found{}", sniff(path)),
+            format!(
+                "no {} frame found{}",
+                frame_word(codec),
+                sniff(path, codec, range.start)
+            ),
         ));
     };
     if damage.garbage_bytes > audio_bytes {
-        return Err(SourceError::not_adts(
+        return Err(SourceError::not_audio(
             path,
+            codec,
             damage.first_garbage_at.unwrap_or(range.start),
             format!(
-                "mostly not ADTS: {} bytes of non-ADTS data beside {} bytes in {} frames{}",
+                "mostly not {}: {} bytes of other data beside {} bytes in {} frames{}",
+                frame_word(codec),
                 damage.garbage_bytes,
                 audio_bytes,
                 frames,
-                sniff(path)
+                sniff(path, codec, range.start)
             ),
         ));
     }
@@ -236,7 +282,7 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
         audio_bytes,
         mixed_format: mixed,
         damage,
-        title,
+        tags,
         ticks,
         file,
         index: Arc::new({
@@ -253,7 +299,6 @@ pub(crate) struct RangeReader {
     file: Arc<File>,
     path: PathBuf,
     pos: u64,
-    start: u64,
     end: u64,
 }
 
@@ -263,7 +308,6 @@ impl RangeReader {
             file,
             path: path.to_path_buf(),
             pos: range.start,
-            start: range.start,
             end: range.end,
         }
     }
@@ -273,11 +317,6 @@ impl RangeReader {
         let mut reader = RangeReader::new(file, path, range);
         reader.pos = at.clamp(range.start, range.end);
         reader
-    }
-
-    /// Goes back to the start of the range (the loop point).
-    pub(crate) fn rewind(&mut self) {
-        self.pos = self.start;
     }
 
     /// Appends up to one block to `buf`; `false` at the end of the range (or of a file that
@@ -317,19 +356,51 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
     std::os::windows::fs::FileExt::seek_read(file, buf, offset)
 }
 
-/// A hint at what a non-ADTS file is, from its first bytes (empty when nothing is recognised).
-fn sniff(path: &Path) -> String {
+/// What frames of `codec` are called in messages.
+fn frame_word(codec: Codec) -> &'static str {
+    match codec {
+        Codec::Adts => "ADTS",
+        Codec::Mpeg => "MPEG audio",
+    }
+}
+
+/// A hint at what a file that is not `codec` is, from its first bytes and those where its audio
+/// should start (empty when nothing is recognised).
+fn sniff(path: &Path, codec: Codec, audio_start: u64) -> String {
     let mut head = [0u8; 12];
-    let n = File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    let head = &head[..n];
+    let mut at_audio = [0u8; 4096];
+    let (n, m) = File::open(path)
+        .map(|mut f| {
+            let n = f.read(&mut head).unwrap_or(0);
+            let m = read_at(&f, &mut at_audio, audio_start).unwrap_or(0);
+            (n, m)
+        })
+        .unwrap_or((0, 0));
+    let (head, at_audio) = (&head[..n], &at_audio[..m]);
+    // The first sync word where the audio starts, read as the other codec (or as free format).
+    let first_sync = |other: Codec| {
+        at_audio
+            .windows(4)
+            .take(1024)
+            .position(|w| other.parse(w).is_ok() && w[0] == 0xFF)
+    };
+    let free_format = at_audio.windows(4).take(64).any(|w| {
+        matches!(
+            crate::mpeg::MpegHeader::parse(w),
+            Err(crate::mpeg::MpegHeaderError::FreeFormat)
+        )
+    });
     let what = if head.len() >= 8 && &head[4..8] == b"ftyp" {
-        "an MP4/M4A container; extract the AAC with `ffmpeg -i in.m4a -c:a copy -f adts out.aac`"
-    } else if head.starts_with(b"ID3")
-        || (head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0 && head[1] & 0x06 != 0)
-    {
-        "MPEG audio (MP3); convert with `ffmpeg -i in.mp3 -c:a aac -f adts out.aac`"
+        match codec {
+            Codec::Adts => "an MP4/M4A container; extract the AAC with `ffmpeg -i in.m4a -c:a copy -f adts out.aac`",
+            Codec::Mpeg => "an MP4/M4A container; convert it with `ffmpeg -i in.m4a -c:a libmp3lame -b:a 192k out.mp3`",
+        }
+    } else if codec == Codec::Mpeg && free_format {
+        return "; it is free-format MPEG audio (bitrate index 0), whose headers give no frame length; re-encode it: `ffmpeg -i in.mp3 -c:a libmp3lame -b:a 192k out.mp3`".to_string();
+    } else if codec == Codec::Adts && first_sync(Codec::Mpeg).is_some() {
+        "MPEG audio (MP3); name it `.mp3`"
+    } else if codec == Codec::Mpeg && first_sync(Codec::Adts).is_some() {
+        "ADTS AAC; name it `.aac`"
     } else if head.starts_with(b"OggS") {
         "an Ogg file"
     } else if head.starts_with(b"RIFF") {
@@ -458,10 +529,11 @@ mod tests {
         ] {
             let path = write(name, &bytes);
             match probe(&path) {
-                Err(SourceError::NotAdts {
+                Err(SourceError::NotAudio {
                     offset: at,
                     path: p,
                     reason,
+                    ..
                 }) => {
                     assert_eq!(at, offset, "{name}: {reason}");
                     assert_eq!(p, path);

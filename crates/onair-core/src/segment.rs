@@ -16,15 +16,15 @@ pub struct Segment {
     pub start: u64,
     /// Its length in ticks.
     pub ticks: u64,
-    /// Whole ADTS frames.
+    /// Whole frames.
     pub data: Bytes,
     /// Frames in `data`.
     pub frames: u32,
 }
 
 /// Cuts the frames from tick `start` to tick `end` (two segment boundaries, from
-/// [`crate::segment_start`]) out of the files `timeline` plays, across loop points and file
-/// switches.
+/// [`crate::segment_start`]) out of the files `timeline` plays, across track boundaries, loop
+/// points and programme switches.
 pub async fn cut_segment(
     timeline: &Timeline,
     start: u64,
@@ -36,7 +36,7 @@ pub async fn cut_segment(
     while tick < end {
         let entry = timeline.at(tick);
         let stop = timeline.next_change(tick).map_or(end, |at| at.min(end));
-        let mut source = StationSource::open_at(&entry.info, entry.file_position(tick));
+        let mut source = StationSource::open_at(&entry.programme, entry.position(tick));
         while tick < stop {
             let chunk = source
                 .next_chunk_within(std::time::Duration::from_secs(3600), stop - tick)
@@ -76,7 +76,9 @@ mod tests {
             })
             .collect();
         std::fs::write(&path, &file).expect("write");
-        let timeline = Timeline::new(Arc::new(probe(&path).expect("probe")));
+        let timeline = Timeline::new(Arc::new(crate::programme::Programme::single(Arc::new(
+            probe(&path).expect("probe"),
+        ))));
         let s = ticks_of(Duration::from_secs(1));
         let frame = 1024 * 640;
         let mut next_id = None;

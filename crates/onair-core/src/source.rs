@@ -1,15 +1,16 @@
-//! A station's audio, read from disk as it plays and looped for ever.
+//! A station's audio, read from disk as it plays: its programme's tracks end to end, looped for
+//! ever.
 //!
-//! The source holds one read-ahead block and the frames not yet sent, never the whole file: a
-//! three-hour mix costs the same memory as a jingle. Reads run on tokio's blocking pool so a slow
-//! disk never stalls the runtime.
+//! The source holds one read-ahead block and the frames not yet sent, never a whole track: a
+//! three-hour mix or a programme of a thousand tracks costs the same memory as a jingle. Reads
+//! run on tokio's blocking pool so a slow disk never stalls the runtime.
 //!
-//! The file is the one the probe opened ([`StationInfo::file`]), read with positional reads: at
-//! the loop point the source goes back to the first frame of that same file. A file renamed over the station's path
-//! (a new version, good or bad) is therefore the registry's to probe and switch to; the audio
-//! playing never changes under the listeners by accident.
+//! Each track is the file its probe opened ([`StationInfo::file`]), read with positional reads:
+//! a file renamed over a track's path (a new version, good or bad) is the registry's to probe and
+//! switch to; the audio playing never changes under the listeners by accident. Track to track
+//! is frame-exact concatenation: no frame is added, lost or repeated, and a chunk never spans
+//! two tracks, so that everything downstream knows which track each byte belongs to.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,13 +20,13 @@ use crate::clock::duration_to_samples;
 use crate::deframer::{Deframer, Next};
 use crate::error::SourceError;
 use crate::probe::{RangeReader, SeekPoint, StationInfo};
-use crate::tags::AudioRange;
+use crate::programme::{Programme, Spot};
 use crate::timeline::ticks_per_sample;
 
-/// Whole frames for one chunk, as read from the file.
+/// Whole frames of one track for one chunk, as read from the file.
 #[derive(Debug, Clone)]
 pub struct SourceChunk {
-    /// Whole ADTS frames.
+    /// Whole frames.
     pub data: Bytes,
     /// Frames in `data`.
     pub frames: u32,
@@ -33,78 +34,94 @@ pub struct SourceChunk {
     pub samples: u32,
     /// Sample rate of every frame in `data`.
     pub sample_rate: u32,
-    /// This chunk starts a new pass through the file (after the first).
+    /// This chunk starts a new round of the programme (after the first).
     pub looped: bool,
-    /// Where the chunk's first frame starts in the file, in timeline ticks.
+    /// The programme position of the chunk's first frame, in ticks.
     pub start: u64,
-    /// The chunk's length in timeline ticks.
+    /// The chunk's length in ticks.
     pub ticks: u64,
+    /// The track the frames belong to.
+    pub track: Arc<StationInfo>,
+    /// The programme position where that track starts.
+    pub track_start: u64,
 }
 
-/// Frames from a station file, looping at its end.
+/// Frames from a programme's tracks, one after the other, looping at its end.
 pub struct StationSource {
-    path: PathBuf,
-    range: AudioRange,
-    /// The open file. `None` only while a read is in flight on the blocking pool.
+    programme: Arc<Programme>,
+    /// The track being read.
+    spot: Spot,
+    /// Its file. `None` only while a read is in flight on the blocking pool.
     reader: Option<RangeReader>,
     deframer: Deframer,
-    frames_this_pass: u64,
-    passes: u64,
-    /// Where the next frame starts in the file, in ticks.
+    /// A frame of this track has been seen (played or passed over).
+    seen_frame: bool,
+    /// The next chunk starts a new round.
+    new_round: bool,
+    /// Rounds begun since opening.
+    rounds: u64,
+    /// The programme position of the next frame, in ticks.
     tick: u64,
-    /// Frames that end at or before this tick are passed over (a seek lands in the frame that
-    /// holds its position).
+    /// Frames that end at or before this position are passed over (a seek lands in the frame
+    /// that holds its position).
     skip_until: u64,
 }
 
 impl StationSource {
-    /// Opens the file `info` describes at the frame that holds `position` (ticks from the file's
-    /// start; past the end, it wraps), found through the file's seek index: at most
-    /// `INDEX_EVERY` (128) frames are read to get there, whatever the file's length. The first
-    /// chunk's `start` says where that frame starts. Nothing can fail here: the file is the one
-    /// the probe opened, and reads report their own errors.
-    pub fn open_at(info: &StationInfo, position: u64) -> Self {
-        let position = position % info.ticks.max(1);
-        let point = info.index.before(position).unwrap_or(SeekPoint {
+    /// Opens `programme` at the frame that holds programme position `position`, found through
+    /// the track's seek index: at most `INDEX_EVERY` (128) frames are read to get there,
+    /// whatever the track's length. The first chunk's `start` says where that frame starts.
+    /// Nothing can fail here: the files are the ones the probes opened, and reads report their
+    /// own errors.
+    pub fn open_at(programme: &Arc<Programme>, position: u64) -> Self {
+        let spot = programme.locate(position);
+        let within = position - spot.start;
+        let track = &spot.track;
+        let point = track.index.before(within).unwrap_or(SeekPoint {
             tick: 0,
-            byte: info.range.start,
+            byte: track.range.start,
         });
-        let reader =
-            RangeReader::starting_at(Arc::clone(&info.file), &info.path, info.range, point.byte);
+        let reader = RangeReader::starting_at(
+            Arc::clone(&track.file),
+            &track.path,
+            track.range,
+            point.byte,
+        );
         StationSource {
-            path: info.path.clone(),
-            range: info.range,
+            deframer: Deframer::new(track.codec(), point.byte),
             reader: Some(reader),
-            deframer: Deframer::new(point.byte),
-            // Counted as a pass in progress unless it starts at the top.
-            frames_this_pass: u64::from(point.tick > 0 || position > 0),
-            passes: 0,
-            tick: point.tick,
+            tick: spot.start + point.tick,
+            spot,
+            programme: Arc::clone(programme),
+            seen_frame: false,
+            new_round: false,
+            rounds: 0,
             skip_until: position,
         }
     }
 
     /// Bytes read ahead and not yet sent: at most one read block plus a frame, whatever the
-    /// file's length.
+    /// track's length.
     #[cfg(test)]
     pub fn buffered(&self) -> usize {
         self.deframer.unscanned()
     }
 
-    /// Completed passes through the file.
+    /// Rounds of the programme begun since opening.
     #[cfg(test)]
     pub fn loops(&self) -> u64 {
-        self.passes
+        self.rounds
     }
 
-    /// The next run of whole frames lasting at least `target` (one frame at least), all at one
-    /// sample rate. After the file's last frame comes its first frame again.
+    /// The next run of whole frames of one track lasting at least `target` (one frame at
+    /// least), all at one sample rate; shorter where the track ends. After a track's last frame
+    /// comes the next track's first.
     pub async fn next_chunk(&mut self, target: Duration) -> Result<SourceChunk, SourceError> {
         self.next_chunk_within(target, u64::MAX).await
     }
 
     /// Like [`next_chunk`](Self::next_chunk), but the chunk lasts at most `max_ticks` (one frame
-    /// at least): it ends where the station's timeline switches to another file.
+    /// at least): it ends where the station's timeline switches to another programme.
     pub async fn next_chunk_within(
         &mut self,
         target: Duration,
@@ -118,11 +135,14 @@ impl StationSource {
             looped: false,
             start: 0,
             ticks: 0,
+            track: Arc::clone(&self.spot.track),
+            track_start: self.spot.start,
         };
         let mut want = u64::MAX;
         loop {
             match self.deframer.peek() {
                 Next::Frame(header) => {
+                    self.seen_frame = true;
                     let rate = header.sample_rate();
                     let frame_ticks = u64::from(header.samples()) * ticks_per_sample(rate);
                     if self.tick + frame_ticks <= self.skip_until {
@@ -140,12 +160,13 @@ impl StationSource {
                     }
                     if chunk.frames == 0 {
                         chunk.sample_rate = rate;
-                        chunk.looped = self.frames_this_pass == 0 && self.passes > 0;
+                        chunk.looped = std::mem::take(&mut self.new_round);
                         chunk.start = self.tick;
+                        chunk.track = Arc::clone(&self.spot.track);
+                        chunk.track_start = self.spot.start;
                         want = duration_to_samples(target, rate);
                     }
                     self.deframer.consume(&header);
-                    self.frames_this_pass += 1;
                     self.tick += frame_ticks;
                     chunk.frames += 1;
                     chunk.samples += header.samples();
@@ -155,9 +176,9 @@ impl StationSource {
                     }
                 }
                 Next::NeedMore => self.fill().await?,
-                // The pass ends: send what this chunk has; the next call starts over.
+                // The track ends: send what this chunk has; the next call goes on.
                 Next::End if chunk.frames > 0 => break,
-                Next::End => self.rewind()?,
+                Next::End => self.next_track()?,
             }
         }
         chunk.data = self.deframer.take();
@@ -166,15 +187,16 @@ impl StationSource {
 
     /// Reads one more block into the deframer, on the blocking pool.
     async fn fill(&mut self) -> Result<(), SourceError> {
+        let path = &self.spot.track.path;
         let mut reader = self.reader.take().ok_or_else(|| {
             SourceError::io(
-                &self.path,
+                path,
                 self.deframer.position(),
                 std::io::Error::other("the file was lost by a failed read"),
             )
         })?;
         let mut buf = std::mem::take(self.deframer.input());
-        let path = self.path.clone();
+        let path = path.clone();
         let (reader, buf, more) = tokio::task::spawn_blocking(move || {
             let more = reader.fill(&mut buf);
             (reader, buf, more)
@@ -189,27 +211,39 @@ impl StationSource {
         Ok(())
     }
 
-    /// Starts the next pass at the first frame.
-    fn rewind(&mut self) -> Result<(), SourceError> {
-        if self.frames_this_pass == 0 {
-            return Err(SourceError::not_adts(
-                &self.path,
+    /// Goes on with the next track (the first one again after the last), at its first frame.
+    fn next_track(&mut self) -> Result<(), SourceError> {
+        let track = &self.spot.track;
+        if !self.seen_frame {
+            return Err(SourceError::not_audio(
+                &track.path,
+                track.codec(),
                 self.deframer.position(),
                 "a whole pass through the file found no frame (was it truncated or replaced?)",
             ));
         }
         let damage = self.deframer.damage();
         if damage.truncated_at.is_some() || damage.garbage_bytes > 0 {
-            tracing::debug!(file = %self.path.display(), ?damage, "skipped non-audio bytes in this pass");
+            tracing::debug!(file = %track.path.display(), ?damage, "skipped non-audio bytes in this pass");
+        }
+        let next = self.programme.next(&self.spot);
+        if next.round > self.spot.round {
+            self.new_round = true;
+            self.rounds += 1;
         }
         // The same open file from its first frame: never whatever the path names now.
-        if let Some(reader) = &mut self.reader {
-            reader.rewind();
-        }
-        self.deframer = Deframer::new(self.range.start);
-        self.frames_this_pass = 0;
-        self.passes += 1;
-        self.tick = 0;
+        let track = &next.track;
+        self.reader = Some(RangeReader::new(
+            Arc::clone(&track.file),
+            &track.path,
+            track.range,
+        ));
+        self.deframer = Deframer::new(track.codec(), track.range.start);
+        // A track that played short (its file shrank) leaves a gap on the clock, never a
+        // shift: the next track starts where the programme says.
+        self.tick = next.start;
+        self.spot = next;
+        self.seen_frame = false;
         self.skip_until = 0;
         Ok(())
     }
@@ -219,6 +253,10 @@ impl StationSource {
 mod tests {
     use super::*;
     use crate::probe::probe;
+
+    fn single(info: Arc<StationInfo>) -> Arc<Programme> {
+        Arc::new(Programme::single(info))
+    }
     use crate::testing::{adts_stream, FrameSpec};
 
     #[tokio::test]
@@ -231,8 +269,8 @@ mod tests {
         let mut file = b"ID3\x04\0\0\0\0\0\x05hello".to_vec();
         file.extend_from_slice(&stream);
         std::fs::write(&path, &file).expect("write");
-        let info = probe(&path).expect("probe");
-        let mut source = StationSource::open_at(&info, 0);
+        let info = Arc::new(probe(&path).expect("probe"));
+        let mut source = StationSource::open_at(&single(info.clone()), 0);
         let mut played = Vec::new();
         let mut loops_seen = 0;
         while played.len() < 3 * stream.len() {
@@ -264,10 +302,10 @@ mod tests {
             })
             .collect();
         std::fs::write(&path, &stream).expect("write");
-        let info = probe(&path).expect("probe");
+        let info = Arc::new(probe(&path).expect("probe"));
         let frame = 1024 * 640;
         for (position, first) in [(0, 0u64), (frame * 300 + 7, 300), (frame * 999, 999)] {
-            let mut source = StationSource::open_at(&info, position);
+            let mut source = StationSource::open_at(&single(info.clone()), position);
             let chunk = source
                 .next_chunk(Duration::from_millis(50))
                 .await
@@ -276,24 +314,84 @@ mod tests {
             assert_eq!(chunk.data[7], (first % 200 + 1) as u8, "at {position}");
             assert_eq!(chunk.ticks, u64::from(chunk.frames) * frame);
         }
-        // Past the end it wraps; after the last frame comes the first.
-        let mut source = StationSource::open_at(&info, info.ticks + frame * 2);
+        // Past the end is the next round (positions never wrap); after the last frame comes
+        // the first.
+        let mut source = StationSource::open_at(&single(info.clone()), info.ticks + frame * 2);
         let chunk = source.next_chunk(Duration::ZERO).await.expect("chunk");
-        assert_eq!(chunk.start, 2 * frame);
-        let mut source = StationSource::open_at(&info, frame * 999);
+        assert_eq!(chunk.start, info.ticks + 2 * frame);
+        assert_eq!(chunk.data[7], 3);
+        let mut source = StationSource::open_at(&single(info.clone()), frame * 999);
         source.next_chunk(Duration::ZERO).await.expect("last frame");
         let next = source
             .next_chunk(Duration::ZERO)
             .await
             .expect("first frame");
-        assert!(next.looped && next.start == 0);
+        assert!(next.looped && next.start == info.ticks);
         // A chunk stops where the timeline switches.
-        let mut source = StationSource::open_at(&info, 0);
+        let mut source = StationSource::open_at(&single(info.clone()), 0);
         let chunk = source
             .next_chunk_within(Duration::from_secs(1), frame * 3)
             .await
             .expect("chunk");
         assert_eq!(chunk.frames, 3);
+    }
+
+    #[tokio::test]
+    async fn tracks_follow_each_other_gapless_and_chunks_never_span_two() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut tracks = Vec::new();
+        let mut round = Vec::new();
+        for (name, frames, fill) in [("a.aac", 30, 1u8), ("b.aac", 7, 2), ("c.aac", 52, 3)] {
+            let spec = FrameSpec {
+                fill,
+                ..FrameSpec::default()
+            };
+            let bytes: Vec<u8> = (0..frames)
+                .flat_map(|_| crate::testing::adts_frame(&spec))
+                .collect();
+            round.extend_from_slice(&bytes);
+            let path = dir.path().join(name);
+            std::fs::write(&path, &bytes).expect("write");
+            tracks.push(Arc::new(probe(&path).expect("probe")));
+        }
+        let programme =
+            Arc::new(Programme::new(tracks, crate::programme::Order::Name).expect("tracks"));
+        let frame = 1024 * 640;
+        let mut source = StationSource::open_at(&programme, 0);
+        let mut played = Vec::new();
+        let mut tick = 0;
+        while played.len() < 2 * round.len() {
+            let chunk = source
+                .next_chunk(Duration::from_millis(300))
+                .await
+                .expect("chunk");
+            assert_eq!(chunk.start, tick, "no gap, no overlap");
+            tick += chunk.ticks;
+            let fill = chunk.data[7];
+            let fills: Vec<u8> = chunk.data.chunks(207).map(|f| f[7]).collect();
+            assert!(
+                fills.iter().all(|&f| f == fill),
+                "one track per chunk: {fills:?}"
+            );
+            let name = chunk.track.path.file_name().and_then(|n| n.to_str());
+            assert_eq!(
+                name,
+                Some(["a.aac", "b.aac", "c.aac"][usize::from(fill) - 1])
+            );
+            let spot = programme.locate(chunk.start);
+            assert_eq!(chunk.track_start, spot.start);
+            assert_eq!(chunk.looped, chunk.start == programme.ticks());
+            played.extend_from_slice(&chunk.data);
+        }
+        assert_eq!(played, round.repeat(2));
+        assert_eq!(programme.ticks(), 89 * frame);
+        // Opened inside the second track, it starts at the frame holding the position.
+        let mut source = StationSource::open_at(&programme, 33 * frame + 5);
+        let chunk = source.next_chunk(Duration::ZERO).await.expect("chunk");
+        assert_eq!(
+            (chunk.start, chunk.track_start, chunk.data[7]),
+            (33 * frame, 30 * frame, 2)
+        );
     }
 
     #[tokio::test]
@@ -303,8 +401,8 @@ mod tests {
         // 20,000 frames: 4 MB, 7.7 minutes.
         let stream = adts_stream(&FrameSpec::default(), 20_000);
         std::fs::write(&path, &stream).expect("write");
-        let info = probe(&path).expect("probe");
-        let mut source = StationSource::open_at(&info, 0);
+        let info = Arc::new(probe(&path).expect("probe"));
+        let mut source = StationSource::open_at(&single(info.clone()), 0);
         let mut sent = 0;
         let mut most = 0;
         while sent < stream.len() {

@@ -1,4 +1,4 @@
-//! Builders of synthetic ADTS frames, for tests and benchmarks.
+//! Builders of synthetic ADTS and MPEG audio frames and tracks, for tests and benchmarks.
 //!
 //! The payload is filler, not decodable AAC: these frames exercise framing, pacing and fan-out,
 //! which never look inside a frame. Tests that need a real decoder use files made with ffmpeg.
@@ -81,7 +81,7 @@ pub fn adts_stream(spec: &FrameSpec, count: usize) -> Vec<u8> {
 pub fn deframe(bytes: &[u8], block: usize) -> Vec<bytes::Bytes> {
     use crate::deframer::{Deframer, Next};
     let block = block.max(1);
-    let mut deframer = Deframer::new(0);
+    let mut deframer = Deframer::new(crate::frame::Codec::Adts, 0);
     let (mut fed, mut frames, mut steps) = (0, Vec::new(), 0usize);
     loop {
         steps += 1;
@@ -105,4 +105,42 @@ pub fn deframe(bytes: &[u8], block: usize) -> Vec<bytes::Bytes> {
             Next::End => return frames,
         }
     }
+}
+
+/// One MPEG-1 Layer III frame, 44.1 kHz stereo at `kbps` (32 to 320), `padding` set or not,
+/// filled with `fill`: 1152 samples.
+pub fn mp3_frame(kbps: u16, padding: bool, fill: u8) -> Vec<u8> {
+    const RATES: [u16; 15] = [
+        0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+    ];
+    let index = RATES.iter().position(|&r| r == kbps).unwrap_or(9) as u8;
+    let len = 144 * u32::from(RATES[usize::from(index)]) * 1000 / 44_100 + u32::from(padding);
+    let mut frame = vec![fill; len as usize];
+    frame[..4].copy_from_slice(&[0xFF, 0xFB, (index << 4) | (u8::from(padding) << 1), 0x44]);
+    frame
+}
+
+/// A track description of `ticks` ticks named `name`, without audio behind it (for the
+/// arithmetic of programmes and timelines). Its file is this test binary, opened for reading.
+pub fn track(name: &str, ticks: u64) -> std::sync::Arc<crate::probe::StationInfo> {
+    use crate::adts::AdtsHeader;
+    let file = std::env::current_exe()
+        .and_then(std::fs::File::open)
+        .expect("the test binary can be opened");
+    let header = AdtsHeader::parse(&adts_frame(&FrameSpec::default())).expect("valid header");
+    std::sync::Arc::new(crate::probe::StationInfo {
+        path: name.into(),
+        range: crate::tags::AudioRange { start: 0, end: 0 },
+        first: crate::frame::FrameHeader::Adts(header),
+        frames: 1,
+        samples: 1024,
+        duration: crate::timeline::duration_of(ticks),
+        audio_bytes: 207,
+        mixed_format: false,
+        damage: Default::default(),
+        tags: Default::default(),
+        ticks,
+        file: std::sync::Arc::new(file),
+        index: Default::default(),
+    })
 }

@@ -8,14 +8,15 @@
 //! therefore plays the same frame at the same moment, and a restarted one resumes where it would
 //! have been.
 //!
-//! A [`Timeline`] says which file plays from which tick on: one entry while a station keeps its
-//! file, a new entry (from a segment boundary) when the file is replaced. A file's frames are
-//! laid end to end from its entry's start, looping: the loop point is seamless, in ticks too.
+//! A [`Timeline`] says which programme plays from which tick on: one entry while a station keeps
+//! its programme, a new entry when it changes (a replaced station file from a segment boundary,
+//! a changed programme from a track boundary). A programme's tracks are laid end to end from its
+//! entry's start, looping: track boundaries and the loop point are seamless, in ticks too.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::probe::StationInfo;
+use crate::programme::Programme;
 
 /// Timeline ticks per second: the least common multiple of every ADTS sample rate.
 pub const TICKS_PER_SECOND: u64 = 28_224_000;
@@ -59,27 +60,31 @@ pub fn pts_90k(tick: u64) -> u64 {
     (u128::from(tick) * PTS_HZ / u128::from(TICKS_PER_SECOND)) as u64 % PTS_WRAP
 }
 
-/// One stretch of a timeline: `info`'s file plays from tick `from` on, starting at `offset` ticks
-/// into the file, looping.
+/// One stretch of a timeline: `programme` plays from tick `from` on, at programme position
+/// `offset` there.
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// First tick of the stretch (a frame boundary).
     pub from: u64,
-    /// The file.
-    pub info: Arc<StationInfo>,
-    /// Ticks into the file (a frame boundary of the file) that play at `from`.
+    /// The programme.
+    pub programme: Arc<Programme>,
+    /// The programme position (a frame boundary) that plays at `from`.
     pub offset: u64,
 }
 
 impl Entry {
-    /// Where in the file `tick` (at or after `from`) falls, in ticks from the file's start.
-    pub fn file_position(&self, tick: u64) -> u64 {
-        let length = self.info.ticks.max(1);
-        (self.offset + tick.saturating_sub(self.from)) % length
+    /// The programme position of `tick` (at or after `from`).
+    pub fn position(&self, tick: u64) -> u64 {
+        self.offset + tick.saturating_sub(self.from)
+    }
+
+    /// The tick at which programme position `position` (at or after `offset`) plays.
+    pub fn tick_of(&self, position: u64) -> u64 {
+        self.from + position.saturating_sub(self.offset)
     }
 }
 
-/// Which file plays from which tick on. Entries are in order of `from`; the first one covers
+/// Which programme plays from which tick on. Entries are in order of `from`; the first one covers
 /// everything before the second.
 #[derive(Debug, Clone)]
 pub struct Timeline {
@@ -90,13 +95,13 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    /// A timeline that has always played `info`: its frames laid end to end from tick 0, so at
-    /// tick `t` the file is at `t mod length`.
-    pub fn new(info: Arc<StationInfo>) -> Self {
+    /// A timeline that has always played `programme`: its tracks laid end to end from tick 0,
+    /// so tick `t` is programme position `t` (round `t / length`).
+    pub fn new(programme: Arc<Programme>) -> Self {
         Timeline {
             entries: vec![Entry {
                 from: 0,
-                info,
+                programme,
                 offset: 0,
             }],
             forgotten_discontinuities: 0,
@@ -122,11 +127,15 @@ impl Timeline {
         &self.entries
     }
 
-    /// Plays `info` from tick `from` on (a frame boundary of the timeline), starting at `offset`
-    /// ticks into it; entries that would start later are dropped.
-    pub fn switch(&mut self, from: u64, info: Arc<StationInfo>, offset: u64) {
+    /// Plays `programme` from tick `from` on (a frame boundary of the timeline), at programme
+    /// position `offset`; entries that would start later are dropped.
+    pub fn switch(&mut self, from: u64, programme: Arc<Programme>, offset: u64) {
         self.entries.retain(|e| e.from < from);
-        self.entries.push(Entry { from, info, offset });
+        self.entries.push(Entry {
+            from,
+            programme,
+            offset,
+        });
     }
 
     /// Forgets entries that ended before `tick` (they left every window), keeping the one that
@@ -146,10 +155,7 @@ impl Timeline {
     fn is_discontinuity(&self, j: usize) -> bool {
         j > 0
             && j < self.entries.len()
-            && !self.entries[j - 1]
-                .info
-                .first
-                .same_stream(&self.entries[j].info.first)
+            && self.entries[j - 1].programme.format() != self.entries[j].programme.format()
     }
 
     /// Whether a switch that changes the stream's format happens exactly at `tick`.
@@ -210,14 +216,14 @@ mod tests {
 }
 
 /// The first frame boundary at or after `tick` on the stretch `entry` plays (reads at most one
-/// index interval of the file).
+/// index interval of a file).
 pub async fn frame_boundary(entry: &Entry, tick: u64) -> Result<u64, crate::SourceError> {
-    let position = entry.file_position(tick);
-    let start = frame_containing(&entry.info, position).await?;
+    let position = entry.position(tick);
+    let start = frame_containing(&entry.programme, position).await?;
     if start.start == position {
         return Ok(tick);
     }
-    // A file that shrank under its reader may yield a frame of the next pass: then the tick
+    // A file that shrank under its reader may yield a frame of the next track: then the tick
     // itself is as good a boundary as any.
     Ok(tick + (start.start + start.ticks).saturating_sub(position))
 }
@@ -233,13 +239,13 @@ pub async fn segment_start(
     frame_boundary(timeline.at(tick), tick).await
 }
 
-/// The frame of `info`'s file that holds `position` (ticks from its start): where it starts and
-/// how long it lasts.
+/// The frame of `programme` that holds programme position `position`: where it starts and how
+/// long it lasts.
 pub async fn frame_containing(
-    info: &StationInfo,
+    programme: &Arc<Programme>,
     position: u64,
 ) -> Result<FrameSpan, crate::SourceError> {
-    let mut source = crate::source::StationSource::open_at(info, position);
+    let mut source = crate::source::StationSource::open_at(programme, position);
     let frame = source.next_chunk(Duration::ZERO).await?;
     Ok(FrameSpan {
         start: frame.start,
@@ -247,10 +253,10 @@ pub async fn frame_containing(
     })
 }
 
-/// Where a frame starts in its file and how long it lasts, in ticks.
+/// Where a frame starts in its programme and how long it lasts, in ticks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameSpan {
-    /// Ticks from the file's start.
+    /// Programme position.
     pub start: u64,
     /// Length.
     pub ticks: u64,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onair_core::testing::{adts_stream, FrameSpec};
-use onair_core::{probe, ticks_of, Chunk, Hub, Pacer, Subscription, Timeline, Tuning};
+use onair_core::{probe, ticks_of, Chunk, Hub, Pacer, Programme, Subscription, Timeline, Tuning};
 use std::time::SystemTime;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -43,7 +43,9 @@ fn on_air(frames: usize, tuning: Tuning) -> Station {
     let info = probe(&path).expect("probe");
     let hub = Hub::new("test", tuning);
     let stop = CancellationToken::new();
-    let (timeline, rx) = watch::channel(Arc::new(Timeline::new(Arc::new(info))));
+    let (timeline, rx) = watch::channel(Arc::new(Timeline::new(Arc::new(Programme::single(
+        Arc::new(info),
+    )))));
     let epoch = SystemTime::now() - tuning.burst;
     let pacer = Pacer::new(rx, Arc::clone(&hub), epoch);
     tokio::spawn(pacer.run(stop.clone()));
@@ -334,7 +336,7 @@ async fn a_new_file_takes_over_at_a_frame_boundary_without_a_gap() {
     let frame = 1024 * 640;
     let now = ticks_of(station.started.elapsed());
     let at = (now + ticks_of(Duration::from_millis(300))).div_ceil(frame) * frame;
-    let info = Arc::new(probe(&path).expect("probe"));
+    let info = Arc::new(Programme::single(Arc::new(probe(&path).expect("probe"))));
     station
         .timeline
         .send_modify(|timeline| Arc::make_mut(timeline).switch(at, info, 0));
@@ -395,7 +397,7 @@ async fn a_failed_file_resumes_when_a_new_one_comes() {
     std::fs::write(&path, b"").expect("empty the file");
     tokio::time::sleep(Duration::from_secs(1)).await;
     std::fs::write(&path, adts_stream(&FrameSpec::default(), 50)).expect("rewrite");
-    let info = Arc::new(probe(&path).expect("probe"));
+    let info = Arc::new(Programme::single(Arc::new(probe(&path).expect("probe"))));
     let frame = 1024 * 640;
     let at = (ticks_of(station.started.elapsed()) + ticks_of(Duration::from_millis(500)))
         .div_ceil(frame)

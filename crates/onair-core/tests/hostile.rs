@@ -141,7 +141,7 @@ proptest! {
         std::fs::write(&path, &bytes).expect("write");
         match probe(&path) {
             Ok(info) => prop_assert!(info.frames > 0),
-            Err(SourceError::NotAdts { offset, .. }) | Err(SourceError::Unplayable { offset, .. }) => prop_assert!(offset <= bytes.len() as u64),
+            Err(SourceError::NotAudio { offset, .. }) | Err(SourceError::Unplayable { offset, .. }) => prop_assert!(offset <= bytes.len() as u64),
             Err(other) => prop_assert!(false, "unexpected {other}"),
         }
     }
@@ -224,7 +224,7 @@ fn a_giant_id3v2_size_is_rejected_with_an_offset() {
     let path = dir.path().join("tag.aac");
     std::fs::write(&path, &bytes).expect("write");
     match probe(&path) {
-        Err(SourceError::NotAdts { offset, .. }) => assert_eq!(offset, bytes.len() as u64),
+        Err(SourceError::NotAudio { offset, .. }) => assert_eq!(offset, bytes.len() as u64),
         other => panic!("expected a rejection, got {other:?}"),
     }
 }

@@ -179,7 +179,7 @@ fn verdict(info: &StationInfo) -> String {
 
 fn error_verdict(error: &SourceError) -> String {
     match error {
-        SourceError::NotAdts { offset, reason, .. }
+        SourceError::NotAudio { offset, reason, .. }
         | SourceError::Unplayable { offset, reason, .. } => {
             format!("error at byte {offset}: {reason}")
         }
