@@ -5,7 +5,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use onair_server::{IcyCursor, IcyNext, IcyTitle};
 
 fn icy(c: &mut Criterion) {
-    let title = IcyTitle::new(1, "onair Jazz - Blue Monk");
+    let title = std::sync::Arc::new(IcyTitle::new(1, "onair Jazz - Blue Monk"));
     let chunk = Bytes::from(vec![0xAAu8; 3300]); // 200 ms at 128 kb/s
     let chunks = 1000;
     let mut group = c.benchmark_group("icy");
@@ -16,7 +16,7 @@ fn icy(c: &mut Criterion) {
             let mut sent = 0usize;
             let mut fed = 0;
             while fed < chunks {
-                match cursor.next(&title) {
+                match cursor.next(|| std::sync::Arc::clone(&title)) {
                     IcyNext::Audio(a) | IcyNext::Block(a) => sent += a.len(),
                     IcyNext::NeedChunk => {
                         fed += 1;

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
-use onair_core::Subscription;
+use onair_core::{NowPlaying, Subscription};
 use tokio::time::Instant;
 use tokio_stream::Stream;
 
@@ -77,6 +77,8 @@ pub struct ListenerBody {
     station: Arc<Station>,
     /// Boxed: most listeners ask for no metadata, and pay one pointer for it.
     icy: Option<Box<IcyCursor>>,
+    /// The track of the newest chunk sent (its first bytes are out).
+    track: Option<Arc<NowPlaying>>,
     app: Arc<App>,
     /// The connection's write timeout: whether it fired says why the session ended.
     write_timeout: WriteTimeout,
@@ -107,6 +109,7 @@ impl ListenerBody {
             subscription,
             station,
             icy: icy.then(Box::default),
+            track: None,
             app,
             write_timeout,
             client,
@@ -126,7 +129,10 @@ impl ListenerBody {
         let Some(icy) = &mut self.icy else {
             return self.poll_audio(cx);
         };
-        match icy.next(&self.station.icy_title()) {
+        let (station, track) = (&self.station, &self.track);
+        let title =
+            || station.icy_block(&station.stream_title(track.as_deref().map(|t| &*t.track)));
+        match icy.next(title) {
             IcyNext::Audio(audio) => Poll::Ready(Some(audio)),
             IcyNext::Block(block) => Poll::Ready(Some(block)),
             IcyNext::NeedChunk => match self.poll_audio(cx) {
@@ -142,6 +148,9 @@ impl ListenerBody {
         match Pin::new(&mut self.subscription).poll_next(cx) {
             Poll::Ready(Some(chunk)) => {
                 self.bytes += chunk.data.len() as u64;
+                if chunk.track.is_some() {
+                    self.track = chunk.track;
+                }
                 Poll::Ready(Some(chunk.data))
             }
             Poll::Ready(None) => {

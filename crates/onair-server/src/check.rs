@@ -1,7 +1,9 @@
 //! `onair check`: validates the config and every station file without serving.
 //!
 //! Operators run it before a deploy and in their own CI: it reads each file end to end exactly as
-//! the server would, prints one row per station, and says what is wrong with the byte offset.
+//! the server would, prints one row per station file or programme track, and says what is wrong
+//! with the byte offset (or, for a track of another format than its programme's, that it is
+//! left out).
 
 use std::io::{self, Write};
 
@@ -41,43 +43,53 @@ pub fn check(
     ]
     .map(String::from)];
     let mut summary = CheckSummary::default();
-    for (name, path) in stations {
+    for (name, wanted) in stations {
         let mount = format!("/{name}");
-        let file = path.display().to_string();
-        match probe(path) {
-            Ok(info) => {
-                let verdict = verdict(&info);
-                if verdict == "ok" {
-                    summary.ok += 1;
-                } else {
-                    summary.warnings += 1;
+        // A programme's first good track sets its format; a track of another one is left out.
+        let mut format = None;
+        for path in &wanted.tracks {
+            let file = path.display().to_string();
+            match probe(path) {
+                Ok(info) => {
+                    let own = info.first.format();
+                    let station_format = *format.get_or_insert(own);
+                    let verdict = if wanted.folder && own != station_format {
+                        format!("warning: left out: {own}, the station plays {station_format}")
+                    } else {
+                        verdict(&info)
+                    };
+                    if verdict == "ok" {
+                        summary.ok += 1;
+                    } else {
+                        summary.warnings += 1;
+                    }
+                    rows.push([
+                        name.clone(),
+                        mount.clone(),
+                        file,
+                        format_duration(info.duration),
+                        format!("{} kb/s", info.bitrate_kbps()),
+                        format!("{} Hz", info.sample_rate()),
+                        info.channels().to_string(),
+                        info.frames.to_string(),
+                        verdict,
+                    ]);
                 }
-                rows.push([
-                    name.clone(),
-                    mount,
-                    file,
-                    format_duration(info.duration),
-                    format!("{} kb/s", info.bitrate_kbps()),
-                    format!("{} Hz", info.sample_rate()),
-                    info.channels().to_string(),
-                    info.frames.to_string(),
-                    verdict,
-                ]);
-            }
-            Err(error) => {
-                summary.errors += 1;
-                let dash = || "-".to_string();
-                rows.push([
-                    name.clone(),
-                    mount,
-                    file,
-                    dash(),
-                    dash(),
-                    dash(),
-                    dash(),
-                    dash(),
-                    error_verdict(&error),
-                ]);
+                Err(error) => {
+                    summary.errors += 1;
+                    let dash = || "-".to_string();
+                    rows.push([
+                        name.clone(),
+                        mount.clone(),
+                        file,
+                        dash(),
+                        dash(),
+                        dash(),
+                        dash(),
+                        dash(),
+                        error_verdict(&error),
+                    ]);
+                }
             }
         }
     }
@@ -146,7 +158,7 @@ fn write_table(
     }
     writeln!(
         out,
-        "\n{} station(s) in {} and the config: {} ok, {} with warnings, {} with errors",
+        "\n{} file(s) in {} and the config: {} ok, {} with warnings, {} with errors",
         rows.len() - 1,
         dir.display(),
         summary.ok,
@@ -163,7 +175,7 @@ fn verdict(info: &StationInfo) -> String {
     }
     if let Some(at) = info.damage.first_garbage_at {
         problems.push(format!(
-            "{} non-ADTS bytes skipped, first at byte {at}",
+            "{} bytes that are not frames skipped, first at byte {at}",
             info.damage.garbage_bytes
         ));
     }

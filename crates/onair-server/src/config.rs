@@ -164,6 +164,22 @@ pub struct StationConfig {
     pub max_listeners: Option<Bounded<1, 10_000_000>>,
     /// A station file outside the stations folder (relative to the working directory).
     pub file: Option<PathBuf>,
+    /// A programme folder outside the stations folder (relative to the working directory).
+    pub folder: Option<PathBuf>,
+    /// The order a programme plays its tracks in.
+    pub order: TrackOrder,
+}
+
+/// `[stations.<name>] order`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackOrder {
+    /// In file-name order.
+    #[default]
+    Name,
+    /// Every track once per round, in an order drawn from the station's name and the round
+    /// number (the same on every replica and after a restart).
+    Shuffle,
 }
 
 /// Pacing of one station: `[pacing]` with the station's overrides applied.
@@ -211,6 +227,15 @@ impl Config {
                     format!(
                         "station name `{name}` may only hold a-z, 0-9, `-` and `_` (it is also the mount point)"
                     ),
+                ));
+            }
+            if config.stations[name].file.is_some() && config.stations[name].folder.is_some() {
+                return Err(ConfigError::at_key(
+                    path,
+                    text,
+                    &format!("stations.{name}"),
+                    "set `file` (one station file) or `folder` (a programme of tracks), not both"
+                        .to_string(),
                 ));
             }
             if let Some(why) = crate::naming::reserved(name) {
@@ -610,6 +635,21 @@ mod tests {
         let err = parse("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"nope\"]\n")
             .expect_err("bad cidr");
         assert_eq!(err.key.as_deref(), Some("server.trusted_proxies[1]"));
+    }
+
+    #[test]
+    fn programmes_have_an_order_and_a_file_or_a_folder() {
+        let config =
+            parse("[stations.jazz]\nfolder = \"/srv/jazz\"\norder = \"shuffle\"\n").expect("valid");
+        assert_eq!(config.stations["jazz"].order, TrackOrder::Shuffle);
+        assert_eq!(
+            config.stations["jazz"].folder.as_deref(),
+            Some(Path::new("/srv/jazz"))
+        );
+        let err = parse("[stations.jazz]\norder = \"random\"\n").expect_err("bad order");
+        assert_eq!(err.key.as_deref(), Some("stations.jazz.order"));
+        let err = parse("[stations.jazz]\nfile = \"a.aac\"\nfolder = \"b\"\n").expect_err("both");
+        assert!(err.message.contains("not both"), "{err}");
     }
 
     #[test]

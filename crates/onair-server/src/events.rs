@@ -1,7 +1,8 @@
 //! `/events`: server-sent events that push now-playing titles and listener counts.
 //!
-//! One publisher task per server looks at the stations once a second and, when something
-//! changed, builds one `stations` event, once, for every client (and a keep-alive comment after
+//! One publisher task per server looks at the stations once a second, and at once when a
+//! station starts another track, and, when something changed, builds one `stations` event,
+//! once, for every client (and a keep-alive comment after
 //! 15 quiet seconds, so that proxies keep idle streams open). Each client's body only hands on
 //! the shared bytes it is given: 7,000 open pages cost 7,000 small writes a change, not 7,000
 //! JSON documents a second. The clients are counted and capped (`server.max_event_clients`);
@@ -79,7 +80,8 @@ impl EventFeed {
         })
     }
 
-    /// Publishes until `stop`: one look at the stations a second, one event per change.
+    /// Publishes until `stop`: one look at the stations a second (and one when a track starts),
+    /// one event per change.
     pub async fn publish(
         &self,
         registry: Arc<StationRegistry>,
@@ -94,6 +96,7 @@ impl EventFeed {
             tokio::select! {
                 () = stop.cancelled() => return,
                 _ = tick.tick() => {}
+                () = registry.track_changes.notified() => {}
             }
             let hls = config.borrow().hls;
             let now = snapshot(&registry, &hls);
@@ -149,8 +152,8 @@ impl Drop for EventsBody {
 
 use std::future::Future;
 
-/// What the page shows live: per station, its title, stream listeners and HLS clients; and the
-/// total.
+/// What the page shows live: per station, its title, what plays, stream listeners and HLS
+/// clients; and the total.
 fn snapshot(registry: &StationRegistry, hls: &HlsConfig) -> String {
     let stations = registry.list();
     let listeners: usize = stations.iter().map(|s| s.hub.listeners()).sum();
@@ -160,6 +163,7 @@ fn snapshot(registry: &StationRegistry, hls: &HlsConfig) -> String {
             json!({
                 "name": s.name,
                 "title": s.meta().title,
+                "now_playing": s.stream_title(s.hub.now_playing().as_deref().map(|n| &*n.track)),
                 "listeners": s.hub.listeners(),
                 "hls_listeners": s.hls.listeners(hls),
             })

@@ -2,9 +2,10 @@
 //!
 //! - `GET /<name>.m3u8`: a live media playlist of the last `[hls] window_s` of complete segments.
 //! - `GET /<name>/index.m3u8`: a multivariant playlist naming the codec and bandwidth.
-//! - `GET /<name>/<k>.aac`: segment `k`: an ID3v2.4 tag (PRIV
+//! - `GET /<name>/<k>.aac` (`.mp3` for an MP3 station): segment `k`: an ID3v2.4 tag (PRIV
 //!   `com.apple.streaming.transportStreamTimestamp`, the 33-bit 90 kHz time of its first sample
-//!   from the exact tick count; and TIT2, the title), then whole ADTS frames.
+//!   from the exact tick count; TIT2 and TPE1, the title and artist of the track it starts in),
+//!   then whole ADTS or MPEG audio frames (RFC 8216 packed audio allows both).
 //!
 //! Segments are cut from the files on demand ([`onair_core::cut_segment`]): no per-listener
 //! state, no store that grows, only a few recent segments and segment boundaries kept in memory.
@@ -201,8 +202,10 @@ async fn segment(
             // The window holds the segment's bounds already (cached): cut between them.
             let i = (k - window.first) as usize;
             let cut = cut_segment(timeline, window.starts[i], window.starts[i + 1]).await?;
-            let title = station.meta().title;
-            let mut bytes = id3_tag(pts_90k(cut.start), &title);
+            let entry = timeline.at(cut.start);
+            let track = entry.programme.locate(entry.position(cut.start)).track;
+            let title = station.stream_title(Some(&track));
+            let mut bytes = id3_tag(pts_90k(cut.start), &title, track.tags.artist.as_deref());
             bytes.extend_from_slice(&cut.data);
             let ready = Arc::new(Ready {
                 index: key,
@@ -227,7 +230,8 @@ async fn segment(
     }
     let mut response = Response::new(Body::full(ready.bytes.clone()));
     let h = response.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("audio/aac"));
+    let codec = station.programme().first().codec();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(codec.content_type()));
     h.insert(CONTENT_LENGTH, HeaderValue::from(ready.bytes.len()));
     insert(h, CACHE_CONTROL, &cache);
     insert(h, ETAG, &ready.etag);
@@ -248,6 +252,7 @@ fn media_playlist(
         window.first,
         timeline.discontinuities_before(first_start)
     );
+    let extension = station.programme().first().codec().extension();
     for (i, pair) in window.starts.windows(2).enumerate() {
         let k = window.first + i as u64;
         let (start, end) = (pair[0], pair[1]);
@@ -259,7 +264,7 @@ fn media_playlist(
         let date = humantime::format_rfc3339_millis(wall_time(station.epoch, start));
         let seconds = (end - start) as f64 / TICKS_PER_SECOND as f64;
         text.push_str(&format!(
-            "#EXT-X-PROGRAM-DATE-TIME:{date}\n#EXTINF:{seconds:.5},\n{}/{k}.aac\n",
+            "#EXT-X-PROGRAM-DATE-TIME:{date}\n#EXTINF:{seconds:.5},\n{}/{k}.{extension}\n",
             station.name
         ));
     }
@@ -269,10 +274,9 @@ fn media_playlist(
 }
 
 fn main_playlist(station: &Station, headers: &HeaderMap) -> Response<Body> {
-    let info = station.info();
-    // ADTS carries the audio object type minus one; HE-AAC (implicit SBR) says AAC-LC here.
-    let codec = format!("mp4a.40.{}", info.first.profile + 1);
-    let average = info.bitrate().max(1);
+    let programme = station.programme();
+    let codec = programme.first().first.rfc6381();
+    let average = programme.bitrate().max(1);
     let peak = average + average / 10;
     let text = format!(
         "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},CODECS=\"{codec}\"\n../{}.m3u8\n",
@@ -318,23 +322,32 @@ fn playlist_response(
 }
 
 /// The ID3v2.4 tag that starts every segment: PRIV with the 90 kHz timestamp, TIT2 with the
-/// title (UTF-8, at most 255 bytes, cut on a character boundary).
-pub fn id3_tag(pts: u64, title: &str) -> Vec<u8> {
+/// title and TPE1 with the artist when known (UTF-8, at most 255 bytes each, cut on a character
+/// boundary).
+pub fn id3_tag(pts: u64, title: &str, artist: Option<&str>) -> Vec<u8> {
     let mut frames = Vec::new();
     let mut private = b"com.apple.streaming.transportStreamTimestamp\0".to_vec();
     private.extend_from_slice(&(pts & ((1 << 33) - 1)).to_be_bytes());
     id3_frame(&mut frames, b"PRIV", &private);
-    let mut cut = title.len().min(255);
-    while !title.is_char_boundary(cut) {
-        cut -= 1;
+    id3_text(&mut frames, b"TIT2", title);
+    if let Some(artist) = artist {
+        id3_text(&mut frames, b"TPE1", artist);
     }
-    let mut text = vec![3u8]; // UTF-8
-    text.extend_from_slice(&title.as_bytes()[..cut]);
-    id3_frame(&mut frames, b"TIT2", &text);
     let mut tag = b"ID3\x04\x00\x00".to_vec();
     tag.extend_from_slice(&synchsafe(frames.len()));
     tag.extend_from_slice(&frames);
     tag
+}
+
+/// A UTF-8 text frame of at most 255 bytes of text, cut on a character boundary.
+fn id3_text(out: &mut Vec<u8>, id: &[u8; 4], text: &str) {
+    let mut cut = text.len().min(255);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut data = vec![3u8]; // UTF-8
+    data.extend_from_slice(&text.as_bytes()[..cut]);
+    id3_frame(out, id, &data);
 }
 
 fn id3_frame(out: &mut Vec<u8>, id: &[u8; 4], data: &[u8]) {
@@ -433,7 +446,7 @@ mod tests {
 
     #[test]
     fn the_id3_tag_holds_the_timestamp_and_the_title() {
-        let tag = id3_tag((1 << 33) + 12_345, "Blue Monk");
+        let tag = id3_tag((1 << 33) + 12_345, "Blue Monk", Some("Thelonious Monk"));
         assert_eq!(&tag[..6], b"ID3\x04\x00\x00");
         let owner = b"com.apple.streaming.transportStreamTimestamp\0";
         let at = tag
@@ -447,12 +460,15 @@ mod tests {
         );
         assert_eq!(pts, 12_345, "33 bits");
         assert!(tag.windows(9).any(|w| w == b"Blue Monk"));
+        assert!(tag
+            .windows(19)
+            .any(|w| w == b"TPE1\0\0\0\x10\0\0\x03Thelonio"));
         let size = tag[6..10]
             .iter()
             .fold(0usize, |a, &b| (a << 7) | usize::from(b));
         assert_eq!(size + 10, tag.len());
         // A long UTF-8 title is cut on a character boundary.
-        let long = id3_tag(0, &"é".repeat(300));
+        let long = id3_tag(0, &"é".repeat(300), None);
         assert!(String::from_utf8(long[long.len() - 254..].to_vec()).is_ok());
     }
 

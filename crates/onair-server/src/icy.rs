@@ -5,7 +5,11 @@
 //! `StreamTitle='...';`, NUL-padded. `L = 0` (a single zero byte) when the title has not changed
 //! since that listener's previous block.
 //!
-//! A block is built once per title change and shared by every listener, like the audio.
+//! The title is that of the track the listener last received audio of: a new track's title goes
+//! out in the first block after its first frame, never before the listener hears it. A block is
+//! built once per title and shared by every listener, like the audio.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -72,8 +76,8 @@ pub struct IcyCursor {
     until_block: usize,
     /// The part of a chunk that comes after a block.
     rest: Option<Bytes>,
-    /// The title version this listener last received.
-    sent: Option<u64>,
+    /// The title this listener last received.
+    sent: Option<Arc<IcyTitle>>,
 }
 
 impl Default for IcyCursor {
@@ -99,15 +103,22 @@ pub enum IcyNext {
 
 impl IcyCursor {
     /// The next piece for the client: what is left of the last chunk, or a block when 16000
-    /// audio bytes have gone since the last one. `title` is the station's title now.
-    pub fn next(&mut self, title: &IcyTitle) -> IcyNext {
+    /// audio bytes have gone since the last one. `title` gives the title now (asked only when a
+    /// block is due).
+    pub fn next(&mut self, title: impl FnOnce() -> Arc<IcyTitle>) -> IcyNext {
         if self.until_block == 0 {
             self.until_block = METAINT;
-            if self.sent == Some(title.version) {
+            let title = title();
+            if self
+                .sent
+                .as_ref()
+                .is_some_and(|sent| sent.title == title.title)
+            {
                 return IcyNext::Block(unchanged_block());
             }
-            self.sent = Some(title.version);
-            return IcyNext::Block(title.block.clone());
+            let block = title.block.clone();
+            self.sent = Some(title);
+            return IcyNext::Block(block);
         }
         match self.rest.take() {
             Some(audio) => IcyNext::Audio(self.cut(audio)),
@@ -149,13 +160,13 @@ mod tests {
 
     #[test]
     fn a_block_every_16000_bytes_and_zero_when_unchanged() {
-        let title = IcyTitle::new(1, "One");
+        let title = Arc::new(IcyTitle::new(1, "One"));
         let mut cursor = IcyCursor::default();
         let mut out = Vec::new();
         let mut audio_total = 0;
         let mut fed = 0u32;
         while audio_total < 3 * METAINT + 100 {
-            match cursor.next(&title) {
+            match cursor.next(|| Arc::clone(&title)) {
                 IcyNext::Audio(a) => {
                     audio_total += a.len();
                     out.push(a);

@@ -1,4 +1,5 @@
-//! Station names: the mount point a file is served at.
+//! Station names: the mount point a file or a programme folder is served at, and which files
+//! are audio.
 
 use std::path::Path;
 
@@ -27,17 +28,24 @@ pub fn reserved(name: &str) -> Option<String> {
     })
 }
 
-/// Whether `path` names a station file: `*.aac` (any case), not hidden.
+/// Whether `path` names a station file or a track: `*.aac` or `*.mp3` (any case), not hidden.
 pub fn is_station_file(path: &Path) -> bool {
-    let hidden = path
-        .file_name()
+    !is_hidden(path) && onair_core::Codec::of_path(path).is_some()
+}
+
+/// Whether the entry's name starts with a dot (or is not UTF-8): editors' and uploaders'
+/// temporary files, never stations or tracks.
+pub fn is_hidden(path: &Path) -> bool {
+    path.file_name()
         .and_then(|n| n.to_str())
-        .is_none_or(|n| n.starts_with('.'));
-    let aac = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("aac"));
-    aac && !hidden
+        .is_none_or(|n| n.starts_with('.'))
+}
+
+/// The station name of a programme folder, from its whole name (`Jazz Vol.2` is
+/// `/jazz-vol-2`).
+pub fn name_of_folder(path: &Path) -> Option<String> {
+    let name = station_name(path.file_name()?.to_str()?);
+    (!name.is_empty()).then_some(name)
 }
 
 /// Whether `path` would be a station file but for a file name that is not UTF-8 (it has no
@@ -52,7 +60,8 @@ pub fn is_non_utf8_station_file(path: &Path) -> bool {
     let bytes = name.as_encoded_bytes();
     !bytes.starts_with(b".")
         && bytes.len() > 4
-        && bytes[bytes.len() - 4..].eq_ignore_ascii_case(b".aac")
+        && (bytes[bytes.len() - 4..].eq_ignore_ascii_case(b".aac")
+            || bytes[bytes.len() - 4..].eq_ignore_ascii_case(b".mp3"))
 }
 
 /// The station name of a station file, from its stem.
@@ -91,7 +100,13 @@ mod tests {
         assert!(is_station_file(Path::new("stations/jazz.aac")));
         assert!(is_station_file(Path::new("stations/jazz.AAC")));
         assert!(!is_station_file(Path::new("stations/.jazz.aac")));
-        assert!(!is_station_file(Path::new("stations/jazz.mp3")));
+        assert!(is_station_file(Path::new("stations/jazz.mp3")));
+        assert!(is_station_file(Path::new("stations/jazz/01 Blue Monk.MP3")));
+        assert!(!is_station_file(Path::new("stations/jazz.ogg")));
+        assert_eq!(
+            name_of_folder(Path::new("stations/Jazz Vol.2")).as_deref(),
+            Some("jazz-vol-2")
+        );
         assert!(!is_station_file(Path::new("stations/jazz.aac.part")));
         #[cfg(unix)]
         {

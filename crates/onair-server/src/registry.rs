@@ -1,9 +1,16 @@
-//! The stations on air: which files they play, their hubs, and the pacer tasks that feed them.
+//! The stations on air: which programmes they play, their hubs, and the pacer tasks that feed
+//! them.
 //!
 //! The registry is driven by one general mechanism, [`StationRegistry::reconcile`]: given the
-//! station files that should be on air, it mounts the new ones, switches stations whose file
-//! changed to the new audio, and takes the others off air. Start-up, the folder watcher and
-//! config reloads all go through it.
+//! stations that should be on air (each a station file or a folder of tracks), it probes every
+//! track that is new or changed (in the background, in parallel, each once per version), mounts
+//! the new stations, switches stations whose programme changed to the new one, and takes the
+//! others off air. Start-up, the folder watcher and config reloads all go through it; whether a
+//! station's programme changed, and how, is decided in one place ([`StationRegistry::apply`]).
+//!
+//! A station file replaced by a new version switches at the next HLS segment boundary, joining
+//! the station clock where it is; a programme that changed (a track added, removed, replaced or
+//! renamed, another order) switches at the next track boundary, so that no track is ever cut.
 //!
 //! The registry owns every pacer task (in one `TaskTracker`, under one `CancellationToken`), so
 //! shutting it down ends every station and, through the hubs, every listener's stream.
@@ -15,23 +22,28 @@ use std::time::{Duration, SystemTime};
 
 use onair_core::printable;
 use onair_core::{
-    duration_of, frame_containing, probe_until, segment_start, tick_at, ticks_of, Hub, Pacer,
-    SourceError, StationInfo, Timeline,
+    duration_of, frame_containing, probe_until, segment_start, tick_at, ticks_of, Format, Hub,
+    NowPlaying, Order, Pacer, Programme, SourceError, StationInfo, Timeline,
 };
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::config::Config;
+use crate::config::{Config, TrackOrder};
 use crate::icy::IcyTitle;
-use crate::naming::{is_station_file, name_of};
+use crate::naming::{is_hidden, is_station_file, name_of, name_of_folder};
 use crate::supervisor::supervise;
 
-/// How long after a replaced file is seen its audio can start at the earliest (then at the next
-/// segment boundary): long enough for the pacer's read-ahead and for replicas that see the file
-/// a moment apart to choose the same boundary.
+/// How long after a change is seen its audio can start at the earliest (then at the next segment
+/// boundary for a station file, the next track boundary for a programme): long enough for the
+/// pacer's read-ahead and for replicas that see the change a moment apart to choose the same
+/// boundary.
 pub const SWITCH_SETTLE: Duration = Duration::from_secs(2);
+
+/// Probes running at once: a folder of a thousand tracks is read a few files at a time, never a
+/// thousand blocking threads at once.
+const PARALLEL_PROBES: usize = 8;
 
 /// What players are told about a station.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,6 +64,7 @@ struct Settings {
     meta: StationMeta,
     client_timeout: Duration,
     max_listeners: Option<usize>,
+    /// The ICY block of the newest title sent (built once per title, shared by listeners).
     icy: Arc<IcyTitle>,
 }
 
@@ -112,7 +125,8 @@ pub struct Station {
     pub epoch: SystemTime,
     /// HLS caches and clients.
     pub hls: crate::hls::HlsState,
-    identity: Mutex<Option<FileIdentity>>,
+    /// A folder of tracks (else a station file).
+    pub folder: bool,
     settings: RwLock<Settings>,
     /// When the station went on air.
     pub started_at: SystemTime,
@@ -120,12 +134,52 @@ pub struct Station {
 }
 
 impl Station {
-    /// What the station's file holds (the newest: a replacement is described as soon as it is
-    /// scheduled).
-    pub fn info(&self) -> Arc<StationInfo> {
+    /// The station's programme (the newest: a change is described as soon as it is scheduled).
+    pub fn programme(&self) -> Arc<Programme> {
         let timeline = self.timeline.borrow();
         let newest = &timeline.entries()[timeline.entries().len() - 1];
-        Arc::clone(&newest.info)
+        Arc::clone(&newest.programme)
+    }
+
+    /// What the station's file holds (a programme's first track).
+    pub fn info(&self) -> Arc<StationInfo> {
+        Arc::clone(self.programme().first())
+    }
+
+    /// What plays now (at the live edge) and what comes next, on the station clock.
+    pub fn now_and_next(&self) -> Option<(Arc<NowPlaying>, Arc<StationInfo>)> {
+        let now = self.hub.now_playing()?;
+        let end = now.started + now.ticks;
+        let timeline = self.timeline();
+        let entry = timeline.at(end);
+        let next = entry.programme.locate(entry.position(end)).track;
+        Some((now, next))
+    }
+
+    /// The text ICY, events and HLS show for `track`: `Artist - Title` from its tags; for an
+    /// untagged track, the file name of a programme's track or a station file's station title.
+    pub fn stream_title(&self, track: Option<&StationInfo>) -> String {
+        match track {
+            Some(t) if t.tags.title.is_some() || t.tags.artist.is_some() || self.folder => {
+                t.now_playing()
+            }
+            _ => self.settings().meta.title.clone(),
+        }
+    }
+
+    /// The ICY block for `title`: the one built for the newest title, or a new one.
+    pub fn icy_block(&self, title: &str) -> Arc<IcyTitle> {
+        {
+            let settings = self.settings();
+            if settings.icy.title == title {
+                return Arc::clone(&settings.icy);
+            }
+        }
+        let mut settings = self.settings.write().unwrap_or_else(|p| p.into_inner());
+        if settings.icy.title != title {
+            settings.icy = Arc::new(IcyTitle::new(settings.icy.version + 1, title));
+        }
+        Arc::clone(&settings.icy)
     }
 
     /// What players are told.
@@ -143,30 +197,22 @@ impl Station {
         self.settings().max_listeners
     }
 
-    /// The title and its ready-made ICY metadata block.
-    pub fn icy_title(&self) -> Arc<IcyTitle> {
-        Arc::clone(&self.settings().icy)
-    }
-
     fn settings(&self) -> std::sync::RwLockReadGuard<'_, Settings> {
         self.settings.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Applies `config`'s pacing and metadata for this station (and the title of the file
-    /// playing). A new title gets a new ICY block, once for all listeners.
+    /// playing).
     fn configure(&self, config: &Config) {
         let pacing = config.pacing_for(&self.name);
         self.hub.set_tuning(pacing.tuning);
-        let meta = meta_for(config, &self.name, &self.info());
+        let meta = meta_for(config, &self.name, &self.info(), self.folder);
         let max_listeners = config
             .stations
             .get(&self.name)
             .and_then(|s| s.max_listeners)
             .map(|m| m.get() as usize);
         let mut settings = self.settings.write().unwrap_or_else(|p| p.into_inner());
-        if settings.meta.title != meta.title {
-            settings.icy = Arc::new(IcyTitle::new(settings.icy.version + 1, &meta.title));
-        }
         settings.meta = meta;
         settings.client_timeout = pacing.client_timeout;
         settings.max_listeners = max_listeners;
@@ -177,52 +223,75 @@ impl Station {
         Arc::clone(&self.timeline.borrow())
     }
 
-    /// Schedules `info` to replace the station's audio at the first segment boundary after a
-    /// settle time (counted on the station clock, so that replicas which see the change a moment
-    /// apart still agree), joining the timeline where the clock puts it: the frame of the new
-    /// file that holds the switch's tick (modulo its length). Segments already published keep
-    /// their bytes. Returns how far ahead the switch is.
+    /// Schedules `programme` to replace the station's audio after a settle time counted on the
+    /// station clock (so that replicas which see the change a moment apart still agree):
+    ///
+    /// - a station file's new version at the first segment boundary, joining the timeline where
+    ///   the clock puts it (the frame that holds the switch's tick);
+    /// - a programme at the first track boundary, going on with the track that follows the one
+    ///   that ended (see [`Programme::continue_after`]), so that no track is cut.
+    ///
+    /// Segments already published keep their bytes. Returns how far ahead the switch is and the
+    /// track it starts with.
     async fn schedule_switch(
         &self,
-        info: Arc<StationInfo>,
+        programme: Arc<Programme>,
         config: &Config,
-    ) -> Result<Duration, SourceError> {
+    ) -> Result<(Duration, Arc<StationInfo>), SourceError> {
         let now = tick_at(self.epoch, SystemTime::now());
         let settle = SWITCH_SETTLE.max(self.hub.tuning().chunk + Duration::from_secs(1));
         let segment = ticks_of(Duration::from_millis(config.hls.segment_ms.get()));
         let timeline = self.timeline();
-        let k = (now + ticks_of(settle)).div_ceil(segment);
-        // The old file rewritten in place has no frames left to cut at: the plain segment tick.
-        let at = segment_start(&timeline, k, segment)
-            .await
-            .unwrap_or(k * segment);
-        let offset = frame_containing(&info, at % info.ticks.max(1)).await?.start;
+        let earliest = now + ticks_of(settle);
+        let (at, offset) = if self.folder {
+            let at = track_boundary(&timeline, earliest);
+            let before = timeline.at(at - 1);
+            let ended = before.programme.locate(before.position(at - 1));
+            (
+                at,
+                programme.continue_after(&ended.track, ended.round).start,
+            )
+        } else {
+            let k = earliest.div_ceil(segment);
+            // The old file rewritten in place has no frames left to cut at: the plain segment
+            // tick.
+            let at = segment_start(&timeline, k, segment)
+                .await
+                .unwrap_or(k * segment);
+            (at, frame_containing(&programme, at).await?.start)
+        };
+        let first = programme.locate(offset).track;
         let window = ticks_of(Duration::from_secs(config.hls.window_s.get())) + 2 * segment;
         self.timeline.send_modify(|timeline| {
             let timeline = Arc::make_mut(timeline);
-            timeline.switch(at, info, offset);
+            timeline.switch(at, programme, offset);
             timeline.forget_before(now.saturating_sub(window));
         });
-        Ok(duration_of(at.saturating_sub(now)))
+        Ok((duration_of(at.saturating_sub(now)), first))
     }
 
-    /// Switches the station to `info` at the next segment boundary (see
-    /// [`schedule_switch`](Self::schedule_switch)), and says so.
-    async fn replace(&self, info: Arc<StationInfo>, config: &Config) {
-        match self.schedule_switch(info, config).await {
-            Ok(at) => {
+    /// Switches the station to `programme` (see [`schedule_switch`](Self::schedule_switch)),
+    /// and says so.
+    async fn replace(&self, programme: Arc<Programme>, config: &Config) {
+        match self.schedule_switch(programme, config).await {
+            Ok((at, first)) => {
                 self.configure(config);
-                log_station(
-                    &self.name,
-                    &self.info(),
-                    &format!(
+                let what = if self.folder {
+                    format!(
+                        "programme changed; it goes on in {:.1} s, at the next track boundary, with {}",
+                        at.as_secs_f64(),
+                        escape(&first.now_playing())
+                    )
+                } else {
+                    format!(
                         "station file replaced; the new audio starts in {:.1} s, at the next segment boundary",
                         at.as_secs_f64()
-                    ),
-                );
+                    )
+                };
+                log_station(&self.name, &self.programme(), &what);
             }
             Err(error) => {
-                tracing::warn!(station = %self.name, %error, "cannot switch to the new file")
+                tracing::warn!(station = %self.name, %error, "cannot switch to the new audio")
             }
         }
     }
@@ -234,28 +303,89 @@ impl Station {
         self.stop.cancel();
         self.hub.close();
     }
+}
 
-    fn identity(&self) -> Option<FileIdentity> {
-        *lock(&self.identity)
+/// The first track boundary at or after tick `earliest` on `timeline` (or the start of an entry
+/// scheduled before it: a switch already pending there is replaced, not followed).
+fn track_boundary(timeline: &Timeline, earliest: u64) -> u64 {
+    let entry = timeline.at(earliest);
+    let spot = entry.programme.locate(entry.position(earliest));
+    let boundary = if spot.start == entry.position(earliest) {
+        earliest
+    } else {
+        entry.tick_of(spot.end())
+    };
+    match timeline.next_change(earliest) {
+        Some(change) if change <= boundary => change,
+        _ => boundary,
     }
 }
 
-/// The station files that should be on air.
+/// A track probed good: the version probed, and what it holds.
+type Probed = (Option<FileIdentity>, Arc<StationInfo>);
+
+/// Entries that cannot be stations or tracks, with why.
+pub type Unusable = Vec<(PathBuf, String)>;
+
+/// What one station should play: a station file, or a folder of tracks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    /// The station file, or the programme folder.
+    pub origin: PathBuf,
+    /// `origin` is a folder of tracks.
+    pub folder: bool,
+    /// The tracks, in name order (the station file alone for a file).
+    pub tracks: Vec<PathBuf>,
+    /// The order they play in.
+    pub order: Order,
+}
+
+/// The stations that should be on air.
 #[derive(Debug, Default, Clone)]
 pub struct Desired {
-    /// Name to file, one file per name.
-    pub stations: BTreeMap<String, PathBuf>,
-    /// Files still being written: a station playing one keeps its current audio, and one not on
-    /// air yet waits.
+    /// Name to what it plays, one origin per name.
+    pub stations: BTreeMap<String, Wanted>,
+    /// Files still being written: a station playing one keeps its current version, and a new
+    /// one waits.
     pub unsettled: HashSet<PathBuf>,
 }
 
+impl Desired {
+    /// Every track any station wants.
+    fn wants(&self, path: &Path) -> bool {
+        self.stations
+            .values()
+            .any(|w| w.tracks.iter().any(|t| t == path))
+    }
+}
+
+/// What a station's programme should be now, as far as the probes tell.
+enum Assembly {
+    /// A track is still being probed: decide when it is done.
+    Waiting,
+    /// What plays already.
+    Same,
+    /// No playable track.
+    Empty,
+    /// Another programme.
+    New(Programme),
+}
+
 /// The stations on air, by name.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StationRegistry {
     stations: RwLock<BTreeMap<String, Arc<Station>>>,
     /// Probes under way, by file: the version being probed, and how to call the probe off.
     probing: Mutex<HashMap<PathBuf, (Option<FileIdentity>, CancellationToken)>>,
+    /// Every track probed good, by file, with the version probed: a programme of 500 tracks
+    /// probes only the one that changed. A version that fails keeps the last good one here.
+    probed: Mutex<HashMap<PathBuf, Probed>>,
+    /// Probes allowed to run at once.
+    probe_slots: Arc<tokio::sync::Semaphore>,
+    /// One change at a time per station (two probes ending together decide once).
+    applying: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Told whenever a station starts another track (the `/events` publisher waits on it).
+    pub track_changes: Arc<tokio::sync::Notify>,
     /// What the latest reconcile wanted: a probe that ends applies its result only if the file
     /// is still wanted under that name.
     latest: Mutex<Option<(Arc<Config>, Arc<Desired>)>>,
@@ -272,7 +402,20 @@ pub struct StationRegistry {
 impl StationRegistry {
     /// An empty registry.
     pub fn new() -> Arc<Self> {
-        Arc::new(StationRegistry::default())
+        Arc::new(StationRegistry {
+            stations: Default::default(),
+            probing: Default::default(),
+            probed: Default::default(),
+            probe_slots: Arc::new(tokio::sync::Semaphore::new(PARALLEL_PROBES)),
+            applying: Default::default(),
+            track_changes: Default::default(),
+            latest: Default::default(),
+            jobs: Default::default(),
+            failed: Default::default(),
+            warned: Default::default(),
+            tasks: Default::default(),
+            stop: Default::default(),
+        })
     }
 
     /// Puts on air every station the config and the stations folder name (at start-up, every
@@ -286,56 +429,83 @@ impl StationRegistry {
     }
 
     /// Brings the stations on air in line with `desired`: takes off air the stations no longer
-    /// wanted, applies `config`'s pacing and metadata to all, and starts a probe of every file
-    /// that is new or changed. It returns at once: probes run in the background, in parallel,
-    /// each putting its station on air (or switching it to the new audio) when it ends, so that
-    /// a huge or slow file never delays serving, the other stations, the watcher or shutdown. A
-    /// file that cannot be played is logged (once per version of the file) and changes nothing
-    /// else.
+    /// wanted, applies `config`'s pacing and metadata to all, starts a probe of every track
+    /// that is new or changed, and has every station's programme decided again
+    /// ([`apply`](Self::apply)). It returns at once: probes run in the background, a few at a
+    /// time, each deciding its stations again when it ends, so that a huge or slow file never
+    /// delays serving, the other stations, the watcher or shutdown. A file that cannot be
+    /// played is logged (once per version of the file) and changes nothing else.
     pub fn reconcile(self: &Arc<Self>, config: &Arc<Config>, desired: Desired) {
         let desired = Arc::new(desired);
         *lock(&self.latest) = Some((Arc::clone(config), Arc::clone(&desired)));
-        // A station whose pacer ended (its file failed for good) is gone: a new version of its
-        // file mounts it again.
-        self.write().retain(|_, s| !s.hub.is_closed());
-        let current: Vec<Arc<Station>> = self.all();
-        for station in &current {
-            if !desired.stations.contains_key(&station.name) {
-                self.unmount(&station.name, "its file is gone");
-            } else {
-                station.configure(config);
+        // A station whose pacer ended (a file failed for good) is gone, and so are the probes
+        // of its tracks: a new version of its files mounts it again.
+        let ended: Vec<Arc<Station>> = {
+            let mut stations = self.write();
+            let ended = stations
+                .values()
+                .filter(|s| s.hub.is_closed())
+                .cloned()
+                .collect();
+            stations.retain(|_, s| !s.hub.is_closed());
+            ended
+        };
+        for station in ended {
+            let programme = station.programme();
+            lock(&self.probed)
+                .retain(|_, (_, info)| !programme.tracks().iter().any(|t| Arc::ptr_eq(t, info)));
+        }
+        for station in self.all() {
+            match desired.stations.get(&station.name) {
+                Some(wanted) if wanted.folder == station.folder => station.configure(config),
+                Some(_) => self.unmount(&station.name, "it is now a folder (or a file) instead"),
+                None => self.unmount(&station.name, "its file is gone (or its folder is empty)"),
             }
         }
-        // Probes of files no longer wanted are called off.
+        // Probes of files no longer wanted are called off, and tracks no station wants are
+        // forgotten (a station playing one keeps it until its programme changes).
         lock(&self.probing).retain(|path, (_, cancel)| {
-            let wanted = desired.stations.values().any(|p| p == path);
+            let wanted = desired.wants(path);
             if !wanted {
                 cancel.cancel();
             }
             wanted
         });
-        for (name, path) in &desired.stations {
-            if desired.unsettled.contains(path) {
-                continue;
-            }
-            let identity = FileIdentity::of(path);
-            let playing = current.iter().find(|s| &s.name == name);
-            if let Some(station) = playing {
-                if station.info().path == *path && station.identity() == identity {
+        lock(&self.probed).retain(|path, _| desired.wants(path));
+        lock(&self.failed).retain(|path, _| desired.wants(path));
+        for wanted in desired.stations.values() {
+            for path in &wanted.tracks {
+                if desired.unsettled.contains(path) {
                     continue;
                 }
+                let identity = FileIdentity::of(path);
+                let known = lock(&self.probed)
+                    .get(path)
+                    .is_some_and(|(probed, _)| *probed == identity);
+                if !known && !self.failed_before(path, identity) {
+                    self.start_probe(path, identity);
+                }
             }
-            if self.failed_before(path, identity) {
-                continue;
-            }
-            self.start_probe(name, path, identity);
         }
-        lock(&self.failed).retain(|path, _| desired.stations.values().any(|p| p == path));
+        for name in desired.stations.keys() {
+            self.spawn_apply(name);
+        }
     }
 
-    /// Probes `path` (version `identity`) for station `name` in the background, unless that
-    /// version is being probed already; a probe of an older version is called off.
-    fn start_probe(self: &Arc<Self>, name: &str, path: &Path, identity: Option<FileIdentity>) {
+    /// Decides station `name`'s programme again, in the background.
+    fn spawn_apply(self: &Arc<Self>, name: &str) {
+        self.jobs.send_modify(|n| *n += 1);
+        let registry = Arc::clone(self);
+        let name = name.to_string();
+        self.tasks.spawn(async move {
+            registry.apply(&name).await;
+            registry.jobs.send_modify(|n| *n -= 1);
+        });
+    }
+
+    /// Probes `path` (version `identity`) in the background, unless that version is being
+    /// probed already; a probe of an older version is called off.
+    fn start_probe(self: &Arc<Self>, path: &Path, identity: Option<FileIdentity>) {
         let cancel = {
             let mut probing = lock(&self.probing);
             if let Some((probed, cancel)) = probing.get(path) {
@@ -350,8 +520,9 @@ impl StationRegistry {
         };
         self.jobs.send_modify(|n| *n += 1);
         let registry = Arc::clone(self);
-        let (name, path) = (name.to_string(), path.to_path_buf());
+        let path = path.to_path_buf();
         self.tasks.spawn(async move {
+            let slot = Arc::clone(&registry.probe_slots).acquire_owned().await;
             let probe_path = path.clone();
             let probe_cancel = cancel.clone();
             let probed =
@@ -364,18 +535,16 @@ impl StationRegistry {
                             source: std::io::Error::other(e),
                         })
                     });
-            registry
-                .probed(&name, &path, identity, &cancel, probed)
-                .await;
+            drop(slot);
+            registry.probed(&path, identity, &cancel, probed);
             registry.jobs.send_modify(|n| *n -= 1);
         });
     }
 
-    /// Applies the end of a probe: the station goes on air (or switches to the new audio), or
-    /// the file is reported, if the file is still wanted as it was probed.
-    async fn probed(
-        &self,
-        name: &str,
+    /// Records the end of a probe (a good track, or a file reported once), if the file is still
+    /// wanted as it was probed, and has the stations that play it decide again.
+    fn probed(
+        self: &Arc<Self>,
         path: &Path,
         identity: Option<FileIdentity>,
         cancel: &CancellationToken,
@@ -390,43 +559,155 @@ impl StationRegistry {
         if cancel.is_cancelled() {
             return;
         }
-        let Some((config, desired)) = lock(&self.latest).clone() else {
+        let Some((_, desired)) = lock(&self.latest).clone() else {
             return;
         };
-        // Renamed away, replaced or rewritten while it was probed: a newer reconcile has
-        // started the probe that counts.
-        if desired.stations.get(name).map(PathBuf::as_path) != Some(path)
+        // Removed, replaced or rewritten while it was probed: a newer reconcile has started the
+        // probe that counts.
+        if !desired.wants(path)
             || desired.unsettled.contains(path)
             || FileIdentity::of(path) != identity
         {
             return;
         }
+        let users: Vec<&String> = desired
+            .stations
+            .iter()
+            .filter(|(_, w)| w.tracks.iter().any(|t| t == path))
+            .map(|(name, _)| name)
+            .collect();
         match probed {
             Ok(info) => {
                 lock(&self.failed).remove(path);
-                report_damage(name, &info);
-                let info = Arc::new(info);
-                match self.get(name) {
-                    Some(station) => {
-                        *lock(&station.identity) = identity;
-                        station.replace(info, &config).await;
-                    }
+                for name in &users {
+                    report_damage(name, &info);
+                }
+                lock(&self.probed).insert(path.to_path_buf(), (identity, Arc::new(info)));
+            }
+            Err(error) => {
+                let playing = lock(&self.probed).contains_key(path);
+                for name in &users {
+                    tracing::warn!(
+                        station = %name,
+                        %error,
+                        "{}",
+                        if playing { "new version refused; the last good one keeps playing" } else { "file refused" }
+                    );
+                }
+                lock(&self.failed).insert(path.to_path_buf(), identity);
+            }
+        }
+        for name in users {
+            self.spawn_apply(name);
+        }
+    }
+
+    /// The one place a station's fate is decided: from the latest reconcile and the probes,
+    /// its programme is assembled; a new one goes on air, a changed one is switched to, an
+    /// empty one goes off air.
+    async fn apply(self: &Arc<Self>, name: &str) {
+        let gate = Arc::clone(lock(&self.applying).entry(name.to_string()).or_default());
+        let _one_at_a_time = gate.lock().await;
+        let Some((config, desired)) = lock(&self.latest).clone() else {
+            return;
+        };
+        let Some(wanted) = desired.stations.get(name) else {
+            return;
+        };
+        if self.stop.is_cancelled() {
+            return;
+        }
+        let station = self.get(name);
+        match self.assemble(name, wanted, &desired, station.as_deref(), &config) {
+            Assembly::Waiting | Assembly::Same => {}
+            Assembly::Empty => {
+                if station.is_some() {
+                    self.unmount(name, "its folder holds no playable track");
+                }
+            }
+            Assembly::New(programme) => {
+                let programme = Arc::new(programme);
+                match station {
+                    Some(station) => station.replace(programme, &config).await,
                     None => {
-                        let station = self.mount(name, info, identity, &config);
+                        let station = self.mount(name, programme, wanted.folder, &config);
                         self.go_live(station).await;
                     }
                 }
             }
-            Err(error) => {
-                let playing = self.get(name).is_some();
+        }
+    }
+
+    /// The programme `wanted` makes now: its tracks as probed (a track still being written
+    /// keeps the version playing), those of another format left out with a warning.
+    fn assemble(
+        &self,
+        name: &str,
+        wanted: &Wanted,
+        desired: &Desired,
+        station: Option<&Station>,
+        config: &Config,
+    ) -> Assembly {
+        let playing = station.map(Station::programme);
+        let mut tracks = Vec::with_capacity(wanted.tracks.len());
+        {
+            let probing = lock(&self.probing);
+            let probed = lock(&self.probed);
+            for path in &wanted.tracks {
+                if desired.unsettled.contains(path) {
+                    let current = playing
+                        .as_ref()
+                        .and_then(|p| p.tracks().iter().find(|t| t.path == *path).cloned());
+                    tracks.extend(current);
+                    continue;
+                }
+                if probing.contains_key(path) {
+                    return Assembly::Waiting;
+                }
+                if let Some((_, info)) = probed.get(path) {
+                    tracks.push(Arc::clone(info));
+                }
+            }
+        }
+        // A programme keeps the format it plays; a new one takes its first track's. A station
+        // file may change format (a discontinuity), as it always could.
+        let reference = match (&playing, wanted.folder) {
+            (Some(playing), true) => Some(playing.format()),
+            _ if wanted.folder => tracks.first().map(|t| t.first.format()),
+            _ => None,
+        };
+        let (tracks, left_out) = admit(tracks, reference);
+        for track in left_out {
+            let format = track.first.format();
+            let key = format!("format {} {format}", track.path.display());
+            if lock(&self.warned).insert(key) {
                 tracing::warn!(
                     station = %name,
-                    %error,
-                    "{}",
-                    if playing { "new file refused; the station keeps its current audio" } else { "station not mounted" }
+                    track = %printable(&track.path),
+                    track_format = %format,
+                    station_format = %reference.map(|f| f.to_string()).unwrap_or_default(),
+                    "track left out: every track of a station must share codec, sample rate and channels"
                 );
-                lock(&self.failed).insert(path.to_path_buf(), identity);
             }
+        }
+        let order = match config.stations.get(name).map(|s| s.order) {
+            Some(TrackOrder::Shuffle) => Order::shuffle_for(name),
+            _ => Order::Name,
+        };
+        let same = playing.as_ref().is_some_and(|p| {
+            p.order() == order
+                && p.tracks().len() == tracks.len()
+                && p.tracks()
+                    .iter()
+                    .zip(&tracks)
+                    .all(|(a, b)| Arc::ptr_eq(a, b))
+        });
+        if same {
+            return Assembly::Same;
+        }
+        match Programme::new(tracks, order) {
+            Some(programme) => Assembly::New(programme),
+            None => Assembly::Empty,
         }
     }
 
@@ -437,20 +718,21 @@ impl StationRegistry {
         let _ = jobs.wait_for(|n| *n == 0).await;
     }
 
-    /// A new station `name` playing `info`, its pacer started; to be inserted once its first
-    /// audio is out ([`go_live`](Self::go_live)).
+    /// A new station `name` playing `programme`, its pacer started; to be inserted once its
+    /// first audio is out ([`go_live`](Self::go_live)).
     fn mount(
         &self,
         name: &str,
-        info: Arc<StationInfo>,
-        identity: Option<FileIdentity>,
+        programme: Arc<Programme>,
+        folder: bool,
         config: &Config,
     ) -> Arc<Station> {
         let pacing = config.pacing_for(name);
         let hub = Hub::new(name, pacing.tuning);
+        hub.notify_track_changes(Arc::clone(&self.track_changes));
         let stop = self.stop.child_token();
-        let (timeline, timelines) = watch::channel(Arc::new(Timeline::new(Arc::clone(&info))));
-        let meta = meta_for(config, name, &info);
+        let meta = meta_for(config, name, programme.first(), folder);
+        let (timeline, timelines) = watch::channel(Arc::new(Timeline::new(programme)));
         let epoch = pacing.epoch;
         let station = Arc::new(Station {
             name: name.to_string(),
@@ -458,7 +740,7 @@ impl StationRegistry {
             timeline,
             epoch,
             hls: Default::default(),
-            identity: Mutex::new(identity),
+            folder,
             settings: RwLock::new(Settings {
                 icy: Arc::new(IcyTitle::new(0, &meta.title)),
                 meta,
@@ -493,7 +775,7 @@ impl StationRegistry {
         if self.stop.is_cancelled() {
             return;
         }
-        log_station(&station.name, &station.info(), "station on air");
+        log_station(&station.name, &station.programme(), "station on air");
         if let Some(previous) = self.write().insert(station.name.clone(), station) {
             previous.off_air();
         }
@@ -550,9 +832,9 @@ impl StationRegistry {
         }
     }
 
-    /// The station files the config and the stations folder name; see [`discover`]. Each
-    /// duplicate name and each unusable entry is warned about once.
-    pub fn discover(&self, config: &Config) -> BTreeMap<String, PathBuf> {
+    /// The stations the config and the stations folder name; see [`discover`]. Each duplicate
+    /// name and each unusable entry is warned about once.
+    pub fn discover(&self, config: &Config) -> BTreeMap<String, Wanted> {
         let found = discover(config);
         let mut warned = lock(&self.warned);
         let dir = &config.server.stations_dir;
@@ -571,7 +853,7 @@ impl StationRegistry {
                     station = %name,
                     kept = %printable(&kept),
                     ignored = %printable(&ignored),
-                    "two station files map to one name; the first one wins"
+                    "two station files or folders map to one name; the first one wins"
                 );
             }
         }
@@ -596,48 +878,97 @@ pub type Duplicate = (String, PathBuf, PathBuf);
 /// What the config and the stations folder name.
 #[derive(Debug, Default)]
 pub struct Discovery {
-    /// Name to file, one file per name.
-    pub stations: BTreeMap<String, PathBuf>,
-    /// Files that lost their name to another file.
+    /// Name to what it plays, one origin per name.
+    pub stations: BTreeMap<String, Wanted>,
+    /// Files or folders that lost their name to another.
     pub duplicates: Vec<Duplicate>,
-    /// Entries named like stations that cannot be one (a folder, a FIFO, a dangling or looping
-    /// symlink), with why.
-    pub unusable: Vec<(PathBuf, String)>,
+    /// Entries named like stations or tracks that cannot be one (a FIFO, a dangling or looping
+    /// symlink, a name that is not UTF-8), with why.
+    pub unusable: Unusable,
 }
 
-/// The station files to mount, by name: `[stations.<name>] file = ...` entries first, then the
-/// `*.aac` files of the stations folder in name order. A name claimed twice keeps its first
-/// file.
+/// The stations to mount, by name: `[stations.<name>] file = ...` and `folder = ...` entries
+/// first, then the stations folder's `*.aac` and `*.mp3` files and its folders that hold some,
+/// in name order. A name claimed twice keeps its first origin.
 pub fn discover(config: &Config) -> Discovery {
     let mut found = Discovery::default();
-    let claim = |found: &mut Discovery, name: String, path: PathBuf| match found.stations.get(&name)
-    {
-        Some(first) => found.duplicates.push((name, first.clone(), path)),
-        None => {
-            found.stations.insert(name, path);
+    let order_of = |name: &str| match config.stations.get(name).map(|s| s.order) {
+        Some(TrackOrder::Shuffle) => Order::shuffle_for(name),
+        _ => Order::Name,
+    };
+    let claim = |found: &mut Discovery, name: String, origin: PathBuf, folder: bool| {
+        if let Some(first) = found.stations.get(&name) {
+            found.duplicates.push((name, first.origin.clone(), origin));
+            return;
         }
+        let tracks = if folder {
+            let (tracks, unusable) = audio_files(&origin);
+            found.unusable.extend(unusable);
+            if tracks.is_empty() {
+                return;
+            }
+            tracks
+        } else {
+            vec![origin.clone()]
+        };
+        let order = order_of(&name);
+        found.stations.insert(
+            name,
+            Wanted {
+                origin,
+                folder,
+                tracks,
+                order,
+            },
+        );
     };
     for (name, station) in &config.stations {
         if let Some(file) = &station.file {
-            claim(&mut found, name.clone(), file.clone());
+            claim(&mut found, name.clone(), file.clone(), false);
+        }
+        if let Some(folder) = &station.folder {
+            claim(&mut found, name.clone(), folder.clone(), true);
         }
     }
-    let (files, unusable) = station_files(&config.server.stations_dir);
-    found.unusable = unusable;
-    for path in files {
-        if let Some(name) = name_of(&path) {
+    let (entries, unusable) = station_entries(&config.server.stations_dir);
+    found.unusable.extend(unusable);
+    for (path, folder) in entries {
+        let name = if folder {
+            name_of_folder(&path)
+        } else {
+            name_of(&path)
+        };
+        if let Some(name) = name {
             match crate::naming::reserved(&name) {
                 Some(why) => found.unusable.push((path, why)),
-                None => claim(&mut found, name, path),
+                None => claim(&mut found, name, path, folder),
             }
         }
     }
     found
 }
 
-/// The station files in `dir`, in name order, and the entries named like station files that are
-/// not regular files (empty when the folder cannot be read). Symlinks are followed.
-pub fn station_files(dir: &Path) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+/// The station files and programme folders in `dir`, in name order (`true` for a folder), and
+/// the entries named like station files that are not regular files (empty when the folder
+/// cannot be read). Symlinks are followed.
+pub fn station_entries(dir: &Path) -> (Vec<(PathBuf, bool)>, Unusable) {
+    let (files, mut unusable) = audio_files(dir);
+    let mut entries: Vec<(PathBuf, bool)> = files.into_iter().map(|f| (f, false)).collect();
+    if let Ok(listing) = std::fs::read_dir(dir) {
+        for path in listing.filter_map(Result::ok).map(|e| e.path()) {
+            if !is_hidden(&path) && !is_station_file(&path) && path.is_dir() {
+                entries.push((path, true));
+            }
+        }
+    }
+    entries.sort();
+    unusable.sort();
+    (entries, unusable)
+}
+
+/// The audio files (`*.aac`, `*.mp3`) directly in `dir`, in name order, and the entries named
+/// like them that are not regular files.
+pub fn audio_files(dir: &Path) -> (Vec<PathBuf>, Unusable) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return (Vec::new(), Vec::new());
     };
@@ -669,12 +1000,26 @@ pub fn station_files(dir: &Path) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
     (files, unusable)
 }
 
-fn meta_for(config: &Config, name: &str, info: &StationInfo) -> StationMeta {
+/// Splits `tracks` into those of `reference`'s format (all of them without one) and those left
+/// out.
+pub fn admit(
+    tracks: Vec<Arc<StationInfo>>,
+    reference: Option<Format>,
+) -> (Vec<Arc<StationInfo>>, Vec<Arc<StationInfo>>) {
+    match reference {
+        Some(format) => tracks.into_iter().partition(|t| t.first.format() == format),
+        None => (tracks, Vec::new()),
+    }
+}
+
+fn meta_for(config: &Config, name: &str, info: &StationInfo, folder: bool) -> StationMeta {
     let station = config.stations.get(name);
+    // A station file's title tag names the station; a programme's tracks name themselves.
+    let tagged = (!folder).then(|| info.tags.title.clone()).flatten();
     StationMeta {
         title: station
             .and_then(|s| s.title.clone())
-            .or_else(|| info.title.clone())
+            .or(tagged)
             .unwrap_or_else(|| name.to_string()),
         genre: station.and_then(|s| s.genre.clone()),
         description: station.and_then(|s| s.description.clone()),
@@ -682,16 +1027,24 @@ fn meta_for(config: &Config, name: &str, info: &StationInfo) -> StationMeta {
     }
 }
 
+/// Text from a file's tags, fit for a log line.
+fn escape(text: &str) -> String {
+    onair_core::printable(Path::new(text))
+}
+
 /// One `info` line for a station whose audio is new.
-fn log_station(name: &str, info: &StationInfo, what: &str) {
+fn log_station(name: &str, programme: &Programme, what: &str) {
+    let format = programme.format();
     tracing::info!(
         station = %name,
         mount = %format!("/{name}"),
-        duration = %format_duration(info.duration),
-        bitrate_kbps = info.bitrate_kbps(),
-        sample_rate = info.sample_rate(),
-        channels = info.channels(),
-        file = %printable(&info.path),
+        tracks = programme.tracks().len(),
+        duration = %format_duration(programme.duration()),
+        bitrate_kbps = programme.bitrate_kbps(),
+        sample_rate = format.sample_rate,
+        channels = format.channels,
+        format = %format,
+        file = %printable(&programme.first().path),
         "{what}"
     );
 }
@@ -708,7 +1061,7 @@ fn report_damage(name: &str, info: &StationInfo) {
             %file,
             offset = at,
             bytes = info.damage.garbage_bytes,
-            "non-ADTS bytes between frames are skipped"
+            "bytes that are not audio frames are skipped"
         );
     }
     if info.mixed_format {

@@ -2,7 +2,7 @@
 //!
 //! | path | answer |
 //! |---|---|
-//! | `/<name>`, `/<name>.aac` | the station's stream (ICY metadata on request, Safari's range probe) |
+//! | `/<name>`, `/<name>.aac`, `/<name>.mp3` | the station's stream (ICY metadata on request, Safari's range probe) |
 //! | `/<name>.m3u`, `/<name>.pls` | playlists pointing at the stream |
 //! | `/` | the web page |
 //! | `/status.json`, `/status-json.xsl` | status, in onair's and in Icecast's shape |
@@ -149,11 +149,15 @@ fn stream<B>(
     // hyper writes a close-delimited body (no Content-Length, no chunked encoding) when the
     // response itself is HTTP/1.0.
     *response.version_mut() = Version::HTTP_10;
-    let info = station.info();
+    let programme = station.programme();
+    let info = programme.first();
     let meta = station.meta();
-    let kbps = info.bitrate_kbps();
+    let kbps = programme.bitrate_kbps();
     let h = response.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("audio/aac"));
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(info.codec().content_type()),
+    );
     h.insert(
         CACHE_CONTROL,
         HeaderValue::from_static("no-cache, no-store"),
@@ -293,7 +297,8 @@ fn range_probe(station: &Station, (start, end): (usize, usize)) -> Response<Body
     let mut response = Response::new(Body::full(head.slice(start..=end)));
     *response.status_mut() = StatusCode::PARTIAL_CONTENT;
     let h = response.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("audio/aac"));
+    let codec = station.info().codec();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(codec.content_type()));
     h.insert(
         CACHE_CONTROL,
         HeaderValue::from_static("no-cache, no-store"),
@@ -381,6 +386,8 @@ fn page(app: &App) -> Response<Body> {
         let meta = station.meta();
         let name = html_escape(&station.name);
         let title = html_escape(&meta.title);
+        let now = station.hub.now_playing();
+        let playing = html_escape(&station.stream_title(now.as_deref().map(|n| &*n.track)));
         list.push_str(&format!(
             "<article class=\"card plain\"><h2 class=\"title\"><a href=\"/{name}\">{title}</a></h2>"
         ));
@@ -394,7 +401,7 @@ fn page(app: &App) -> Response<Body> {
             ));
         }
         list.push_str(&format!(
-            "<p class=\"now\">Now playing: {title}</p><p class=\"links\"><a href=\"/{name}\">stream</a> <a href=\"/{name}.m3u\">.m3u</a> <a href=\"/{name}.pls\">.pls</a> <a href=\"/{name}.m3u8\">HLS</a></p></article>\n"
+            "<p class=\"now\">Now playing: {playing}</p><p class=\"links\"><a href=\"/{name}\">stream</a> <a href=\"/{name}.m3u\">.m3u</a> <a href=\"/{name}.pls\">.pls</a> <a href=\"/{name}.m3u8\">HLS</a></p></article>\n"
         ));
     }
     let summary = match stations.len() {

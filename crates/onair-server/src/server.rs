@@ -300,7 +300,7 @@ async fn open(
             if let crate::body::Body::Listener(listener) = &body {
                 let station = listener.station();
                 let plan = writer::SendBufferPlan::new(
-                    station.info().bitrate(),
+                    station.programme().bitrate(),
                     station.hub.tuning(),
                     head.len(),
                 );

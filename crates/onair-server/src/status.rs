@@ -3,6 +3,7 @@
 
 use std::time::SystemTime;
 
+use onair_core::wall_time;
 use serde_json::{json, Value};
 
 use crate::app::App;
@@ -37,8 +38,29 @@ pub fn status(app: &App, base_url: &str) -> Value {
 
 fn station_json(station: &Station, base_url: &str, hls: &HlsConfig) -> Value {
     use std::sync::atomic::Ordering::Relaxed;
-    let info = station.info();
+    let programme = station.programme();
+    let info = programme.first();
     let meta = station.meta();
+    let (now_playing, next) = match station.now_and_next() {
+        Some((now, next)) => (
+            json!({
+                "artist": now.track.tags.artist,
+                "title": station.stream_title(Some(&now.track)),
+                "track_title": now.track.tags.title,
+                "file": now.track.path.file_name().map(|f| f.to_string_lossy()),
+                "started_at": iso8601(wall_time(station.epoch, now.started)),
+                "duration_s": seconds(now.track.duration.as_nanos()),
+            }),
+            json!({
+                "artist": next.tags.artist,
+                "title": station.stream_title(Some(&next)),
+                "track_title": next.tags.title,
+                "file": next.path.file_name().map(|f| f.to_string_lossy()),
+                "duration_s": seconds(next.duration.as_nanos()),
+            }),
+        ),
+        None => (Value::Null, Value::Null),
+    };
     let stats = station.hub.stats();
     json!({
         "name": station.name,
@@ -51,10 +73,16 @@ fn station_json(station: &Station, base_url: &str, hls: &HlsConfig) -> Value {
         "hls_listeners": station.hls.listeners(hls),
         "hls_url": format!("{base_url}/{}.m3u8", station.name),
         "listener_peak": stats.peak.load(Relaxed),
-        "bitrate_kbps": info.bitrate_kbps(),
+        "content_type": info.codec().content_type(),
+        "format": programme.format().to_string(),
+        "bitrate_kbps": programme.bitrate_kbps(),
         "sample_rate": info.sample_rate(),
         "channels": info.channels(),
-        "duration_s": seconds(info.duration.as_nanos()),
+        "tracks": programme.tracks().len(),
+        "order": match programme.order() { onair_core::Order::Name => "name", onair_core::Order::Shuffle { .. } => "shuffle" },
+        "duration_s": seconds(programme.duration().as_nanos()),
+        "now_playing": now_playing,
+        "next": next,
         "position_s": seconds(u128::from(stats.position_ns.load(Relaxed))),
         "loops": stats.loops.load(Relaxed),
         "bytes_sent": stats.bytes_sent.load(Relaxed),
@@ -72,9 +100,12 @@ pub fn icestats(app: &App, base_url: &str) -> Value {
         .list()
         .iter()
         .map(|station| {
-            let info = station.info();
+            let programme = station.programme();
+            let info = programme.first();
             let meta = station.meta();
-            let kbps = info.bitrate_kbps();
+            let kbps = programme.bitrate_kbps();
+            let now = station.hub.now_playing();
+            let now = now.as_deref().map(|n| &*n.track);
             json!({
                 "audio_info": format!("samplerate={};channels={};bitrate={kbps}", info.sample_rate(), info.channels()),
                 "bitrate": kbps,
@@ -87,11 +118,13 @@ pub fn icestats(app: &App, base_url: &str) -> Value {
                 "samplerate": info.sample_rate(),
                 "server_description": meta.description.clone().unwrap_or_default(),
                 "server_name": meta.title,
-                "server_type": "audio/aac",
+                "server_type": info.codec().content_type(),
                 "server_url": meta.url.clone().unwrap_or_else(|| format!("{base_url}/")),
                 "stream_start": httpdate(station.started_at),
                 "stream_start_iso8601": iso8601(station.started_at),
-                "title": meta.title,
+                // Icecast's `title` is the stream title (the track), `artist` its artist.
+                "title": station.stream_title(now),
+                "artist": now.and_then(|t| t.tags.artist.clone()),
                 "dummy": null,
             })
         })

@@ -241,10 +241,11 @@ impl Watcher {
         let scan_config = Arc::clone(&config);
         let scanned = tokio::task::spawn_blocking(move || {
             let stations = registry.discover(&scan_config);
-            let dir = &scan_config.server.stations_dir;
+            // Every track of every station, in the stations folder or elsewhere: a file whose
+            // writes no event reports settles when it has not changed for a while.
             let identities: Vec<(PathBuf, Option<FileIdentity>)> = stations
                 .values()
-                .filter(|p| p.parent() == Some(dir.as_path()))
+                .flat_map(|wanted| &wanted.tracks)
                 .map(|p| (p.clone(), FileIdentity::of(p)))
                 .collect();
             (stations, identities)
@@ -313,7 +314,8 @@ impl Watcher {
         }
         if self.folder.is_none() {
             if let Ok(canonical) = std::fs::canonicalize(&dir) {
-                match self.notify.watch(&canonical, RecursiveMode::NonRecursive) {
+                // Recursive: the tracks of programme folders inside it are watched too.
+                match self.notify.watch(&canonical, RecursiveMode::Recursive) {
                     Ok(()) => {
                         tracing::debug!(dir = %printable(&dir), "watching the stations folder");
                         self.folder = Some(WatchedFolder {
@@ -366,14 +368,15 @@ impl Watcher {
         })
     }
 
-    /// The folder-relative key (`stations_dir/<file>`) of an event path inside the stations
-    /// folder.
+    /// The key (`stations_dir/<file>` or `stations_dir/<folder>/<track>`) of an event path
+    /// inside the stations folder.
     fn folder_file(&self, path: &Path) -> Option<PathBuf> {
         let folder = self.folder.as_ref()?;
-        if path.parent() != Some(folder.canonical.as_path()) {
-            return None;
+        let relative = path.strip_prefix(&folder.canonical).ok()?;
+        match relative.components().count() {
+            1 | 2 => Some(folder.configured.join(relative)),
+            _ => None,
         }
-        Some(folder.configured.join(path.file_name()?))
     }
 }
 

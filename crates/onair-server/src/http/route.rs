@@ -18,11 +18,11 @@ pub enum Route<'a> {
     Events,
     /// `/metrics`.
     Metrics,
-    /// `/<name>` or `/<name>.aac`: a station's stream.
+    /// `/<name>`, `/<name>.aac` or `/<name>.mp3`: a station's stream.
     Stream(&'a str),
     /// `/<name>.m3u` or `/<name>.pls`.
     Playlist(&'a str, PlaylistKind),
-    /// `/<name>.m3u8`, `/<name>/index.m3u8`, `/<name>/<k>.aac`: HLS.
+    /// `/<name>.m3u8`, `/<name>/index.m3u8`, `/<name>/<k>.aac` (or `.mp3`): HLS.
     Hls(&'a str, HlsRequest),
 }
 
@@ -50,7 +50,11 @@ impl<'a> Route<'a> {
                 if let Some((name, file)) = name.split_once('/') {
                     return match file {
                         "index.m3u8" => Route::Hls(name, HlsRequest::Main),
-                        _ => match file.strip_suffix(".aac").map(str::parse::<u64>) {
+                        _ => match file
+                            .strip_suffix(".aac")
+                            .or_else(|| file.strip_suffix(".mp3"))
+                            .map(str::parse::<u64>)
+                        {
                             Some(Ok(k)) => Route::Hls(name, HlsRequest::Segment(k)),
                             // No station has a `/` in its name: a 404 names the stations.
                             _ => Route::Stream(path),
@@ -61,7 +65,7 @@ impl<'a> Route<'a> {
                     Some((name, "m3u8")) => Route::Hls(name, HlsRequest::Playlist),
                     Some((name, "m3u")) => Route::Playlist(name, PlaylistKind::M3u),
                     Some((name, "pls")) => Route::Playlist(name, PlaylistKind::Pls),
-                    Some((name, "aac")) => Route::Stream(name),
+                    Some((name, "aac" | "mp3")) => Route::Stream(name),
                     _ => Route::Stream(name),
                 }
             }
@@ -94,6 +98,11 @@ mod tests {
             Route::of("/jazz/42.aac"),
             Route::Hls("jazz", HlsRequest::Segment(42))
         );
+        assert_eq!(
+            Route::of("/jazz/42.mp3"),
+            Route::Hls("jazz", HlsRequest::Segment(42))
+        );
+        assert_eq!(Route::of("/jazz.mp3"), Route::Stream("jazz"));
         assert_eq!(Route::of("/jazz/x.aac"), Route::Stream("/jazz/x.aac"));
         assert_eq!(Route::of("/../etc/passwd"), Route::Stream("/../etc/passwd"));
     }
