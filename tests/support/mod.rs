@@ -83,8 +83,12 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(dir.path().join("stations")).expect("stations folder");
         for (name, bytes) in files {
-            std::fs::write(dir.path().join("stations").join(name), bytes)
-                .expect("write station file");
+            // `folder/track.mp3` makes a programme folder.
+            let path = dir.path().join("stations").join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("programme folder");
+            }
+            std::fs::write(path, bytes).expect("write station file");
         }
         let config_path = dir.path().join("config.toml");
         std::fs::write(&config_path, config_text(dir.path(), extra)).expect("write config");

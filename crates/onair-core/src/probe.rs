@@ -112,6 +112,16 @@ impl StationInfo {
         }
     }
 
+    /// Whether `other` holds the same audio: the same frames, length and tags (a track renamed
+    /// or copied, whatever its path).
+    pub fn same_audio(&self, other: &StationInfo) -> bool {
+        self.first == other.first
+            && self.frames == other.frames
+            && self.audio_bytes == other.audio_bytes
+            && self.ticks == other.ticks
+            && self.tags == other.tags
+    }
+
     /// The file name without its extension.
     pub fn stem(&self) -> String {
         self.path

@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime};
 use onair_core::printable;
 use onair_core::{
     duration_of, frame_containing, probe_until, segment_start, tick_at, ticks_of, Format, Hub,
-    NowPlaying, Order, Pacer, Programme, SourceError, StationInfo, Timeline,
+    Order, Pacer, Programme, SourceError, StationInfo, Timeline,
 };
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -146,14 +146,17 @@ impl Station {
         Arc::clone(self.programme().first())
     }
 
-    /// What plays now (at the live edge) and what comes next, on the station clock.
-    pub fn now_and_next(&self) -> Option<(Arc<NowPlaying>, Arc<StationInfo>)> {
-        let now = self.hub.now_playing()?;
-        let end = now.started + now.ticks;
+    /// What plays now on the station clock (the track, and the tick it started at) and what
+    /// comes next: a function of the timeline and the wall clock, the same on every replica.
+    pub fn now_and_next(&self) -> (Arc<StationInfo>, u64, Arc<StationInfo>) {
+        let now = tick_at(self.epoch, SystemTime::now());
         let timeline = self.timeline();
-        let entry = timeline.at(end);
-        let next = entry.programme.locate(entry.position(end)).track;
-        Some((now, next))
+        let entry = timeline.at(now);
+        let spot = entry.programme.locate(entry.position(now));
+        let end = entry.tick_of(spot.end());
+        let after = timeline.at(end);
+        let next = after.programme.locate(after.position(end)).track;
+        (spot.track, entry.tick_of(spot.start), next)
     }
 
     /// The text ICY, events and HLS show for `track`: `Artist - Title` from its tags; for an
@@ -550,17 +553,18 @@ impl StationRegistry {
         cancel: &CancellationToken,
         probed: Result<StationInfo, SourceError>,
     ) {
-        {
+        // The result is recorded before the probe stops counting as under way (both under the
+        // locks `assemble` takes, in its order): a station never sees a track neither probing
+        // nor probed, and never goes on air without it.
+        let done = || {
             let mut probing = lock(&self.probing);
             if probing.get(path).is_some_and(|(_, c)| c == cancel) {
                 probing.remove(path);
             }
-        }
-        if cancel.is_cancelled() {
-            return;
-        }
-        let Some((_, desired)) = lock(&self.latest).clone() else {
-            return;
+        };
+        let latest = lock(&self.latest).clone();
+        let Some((_, desired)) = latest.filter(|_| !cancel.is_cancelled()) else {
+            return done();
         };
         // Removed, replaced or rewritten while it was probed: a newer reconcile has started the
         // probe that counts.
@@ -568,7 +572,7 @@ impl StationRegistry {
             || desired.unsettled.contains(path)
             || FileIdentity::of(path) != identity
         {
-            return;
+            return done();
         }
         let users: Vec<&String> = desired
             .stations
@@ -578,11 +582,15 @@ impl StationRegistry {
             .collect();
         match probed {
             Ok(info) => {
-                lock(&self.failed).remove(path);
                 for name in &users {
                     report_damage(name, &info);
                 }
+                let mut probing = lock(&self.probing);
+                lock(&self.failed).remove(path);
                 lock(&self.probed).insert(path.to_path_buf(), (identity, Arc::new(info)));
+                if probing.get(path).is_some_and(|(_, c)| c == cancel) {
+                    probing.remove(path);
+                }
             }
             Err(error) => {
                 let playing = lock(&self.probed).contains_key(path);
@@ -595,6 +603,7 @@ impl StationRegistry {
                     );
                 }
                 lock(&self.failed).insert(path.to_path_buf(), identity);
+                done();
             }
         }
         for name in users {

@@ -41,27 +41,24 @@ fn station_json(station: &Station, base_url: &str, hls: &HlsConfig) -> Value {
     let programme = station.programme();
     let info = programme.first();
     let meta = station.meta();
-    let (now_playing, next) = match station.now_and_next() {
-        Some((now, next)) => (
-            json!({
-                "artist": now.track.tags.artist,
-                "title": station.stream_title(Some(&now.track)),
-                "track_title": now.track.tags.title,
-                "file": now.track.path.file_name().map(|f| f.to_string_lossy()),
-                "started_at": iso8601(wall_time(station.epoch, now.started)),
-                "duration_s": seconds(now.track.duration.as_nanos()),
-            }),
-            json!({
-                "artist": next.tags.artist,
-                "title": station.stream_title(Some(&next)),
-                "track_title": next.tags.title,
-                "file": next.path.file_name().map(|f| f.to_string_lossy()),
-                "duration_s": seconds(next.duration.as_nanos()),
-            }),
-        ),
-        None => (Value::Null, Value::Null),
-    };
     let stats = station.hub.stats();
+    let (now, started, next) = station.now_and_next();
+    let now_playing = json!({
+        "artist": now.tags.artist,
+        "title": station.stream_title(Some(&now)),
+        "track_title": now.tags.title,
+        "file": now.path.file_name().map(|f| f.to_string_lossy()),
+        // To the millisecond: a track's start is a point on the station clock.
+        "started_at": humantime::format_rfc3339_millis(wall_time(station.epoch, started)).to_string(),
+        "duration_s": seconds(now.duration.as_nanos()),
+    });
+    let next = json!({
+        "artist": next.tags.artist,
+        "title": station.stream_title(Some(&next)),
+        "track_title": next.tags.title,
+        "file": next.path.file_name().map(|f| f.to_string_lossy()),
+        "duration_s": seconds(next.duration.as_nanos()),
+    });
     json!({
         "name": station.name,
         "mount": format!("/{}", station.name),

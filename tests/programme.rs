@@ -1,0 +1,472 @@
+//! Programmes: a folder of tracks is a gapless station with per-track now playing; MP3 as well as
+//! AAC. Every byte a listener receives is checked against the tracks' own frames, so a frame
+//! added, lost, repeated or a track cut short anywhere fails the test.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use onair_server::{ConfigSource, METAINT};
+use support::*;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// A programme fixture (`tests/fixtures/programme/`, made by its `make.sh`).
+fn programme_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixture("programme").join(name)).expect("programme fixture")
+}
+
+/// The three tracks of the test programme, by file name.
+const TRACKS: [&str; 3] = ["01 One.mp3", "02 Two.mp3", "03 Three.mp3"];
+
+/// What each track's listeners are told: `Artist - Title`, the title alone, the file name.
+const TITLES: [&str; 3] = ["Test Trio - One", "Café Noir", "03 Three"];
+
+/// A track's frames as onair plays them: between its tags, without its Info header frame.
+fn frames_of(path: &Path) -> Vec<u8> {
+    let info = onair_core::probe(path).expect("probe");
+    let bytes = std::fs::read(path).expect("read");
+    bytes[info.range.start as usize..info.range.end as usize].to_vec()
+}
+
+/// The frames of every file in `folder` whose name is in `names`, in that order.
+fn frames_in(folder: &Path, names: &[&str]) -> Vec<Vec<u8>> {
+    names.iter().map(|n| frames_of(&folder.join(n))).collect()
+}
+
+/// Cuts `stream` into the tracks it is made of: `(track, offset in the stream)` for each. The
+/// first may start anywhere inside its track (the burst starts mid-track); every later one must
+/// start at its first frame and the one before must have ended at its last: a track cut short
+/// or a frame lost or repeated panics. The last may be cut by the end of the capture.
+fn tracks_in(stream: &[u8], tracks: &[Vec<u8>]) -> Vec<(usize, usize)> {
+    let probe = &stream[..stream.len().min(256)];
+    let (first, skip) = tracks
+        .iter()
+        .enumerate()
+        .find_map(|(i, t)| {
+            t.windows(probe.len())
+                .position(|w| w == probe)
+                .map(|at| (i, at))
+        })
+        .expect("the stream starts inside one of the tracks");
+    let mut found = vec![(first, 0)];
+    let mut pos = tracks[first].len() - skip;
+    assert!(
+        stream[..pos.min(stream.len())] == tracks[first][skip..skip + pos.min(stream.len())],
+        "the first track plays on to its end"
+    );
+    while pos < stream.len() {
+        let rest = &stream[pos..];
+        let next = tracks.iter().position(|t| {
+            let n = t.len().min(rest.len());
+            t[..n] == rest[..n]
+        });
+        let Some(next) = next else {
+            panic!("byte {pos} of the stream starts no track: a track was cut or a frame lost");
+        };
+        found.push((next, pos));
+        pos += tracks[next].len();
+    }
+    found
+}
+
+/// A stream read with ICY metadata: its audio, and each block with the audio bytes before it.
+fn strip_icy(bytes: &[u8]) -> (Vec<u8>, Vec<(usize, Option<String>)>) {
+    let (mut audio, mut blocks) = (Vec::new(), Vec::new());
+    let mut pos = 0;
+    while pos + METAINT < bytes.len() {
+        audio.extend_from_slice(&bytes[pos..pos + METAINT]);
+        pos += METAINT;
+        let len = usize::from(bytes[pos]) * 16;
+        if pos + 1 + len > bytes.len() {
+            break;
+        }
+        let text = std::str::from_utf8(&bytes[pos + 1..pos + 1 + len])
+            .expect("UTF-8 metadata")
+            .trim_end_matches('\0')
+            .to_string();
+        blocks.push((audio.len(), (len > 0).then_some(text)));
+        pos += 1 + len;
+    }
+    (audio, blocks)
+}
+
+/// `GET path`, the whole body.
+async fn fetch(server: &TestServer, path: &str) -> HttpResponse {
+    let mut response = server.get(path).await;
+    response.read_full(5 * SECOND).await;
+    response
+}
+
+async fn status(server: &TestServer) -> serde_json::Value {
+    let response = fetch(server, "/status.json").await;
+    serde_json::from_slice(&response.body).expect("status JSON")
+}
+
+fn station<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    status["stations"]
+        .as_array()
+        .expect("stations")
+        .iter()
+        .find(|s| s["name"] == name)
+        .expect("station listed")
+}
+
+fn programme_files(folder: &str) -> Vec<(String, Vec<u8>)> {
+    TRACKS
+        .iter()
+        .map(|t| (format!("{folder}/{t}"), programme_fixture(t)))
+        .collect()
+}
+
+async fn start(files: &[(String, Vec<u8>)], extra: &str) -> TestServer {
+    let files: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    TestServer::start(&files, extra).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_is_a_gapless_station_with_a_title_per_track() {
+    let server = start(&programme_files("mix"), "").await;
+    let tracks = frames_in(&server.stations().join("mix"), &TRACKS);
+    let mut response = HttpResponse::send(
+        server.addr,
+        "GET /mix HTTP/1.1\r\nHost: test\r\nIcy-MetaData: 1\r\n\r\n",
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.header("content-type"), Some("audio/mpeg"));
+    assert_eq!(
+        response.header("icy-name"),
+        Some("mix"),
+        "the station's name"
+    );
+    // The 4 s burst, then 7 s live: the 6 s programme's every boundary and its loop point.
+    response.read_for(11 * SECOND).await;
+    let (audio, blocks) = strip_icy(&response.body);
+    let played = tracks_in(&audio, &tracks);
+    let order: Vec<usize> = played.iter().map(|(t, _)| *t).collect();
+    assert!(played.len() >= 4, "crossed the loop point: {order:?}");
+    for pair in order.windows(2) {
+        assert_eq!(pair[1], (pair[0] + 1) % 3, "name order, looped: {played:?}");
+    }
+    // No Info header frame is ever sent (it would be a frame of silence at each track start).
+    assert!(
+        !audio.windows(4).any(|w| w == b"Info" || w == b"Xing"),
+        "an Info frame was sent"
+    );
+    // Each block names the track whose audio the listener received last: a new title comes in
+    // the first block after its track's first frame, never before.
+    let track_at = |offset: usize| {
+        played
+            .iter()
+            .rev()
+            .find(|(_, start)| *start < offset)
+            .map(|(t, _)| *t)
+            .expect("a track")
+    };
+    let mut titles = Vec::new();
+    let mut last: Option<String> = None;
+    for (offset, block) in &blocks {
+        if let Some(text) = block {
+            last = Some(text.clone());
+        }
+        let expected = format!("StreamTitle='{}';", TITLES[track_at(*offset)]);
+        assert_eq!(
+            last.as_deref(),
+            Some(expected.as_str()),
+            "block after {offset} audio bytes"
+        );
+        titles.push(expected);
+    }
+    titles.dedup();
+    assert!(titles.len() >= 3, "titles changed: {titles:?}");
+    // A real decoder agrees: the whole capture decodes without an error.
+    let capture = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(capture.path(), &audio).expect("write capture");
+    if let Some(errors) = ffmpeg_decode(&capture.path().display().to_string(), 30).await {
+        assert!(errors.trim().is_empty(), "ffmpeg: {errors}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn now_playing_and_next_follow_the_station_clock() {
+    let server = start(&programme_files("mix"), "").await;
+    let first = status(&server).await;
+    let mix = station(&first, "mix");
+    assert_eq!(mix["tracks"], 3);
+    assert_eq!(mix["content_type"], "audio/mpeg");
+    assert_eq!(mix["format"], "MP3 44100 Hz stereo");
+    let now = &mix["now_playing"];
+    let title = now["title"].as_str().expect("title").to_string();
+    let i = TITLES
+        .iter()
+        .position(|t| *t == title)
+        .expect("a known title");
+    assert_eq!(mix["next"]["title"], TITLES[(i + 1) % 3]);
+    if i == 0 {
+        assert_eq!(now["artist"], "Test Trio");
+    }
+    // `started_at` + `duration_s` is when the next track starts: then it is now playing.
+    let started =
+        humantime::parse_rfc3339(now["started_at"].as_str().expect("started_at")).expect("time");
+    let ends = started + Duration::from_secs_f64(now["duration_s"].as_f64().expect("duration"));
+    let wait = ends
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    assert!(wait < 3 * SECOND, "{wait:?}");
+    tokio::time::sleep(wait + Duration::from_millis(300)).await;
+    let later = status(&server).await;
+    assert_eq!(
+        station(&later, "mix")["now_playing"]["title"],
+        TITLES[(i + 1) % 3]
+    );
+    // Icecast's shape names the track too.
+    let icestats = fetch(&server, "/status-json.xsl").await;
+    let icestats: serde_json::Value = serde_json::from_slice(&icestats.body).expect("json");
+    let source = &icestats["icestats"]["source"][0];
+    assert_eq!(source["server_type"], "audio/mpeg");
+    assert!(TITLES.contains(&source["title"].as_str().expect("title")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hls_of_an_mp3_programme_is_continuous_with_each_tracks_title() {
+    // 1 s segments, so that a few seconds cover several segments and track boundaries.
+    let server = start(
+        &programme_files("mix"),
+        "[hls]\nsegment_ms = 1000\nwindow_s = 12\n",
+    )
+    .await;
+    let tracks = frames_in(&server.stations().join("mix"), &TRACKS);
+    // The window is full at once: the station's history is on the clock.
+    let playlist = fetch(&server, "/mix.m3u8").await;
+    let text = String::from_utf8(playlist.body.clone()).expect("playlist text");
+    let uris: Vec<&str> = text.lines().filter(|l| l.ends_with(".mp3")).collect();
+    assert!(uris.len() >= 6, "{text}");
+    let main = fetch(&server, "/mix/index.m3u8").await;
+    assert!(
+        String::from_utf8_lossy(&main.body).contains("CODECS=\"mp4a.40.34\""),
+        "MP3 in the multivariant playlist"
+    );
+    let mut audio = Vec::new();
+    let mut expected_pts: Option<u64> = None;
+    let mut titles = Vec::new();
+    for uri in &uris {
+        let segment = fetch(&server, &format!("/{uri}")).await;
+        assert_eq!(segment.header("content-type"), Some("audio/mpeg"));
+        let (pts, frames) = split_hls_segment(&segment.body);
+        let tag = &segment.body[..segment.body.len() - frames.len()];
+        titles.push(
+            TITLES
+                .iter()
+                .position(|t| tag.windows(t.len()).any(|w| w == t.as_bytes()))
+                .expect("TIT2 names a track"),
+        );
+        // Every frame is 1152 samples at 44.1 kHz: the next segment's timestamp is this one's
+        // plus its frames, exactly (to the 90 kHz tick, rounded).
+        if let Some(expected) = expected_pts {
+            assert!(
+                pts.abs_diff(expected) <= 1,
+                "pts {pts}, expected {expected}"
+            );
+        }
+        let count = walk_mp3(frames);
+        expected_pts = Some(pts + (count as u64 * 1152 * 90_000 + 22_050) / 44_100);
+        audio.extend_from_slice(frames);
+    }
+    tracks_in(&audio, &tracks);
+    titles.dedup();
+    assert!(titles.len() >= 2, "titles {titles:?}");
+}
+
+/// The length of MPEG-1 Layer III (44.1 kHz) frames from `at`, checking the header.
+fn mp3_frame_len(bytes: &[u8], at: usize) -> usize {
+    const RATES: [usize; 15] = [
+        0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+    ];
+    assert_eq!(&bytes[at..at + 2], &[0xFF, 0xFB], "a frame at {at}");
+    let bitrate = RATES[usize::from(bytes[at + 2] >> 4)];
+    let padding = usize::from((bytes[at + 2] >> 1) & 1);
+    144 * bitrate * 1000 / 44_100 + padding
+}
+
+/// Bytes of the first `n` frames of `bytes`.
+fn mp3_frames_len(bytes: &[u8], n: usize) -> usize {
+    (0..n).fold(0, |pos, _| pos + mp3_frame_len(bytes, pos))
+}
+
+/// Counts the frames of `bytes`, which must be whole frames.
+fn walk_mp3(bytes: &[u8]) -> usize {
+    let (mut pos, mut count) = (0, 0);
+    while pos < bytes.len() {
+        pos += mp3_frame_len(bytes, pos);
+        count += 1;
+    }
+    assert_eq!(pos, bytes.len(), "whole frames");
+    count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mp3_of_every_mpeg_version_rate_and_mode_plays() {
+    let folder = fixture("mp3");
+    let mut names: Vec<String> = std::fs::read_dir(&folder)
+        .expect("mp3 fixtures")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".mp3"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 10, "{names:?}");
+    let files: Vec<(String, Vec<u8>)> = names
+        .iter()
+        .map(|n| (n.clone(), std::fs::read(folder.join(n)).expect("read")))
+        .collect();
+    let server = start(&files, "").await;
+    for name in &names {
+        let mount = name.trim_end_matches(".mp3").to_string();
+        let info = server
+            .registry
+            .get(&mount)
+            .unwrap_or_else(|| panic!("{name} is on air"))
+            .info();
+        assert_eq!(info.damage.garbage_bytes, 0, "{name}");
+        // ffprobe reads the same frames: the Info/Xing frame is not audio for it either.
+        let path = folder.join(name).display().to_string();
+        if let Some((packets, errors)) = ffprobe_packets(&path, 60).await {
+            assert!(errors.trim().is_empty(), "{name}: {errors}");
+            assert_eq!(info.frames, packets.len() as u64, "{name}: frames");
+        }
+        // The burst (4 s: the 2 s file looped) decodes without an error.
+        let mut response = server.get(&format!("/{mount}")).await;
+        assert_eq!(
+            response.header("content-type"),
+            Some("audio/mpeg"),
+            "{name}"
+        );
+        response.read_for(Duration::from_millis(300)).await;
+        let capture = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(capture.path(), &response.body).expect("write");
+        if let Some(errors) = ffmpeg_decode(&capture.path().display().to_string(), 30).await {
+            assert!(errors.trim().is_empty(), "{name}: {errors}");
+        }
+        if name.contains("tagged") {
+            let status = status(&server).await;
+            let artist = &station(&status, &mount)["now_playing"]["artist"];
+            assert_eq!(artist, "The Fixtures", "{name}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_track_of_another_format_is_left_out_and_check_lists_it() {
+    let mut files = programme_files("mix");
+    files.push((
+        "mix/04 Mono.mp3".to_string(),
+        programme_fixture("mono-22050.mp3"),
+    ));
+    let server = start(&files, "").await;
+    let status = status(&server).await;
+    assert_eq!(
+        station(&status, "mix")["tracks"],
+        3,
+        "the mono track is left out"
+    );
+    let mut out = Vec::new();
+    let source = ConfigSource {
+        path: Some(server.config_path()),
+        ..ConfigSource::default()
+    };
+    let summary = onair_server::check(&source, &mut out)
+        .expect("config")
+        .expect("write");
+    let table = String::from_utf8(out).expect("text");
+    let row = table
+        .lines()
+        .find(|l| l.contains("04 Mono.mp3"))
+        .expect("the track is listed");
+    assert!(
+        row.contains("left out: MP3 22050 Hz mono, the station plays MP3 44100 Hz stereo"),
+        "{row}"
+    );
+    assert_eq!((summary.ok, summary.warnings), (3, 1), "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folder_changes_land_on_track_boundaries_without_dropping_a_listener() {
+    let server = start(&programme_files("mix"), "[pacing]\nburst_ms = 1000\n").await;
+    let folder = server.stations().join("mix");
+    let mut listener = server.get("/mix").await;
+    listener.read_for(SECOND).await;
+    // A track added (written elsewhere, renamed in), one removed, one renamed.
+    let added = server.stations().join(".incoming.mp3");
+    std::fs::write(&added, programme_fixture("04 Four.mp3")).expect("write");
+    std::fs::rename(&added, folder.join("00 Added.mp3")).expect("rename in");
+    std::fs::remove_file(folder.join("02 Two.mp3")).expect("remove");
+    tokio::time::sleep(3 * SECOND).await;
+    std::fs::rename(folder.join("03 Three.mp3"), folder.join("04 Three.mp3")).expect("rename");
+    listener.read_for(12 * SECOND).await;
+    assert!(!listener.eof, "the listener stays");
+    let mut candidates = frames_in(&folder, &["00 Added.mp3", "01 One.mp3", "04 Three.mp3"]);
+    candidates.push(frames_of(&fixture("programme").join("02 Two.mp3")));
+    let played = tracks_in(&listener.body, &candidates);
+    let order: Vec<usize> = played.iter().map(|(t, _)| *t).collect();
+    // The new programme plays in name order: 00, 01, 04 (index 2), and never 02 again after it
+    // went.
+    let start = order
+        .iter()
+        .position(|&t| t == 0)
+        .unwrap_or_else(|| panic!("the added track plays: {order:?}"));
+    for pair in order[start..].windows(2) {
+        assert_eq!(pair[1], (pair[0] + 1) % 3, "new name order: {order:?}");
+    }
+    let status = status(&server).await;
+    assert_eq!(station(&status, "mix")["tracks"], 3);
+    // Emptied: off air, the listener's stream ends.
+    for name in ["00 Added.mp3", "01 One.mp3", "04 Three.mp3"] {
+        std::fs::remove_file(folder.join(name)).expect("remove");
+    }
+    eventually("off air", 5 * SECOND, || {
+        server.registry.get("mix").is_none()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_programme_of_500_tracks_starts_fast_and_plays_gapless() {
+    // 500 tracks of 0.5 s each: copies of the three fixtures cut to their first 19 frames.
+    let mut files = Vec::new();
+    let mut tracks = Vec::new();
+    for i in 0..500 {
+        let frames = frames_of(&fixture("programme").join(TRACKS[i % 3]));
+        let short = frames[..mp3_frames_len(&frames, 19)].to_vec();
+        files.push((format!("big/{i:03}.mp3"), short.clone()));
+        tracks.push(short);
+    }
+    let started = std::time::Instant::now();
+    let server = start(&files, "[pacing]\nburst_ms = 2000\n").await;
+    eprintln!("500 tracks probed and on air in {:?}", started.elapsed());
+    let status = status(&server).await;
+    assert_eq!(station(&status, "big")["tracks"], 500);
+    let mut listener = server.get("/big").await;
+    listener.read_for(3 * SECOND).await;
+    let played = tracks_in(&listener.body, &tracks);
+    assert!(played.len() >= 8, "{} tracks", played.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shuffle_is_the_same_on_two_servers() {
+    let files = programme_files("mix");
+    let config = "[stations.mix]\norder = \"shuffle\"\n";
+    let (a, b) = (start(&files, config).await, start(&files, config).await);
+    let (a, b) = (status(&a).await, status(&b).await);
+    let (a, b) = (station(&a, "mix"), station(&b, "mix"));
+    assert_eq!(a["order"], "shuffle");
+    assert_eq!(a["now_playing"]["title"], b["now_playing"]["title"]);
+    assert_eq!(
+        a["now_playing"]["started_at"],
+        b["now_playing"]["started_at"]
+    );
+    assert_eq!(a["next"]["title"], b["next"]["title"]);
+}
