@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use onair_tests::{installed_tool, sample, TestServer};
+use onair_tests::{fixture, installed_tool, sample, TestServer};
 use serde_json::{json, Value};
 use tungstenite::{Message, WebSocket};
 
@@ -262,6 +262,71 @@ async fn the_page_plays_a_station_with_live_counts() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_plays_an_mp3_programme_across_its_tracks() {
+    let Some(binary) = chromium() else { return };
+    let tracks = ["01 One.mp3", "02 Two.mp3", "03 Three.mp3"];
+    let files: Vec<(String, Vec<u8>)> = tracks
+        .iter()
+        .map(|t| {
+            let bytes = std::fs::read(fixture("programme").join(t)).expect("fixture");
+            (format!("mix/{t}"), bytes)
+        })
+        .collect();
+    let files: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let server = TestServer::start(&files, "").await;
+    let url = format!("http://{}/", server.addr);
+    let browser = tokio::task::spawn_blocking(move || {
+        let mut browser = Browser::start(&binary);
+        browser.call("Page.navigate", json!({"url": url}));
+        browser.wait_for(
+            "document.querySelectorAll('.card[data-station=\"mix\"]').length",
+            Duration::from_secs(10),
+            |v| v == 1,
+        );
+        browser.eval("document.querySelector('[data-station=\"mix\"] .play').click(), true");
+        // 7 s of the 6 s programme: Chromium's MP3 decoder crosses every track boundary and the
+        // loop point.
+        let position = "document.querySelector('[data-station=\"mix\"] audio').currentTime";
+        browser.wait_for(position, Duration::from_secs(25), |v| {
+            v.as_f64().unwrap_or(0.0) >= 7.0
+        });
+        let error =
+            browser.eval("document.querySelector('[data-station=\"mix\"] .error').textContent");
+        assert_eq!(error, "");
+        // The card names the track playing, pushed over server-sent events as each starts.
+        let now = "document.querySelector('[data-station=\"mix\"] .now').textContent";
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..40 {
+            seen.insert(browser.eval(now).as_str().unwrap_or_default().to_string());
+            if seen.len() >= 2 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert!(seen.len() >= 2, "titles shown: {seen:?}");
+        for title in &seen {
+            assert!(
+                ["Test Trio - One", "Café Noir", "03 Three"]
+                    .iter()
+                    .any(|t| title == &format!("Now playing: {t}")),
+                "{title}"
+            );
+        }
+        browser
+    })
+    .await
+    .expect("browser steps");
+    assert!(
+        browser.errors.is_empty(),
+        "console errors: {:#?}",
+        browser.errors
+    );
+}
+
 /// hls.js, installed for this test by `.ci/run` (`npm install` in `tests/hlsjs`), or `None`
 /// (skipped) on a developer machine without it. Under CI a missing hls.js is a failure.
 fn hlsjs() -> Option<PathBuf> {
@@ -275,9 +340,31 @@ fn hlsjs() -> Option<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hlsjs_in_chromium_plays_a_station() {
+    hlsjs_plays(&[("jazz.aac", &sample("jazz.aac"))], "jazz").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hlsjs_in_chromium_plays_an_mp3_programme() {
+    let tracks = ["01 One.mp3", "02 Two.mp3", "03 Three.mp3"];
+    let files: Vec<(String, Vec<u8>)> = tracks
+        .iter()
+        .map(|t| {
+            let bytes = std::fs::read(fixture("programme").join(t)).expect("fixture");
+            (format!("mix/{t}"), bytes)
+        })
+        .collect();
+    let files: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    hlsjs_plays(&files, "mix").await;
+}
+
+/// hls.js in Chromium plays `station` for ten seconds without an error.
+async fn hlsjs_plays(files: &[(&str, &[u8])], station: &str) {
     let Some(binary) = chromium() else { return };
     let Some(hls_js) = hlsjs() else { return };
-    let server = TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], "").await;
+    let server = TestServer::start(files, "").await;
     // A page of the test's own (as a web player on another site would be), loading hls.js.
     let dir = tempfile::tempdir().expect("temp dir");
     let page = dir.path().join("player.html");
@@ -291,7 +378,7 @@ window.errors = [];
 const audio = document.getElementById('a');
 const hls = new Hls();
 hls.on(Hls.Events.ERROR, (_, data) => window.errors.push(data.type + ':' + data.details + ':' + data.fatal));
-hls.loadSource('http://{addr}/jazz.m3u8');
+hls.loadSource('http://{addr}/{station}.m3u8');
 hls.attachMedia(audio);
 hls.on(Hls.Events.MANIFEST_PARSED, () => audio.play().catch((e) => window.errors.push('play:' + e.message)));
 </script>"#,
@@ -322,7 +409,7 @@ hls.on(Hls.Events.MANIFEST_PARSED, () => audio.play().catch((e) => window.errors
     .await
     .expect("browser");
     let (start, end, hls_errors, page_errors) = played;
-    eprintln!("hls.js played from {start:.2} s to {end:.2} s");
+    eprintln!("hls.js played /{station} from {start:.2} s to {end:.2} s");
     assert!(end - start > 9.0, "currentTime went from {start} to {end}");
     assert_eq!(hls_errors, json!(""), "hls.js reported errors");
     assert!(page_errors.is_empty(), "{page_errors:?}");

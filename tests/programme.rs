@@ -2,13 +2,14 @@
 //! AAC. Every byte a listener receives is checked against the tracks' own frames, so a frame
 //! added, lost, repeated or a track cut short anywhere fails the test.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
 use onair_server::{ConfigSource, METAINT};
-use support::*;
+use onair_tests::{
+    eventually, ffmpeg_decode, ffprobe_packets, fixture, split_hls_segment, HttpResponse,
+    TestServer,
+};
 
 const SECOND: Duration = Duration::from_secs(1);
 

@@ -395,6 +395,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn memory_does_not_grow_with_the_programme() {
+        // 500 tracks of 40 frames: two rounds read, never more than one block ahead.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let stream = adts_stream(&FrameSpec::default(), 40);
+        let tracks: Vec<Arc<StationInfo>> = (0..500)
+            .map(|i| {
+                let path = dir.path().join(format!("{i:03}.aac"));
+                std::fs::write(&path, &stream).expect("write");
+                Arc::new(probe(&path).expect("probe"))
+            })
+            .collect();
+        let programme = Arc::new(
+            Programme::new(tracks, crate::programme::Order::shuffle_for("big")).expect("tracks"),
+        );
+        let mut source = StationSource::open_at(&programme, 0);
+        let (mut tick, mut most, mut starts) = (0, 0, 0);
+        while tick < 2 * programme.ticks() {
+            let chunk = source
+                .next_chunk(Duration::from_millis(500))
+                .await
+                .expect("chunk");
+            assert_eq!(chunk.start, tick, "gapless");
+            tick += chunk.ticks;
+            starts += usize::from(chunk.start == chunk.track_start);
+            most = most.max(source.buffered());
+        }
+        assert_eq!(
+            starts, 1000,
+            "every track of both rounds from its first frame"
+        );
+        assert!(
+            most <= crate::probe::READ_BLOCK + 8192,
+            "read ahead {most} bytes"
+        );
+    }
+
+    #[tokio::test]
     async fn memory_does_not_grow_with_the_file() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("long.aac");
