@@ -252,7 +252,15 @@ fn check_reports_every_station_and_exits_0_when_clean() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     for row in [
-        "jazz", "/jazz", "ambient", "44100 Hz", "STATION", "VERDICT", "2 ok",
+        "jazz",
+        "/jazz",
+        "ambient",
+        "/lounge",
+        "stations/lounge/03 Night Walk.mp3",
+        "44100 Hz",
+        "STATION",
+        "VERDICT",
+        "5 ok",
     ] {
         assert!(stdout.contains(row), "{row} missing:\n{stdout}");
     }
