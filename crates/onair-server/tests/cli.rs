@@ -180,9 +180,18 @@ fn sighup_reloads_and_sigterm_with_listeners_connected_exits_0_within_5_s() {
     let stations = [
         log.wait_for("station on air"),
         log.wait_for("station on air"),
+        log.wait_for("station on air"),
     ];
-    // The shipped sample stations, each logged with mount, duration, bitrate, rate, channels.
-    assert_eq!(stations.len(), 2, "{stations:?}");
+    // The shipped sample stations (two files, one programme), each logged with mount, tracks,
+    // duration, bitrate, rate, channels.
+    for name in ["jazz", "ambient", "lounge"] {
+        let mount = format!("mount=/{name} ");
+        assert!(stations.iter().any(|l| l.contains(&mount)), "{stations:?}");
+    }
+    assert!(
+        stations.iter().any(|l| l.contains("tracks=3")),
+        "{stations:?}"
+    );
     for line in &stations {
         for field in [
             "mount=/",
