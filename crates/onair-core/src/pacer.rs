@@ -157,7 +157,7 @@ impl Pacer {
             self.hub
                 .publish(chunk.data, chunk.frames, pts_ns, duration_ns, Some(track));
             self.hub.record_pacing(
-                duration_of(chunk.start % chunk.track.ticks.max(1)),
+                duration_of(chunk.start - chunk.track_start),
                 chunk.looped,
                 late,
             );

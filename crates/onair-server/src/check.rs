@@ -45,18 +45,25 @@ pub fn check(
     let mut summary = CheckSummary::default();
     for (name, wanted) in stations {
         let mount = format!("/{name}");
-        // A programme's first good track sets its format; a track of another one is left out.
+        // What the config names of the format, else a programme's first good track, sets its
+        // format; a track of another one is left out.
+        let named = config.stations.get(name).cloned().unwrap_or_default();
         let mut format = None;
         for path in &wanted.tracks {
             let file = path.display().to_string();
             match probe(path) {
                 Ok(info) => {
                     let own = info.first.format();
-                    let station_format = *format.get_or_insert(own);
-                    let verdict = if wanted.folder && own != station_format {
-                        format!("warning: left out: {own}, the station plays {station_format}")
+                    let verdict = if !named.admits(&own) {
+                        let wants = named.format_named().unwrap_or_default();
+                        format!("warning: left out: {own}, the config names {wants}")
                     } else {
-                        verdict(&info)
+                        let station_format = *format.get_or_insert(own);
+                        if wanted.folder && own != station_format {
+                            format!("warning: left out: {own}, the station plays {station_format}")
+                        } else {
+                            verdict(&info)
+                        }
                     };
                     if verdict == "ok" {
                         summary.ok += 1;

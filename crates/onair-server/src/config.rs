@@ -168,6 +168,58 @@ pub struct StationConfig {
     pub folder: Option<PathBuf>,
     /// The order a programme plays its tracks in.
     pub order: TrackOrder,
+    /// The codec every track must have (else the first track's).
+    pub codec: Option<CodecName>,
+    /// The sample rate every track must have, in Hz (else the first track's).
+    pub sample_rate: Option<Bounded<7_350, 96_000>>,
+    /// The channels every track must have (else the first track's).
+    pub channels: Option<Bounded<1, 8>>,
+}
+
+/// `[stations.<name>] codec`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodecName {
+    /// AAC (ADTS `.aac` files).
+    Aac,
+    /// MPEG audio (`.mp3` files: MP3, or MP2).
+    Mp3,
+}
+
+impl StationConfig {
+    /// Whether a track of `format` has what this station's config names (everything, when it
+    /// names nothing).
+    pub fn admits(&self, format: &onair_core::Format) -> bool {
+        let codec = match format.kind {
+            onair_core::Kind::Aac { .. } => CodecName::Aac,
+            onair_core::Kind::Mpeg { .. } => CodecName::Mp3,
+        };
+        self.codec.is_none_or(|c| c == codec)
+            && self
+                .sample_rate
+                .is_none_or(|r| r.get() == u64::from(format.sample_rate))
+            && self
+                .channels
+                .is_none_or(|c| c.get() == u64::from(format.channels))
+    }
+
+    /// What this station's config names of the format, in words (`MP3 44100 Hz`), if anything.
+    pub fn format_named(&self) -> Option<String> {
+        let mut words = Vec::new();
+        if let Some(codec) = self.codec {
+            words.push(match codec {
+                CodecName::Aac => "AAC".to_string(),
+                CodecName::Mp3 => "MP3".to_string(),
+            });
+        }
+        if let Some(rate) = self.sample_rate {
+            words.push(format!("{} Hz", rate.get()));
+        }
+        if let Some(channels) = self.channels {
+            words.push(format!("{} channel(s)", channels.get()));
+        }
+        (!words.is_empty()).then(|| words.join(" "))
+    }
 }
 
 /// `[stations.<name>] order`.
@@ -650,6 +702,15 @@ mod tests {
         assert_eq!(err.key.as_deref(), Some("stations.jazz.order"));
         let err = parse("[stations.jazz]\nfile = \"a.aac\"\nfolder = \"b\"\n").expect_err("both");
         assert!(err.message.contains("not both"), "{err}");
+        let config = parse("[stations.jazz]\ncodec = \"mp3\"\nsample_rate = 44100\nchannels = 2\n")
+            .expect("valid");
+        let jazz = &config.stations["jazz"];
+        assert_eq!(
+            jazz.format_named().as_deref(),
+            Some("MP3 44100 Hz 2 channel(s)")
+        );
+        let err = parse("[stations.jazz]\ncodec = \"ogg\"\n").expect_err("bad codec");
+        assert_eq!(err.key.as_deref(), Some("stations.jazz.codec"));
     }
 
     #[test]

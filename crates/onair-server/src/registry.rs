@@ -678,23 +678,33 @@ impl StationRegistry {
                 }
             }
         }
-        // A programme keeps the format it plays; a new one takes its first track's. A station
-        // file may change format (a discontinuity), as it always could.
+        // What the config names of the format comes first; then a programme keeps the format
+        // it plays, and a new one takes its first (admitted) track's. A station file may change
+        // format (a discontinuity), as it always could.
+        let named = config.stations.get(name).cloned().unwrap_or_default();
+        let (tracks, mut left_out): (Vec<_>, Vec<_>) = tracks
+            .into_iter()
+            .partition(|t| named.admits(&t.first.format()));
         let reference = match (&playing, wanted.folder) {
-            (Some(playing), true) => Some(playing.format()),
+            (Some(playing), true) if named.admits(&playing.format()) => Some(playing.format()),
             _ if wanted.folder => tracks.first().map(|t| t.first.format()),
             _ => None,
         };
-        let (tracks, left_out) = admit(tracks, reference);
+        let (tracks, other) = admit(tracks, reference);
+        left_out.extend(other);
+        let station_format = named
+            .format_named()
+            .or_else(|| reference.map(|f| f.to_string()))
+            .unwrap_or_default();
         for track in left_out {
             let format = track.first.format();
-            let key = format!("format {} {format}", track.path.display());
+            let key = format!("format {} {format} {station_format}", track.path.display());
             if lock(&self.warned).insert(key) {
                 tracing::warn!(
                     station = %name,
                     track = %printable(&track.path),
                     track_format = %format,
-                    station_format = %reference.map(|f| f.to_string()).unwrap_or_default(),
+                    %station_format,
                     "track left out: every track of a station must share codec, sample rate and channels"
                 );
             }
