@@ -387,12 +387,18 @@ fn sniff(path: &Path, codec: Codec, audio_start: u64) -> String {
         })
         .unwrap_or((0, 0));
     let (head, at_audio) = (&head[..n], &at_audio[..m]);
-    // The first sync word where the audio starts, read as the other codec (or as free format).
+    // Two frames of the other codec in a row where the audio starts (one header alone is
+    // found by chance in any noise).
     let first_sync = |other: Codec| {
-        at_audio
-            .windows(4)
-            .take(1024)
-            .position(|w| other.parse(w).is_ok() && w[0] == 0xFF)
+        (0..at_audio.len().min(1024)).find(|&at| {
+            let Ok(header) = other.parse(&at_audio[at..]) else {
+                return false;
+            };
+            at_audio
+                .get(at + header.frame_length()..)
+                .and_then(|next| other.parse(next).ok())
+                .is_some_and(|next| header.same_stream(&next))
+        })
     };
     let free_format = at_audio.windows(4).take(64).any(|w| {
         matches!(
@@ -508,6 +514,45 @@ mod tests {
             }
             other => panic!("expected Unplayable, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn mislabelled_and_free_format_files_are_refused_with_the_reason() {
+        let aac = adts_stream(&FrameSpec::default(), 50);
+        let mp3: Vec<u8> = (0..50)
+            .flat_map(|i| crate::testing::mp3_frame(128, i % 2 == 0, 0x11))
+            .collect();
+        let err = probe(&write("aac-named.mp3", &aac)).expect_err("AAC named .mp3");
+        assert!(
+            err.to_string().contains("ADTS AAC; name it `.aac`"),
+            "{err}"
+        );
+        let err = probe(&write("mp3-named.aac", &mp3)).expect_err("MP3 named .aac");
+        assert!(
+            err.to_string().contains("MPEG audio (MP3); name it `.mp3`"),
+            "{err}"
+        );
+        // Free format: bitrate index 0.
+        let free: Vec<u8> = (0..50)
+            .flat_map(|_| {
+                let mut f = vec![0x22u8; 400];
+                f[..4].copy_from_slice(&[0xFF, 0xFB, 0x00, 0x44]);
+                f
+            })
+            .collect();
+        let err = probe(&write("free.mp3", &free)).expect_err("free format");
+        assert!(err.to_string().contains("free-format"), "{err}");
+        // Well named, both play; the MP3's Info frame is left out of the audio.
+        assert_eq!(probe(&write("ok.mp3", &mp3)).expect("mp3").frames, 50);
+        let mut info_frame = crate::testing::mp3_frame(128, false, 0);
+        info_frame[36..40].copy_from_slice(b"Info");
+        let with_info = [info_frame.clone(), mp3].concat();
+        let info = probe(&write("lame.mp3", &with_info)).expect("mp3");
+        assert_eq!(
+            (info.frames, info.range.start),
+            (50, info_frame.len() as u64)
+        );
+        assert_eq!(info.first.format().to_string(), "MP3 44100 Hz stereo");
     }
 
     #[test]

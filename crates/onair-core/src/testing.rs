@@ -79,9 +79,14 @@ pub fn adts_stream(spec: &FrameSpec, count: usize) -> Vec<u8> {
 /// progress (more steps than the input can justify): tests, benches and fuzz targets use it to
 /// prove that the scan always ends.
 pub fn deframe(bytes: &[u8], block: usize) -> Vec<bytes::Bytes> {
+    deframe_as(crate::frame::Codec::Adts, bytes, block)
+}
+
+/// Like [`deframe`], for frames of `codec`.
+pub fn deframe_as(codec: crate::frame::Codec, bytes: &[u8], block: usize) -> Vec<bytes::Bytes> {
     use crate::deframer::{Deframer, Next};
     let block = block.max(1);
-    let mut deframer = Deframer::new(crate::frame::Codec::Adts, 0);
+    let mut deframer = Deframer::new(codec, 0);
     let (mut fed, mut frames, mut steps) = (0, Vec::new(), 0usize);
     loop {
         steps += 1;

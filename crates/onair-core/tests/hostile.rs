@@ -1,10 +1,10 @@
 //! Hostile files: property tests over arbitrary and mutated bytes. The parser never panics, never
-//! loops for ever, never yields anything but whole valid ADTS frames, and a rejected file is
-//! rejected with an offset inside the file.
+//! loops for ever, never yields anything but whole valid frames (ADTS or MPEG audio), and a
+//! rejected file is rejected with an offset inside the file.
 
-use onair_core::testing::{adts_frame, adts_stream, FrameSpec};
-use onair_core::AdtsHeader;
+use onair_core::testing::{adts_frame, adts_stream, deframe_as, mp3_frame, FrameSpec};
 use onair_core::{probe, SourceError};
+use onair_core::{AdtsHeader, Codec, MpegHeader};
 use proptest::prelude::*;
 
 /// Every frame the deframer yields for `bytes` fed in blocks of `block`.
@@ -42,8 +42,101 @@ fn valid_stream(count: usize, crc: bool, seed: u8) -> Vec<u8> {
     out
 }
 
+/// Every frame is one whole MPEG audio frame: a valid header whose length is the frame's.
+fn assert_whole_mpeg_frames(bytes: &[u8], block: usize) -> Vec<Vec<u8>> {
+    let frames: Vec<Vec<u8>> = deframe_as(Codec::Mpeg, bytes, block)
+        .into_iter()
+        .map(|f| f.to_vec())
+        .collect();
+    for frame in &frames {
+        let header = MpegHeader::parse(frame).expect("a yielded frame starts with a valid header");
+        assert_eq!(
+            usize::from(header.frame_length),
+            frame.len(),
+            "a yielded frame is whole"
+        );
+    }
+    frames
+}
+
+/// A VBR MP3 stream of `count` frames: bitrates and padding vary, one stream throughout.
+fn mp3_stream(count: usize, seed: u8) -> Vec<u8> {
+    const RATES: [u16; 6] = [32, 64, 96, 128, 192, 320];
+    (0..count)
+        .flat_map(|i| {
+            let kbps = RATES[(i + usize::from(seed)) % RATES.len()];
+            mp3_frame(
+                kbps,
+                (i + usize::from(seed)) % 3 == 0,
+                seed.wrapping_add(i as u8) & 0x7F,
+            )
+        })
+        .collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_break_the_mpeg_deframer(bytes in proptest::collection::vec(any::<u8>(), 0..6000), block in 1usize..5000) {
+        assert_whole_mpeg_frames(&bytes, block);
+    }
+
+    #[test]
+    fn plausible_mpeg_headers_in_noise_yield_only_whole_frames(
+        noise in proptest::collection::vec(prop_oneof![Just(0xFFu8), Just(0xFB), Just(0xE3), Just(0x90), Just(0x64), any::<u8>()], 0..4000),
+        block in 1usize..3000,
+    ) {
+        assert_whole_mpeg_frames(&noise, block);
+    }
+
+    #[test]
+    fn mutated_mp3_streams_yield_only_whole_frames(
+        count in 1usize..60,
+        seed in any::<u8>(),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), 0..12),
+        block in 1usize..4096,
+    ) {
+        let mut bytes = mp3_stream(count, seed);
+        for (at, value, kind) in edits {
+            if bytes.is_empty() { break; }
+            let i = at.index(bytes.len());
+            match kind {
+                0 => bytes[i] = value,
+                1 => bytes.insert(i, value),
+                2 => { bytes.remove(i); }
+                _ => bytes[i] ^= 0x10,
+            }
+        }
+        assert_whole_mpeg_frames(&bytes, block);
+    }
+
+    #[test]
+    fn intact_mp3_streams_come_through_whole(count in 1usize..80, seed in any::<u8>(), block in 1usize..4096) {
+        let bytes = mp3_stream(count, seed);
+        let frames = assert_whole_mpeg_frames(&bytes, block);
+        prop_assert_eq!(frames.len(), count);
+        prop_assert_eq!(frames.concat(), bytes);
+    }
+
+    #[test]
+    fn probing_mp3_never_panics_and_rejects_with_an_offset_inside_the_file(
+        prefix in proptest::collection::vec(any::<u8>(), 0..300),
+        frames in 0usize..30,
+        suffix in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("x.mp3");
+        let mut bytes = prefix;
+        bytes.extend(mp3_stream(frames, 5));
+        bytes.extend(suffix);
+        std::fs::write(&path, &bytes).expect("write");
+        match probe(&path) {
+            Ok(info) => prop_assert!(info.frames > 0),
+            Err(SourceError::NotAudio { offset, .. }) | Err(SourceError::Unplayable { offset, .. }) => prop_assert!(offset <= bytes.len() as u64),
+            Err(other) => prop_assert!(false, "unexpected {other}"),
+        }
+    }
 
     #[test]
     fn arbitrary_bytes_never_break_the_deframer(bytes in proptest::collection::vec(any::<u8>(), 0..6000), block in 1usize..5000) {
