@@ -3,7 +3,7 @@
 //!
 //! Over one keep-alive connection (reopened if the server closes it), it fetches the playlist,
 //! then every half target duration again, and each segment it has not fetched yet, in order. It
-//! checks that every segment starts with the ID3 PRIV timestamp, holds whole ADTS frames, and
+//! checks that every segment starts with the ID3 PRIV timestamp, holds whole frames (ADTS or MPEG audio), and
 //! follows the previous one: the next index (none missing) and a timestamp equal to the
 //! previous one plus its duration on the 90 kHz clock.
 
@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
 
 use crate::listener::{connect, Target};
-use crate::stream_check::AdtsWalker;
+use crate::stream_check::FrameWalker;
 
 /// What one player saw.
 #[derive(Debug, Default, Clone)]
@@ -32,7 +32,7 @@ pub struct HlsOutcome {
     pub continuity_faults: u64,
     /// Segments skipped over (an index missing from what the player fetched).
     pub missing: u64,
-    /// Segments that are not an ID3 tag followed by whole ADTS frames.
+    /// Segments that are not an ID3 tag followed by whole frames.
     pub bad_segments: u64,
 }
 
@@ -117,7 +117,7 @@ fn check_segment(
         outcome.bad_segments += 1;
         return;
     };
-    let mut walker = AdtsWalker::default();
+    let mut walker = FrameWalker::default();
     walker.feed(frames);
     if walker.resyncs > 0
         || walker.garbage > 0

@@ -8,7 +8,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{timeout, timeout_at, Instant};
 
-use crate::stream_check::{AdtsWalker, Dechunker, IcyStripper};
+use crate::stream_check::{Dechunker, FrameWalker, IcyStripper};
 
 /// A read with no bytes for longer than this is a stall.
 pub const STALL: Duration = Duration::from_millis(1500);
@@ -59,7 +59,7 @@ pub struct Outcome {
     pub stalls: u64,
     /// Body bytes in all.
     pub bytes: u64,
-    /// ADTS walk of the audio.
+    /// Frame walk of the audio (ADTS or MPEG).
     pub sync_at_start: Option<bool>,
     /// Whole frames.
     pub frames: u64,
@@ -246,7 +246,7 @@ fn parse_head(head: &[u8]) -> (u16, Decoder) {
 #[derive(Debug)]
 struct Body {
     decoder: Option<Decoder>,
-    walker: AdtsWalker,
+    walker: FrameWalker,
     started: Instant,
     bytes: u64,
     burst_bytes: u64,
@@ -261,7 +261,7 @@ impl Default for Body {
         let now = Instant::now();
         Body {
             decoder: None,
-            walker: AdtsWalker::default(),
+            walker: FrameWalker::default(),
             started: now,
             bytes: 0,
             burst_bytes: 0,

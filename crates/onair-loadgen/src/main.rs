@@ -2,7 +2,7 @@
 //!
 //! It opens N connections at R per second, reads every body for T seconds, and reports what a
 //! radio operator cares about: how many got served, how fast they started, whether the audio
-//! kept coming in real time, and whether the bytes are valid ADTS. With `--server-pid` it also
+//! kept coming in real time, and whether the bytes are valid frames (ADTS or MP3). With `--server-pid` it also
 //! samples the server's CPU time and memory from /proc.
 //!
 //! One thread, one lightweight task per listener, one shared read buffer: the generator must
@@ -13,7 +13,7 @@
 //! - `main.rs`: flags, the ramp, /proc sampling, and the report.
 //! - `listener`: one listener's connection and measurements.
 //! - `hls_client`: one HLS player (`--hls`): playlist polls, segment fetches and their checks.
-//! - `stream_check`: incremental chunked decoding, ICY stripping and the ADTS walk.
+//! - `stream_check`: incremental chunked decoding, ICY stripping and the frame walk (ADTS or MPEG audio).
 #![forbid(unsafe_code)]
 
 mod hls_client;
@@ -50,7 +50,7 @@ struct Args {
     /// New connections per second.
     #[arg(long, default_value_t = 2000)]
     ramp_per_sec: u64,
-    /// Ask for ICY metadata (Icy-MetaData: 1) and strip it before the ADTS checks.
+    /// Ask for ICY metadata (Icy-MetaData: 1) and strip it before the frame checks.
     #[arg(long)]
     icy: bool,
     /// Play HLS instead: each URL is a media playlist (http://127.0.0.1:8080/jazz.m3u8); each
@@ -466,7 +466,7 @@ fn print_report(r: &Report) {
         r.stalls, r.listeners_with_stalls, r.ended_early
     );
     println!(
-        "  ADTS: sync at byte 0 {}/{} | frames {} | resyncs {} | garbage bytes {} | icy blocks {}",
+        "  frames: sync at byte 0 {}/{} | frames {} | resyncs {} | garbage bytes {} | icy blocks {}",
         r.sync_at_start, r.status_200, r.frames, r.resyncs, r.garbage_bytes, r.icy_blocks
     );
     if let Some(s) = &r.server {

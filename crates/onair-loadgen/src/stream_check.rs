@@ -1,7 +1,8 @@
-//! Incremental checks of a response body as it arrives: chunked decoding, ICY stripping and an
-//! ADTS frame walk, each a small state machine that never buffers more than a header.
+//! Incremental checks of a response body as it arrives: chunked decoding, ICY stripping and a
+//! frame walk (ADTS or MPEG audio), each a small state machine that never buffers more than a
+//! header.
 
-use onair_core::AdtsHeader;
+use onair_core::Codec;
 
 /// Undoes `Transfer-Encoding: chunked`.
 #[derive(Debug, Default)]
@@ -135,14 +136,16 @@ impl IcyStripper {
     }
 }
 
-/// Walks ADTS frames across reads.
+/// Walks frames across reads: ADTS or MPEG audio, whichever the stream starts with.
 #[derive(Debug, Default)]
-pub struct AdtsWalker {
+pub struct FrameWalker {
+    /// The stream's codec, from its first frame.
+    codec: Option<Codec>,
     header: [u8; 7],
     have: usize,
     skip: usize,
     searching: bool,
-    /// Whether the first bytes were an ADTS header (`None` before any byte).
+    /// Whether the first bytes were a frame header (`None` before any byte).
     pub sync_at_start: Option<bool>,
     /// Whole frames seen.
     pub frames: u64,
@@ -154,7 +157,7 @@ pub struct AdtsWalker {
     pub garbage: u64,
 }
 
-impl AdtsWalker {
+impl FrameWalker {
     /// Whether the bytes fed so far end exactly at the end of a frame.
     pub fn between_frames(&self) -> bool {
         self.have == 0 && self.skip == 0
@@ -175,14 +178,21 @@ impl AdtsWalker {
             self.have += n;
             i += n;
             while self.have == 7 {
-                match AdtsHeader::parse(&self.header) {
+                let parsed = match self.codec {
+                    Some(codec) => codec.parse(&self.header),
+                    None => Codec::Adts
+                        .parse(&self.header)
+                        .or_else(|_| Codec::Mpeg.parse(&self.header)),
+                };
+                match parsed {
                     Ok(h) => {
+                        self.codec.get_or_insert(h.codec());
                         self.sync_at_start.get_or_insert(true);
                         self.searching = false;
                         self.frames += 1;
                         self.audio_ns +=
                             u64::from(h.samples()) * 1_000_000_000 / u64::from(h.sample_rate());
-                        self.skip = usize::from(h.frame_length) - 7;
+                        self.skip = h.frame_length().saturating_sub(7);
                         self.have = 0;
                     }
                     Err(_) => {
@@ -210,20 +220,33 @@ mod tests {
     fn walks_frames_split_anywhere() {
         let stream = adts_stream(&FrameSpec::default(), 50);
         for piece in [1, 5, 7, 100, 4096] {
-            let mut w = AdtsWalker::default();
+            let mut w = FrameWalker::default();
             for p in stream.chunks(piece) {
                 w.feed(p);
             }
             assert_eq!((w.frames, w.resyncs, w.garbage), (50, 0, 0));
             assert_eq!(w.sync_at_start, Some(true));
         }
-        let mut w = AdtsWalker::default();
+        let mut w = FrameWalker::default();
         w.feed(&[1, 2, 3]);
         w.feed(&stream);
         assert_eq!(
             (w.frames, w.resyncs, w.garbage, w.sync_at_start),
             (50, 1, 3, Some(false))
         );
+    }
+
+    #[test]
+    fn walks_mp3_frames_too() {
+        let stream: Vec<u8> = (0..30)
+            .flat_map(|i| onair_core::testing::mp3_frame(128, i % 2 == 0, 0x11))
+            .collect();
+        let mut w = FrameWalker::default();
+        for piece in stream.chunks(100) {
+            w.feed(piece);
+        }
+        assert_eq!((w.frames, w.resyncs, w.garbage), (30, 0, 0));
+        assert!(w.between_frames());
     }
 
     #[test]
