@@ -353,12 +353,23 @@ pub struct Desired {
     pub unsettled: HashSet<PathBuf>,
 }
 
+impl Wanted {
+    /// Whether `path` is one of the tracks (kept in name order: a binary search).
+    fn has(&self, path: &Path) -> bool {
+        self.tracks
+            .binary_search_by(|t| t.as_path().cmp(path))
+            .is_ok()
+    }
+}
+
 impl Desired {
-    /// Every track any station wants.
-    fn wants(&self, path: &Path) -> bool {
+    /// Every track any station wants, for lookups (a programme of thousands of tracks is
+    /// checked in one pass, not once per track).
+    fn wanted_tracks(&self) -> HashSet<&Path> {
         self.stations
             .values()
-            .any(|w| w.tracks.iter().any(|t| t == path))
+            .flat_map(|w| w.tracks.iter().map(PathBuf::as_path))
+            .collect()
     }
 }
 
@@ -467,15 +478,16 @@ impl StationRegistry {
         }
         // Probes of files no longer wanted are called off, and tracks no station wants are
         // forgotten (a station playing one keeps it until its programme changes).
+        let wanted_tracks = desired.wanted_tracks();
         lock(&self.probing).retain(|path, (_, cancel)| {
-            let wanted = desired.wants(path);
+            let wanted = wanted_tracks.contains(path.as_path());
             if !wanted {
                 cancel.cancel();
             }
             wanted
         });
-        lock(&self.probed).retain(|path, _| desired.wants(path));
-        lock(&self.failed).retain(|path, _| desired.wants(path));
+        lock(&self.probed).retain(|path, _| wanted_tracks.contains(path.as_path()));
+        lock(&self.failed).retain(|path, _| wanted_tracks.contains(path.as_path()));
         for wanted in desired.stations.values() {
             for path in &wanted.tracks {
                 if desired.unsettled.contains(path) {
@@ -566,20 +578,20 @@ impl StationRegistry {
         let Some((_, desired)) = latest.filter(|_| !cancel.is_cancelled()) else {
             return done();
         };
+        let users: Vec<&String> = desired
+            .stations
+            .iter()
+            .filter(|(_, w)| w.has(path))
+            .map(|(name, _)| name)
+            .collect();
         // Removed, replaced or rewritten while it was probed: a newer reconcile has started the
         // probe that counts.
-        if !desired.wants(path)
+        if users.is_empty()
             || desired.unsettled.contains(path)
             || FileIdentity::of(path) != identity
         {
             return done();
         }
-        let users: Vec<&String> = desired
-            .stations
-            .iter()
-            .filter(|(_, w)| w.tracks.iter().any(|t| t == path))
-            .map(|(name, _)| name)
-            .collect();
         match probed {
             Ok(info) => {
                 for name in &users {
