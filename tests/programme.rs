@@ -497,3 +497,41 @@ async fn shuffle_is_the_same_on_two_servers() {
     );
     assert_eq!(a["next"]["title"], b["next"]["title"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_kept_elsewhere_is_a_station_by_config() {
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    for track in TRACKS {
+        std::fs::write(elsewhere.path().join(track), programme_fixture(track)).expect("write");
+    }
+    let config = format!(
+        "[stations.library]\nfolder = {:?}\norder = \"shuffle\"\ntitle = \"The Library\"\n",
+        elsewhere.path().display().to_string()
+    );
+    let server = start(&[], &config).await;
+    let status = status(&server).await;
+    let library = station(&status, "library");
+    assert_eq!(
+        (library["tracks"].as_u64(), library["order"].as_str()),
+        (Some(3), Some("shuffle"))
+    );
+    assert_eq!(library["title"], "The Library");
+    let mut listener = server.get("/library").await;
+    assert_eq!(listener.header("icy-name"), Some("The Library"));
+    listener.read_for(Duration::from_millis(300)).await;
+    let tracks = frames_in(elsewhere.path(), &TRACKS);
+    tracks_in(&listener.body, &tracks);
+    // A track added there joins the programme (found by the periodic look).
+    std::fs::write(
+        elsewhere.path().join("04 Four.mp3"),
+        programme_fixture("04 Four.mp3"),
+    )
+    .expect("write");
+    eventually("four tracks", 8 * SECOND, || {
+        server
+            .registry
+            .get("library")
+            .is_some_and(|s| s.programme().tracks().len() == 4)
+    })
+    .await;
+}
