@@ -488,6 +488,7 @@ impl StationRegistry {
         });
         lock(&self.probed).retain(|path, _| wanted_tracks.contains(path.as_path()));
         lock(&self.failed).retain(|path, _| wanted_tracks.contains(path.as_path()));
+        let mut to_probe = Vec::new();
         for wanted in desired.stations.values() {
             for path in &wanted.tracks {
                 if desired.unsettled.contains(path) {
@@ -498,9 +499,31 @@ impl StationRegistry {
                     .get(path)
                     .is_some_and(|(probed, _)| *probed == identity);
                 if !known && !self.failed_before(path, identity) {
-                    self.start_probe(path, identity);
+                    to_probe.push((path.as_path(), identity));
                 }
             }
+        }
+        // Every probe counts as under way before any starts: a station whose first probes end
+        // at once never goes on air without the tracks whose probes were not started yet.
+        let started: Vec<_> = {
+            let mut probing = lock(&self.probing);
+            to_probe
+                .into_iter()
+                .filter_map(|(path, identity)| {
+                    if let Some((probed, cancel)) = probing.get(path) {
+                        if *probed == identity {
+                            return None;
+                        }
+                        cancel.cancel();
+                    }
+                    let cancel = self.stop.child_token();
+                    probing.insert(path.to_path_buf(), (identity, cancel.clone()));
+                    Some((path, identity, cancel))
+                })
+                .collect()
+        };
+        for (path, identity, cancel) in started {
+            self.spawn_probe(path, identity, cancel);
         }
         for name in desired.stations.keys() {
             self.spawn_apply(name);
@@ -518,21 +541,14 @@ impl StationRegistry {
         });
     }
 
-    /// Probes `path` (version `identity`) in the background, unless that version is being
-    /// probed already; a probe of an older version is called off.
-    fn start_probe(self: &Arc<Self>, path: &Path, identity: Option<FileIdentity>) {
-        let cancel = {
-            let mut probing = lock(&self.probing);
-            if let Some((probed, cancel)) = probing.get(path) {
-                if *probed == identity {
-                    return;
-                }
-                cancel.cancel();
-            }
-            let cancel = self.stop.child_token();
-            probing.insert(path.to_path_buf(), (identity, cancel.clone()));
-            cancel
-        };
+    /// Probes `path` (version `identity`, registered as under way with `cancel`) in the
+    /// background, once a probe slot is free.
+    fn spawn_probe(
+        self: &Arc<Self>,
+        path: &Path,
+        identity: Option<FileIdentity>,
+        cancel: CancellationToken,
+    ) {
         self.jobs.send_modify(|n| *n += 1);
         let registry = Arc::clone(self);
         let path = path.to_path_buf();
