@@ -108,7 +108,12 @@ async fn playlists_and_segments_tile_the_clock_with_exact_timestamps() {
         let ticks = (w.audio.as_nanos() * 90_000 / 1_000_000_000) as u64;
         previous = Some((pts, ticks));
     }
-    // Outside the window, or not complete yet: 404.
+    // Just removed from the playlist: still served for a playlist's duration (RFC 8216 6.2.2),
+    // for a player that read the playlist a moment ago.
+    let removed = fetch(&server, &format!("/radio/{}.aac", sequence - 5), "").await;
+    assert_eq!(removed.status(), 200);
+    assert_eq!(walk(split_hls_segment(&removed.body).1).tail, 0);
+    // Long gone, or not complete yet: 404.
     let last = segments[segments.len() - 1].0;
     for k in [sequence - 50, last + 3] {
         let missing = fetch(&server, &format!("/radio/{k}.aac"), "").await;

@@ -192,16 +192,29 @@ async fn segment(
         Some(ready) => ready,
         None => {
             let window = hls.window(timeline, now, config).await?;
-            let last = window.first + window.starts.len() as u64 - 2;
-            if k < window.first || k > last {
+            let listed = window.starts.len() as u64 - 1;
+            let last = window.first + listed - 1;
+            // RFC 8216 6.2.2: a segment removed from the playlist stays available for its own
+            // duration plus the playlist's (a player that read the playlist a moment ago).
+            if k + listed + 1 < window.first || k > last {
                 return Ok(text(
                     StatusCode::NOT_FOUND,
                     "no such segment: outside the playlist's window\n",
                 ));
             }
-            // The window holds the segment's bounds already (cached): cut between them.
-            let i = (k - window.first) as usize;
-            let cut = cut_segment(timeline, window.starts[i], window.starts[i + 1]).await?;
+            // The window holds the bounds of a listed segment already (cached): cut between
+            // them.
+            let (start, end) = match k.checked_sub(window.first) {
+                Some(i) => (window.starts[i as usize], window.starts[i as usize + 1]),
+                None => {
+                    let segment = segment_ticks(config);
+                    (
+                        hls.start(timeline, k, segment).await?,
+                        hls.start(timeline, k + 1, segment).await?,
+                    )
+                }
+            };
+            let cut = cut_segment(timeline, start, end).await?;
             let entry = timeline.at(cut.start);
             let track = entry.programme.locate(entry.position(cut.start)).track;
             let title = station.stream_title(Some(&track));

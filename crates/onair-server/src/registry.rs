@@ -264,7 +264,9 @@ impl Station {
             (at, frame_containing(&programme, at).await?.start)
         };
         let first = programme.locate(offset).track;
-        let window = ticks_of(Duration::from_secs(config.hls.window_s.get())) + 2 * segment;
+        // Entries are kept while a segment cut from them may still be asked for: listed in
+        // the window, or removed from it less than a window and a segment ago.
+        let window = 2 * ticks_of(Duration::from_secs(config.hls.window_s.get())) + 3 * segment;
         self.timeline.send_modify(|timeline| {
             let timeline = Arc::make_mut(timeline);
             timeline.switch(at, programme, offset);
