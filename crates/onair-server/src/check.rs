@@ -10,7 +10,8 @@ use std::io::{self, Write};
 use onair_core::{probe, SourceError, StationInfo};
 
 use crate::config::{ConfigError, ConfigSource};
-use crate::registry::{discover, format_duration};
+use crate::discovery::discover;
+use crate::registry::format_duration;
 
 /// What `check` found.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,8 @@
 //! - [`check`]: `onair check`, which validates the config and every station without serving.
 //! - [`config`]: `config/config.toml`, its defaults and its errors (file, line, column, key).
 //! - [`naming`]: which files are stations, and the mount point of each.
+//! - [`discovery`]: the station files and programme folders the config and the stations folder
+//!   name, with their tracks.
 //! - [`registry`]: the stations on air: one [`onair_core::Hub`] and one pacer task each.
 //! - [`supervisor`]: restarts a station's pacer that panicked.
 //! - [`app`]: what every request handler shares.
@@ -40,6 +42,7 @@ mod body;
 mod check;
 mod cli;
 mod config;
+mod discovery;
 mod events;
 mod hls;
 mod http;

@@ -31,8 +31,8 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::config::{Config, TrackOrder};
+use crate::discovery::{discover, Wanted};
 use crate::icy::IcyTitle;
-use crate::naming::{is_hidden, is_station_file, name_of, name_of_folder};
 use crate::supervisor::supervise;
 
 /// How long after a change is seen its audio can start at the earliest (then at the next segment
@@ -328,22 +328,6 @@ fn track_boundary(timeline: &Timeline, earliest: u64) -> u64 {
 
 /// A track probed good: the version probed, and what it holds.
 type Probed = (Option<FileIdentity>, Arc<StationInfo>);
-
-/// Entries that cannot be stations or tracks, with why.
-pub type Unusable = Vec<(PathBuf, String)>;
-
-/// What one station should play: a station file, or a folder of tracks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Wanted {
-    /// The station file, or the programme folder.
-    pub origin: PathBuf,
-    /// `origin` is a folder of tracks.
-    pub folder: bool,
-    /// The tracks, in name order (the station file alone for a file).
-    pub tracks: Vec<PathBuf>,
-    /// The order they play in.
-    pub order: Order,
-}
 
 /// The stations that should be on air.
 #[derive(Debug, Default, Clone)]
@@ -919,134 +903,6 @@ impl StationRegistry {
 /// assignments, so what a panic left behind is still consistent.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Two files that claim one station name: `(name, kept, ignored)`.
-pub type Duplicate = (String, PathBuf, PathBuf);
-
-/// What the config and the stations folder name.
-#[derive(Debug, Default)]
-pub struct Discovery {
-    /// Name to what it plays, one origin per name.
-    pub stations: BTreeMap<String, Wanted>,
-    /// Files or folders that lost their name to another.
-    pub duplicates: Vec<Duplicate>,
-    /// Entries named like stations or tracks that cannot be one (a FIFO, a dangling or looping
-    /// symlink, a name that is not UTF-8), with why.
-    pub unusable: Unusable,
-}
-
-/// The stations to mount, by name: `[stations.<name>] file = ...` and `folder = ...` entries
-/// first, then the stations folder's `*.aac` and `*.mp3` files and its folders that hold some,
-/// in name order. A name claimed twice keeps its first origin.
-pub fn discover(config: &Config) -> Discovery {
-    let mut found = Discovery::default();
-    let order_of = |name: &str| match config.stations.get(name).map(|s| s.order) {
-        Some(TrackOrder::Shuffle) => Order::shuffle_for(name),
-        _ => Order::Name,
-    };
-    let claim = |found: &mut Discovery, name: String, origin: PathBuf, folder: bool| {
-        if let Some(first) = found.stations.get(&name) {
-            found.duplicates.push((name, first.origin.clone(), origin));
-            return;
-        }
-        let tracks = if folder {
-            let (tracks, unusable) = audio_files(&origin);
-            found.unusable.extend(unusable);
-            if tracks.is_empty() {
-                return;
-            }
-            tracks
-        } else {
-            vec![origin.clone()]
-        };
-        let order = order_of(&name);
-        found.stations.insert(
-            name,
-            Wanted {
-                origin,
-                folder,
-                tracks,
-                order,
-            },
-        );
-    };
-    for (name, station) in &config.stations {
-        if let Some(file) = &station.file {
-            claim(&mut found, name.clone(), file.clone(), false);
-        }
-        if let Some(folder) = &station.folder {
-            claim(&mut found, name.clone(), folder.clone(), true);
-        }
-    }
-    let (entries, unusable) = station_entries(&config.server.stations_dir);
-    found.unusable.extend(unusable);
-    for (path, folder) in entries {
-        let name = if folder {
-            name_of_folder(&path)
-        } else {
-            name_of(&path)
-        };
-        if let Some(name) = name {
-            match crate::naming::reserved(&name) {
-                Some(why) => found.unusable.push((path, why)),
-                None => claim(&mut found, name, path, folder),
-            }
-        }
-    }
-    found
-}
-
-/// The station files and programme folders in `dir`, in name order (`true` for a folder), and
-/// the entries named like station files that are not regular files (empty when the folder
-/// cannot be read). Symlinks are followed.
-pub fn station_entries(dir: &Path) -> (Vec<(PathBuf, bool)>, Unusable) {
-    let (files, mut unusable) = audio_files(dir);
-    let mut entries: Vec<(PathBuf, bool)> = files.into_iter().map(|f| (f, false)).collect();
-    if let Ok(listing) = std::fs::read_dir(dir) {
-        for path in listing.filter_map(Result::ok).map(|e| e.path()) {
-            if !is_hidden(&path) && !is_station_file(&path) && path.is_dir() {
-                entries.push((path, true));
-            }
-        }
-    }
-    entries.sort();
-    unusable.sort();
-    (entries, unusable)
-}
-
-/// The audio files (`*.aac`, `*.mp3`) directly in `dir`, in name order, and the entries named
-/// like them that are not regular files.
-pub fn audio_files(dir: &Path) -> (Vec<PathBuf>, Unusable) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return (Vec::new(), Vec::new());
-    };
-    let mut files = Vec::new();
-    let mut unusable = Vec::new();
-    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
-        if !is_station_file(&path) {
-            if crate::naming::is_non_utf8_station_file(&path) {
-                unusable.push((
-                    path,
-                    "the file name is not valid UTF-8, so it has no station name; rename it"
-                        .to_string(),
-                ));
-            }
-            continue;
-        }
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => files.push(path),
-            Ok(meta) if meta.is_dir() => unusable.push((path, "a folder, not a file".to_string())),
-            Ok(_) => unusable.push((
-                path,
-                "not a regular file (a FIFO, socket or device)".to_string(),
-            )),
-            Err(error) => unusable.push((path, format!("cannot be read: {error}"))),
-        }
-    }
-    files.sort();
-    unusable.sort();
-    (files, unusable)
 }
 
 /// Splits `tracks` into those of `reference`'s format (all of them without one) and those left
