@@ -1,7 +1,8 @@
 //! The station clock: a station's position is a function of its files and the wall clock.
 //!
 //! Time on a station's timeline is counted in ticks of 1/28,224,000 s: the least common multiple
-//! of every ADTS sample rate (7.35 to 96 kHz), so that every frame of every rate lasts a whole
+//! of every ADTS sample rate (7.35 to 96 kHz; every MPEG audio rate, 8 to 48 kHz, is among them),
+//! so that every frame of every rate lasts a whole
 //! number of ticks and no rounding ever accumulates, across loops, files and rate changes. Tick
 //! 0 is the station's epoch (`[pacing] epoch`); at wall time `t` the station plays tick
 //! `(t - epoch) x 28,224,000`. Every onair process that has the same files and the same epoch
