@@ -2,8 +2,8 @@
 //!
 //! Time on a station's timeline is counted in ticks of 1/28,224,000 s: the least common multiple
 //! of every ADTS sample rate (7.35 to 96 kHz; every MPEG audio rate, 8 to 48 kHz, is among them),
-//! so that every frame of every rate lasts a whole
-//! number of ticks and no rounding ever accumulates, across loops, files and rate changes. Tick
+//! so that every frame of every rate lasts a whole number of ticks and no rounding ever
+//! accumulates, across loops, tracks, files and rate changes. Tick
 //! 0 is the station's epoch (`[pacing] epoch`); at wall time `t` the station plays tick
 //! `(t - epoch) x 28,224,000`. Every onair process that has the same files and the same epoch
 //! therefore plays the same frame at the same moment, and a restarted one resumes where it would
