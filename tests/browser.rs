@@ -24,6 +24,14 @@ fn chromium() -> Option<PathBuf> {
     )
 }
 
+/// One browser test at a time: each runs a Chromium that decodes audio in real time, and four at
+/// once on a 2-core CI machine starve each other's players (a test proves a player keeps up, not
+/// that four do on a loaded host).
+async fn one_browser_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static BROWSER: std::sync::OnceLock<tokio::sync::Mutex<()>> = std::sync::OnceLock::new();
+    BROWSER.get_or_init(Default::default).lock().await
+}
+
 /// A headless Chromium with its own profile, killed on drop.
 struct Browser {
     child: Child,
@@ -214,6 +222,7 @@ fn http_get(port: u16, path: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_plays_a_station_with_live_counts() {
     let Some(binary) = chromium() else { return };
+    let _alone = one_browser_at_a_time().await;
     let server = TestServer::start(
         &[
             ("jazz.aac", &sample("jazz.aac")),
@@ -265,6 +274,7 @@ async fn the_page_plays_a_station_with_live_counts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_plays_an_mp3_programme_across_its_tracks() {
     let Some(binary) = chromium() else { return };
+    let _alone = one_browser_at_a_time().await;
     let tracks = ["01 One.mp3", "02 Two.mp3", "03 Three.mp3"];
     let files: Vec<(String, Vec<u8>)> = tracks
         .iter()
@@ -363,6 +373,7 @@ async fn hlsjs_in_chromium_plays_an_mp3_programme() {
 /// hls.js in Chromium plays `station` for ten seconds without an error.
 async fn hlsjs_plays(files: &[(&str, &[u8])], station: &str) {
     let Some(binary) = chromium() else { return };
+    let _alone = one_browser_at_a_time().await;
     let Some(hls_js) = hlsjs() else { return };
     let server = TestServer::start(files, "").await;
     // A page of the test's own (as a web player on another site would be), loading hls.js.
@@ -411,6 +422,18 @@ hls.on(Hls.Events.MANIFEST_PARSED, () => audio.play().catch((e) => window.errors
     let (start, end, hls_errors, page_errors) = played;
     eprintln!("hls.js played /{station} from {start:.2} s to {end:.2} s");
     assert!(end - start > 9.0, "currentTime went from {start} to {end}");
-    assert_eq!(hls_errors, json!(""), "hls.js reported errors");
+    // hls.js reports the small jump it makes itself over the gap between position 0 and the
+    // first buffered segment at start-up as a non-fatal `bufferSeekOverHole`: not a fault of
+    // the stream. Anything else, and anything fatal, is.
+    let hls_errors: Vec<&str> = hls_errors
+        .as_str()
+        .unwrap_or_default()
+        .lines()
+        .filter(|e| *e != "mediaError:bufferSeekOverHole:false")
+        .collect();
+    assert!(
+        hls_errors.is_empty(),
+        "hls.js reported errors: {hls_errors:?}"
+    );
     assert!(page_errors.is_empty(), "{page_errors:?}");
 }
