@@ -221,21 +221,24 @@ impl Programme {
 
     /// Where this programme goes on after `ended` (a track of another version of the programme,
     /// ending in round `round`): with the track that follows it here, so that a change to the
-    /// programme never repeats or cuts a track. In name order that is the first track whose
-    /// name sorts after the one that ended; shuffled, the one after it in this round's order,
-    /// or the next round's first when it is no longer here.
+    /// programme never repeats or cuts a track. The track that ended is recognised by its path,
+    /// or by its audio when it was renamed (a renamed track never plays twice in a row). In name
+    /// order what follows is the track after it, or the first whose name sorts after it when it
+    /// is no longer here; shuffled, the one after it in this round's order, or the next round's
+    /// first when it is no longer here.
     pub fn continue_after(&self, ended: &StationInfo, round: u64) -> Spot {
+        let is_ended = |t: &StationInfo| t.path == ended.path || t.same_audio(ended);
         match self.order {
             Order::Name => {
-                let index = self.tracks.partition_point(|t| t.path <= ended.path);
+                let index = match self.tracks.iter().position(|t| is_ended(t)) {
+                    Some(index) => index + 1,
+                    None => self.tracks.partition_point(|t| t.path <= ended.path),
+                };
                 self.spot(round, index)
             }
             Order::Shuffle { .. } => {
                 let order = self.round_order(round);
-                match order
-                    .iter()
-                    .position(|&t| self.tracks[t].path == ended.path)
-                {
+                match order.iter().position(|&t| is_ended(&self.tracks[t])) {
                     Some(index) => self.spot(round, index + 1),
                     None => self.spot(round + 1, 0),
                 }
@@ -342,6 +345,19 @@ mod tests {
         let spot = new.continue_after(&ended, 4);
         assert_eq!(spot.track.path.to_str(), Some("0015.aac"));
         assert_eq!((spot.round, spot.start), (4, 4 * 45 + 10));
+        // 002 renamed to 0001 (the same audio): it ended, so 0015 follows, not 0001 again.
+        let renamed = Arc::new(crate::probe::StationInfo {
+            path: "0001.aac".into(),
+            ..(*old.tracks()[2]).clone()
+        });
+        let tracks = vec![
+            Arc::clone(&renamed),
+            track("0015.aac", 5),
+            track("003.aac", 7),
+        ];
+        let after_rename = Programme::new(tracks, Order::Name).expect("tracks");
+        let spot = after_rename.continue_after(&old.tracks()[2], 1);
+        assert_eq!(spot.track.path.to_str(), Some("0015.aac"));
         // After the last name comes the next round's first.
         let last = Arc::clone(&old.tracks()[2]);
         let spot = new.continue_after(&last, 4);
