@@ -156,33 +156,26 @@ impl Programme {
 
     /// The track playing at programme position `position`.
     pub fn locate(&self, position: u64) -> Spot {
-        let round = position / self.ticks;
-        let within = position % self.ticks;
-        let base = round * self.ticks;
+        let (round, within) = (position / self.ticks, position % self.ticks);
         if self.order == Order::Name {
             let index = self.starts.partition_point(|&s| s <= within) - 1;
-            return Spot {
-                round,
-                index,
-                track: Arc::clone(&self.tracks[index]),
-                start: base + self.starts[index],
-            };
+            return self.spot_in(round, index, index, self.starts[index]);
         }
         let order = self.round_order(round);
+        let last = order.len() - 1;
         let mut start = 0;
-        for (index, &track) in order.iter().enumerate() {
-            let length = self.tracks[track].ticks.max(1);
-            if within < start + length || index + 1 == order.len() {
-                return Spot {
-                    round,
-                    index,
-                    track: Arc::clone(&self.tracks[track]),
-                    start: base + start,
-                };
-            }
-            start += length;
-        }
-        unreachable_spot(self, round)
+        let index = order[..last]
+            .iter()
+            .position(|&t| {
+                let end = start + self.tracks[t].ticks.max(1);
+                let here = within < end;
+                if !here {
+                    start = end;
+                }
+                here
+            })
+            .unwrap_or(last);
+        self.spot_in(round, index, order[index], start)
     }
 
     /// The track at place `index` of round `round` (`index` past the round's end goes on into
@@ -192,25 +185,25 @@ impl Programme {
             round + (index / self.tracks.len()) as u64,
             index % self.tracks.len(),
         );
-        let base = round * self.ticks;
         if self.order == Order::Name {
-            return Spot {
-                round,
-                index,
-                track: Arc::clone(&self.tracks[index]),
-                start: base + self.starts[index],
-            };
+            return self.spot_in(round, index, index, self.starts[index]);
         }
         let order = self.round_order(round);
-        let start: u64 = order[..index]
+        let start = order[..index]
             .iter()
             .map(|&t| self.tracks[t].ticks.max(1))
             .sum();
+        self.spot_in(round, index, order[index], start)
+    }
+
+    /// Place `index` of round `round`: track `track` (into [`tracks`](Self::tracks)), starting
+    /// `start` ticks into the round.
+    fn spot_in(&self, round: u64, index: usize, track: usize, start: u64) -> Spot {
         Spot {
             round,
             index,
-            track: Arc::clone(&self.tracks[order[index]]),
-            start: base + start,
+            track: Arc::clone(&self.tracks[track]),
+            start: round * self.ticks + start,
         }
     }
 
@@ -245,11 +238,6 @@ impl Programme {
             }
         }
     }
-}
-
-/// The last track of round `round` (never reached: `locate` returns inside its loop).
-fn unreachable_spot(programme: &Programme, round: u64) -> Spot {
-    programme.spot(round, programme.tracks.len() - 1)
 }
 
 fn splitmix64(state: &mut u64) -> u64 {
