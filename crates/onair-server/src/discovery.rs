@@ -26,6 +26,15 @@ pub struct Wanted {
     pub order: Order,
 }
 
+impl Wanted {
+    /// Whether `path` is one of the tracks (kept in name order: a binary search).
+    pub fn has(&self, path: &Path) -> bool {
+        self.tracks
+            .binary_search_by(|t| t.as_path().cmp(path))
+            .is_ok()
+    }
+}
+
 /// Two files that claim one station name: `(name, kept, ignored)`.
 pub type Duplicate = (String, PathBuf, PathBuf);
 

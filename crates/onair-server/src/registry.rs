@@ -23,14 +23,14 @@ use std::time::{Duration, SystemTime};
 use onair_core::printable;
 use onair_core::{
     duration_of, frame_containing, probe_until, segment_start, tick_at, ticks_of, Format, Hub,
-    Order, Pacer, Programme, SourceError, StationInfo, Timeline,
+    Pacer, Programme, SourceError, StationInfo, Timeline,
 };
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::config::{Config, TrackOrder};
+use crate::config::Config;
 use crate::discovery::{discover, Wanted};
 use crate::icy::IcyTitle;
 use crate::supervisor::supervise;
@@ -337,15 +337,9 @@ pub struct Desired {
     /// Files still being written: a station playing one keeps its current version, and a new
     /// one waits.
     pub unsettled: HashSet<PathBuf>,
-}
-
-impl Wanted {
-    /// Whether `path` is one of the tracks (kept in name order: a binary search).
-    fn has(&self, path: &Path) -> bool {
-        self.tracks
-            .binary_search_by(|t| t.as_path().cmp(path))
-            .is_ok()
-    }
+    /// Each track's identity as the folder scan saw it (a track missing here is looked at
+    /// anew): the scan has read it already, so it is not read twice.
+    pub identities: HashMap<PathBuf, Option<FileIdentity>>,
 }
 
 impl Desired {
@@ -423,7 +417,7 @@ impl StationRegistry {
     pub fn load(self: &Arc<Self>, config: &Arc<Config>) {
         let desired = Desired {
             stations: self.discover(config),
-            unsettled: HashSet::new(),
+            ..Desired::default()
         };
         self.reconcile(config, desired);
     }
@@ -480,7 +474,10 @@ impl StationRegistry {
                 if desired.unsettled.contains(path) {
                     continue;
                 }
-                let identity = FileIdentity::of(path);
+                let identity = match desired.identities.get(path) {
+                    Some(identity) => *identity,
+                    None => FileIdentity::of(path),
+                };
                 let known = lock(&self.probed)
                     .get(path)
                     .is_some_and(|(probed, _)| *probed == identity);
@@ -723,10 +720,7 @@ impl StationRegistry {
                 );
             }
         }
-        let order = match config.stations.get(name).map(|s| s.order) {
-            Some(TrackOrder::Shuffle) => Order::shuffle_for(name),
-            _ => Order::Name,
-        };
+        let order = wanted.order;
         let same = playing.as_ref().is_some_and(|p| {
             p.order() == order
                 && p.tracks().len() == tracks.len()

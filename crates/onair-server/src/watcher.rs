@@ -9,6 +9,7 @@
 //! the events and the folder's state. A file still being written is never mounted: a station
 //! playing it keeps its current audio until the write ends.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -243,7 +244,7 @@ impl Watcher {
             let stations = registry.discover(&scan_config);
             // Every track of every station, in the stations folder or elsewhere: a file whose
             // writes no event reports settles when it has not changed for a while.
-            let identities: Vec<(PathBuf, Option<FileIdentity>)> = stations
+            let identities: HashMap<PathBuf, Option<FileIdentity>> = stations
                 .values()
                 .flat_map(|wanted| &wanted.tracks)
                 .map(|p| (p.clone(), FileIdentity::of(p)))
@@ -262,6 +263,7 @@ impl Watcher {
         let desired = Desired {
             stations,
             unsettled,
+            identities,
         };
         self.registry.reconcile(&config, desired);
         busy
