@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use onair_tests::{fixture, installed_tool, sample, TestServer};
+use onair_tests::{installed_tool, programme_files, sample, TestServer};
 use serde_json::{json, Value};
 use tungstenite::{Message, WebSocket};
 
@@ -275,19 +275,8 @@ async fn the_page_plays_a_station_with_live_counts() {
 async fn the_page_plays_an_mp3_programme_across_its_tracks() {
     let Some(binary) = chromium() else { return };
     let _alone = one_browser_at_a_time().await;
-    let tracks = ["01 One.mp3", "02 Two.mp3", "03 Three.mp3"];
-    let files: Vec<(String, Vec<u8>)> = tracks
-        .iter()
-        .map(|t| {
-            let bytes = std::fs::read(fixture("programme").join(t)).expect("fixture");
-            (format!("mix/{t}"), bytes)
-        })
-        .collect();
-    let files: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(n, b)| (n.as_str(), b.as_slice()))
-        .collect();
-    let server = TestServer::start(&files, "").await;
+    let files = programme_files("mix", &["01 One.mp3", "02 Two.mp3", "03 Three.mp3"]);
+    let server = TestServer::start_owned(&files, "").await;
     let url = format!("http://{}/", server.addr);
     let browser = tokio::task::spawn_blocking(move || {
         let mut browser = Browser::start(&binary);
@@ -350,32 +339,21 @@ fn hlsjs() -> Option<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hlsjs_in_chromium_plays_a_station() {
-    hlsjs_plays(&[("jazz.aac", &sample("jazz.aac"))], "jazz").await;
+    hlsjs_plays(&[("jazz.aac".to_string(), sample("jazz.aac"))], "jazz").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hlsjs_in_chromium_plays_an_mp3_programme() {
-    let tracks = ["01 One.mp3", "02 Two.mp3", "03 Three.mp3"];
-    let files: Vec<(String, Vec<u8>)> = tracks
-        .iter()
-        .map(|t| {
-            let bytes = std::fs::read(fixture("programme").join(t)).expect("fixture");
-            (format!("mix/{t}"), bytes)
-        })
-        .collect();
-    let files: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(n, b)| (n.as_str(), b.as_slice()))
-        .collect();
+    let files = programme_files("mix", &["01 One.mp3", "02 Two.mp3", "03 Three.mp3"]);
     hlsjs_plays(&files, "mix").await;
 }
 
 /// hls.js in Chromium plays `station` for ten seconds without an error.
-async fn hlsjs_plays(files: &[(&str, &[u8])], station: &str) {
+async fn hlsjs_plays(files: &[(String, Vec<u8>)], station: &str) {
     let Some(binary) = chromium() else { return };
     let _alone = one_browser_at_a_time().await;
     let Some(hls_js) = hlsjs() else { return };
-    let server = TestServer::start(files, "").await;
+    let server = TestServer::start_owned(files, "").await;
     // A page of the test's own (as a web player on another site would be), loading hls.js.
     let dir = tempfile::tempdir().expect("temp dir");
     let page = dir.path().join("player.html");

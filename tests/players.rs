@@ -10,31 +10,10 @@ const METAINT: usize = 16_000;
 
 /// Splits an ICY stream into its audio and its metadata blocks: `(audio, blocks)`, each block
 /// `Some(text)` or `None` for `L = 0`. Panics on a malformed block.
+/// The stream's audio and its blocks' texts, in order.
 fn strip_icy(bytes: &[u8]) -> (Vec<u8>, Vec<Option<String>>) {
-    let (mut audio, mut blocks) = (Vec::new(), Vec::new());
-    let mut pos = 0;
-    while pos + METAINT < bytes.len() {
-        audio.extend_from_slice(&bytes[pos..pos + METAINT]);
-        pos += METAINT;
-        let len = usize::from(bytes[pos]) * 16;
-        if pos + 1 + len > bytes.len() {
-            break;
-        }
-        let block = &bytes[pos + 1..pos + 1 + len];
-        blocks.push((len > 0).then(|| {
-            let text = std::str::from_utf8(block)
-                .expect("UTF-8 metadata")
-                .trim_end_matches('\0');
-            assert!(
-                text.starts_with("StreamTitle='") && text.ends_with("';"),
-                "{text:?}"
-            );
-            assert!(block[text.len()..].iter().all(|&b| b == 0), "NUL padding");
-            text.to_string()
-        }));
-        pos += 1 + len;
-    }
-    (audio, blocks)
+    let (audio, blocks) = onair_tests::strip_icy(bytes);
+    (audio, blocks.into_iter().map(|(_, text)| text).collect())
 }
 
 async fn icy_get(server: &TestServer, path: &str) -> HttpResponse {

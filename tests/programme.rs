@@ -5,10 +5,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use onair_server::{ConfigSource, METAINT};
+use onair_server::ConfigSource;
 use onair_tests::{
-    eventually, ffmpeg_decode, ffprobe_packets, fixture, split_hls_segment, HttpResponse,
-    TestServer,
+    eventually, ffmpeg_decode, ffprobe_packets, fixture, split_hls_segment, strip_icy,
+    HttpResponse, TestServer,
 };
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -72,27 +72,6 @@ fn tracks_in(stream: &[u8], tracks: &[Vec<u8>]) -> Vec<(usize, usize)> {
     found
 }
 
-/// A stream read with ICY metadata: its audio, and each block with the audio bytes before it.
-fn strip_icy(bytes: &[u8]) -> (Vec<u8>, Vec<(usize, Option<String>)>) {
-    let (mut audio, mut blocks) = (Vec::new(), Vec::new());
-    let mut pos = 0;
-    while pos + METAINT < bytes.len() {
-        audio.extend_from_slice(&bytes[pos..pos + METAINT]);
-        pos += METAINT;
-        let len = usize::from(bytes[pos]) * 16;
-        if pos + 1 + len > bytes.len() {
-            break;
-        }
-        let text = std::str::from_utf8(&bytes[pos + 1..pos + 1 + len])
-            .expect("UTF-8 metadata")
-            .trim_end_matches('\0')
-            .to_string();
-        blocks.push((audio.len(), (len > 0).then_some(text)));
-        pos += 1 + len;
-    }
-    (audio, blocks)
-}
-
 /// `GET path`, the whole body.
 async fn fetch(server: &TestServer, path: &str) -> HttpResponse {
     let mut response = server.get(path).await;
@@ -115,18 +94,11 @@ fn station<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_json::Val
 }
 
 fn programme_files(folder: &str) -> Vec<(String, Vec<u8>)> {
-    TRACKS
-        .iter()
-        .map(|t| (format!("{folder}/{t}"), programme_fixture(t)))
-        .collect()
+    onair_tests::programme_files(folder, &TRACKS)
 }
 
 async fn start(files: &[(String, Vec<u8>)], extra: &str) -> TestServer {
-    let files: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(n, b)| (n.as_str(), b.as_slice()))
-        .collect();
-    TestServer::start(&files, extra).await
+    TestServer::start_owned(files, extra).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

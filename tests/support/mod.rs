@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onair_core::AdtsHeader;
-use onair_server::{Config, ConfigError, ConfigSource, Server, StationRegistry};
+use onair_server::{Config, ConfigError, ConfigSource, Server, StationRegistry, METAINT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -51,6 +51,49 @@ pub fn sample(name: &str) -> Vec<u8> {
 /// One of the shipped sample stations in `stations/` (only for tests whose subject they are).
 pub fn shipped_station(name: &str) -> Vec<u8> {
     std::fs::read(repo_root().join("stations").join(name)).expect("shipped sample station")
+}
+
+/// `folder/<track>` for each of `tracks`, with the bytes of `tests/fixtures/programme/<track>`:
+/// a programme folder for [`TestServer::start_owned`].
+pub fn programme_files(folder: &str, tracks: &[&str]) -> Vec<(String, Vec<u8>)> {
+    tracks
+        .iter()
+        .map(|t| {
+            let bytes = std::fs::read(fixture("programme").join(t)).expect("programme fixture");
+            (format!("{folder}/{t}"), bytes)
+        })
+        .collect()
+}
+
+/// A stream read with `Icy-MetaData: 1`, taken apart: its audio, and each metadata block (its
+/// text, `None` for `L = 0`) with the number of audio bytes before it. Every block must be
+/// `StreamTitle='...';`, UTF-8, NUL-padded.
+pub fn strip_icy(bytes: &[u8]) -> (Vec<u8>, Vec<(usize, Option<String>)>) {
+    let (mut audio, mut blocks) = (Vec::new(), Vec::new());
+    let mut pos = 0;
+    while pos + METAINT < bytes.len() {
+        audio.extend_from_slice(&bytes[pos..pos + METAINT]);
+        pos += METAINT;
+        let len = usize::from(bytes[pos]) * 16;
+        if pos + 1 + len > bytes.len() {
+            break;
+        }
+        let block = &bytes[pos + 1..pos + 1 + len];
+        let text = (len > 0).then(|| {
+            let text = std::str::from_utf8(block)
+                .expect("UTF-8 metadata")
+                .trim_end_matches('\0');
+            assert!(
+                text.starts_with("StreamTitle='") && text.ends_with("';"),
+                "{text:?}"
+            );
+            assert!(block[text.len()..].iter().all(|&b| b == 0), "NUL padding");
+            text.to_string()
+        });
+        blocks.push((audio.len(), text));
+        pos += 1 + len;
+    }
+    (audio, blocks)
 }
 
 /// A committed fixture's path.
@@ -117,6 +160,15 @@ impl TestServer {
             stop,
             task: Some(task),
         }
+    }
+
+    /// Like [`start`](Self::start), with files owned by the caller.
+    pub async fn start_owned(files: &[(String, Vec<u8>)], extra: &str) -> TestServer {
+        let files: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        TestServer::start(&files, extra).await
     }
 
     /// The stations folder.

@@ -59,6 +59,25 @@ fn assert_whole_mpeg_frames(bytes: &[u8], block: usize) -> Vec<Vec<u8>> {
     frames
 }
 
+/// Applies `edits` to `bytes`: each at a place, a value and a kind (overwrite, insert garbage,
+/// delete, flip a bit).
+fn mutate(bytes: &mut Vec<u8>, edits: Vec<(prop::sample::Index, u8, u8)>) {
+    for (at, value, kind) in edits {
+        if bytes.is_empty() {
+            break;
+        }
+        let i = at.index(bytes.len());
+        match kind {
+            0 => bytes[i] = value,
+            1 => bytes.insert(i, value),
+            2 => {
+                bytes.remove(i);
+            }
+            _ => bytes[i] ^= 0x10,
+        }
+    }
+}
+
 /// A VBR MP3 stream of `count` frames: bitrates and padding vary, one stream throughout.
 fn mp3_stream(count: usize, seed: u8) -> Vec<u8> {
     const RATES: [u16; 6] = [32, 64, 96, 128, 192, 320];
@@ -98,16 +117,7 @@ proptest! {
         block in 1usize..4096,
     ) {
         let mut bytes = mp3_stream(count, seed);
-        for (at, value, kind) in edits {
-            if bytes.is_empty() { break; }
-            let i = at.index(bytes.len());
-            match kind {
-                0 => bytes[i] = value,
-                1 => bytes.insert(i, value),
-                2 => { bytes.remove(i); }
-                _ => bytes[i] ^= 0x10,
-            }
-        }
+        mutate(&mut bytes, edits);
         assert_whole_mpeg_frames(&bytes, block);
     }
 
@@ -161,16 +171,7 @@ proptest! {
         block in 1usize..4096,
     ) {
         let mut bytes = valid_stream(count, crc, seed);
-        for (at, value, kind) in edits {
-            if bytes.is_empty() { break; }
-            let i = at.index(bytes.len());
-            match kind {
-                0 => bytes[i] = value,             // overwrite
-                1 => bytes.insert(i, value),       // insert garbage
-                2 => { bytes.remove(i); }          // delete
-                _ => bytes[i] ^= 0x10,             // flip a bit
-            }
-        }
+        mutate(&mut bytes, edits);
         if !bytes.is_empty() {
             let keep = cut.index(bytes.len()) + 1;
             bytes.truncate(keep.max(bytes.len() / 2));
