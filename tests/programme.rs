@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use onair_core::WallClock;
 use onair_server::ConfigSource;
 use onair_tests::{
     eventually, ffmpeg_decode, ffprobe_packets, fixture, split_hls_segment, strip_icy,
@@ -183,20 +184,26 @@ async fn now_playing_and_next_follow_the_station_clock() {
     if i == 0 {
         assert_eq!(now["artist"], "Test Trio");
     }
-    // `started_at` + `duration_s` is when the next track starts: then it is now playing.
+    // `started_at` + `duration_s` is when the next track starts: then it is now playing. The
+    // server's clock is stepped there instead of waiting for it.
     let started =
         humantime::parse_rfc3339(now["started_at"].as_str().expect("started_at")).expect("time");
     let ends = started + Duration::from_secs_f64(now["duration_s"].as_f64().expect("duration"));
-    let wait = ends
-        .duration_since(std::time::SystemTime::now())
-        .unwrap_or_default();
+    let wait = ends.duration_since(server.clock.now()).unwrap_or_default();
     assert!(wait < 3 * SECOND, "{wait:?}");
-    tokio::time::sleep(wait + Duration::from_millis(300)).await;
+    server.clock.advance(wait + Duration::from_millis(300));
     let later = status(&server).await;
     assert_eq!(
         station(&later, "mix")["now_playing"]["title"],
         TITLES[(i + 1) % 3]
     );
+    // The stream follows the stepped clock within a chunk: its newest chunk is of the next track.
+    let hub = &server.registry.get("mix").expect("on air").hub;
+    eventually("the stream plays the next track", 3 * SECOND, || {
+        hub.now_playing()
+            .is_some_and(|n| n.track.display() == TITLES[(i + 1) % 3])
+    })
+    .await;
     // Icecast's shape names the track too.
     let icestats = fetch(&server, "/status-json.xsl").await;
     let icestats: serde_json::Value = serde_json::from_slice(&icestats.body).expect("json");

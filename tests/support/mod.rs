@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use onair_core::AdtsHeader;
+use onair_core::{AdtsHeader, TestClock, WallClock};
 use onair_server::{Config, ConfigError, ConfigSource, Server, StationRegistry, METAINT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -112,6 +112,9 @@ pub struct TestServer {
     pub config: watch::Receiver<Arc<Config>>,
     /// Why the config file was last rejected.
     pub config_error: watch::Receiver<Option<ConfigError>>,
+    /// The server's wall clock: it runs with the real one from the start, and a test steps it
+    /// instead of waiting (what plays when, HLS windows, programme switches).
+    pub clock: Arc<TestClock>,
     /// The temporary folder.
     pub dir: tempfile::TempDir,
     stop: CancellationToken,
@@ -139,7 +142,9 @@ impl TestServer {
             path: Some(config_path),
             ..ConfigSource::default()
         };
-        let server = Server::bind(source).await.expect("bind");
+        let clock = TestClock::starting_at(std::time::SystemTime::now());
+        let wall = Arc::clone(&clock) as Arc<dyn WallClock>;
+        let server = Server::bind_with_clock(source, wall).await.expect("bind");
         let addr = server.local_addr();
         let registry = server.registry();
         // Stations are probed in the background; the tests start from a server that has them.
@@ -156,6 +161,7 @@ impl TestServer {
             registry,
             config,
             config_error,
+            clock,
             dir,
             stop,
             task: Some(task),

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::frame::Codec;
+use crate::format::frame::Codec;
 
 /// A path as a message or a log line may show it: control characters (a newline that would
 /// forge a log line, a terminal escape) escaped, everything else as it is.

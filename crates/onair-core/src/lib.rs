@@ -1,75 +1,60 @@
 //! The audio engine of onair: from AAC (ADTS) and MP3 files on disk to chunks fanned out to
-//! listeners.
+//! listeners, on one station clock.
 //!
-//! No HTTP lives here. The server crate mounts one [`Hub`] per station and turns each
-//! [`Subscription`] into a response body.
+//! No HTTP lives here. The server crate mounts one [`Hub`] per station, feeds it with a
+//! [`Pacer`] over a [`Feed`], and turns each [`Subscription`] into a response body.
 //!
 //! # Layout
 //!
-//! Audio flows through the modules in this order:
+//! Each folder is one concern; a folder imports only those above it in this list, so there are
+//! no circles between them (the hub and its subscriptions are one concern).
 //!
-//! - [`tags`]: finds the byte range between ID3v2/ID3v1/APE tags, which is what plays, and the
-//!   artist and title they give.
-//! - [`adts`]: parses ADTS (AAC) headers.
-//! - [`mpeg`]: parses MPEG audio (MP3, MP2) headers and finds Xing/Info/VBRI header frames.
-//! - [`frame`]: what both have in common ([`Codec`], [`FrameHeader`], [`Format`]), and the
-//!   scanner that confirms frames (the next header must follow at the frame's length, so false
-//!   sync words inside audio data are passed over).
-//! - [`deframer`]: turns blocks of file bytes into confirmed frames, zero-copy (`Bytes` slices of
-//!   the read-ahead buffer), dropping and counting garbage.
-//! - [`probe`]: reads a file once to validate it and describe it ([`StationInfo`]): frames,
-//!   duration, bitrate, sample rate, channels, tags, damage.
-//! - [`programme`]: a station's tracks end to end, looped, in name order or shuffled per round.
-//! - [`source`]: reads a programme as it plays, one block ahead, track after track, gapless.
-//! - [`clock`]: conversions between sample counts and durations.
-//! - [`timeline`]: the station clock: ticks since the epoch, and which file plays when.
-//! - [`segment`]: HLS segments cut from the timeline on demand.
-//! - [`pacer`]: groups frames into chunks of about `chunk_ms` and publishes each when the station
-//!   clock says.
-//! - [`chunk`]: the unit of broadcast, shared by reference with every listener, and the track it
-//!   belongs to ([`NowPlaying`]).
-//! - [`hub`]: the per-station connection pool: burst ring plus broadcast channel.
-//! - [`subscription`]: one listener's stream: burst, then live chunks, skipping forward on lag.
+//! - [`format`]: frame formats: ADTS and MPEG audio headers, each codec's first-frame rule, the
+//!   scanner that confirms frames, the zero-copy deframer, and ID3/APE tags.
+//! - [`clock`]: the station clock's home: ticks and their conversions, the injected
+//!   [`WallClock`], and the [`Anchor`] that ties wall time to tokio's clock and sees steps.
+//! - [`broadcast`]: chunks and what their track is called ([`TrackMeta`], [`NowPlaying`]), the
+//!   per-station [`Hub`] and each listener's [`Subscription`].
+//! - [`library`]: tracks on disk: the probe ([`StationInfo`]), [`Programme`]s, and the
+//!   [`StationSource`] that reads them as they play.
+//! - [`timeline`]: which programme plays at which tick ([`Timeline`]: what plays now and next,
+//!   track and segment boundaries, switches), HLS segments cut from it, and the
+//!   [`SegmentWindow`] that also holds audio no file can give again.
+//! - [`feed`]: the seam below the hub: the [`Feed`] trait, the [`TimelineFeed`] of a station's
+//!   files, and the [`Pacer`] that publishes any feed on the station clock.
 //! - [`error`]: typed errors naming the file and the byte offset.
 //! - `testing` (feature `testing`): synthetic frames and tracks for tests and benchmarks.
+//!
+//! Audio flows: file -> [`library`] (blocks, frames) -> [`feed`] (chunks on the clock) ->
+//! [`broadcast`] (hub) -> listeners; HLS cuts the same [`timeline`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod adts;
-mod chunk;
-mod clock;
-mod deframer;
+pub mod broadcast;
+pub mod clock;
 mod error;
-mod frame;
-mod hub;
-mod mpeg;
-mod pacer;
-mod probe;
-mod programme;
-mod segment;
-mod source;
-mod subscription;
-mod tags;
+pub mod feed;
+pub mod format;
+pub mod library;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
-mod timeline;
+pub mod timeline;
 
 // The seams: what the server (and tests, benches, fuzz targets) build on, and the types their
 // signatures and fields name.
-pub use adts::{AdtsHeader, HeaderError};
-pub use chunk::{Chunk, NowPlaying};
-pub use deframer::Damage;
+pub use broadcast::{Chunk, Hub, HubStats, NowPlaying, Refused, Subscription, TrackMeta, Tuning};
+pub use clock::{
+    duration_of, pts_90k, tick_at, ticks_of, wall_time, Anchor, SystemClock, TestClock, WallClock,
+    TICKS_PER_SECOND,
+};
 pub use error::{printable, SourceError};
-pub use frame::{Codec, Format, FrameHeader, Kind};
-pub use hub::{Hub, HubStats, Refused, Tuning};
-pub use mpeg::{MpegHeader, Version as MpegVersion};
-pub use pacer::{Pacer, REPLACEMENT_WAIT};
-pub use probe::{probe, probe_until, SeekIndex, SeekPoint, StationInfo};
-pub use programme::{Order, Programme, Spot};
-pub use segment::{cut_segment, Segment};
-pub use subscription::Subscription;
-pub use tags::{audio_range, AudioRange, TrackTags};
+pub use feed::{Feed, FeedChunk, Pacer, TimelineFeed, REPLACEMENT_WAIT};
+pub use format::{
+    audio_range, AdtsHeader, AudioRange, Codec, Damage, Format, FrameHeader, HeaderError, Kind,
+    MpegHeader, MpegVersion, TrackTags,
+};
+pub use library::{probe, probe_until, Order, Programme, SeekIndex, SeekPoint, Spot, StationInfo};
 pub use timeline::{
-    duration_of, frame_containing, pts_90k, segment_start, tick_at, ticks_of, wall_time, Entry,
-    FrameSpan, Timeline, TICKS_PER_SECOND,
+    Entry, FrameSpan, Listing, NowAndNext, Packed, Placed, Segment, SegmentWindow, Stretch, Switch,
+    Timeline,
 };

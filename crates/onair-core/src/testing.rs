@@ -6,7 +6,7 @@
 /// The shape of one synthetic frame.
 #[derive(Debug, Clone)]
 pub struct FrameSpec {
-    /// Index into [`crate::adts::SAMPLE_RATES`].
+    /// Index into [`crate::format::adts::SAMPLE_RATES`].
     pub sample_rate_index: u8,
     /// Channel configuration, 0..=7.
     pub channel_config: u8,
@@ -74,17 +74,21 @@ pub fn adts_stream(spec: &FrameSpec, count: usize) -> Vec<u8> {
     out
 }
 
-/// Runs a [`Deframer`](crate::deframer::Deframer) over `bytes` fed in blocks of `block` bytes
+/// Runs a [`Deframer`](crate::format::deframer::Deframer) over `bytes` fed in blocks of `block` bytes
 /// and returns every frame it yields, one `Bytes` each. Panics if the deframer stops making
 /// progress (more steps than the input can justify): tests, benches and fuzz targets use it to
 /// prove that the scan always ends.
 pub fn deframe(bytes: &[u8], block: usize) -> Vec<bytes::Bytes> {
-    deframe_as(crate::frame::Codec::Adts, bytes, block)
+    deframe_as(crate::format::frame::Codec::Adts, bytes, block)
 }
 
 /// Like [`deframe`], for frames of `codec`.
-pub fn deframe_as(codec: crate::frame::Codec, bytes: &[u8], block: usize) -> Vec<bytes::Bytes> {
-    use crate::deframer::{Deframer, Next};
+pub fn deframe_as(
+    codec: crate::format::frame::Codec,
+    bytes: &[u8],
+    block: usize,
+) -> Vec<bytes::Bytes> {
+    use crate::format::deframer::{Deframer, Next};
     let block = block.max(1);
     let mut deframer = Deframer::new(codec, 0);
     let (mut fed, mut frames, mut steps) = (0, Vec::new(), 0usize);
@@ -127,23 +131,25 @@ pub fn mp3_frame(kbps: u16, padding: bool, fill: u8) -> Vec<u8> {
 
 /// A track description of `ticks` ticks named `name`, without audio behind it (for the
 /// arithmetic of programmes and timelines). Its file is this test binary, opened for reading.
-pub fn track(name: &str, ticks: u64) -> std::sync::Arc<crate::probe::StationInfo> {
-    use crate::adts::AdtsHeader;
+pub fn track(name: &str, ticks: u64) -> std::sync::Arc<crate::library::probe::StationInfo> {
+    use crate::format::adts::AdtsHeader;
     let file = std::env::current_exe()
         .and_then(std::fs::File::open)
         .expect("the test binary can be opened");
     let header = AdtsHeader::parse(&adts_frame(&FrameSpec::default())).expect("valid header");
-    std::sync::Arc::new(crate::probe::StationInfo {
+    std::sync::Arc::new(crate::library::probe::StationInfo {
         path: name.into(),
-        range: crate::tags::AudioRange { start: 0, end: 0 },
-        first: crate::frame::FrameHeader::Adts(header),
+        range: crate::format::tags::AudioRange { start: 0, end: 0 },
+        first: crate::format::frame::FrameHeader::Adts(header),
         frames: 1,
         samples: 1024,
-        duration: crate::timeline::duration_of(ticks),
+        duration: crate::clock::duration_of(ticks),
         audio_bytes: 207,
         mixed_format: false,
         damage: Default::default(),
-        tags: Default::default(),
+        meta: std::sync::Arc::new(crate::broadcast::TrackMeta::named(
+            crate::library::probe::file_stem(std::path::Path::new(name)),
+        )),
         ticks,
         file: std::sync::Arc::new(file),
         index: Default::default(),

@@ -5,7 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onair_core::testing::{adts_stream, FrameSpec};
-use onair_core::{probe, ticks_of, Chunk, Hub, Pacer, Programme, Subscription, Timeline, Tuning};
+use onair_core::WallClock;
+use onair_core::{
+    probe, ticks_of, Chunk, Hub, Pacer, Programme, Subscription, Switch, TestClock, Timeline,
+    TimelineFeed, Tuning,
+};
 use std::time::SystemTime;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -23,6 +27,8 @@ struct Station {
     /// the top of its file with its burst due.
     epoch: SystemTime,
     stop: CancellationToken,
+    /// The station's wall clock, stepped by hand where a test says so.
+    clock: Arc<TestClock>,
     started: Instant,
     file: Vec<u8>,
     _dir: tempfile::TempDir,
@@ -46,14 +52,21 @@ fn on_air(frames: usize, tuning: Tuning) -> Station {
     let (timeline, rx) = watch::channel(Arc::new(Timeline::new(Arc::new(Programme::single(
         Arc::new(info),
     )))));
-    let epoch = SystemTime::now() - tuning.burst;
-    let pacer = Pacer::new(rx, Arc::clone(&hub), epoch);
+    let clock = TestClock::starting_at(SystemTime::now());
+    let epoch = clock.now() - tuning.burst;
+    let pacer = Pacer::new(
+        TimelineFeed::new(rx),
+        Arc::clone(&hub),
+        epoch,
+        Arc::clone(&clock) as Arc<dyn WallClock>,
+    );
     tokio::spawn(pacer.run(stop.clone()));
     Station {
         hub,
         timeline,
         epoch,
         stop,
+        clock,
         started: Instant::now(),
         file,
         _dir: dir,
@@ -339,7 +352,7 @@ async fn a_new_file_takes_over_at_a_frame_boundary_without_a_gap() {
     let info = Arc::new(Programme::single(Arc::new(probe(&path).expect("probe"))));
     station
         .timeline
-        .send_modify(|timeline| Arc::make_mut(timeline).switch(at, info, 0));
+        .send_modify(|timeline| Arc::make_mut(timeline).switch(Switch { at, offset: 0 }, info));
     let mut prev = before;
     let mut switched_after = None;
     for i in 0..10 {
@@ -404,10 +417,50 @@ async fn a_failed_file_resumes_when_a_new_one_comes() {
         * frame;
     station
         .timeline
-        .send_modify(|timeline| Arc::make_mut(timeline).switch(at, info, 0));
+        .send_modify(|timeline| Arc::make_mut(timeline).switch(Switch { at, offset: 0 }, info));
     for _ in 0..20 {
         let chunk = next(&mut sub).await;
         assert_eq!(chunk.data[0], 0xFF);
     }
     assert!(!station.hub.is_closed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wall_clock_step_moves_the_station_with_it() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let station = on_air(2000, tuning(200, 0, 10_000));
+    let mut sub = station.hub.subscribe().expect("on air");
+    let position = || Duration::from_nanos(station.hub.stats().position_ns.load(Relaxed));
+    let mut prev = next(&mut sub).await;
+    let before = position();
+    // NTP steps the clock 10 s ahead: the next chunk plays where the clock now says, and the
+    // broadcast goes on without a gap in its audio time.
+    station.clock.advance(Duration::from_secs(10));
+    let chunk = next(&mut sub).await;
+    assert_eq!(chunk.pts_ns, prev.pts_ns + prev.duration_ns, "no gap");
+    let jumped = position() - before;
+    assert!(
+        jumped >= Duration::from_secs(10) && jumped <= Duration::from_millis(10_500),
+        "{jumped:?}"
+    );
+    prev = chunk;
+    // Back by 4 s: the station goes back with it (its listeners hear 4 s again).
+    let before = position();
+    station.clock.step_back(Duration::from_secs(4));
+    let chunk = next(&mut sub).await;
+    assert_eq!(chunk.pts_ns, prev.pts_ns + prev.duration_ns, "no gap");
+    let back = before - position();
+    assert!(
+        back >= Duration::from_millis(3_500) && back <= Duration::from_secs(4),
+        "{back:?}"
+    );
+    // A wander within the tolerance is no step: chunks follow each other in the file.
+    station.clock.advance(Duration::from_millis(50));
+    let before = position();
+    next(&mut sub).await;
+    let moved = position() - before;
+    assert!(
+        moved.abs_diff(Duration::from_nanos(chunk.duration_ns)) < Duration::from_micros(1),
+        "{moved:?}"
+    );
 }

@@ -1,16 +1,18 @@
-//! What every request handler shares: the stations, the counters, the config in force.
+//! What every request handler shares: the stations, the counters, the config in force, and
+//! the clock.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use onair_core::WallClock;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::events::EventFeed;
-use crate::registry::StationRegistry;
-use crate::stats::ServerStats;
-use crate::timed_io::WriteTimeout;
+use crate::http::timed_io::WriteTimeout;
+use crate::observe::events::EventFeed;
+use crate::observe::stats::ServerStats;
+use crate::stations::StationRegistry;
 
 /// The server's shared state.
 #[derive(Debug)]
@@ -38,6 +40,11 @@ impl App {
     /// The config in force now.
     pub fn config(&self) -> Arc<Config> {
         Arc::clone(&self.config.borrow())
+    }
+
+    /// Where wall time comes from.
+    pub fn clock(&self) -> &Arc<dyn WallClock> {
+        self.registry.clock()
     }
 }
 

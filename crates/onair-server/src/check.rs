@@ -9,9 +9,11 @@ use std::io::{self, Write};
 
 use onair_core::{probe, SourceError, StationInfo};
 
+use crate::config::naming::name_of;
 use crate::config::{ConfigError, ConfigSource};
-use crate::discovery::discover;
-use crate::registry::format_duration;
+use crate::stations::admission::Admission;
+use crate::stations::discovery::discover;
+use crate::stations::report::format_duration;
 
 /// What `check` found.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -49,22 +51,15 @@ pub fn check(
         // What the config names of the format, else a programme's first good track, sets its
         // format; a track of another one is left out.
         let named = config.stations.get(name).cloned().unwrap_or_default();
-        let mut format = None;
+        let mut admission = Admission::new(&named, &wanted.origin, None);
         for path in &wanted.tracks {
             let file = path.display().to_string();
             match probe(path) {
                 Ok(info) => {
                     let own = info.first.format();
-                    let verdict = if !named.admits(&own) {
-                        let wants = named.format_named().unwrap_or_default();
-                        format!("warning: left out: {own}, the config names {wants}")
-                    } else {
-                        let station_format = *format.get_or_insert(own);
-                        if wanted.folder && own != station_format {
-                            format!("warning: left out: {own}, the station plays {station_format}")
-                        } else {
-                            verdict(&info)
-                        }
+                    let verdict = match admission.judge(own) {
+                        Err(left_out) => format!("warning: left out: {own}, {left_out}"),
+                        Ok(()) => verdict(&info),
                     };
                     if verdict == "ok" {
                         summary.ok += 1;
@@ -105,7 +100,7 @@ pub fn check(
     for (path, why) in &found.unusable {
         summary.errors += 1;
         let dash = || "-".to_string();
-        let name = crate::naming::name_of(path).unwrap_or_else(dash);
+        let name = name_of(path).unwrap_or_else(dash);
         rows.push([
             name.clone(),
             dash(),

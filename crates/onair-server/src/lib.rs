@@ -5,68 +5,51 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: the command line, and how it combines with the config file.
-//! - [`check`]: `onair check`, which validates the config and every station without serving.
-//! - [`config`]: `config/config.toml`, its defaults and its errors (file, line, column, key).
-//! - [`naming`]: which files are stations, and the mount point of each.
-//! - [`discovery`]: the station files and programme folders the config and the stations folder
-//!   name, with their tracks.
-//! - [`registry`]: the stations on air: one [`onair_core::Hub`] and one pacer task each.
-//! - [`supervisor`]: restarts a station's pacer that panicked.
-//! - [`app`]: what every request handler shares.
-//! - [`routes`]: what each request gets (the table of endpoints is there).
-//! - [`body`]: response bodies, among them a listener's endless audio stream.
-//! - [`icy`]: ICY metadata blocks woven into a stream every 16000 bytes.
-//! - [`hls`]: HLS playlists and segments, cut on demand from the station clock.
-//! - [`status`]: `/status.json` and Icecast's `/status-json.xsl`.
-//! - [`events`]: `/events`, server-sent events for the web page (`page.html`).
-//! - [`metrics`]: `/metrics` in Prometheus text format.
-//! - [`stats`]: server-wide counters, and why listener sessions end.
-//! - [`proxy`]: the listener's address behind a trusted reverse proxy.
-//! - [`timed_io`]: the socket wrapper that drops listeners whose socket accepts nothing.
-//! - [`watcher`]: watches the stations folder and the config file, applying changes live.
-//! - [`settle`]: decides when a station file is completely written (a pure state machine).
-//! - [`http`]: one decision point per request: reads each request head, parses its `Route`
-//!   once, writes station streams straight to the socket (no per-connection hyper buffers for
-//!   hours-long listeners), and hands the rest to hyper.
-//! - [`server`]: the listening socket, the accept loop, connections and shutdown.
+//! One folder per concern; a folder imports only the ones above it in this list (and the
+//! core), so there are no circles between modules.
 //!
-//! Audio flows: station file -> `onair_core` source and pacer -> hub -> one
-//! [`body::ListenerBody`] per listener -> [`http`]'s stream writer -> [`timed_io::TimedIo`] ->
-//! socket.
+//! - [`sync`]: locks that shrug off poisoning.
+//! - [`http`]: HTTP's vocabulary, below everything that knows about stations: request heads,
+//!   the one [`Route`](http::route::Route) of a path, bodies, small answers, the stream writer,
+//!   the timed socket, proxies, ICY metadata.
+//! - [`config`]: `config/config.toml`, its defaults and its errors (file, line, column, key),
+//!   and the rules for station names.
+//! - [`stations`]: discovery, probes, the format rule, each [`Station`] and the
+//!   [`StationRegistry`] that decides each station's fate in one place, the folder watcher.
+//! - [`hls`]: HLS playlists and packed-audio segments, cut from each station's segment window.
+//! - [`observe`]: counters, `/status.json`, `/events`, `/metrics`, the web page.
+//! - [`app`]: what every request handler shares.
+//! - [`serve`]: the accept loop and connections, the direct path for endless responses, the one
+//!   place every request is answered, and a listener's stream.
+//! - [`check`]: `onair check`, which validates the config and every station without serving.
+//! - [`cli`]: the command line, and how it combines with the config file.
+//!
+//! A request: [`serve::server`] accepts -> [`serve::direct`] reads its head -> [`http::route`]
+//! names it -> [`serve::routes`] answers it (a stream, [`hls`], [`observe`]). A chunk: the
+//! core's pacer -> hub -> [`serve::body`] -> [`http::writer`] -> [`http::timed_io`] -> socket.
+//! A segment: [`hls`] -> the station's `SegmentWindow` -> the timeline's files. A config edit or
+//! a new file: [`stations::watcher`] -> [`stations::registry`] (reconcile, apply).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod app;
-mod body;
-mod check;
-mod cli;
-mod config;
-mod discovery;
-mod events;
-mod hls;
-mod http;
-mod icy;
-mod metrics;
-mod naming;
-mod proxy;
-mod registry;
-mod routes;
-mod server;
-mod settle;
-mod stats;
-mod status;
-mod supervisor;
-mod timed_io;
-mod watcher;
+pub mod app;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod hls;
+pub mod http;
+pub mod observe;
+pub mod serve;
+pub mod stations;
+mod sync;
 
 // The seams: what the binary, the tests and the benches build on.
 pub use check::{check, CheckSummary};
 pub use cli::{Cli, Command};
 pub use config::{Config, ConfigError, ConfigSource};
-pub use icy::{IcyCursor, IcyNext, IcyTitle, METAINT};
-pub use registry::{Station, StationMeta, StationRegistry};
-pub use server::{Server, ServerError};
+pub use http::icy::{IcyCursor, IcyNext, IcyTitle, METAINT};
+pub use serve::server::{Server, ServerError};
+pub use stations::{Station, StationMeta, StationRegistry};
 
 /// Runs onair with the config from `source` until SIGINT or SIGTERM: what `main` does.
 pub async fn run(source: ConfigSource) -> Result<(), ServerError> {
@@ -80,7 +63,7 @@ pub async fn run(source: ConfigSource) -> Result<(), ServerError> {
 pub fn log_panics() {
     std::panic::set_hook(Box::new(|info| {
         let location = info.location().map(|l| l.to_string()).unwrap_or_default();
-        let message = supervisor::panic_message(info.payload());
+        let message = stations::supervisor::panic_message(info.payload());
         tracing::error!(%location, panic = %message, "a task panicked; it is contained");
     }));
 }

@@ -1,5 +1,5 @@
-//! Reading a request head, and sorting the request: a station stream (or `/events`) is answered
-//! by the direct path ([`super::writer`]); anything else goes to hyper.
+//! Reading a request head, for the direct path that writes endless responses itself; anything
+//! it does not serve goes to hyper with the bytes already read.
 //!
 //! hyper keeps an 8 KiB read buffer and an 8 KiB header buffer for the life of every
 //! connection. For a page that is nothing; for a radio listener connected for hours it is most
@@ -10,45 +10,15 @@
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::{Request, Version};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::app::App;
-use crate::http::route::Route;
-
 /// The longest request head served, here and by hyper (which answers 431 beyond it).
 pub const MAX_HEAD: usize = 16 * 1024;
 /// Headers parsed here; more go to hyper.
 const MAX_HEADERS: usize = 48;
-
-/// What the first bytes of a connection turned out to be.
-pub enum Opening {
-    /// A station stream request, answered here.
-    Stream(Request<()>),
-    /// Anything else: hyper serves it, starting with these bytes.
-    Other(Bytes),
-    /// The client closed or sent nothing in time.
-    Gone,
-}
-
-/// Reads the request head (bounded in size and by `timeout`) and sorts the request.
-pub async fn open<S: AsyncRead + Unpin>(io: &mut S, app: &App, timeout: Duration) -> Opening {
-    let read = tokio::time::timeout(timeout, read_head(io, MAX_HEAD)).await;
-    match read {
-        Ok(Head::Complete { bytes, len }) => match parse_stream_request(&bytes[..len], app) {
-            // Bytes pipelined after a stream request are read and dropped by the writer.
-            Some(request) => Opening::Stream(request),
-            None => Opening::Other(bytes.freeze()),
-        },
-        // hyper answers 431 to an oversized head.
-        Ok(Head::TooLarge(bytes)) => Opening::Other(bytes.freeze()),
-        // Half a request, then silence or a close: hyper has nothing to add.
-        Ok(Head::Gone) | Err(_) => Opening::Gone,
-    }
-}
 
 /// What [`read_head`] read.
 #[derive(Debug)]
@@ -104,8 +74,9 @@ fn head_end(bytes: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// The request in `head` if it is a clean `GET`/`HEAD` of a station on air, or of `/events`.
-fn parse_stream_request(head: &[u8], app: &App) -> Option<Request<()>> {
+/// The request in `head` if it is a clean `GET` or `HEAD` (what the direct path serves), with
+/// its path (query left out: web players add cache-busting queries, `/jazz?t=1700000000`).
+pub fn parse_get(head: &[u8]) -> Option<Request<()>> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut headers);
     if !matches!(parsed.parse(head), Ok(httparse::Status::Complete(_))) {
@@ -116,15 +87,6 @@ fn parse_stream_request(head: &[u8], app: &App) -> Option<Request<()>> {
         return None;
     }
     let path = parsed.path?;
-    // Web players add cache-busting queries (`/jazz?t=1700000000`): the station is the path.
-    match Route::of(path.split('?').next()?) {
-        Route::Stream(name) => {
-            app.registry.get(name)?;
-        }
-        // Endless too: written here, with no hyper buffers held per open page.
-        Route::Events => {}
-        _ => return None,
-    }
     let mut request =
         Request::builder()
             .method(method)

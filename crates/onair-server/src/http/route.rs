@@ -1,6 +1,15 @@
 //! Where a request goes: decided once, from its path, for the direct stream path and hyper alike.
 
-use crate::hls::HlsRequest;
+/// What an HLS request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HlsRequest {
+    /// The media playlist.
+    Playlist,
+    /// The multivariant playlist.
+    Main,
+    /// Segment `k`.
+    Segment(u64),
+}
 
 /// Where a request goes, decided once from its path (the direct stream path and hyper both
 /// ask here).

@@ -1,55 +1,15 @@
-//! Writing a stream response straight onto the socket: the head, the burst, then one write per
+//! Writing an endless response straight onto the socket: the head, the burst, then one write per
 //! chunk, with no buffer of its own; and the socket's buffers bounded in audio.
 
+use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
-use http::{Request, Version};
-use http_body::Body as _;
+use http_body::Body;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-
-use crate::app::{App, Conn};
-use crate::body::Body;
-use crate::routes;
-
-/// Answers a stream request: the response head, ready to send, and the body to follow it.
-pub async fn answer(app: &Arc<App>, request: Request<()>, conn: &Conn) -> (Bytes, Body) {
-    let response = routes::respond(app, &request, conn).await;
-    let head_only = request.method() == http::Method::HEAD;
-    let (parts, body) = response.into_parts();
-    (Bytes::from(response_head(&parts, &body, head_only)), body)
-}
-
-/// The status line and headers.
-fn response_head(parts: &http::response::Parts, body: &Body, head_only: bool) -> Vec<u8> {
-    let mut head = Vec::with_capacity(1024);
-    let version = if parts.version == Version::HTTP_10 {
-        "HTTP/1.0"
-    } else {
-        "HTTP/1.1"
-    };
-    let reason = parts.status.canonical_reason().unwrap_or("");
-    head.extend_from_slice(format!("{version} {} {reason}\r\n", parts.status.as_u16()).as_bytes());
-    for (name, value) in &parts.headers {
-        head.extend_from_slice(name.as_str().as_bytes());
-        head.extend_from_slice(b": ");
-        head.extend_from_slice(value.as_bytes());
-        head.extend_from_slice(b"\r\n");
-    }
-    // A HEAD answer carries the headers a GET would, and a GET of a stream has no length.
-    if let Some(length) = body.size_hint().exact().filter(|_| !head_only) {
-        head.extend_from_slice(format!("content-length: {length}\r\n").as_bytes());
-    }
-    if !parts.headers.contains_key(http::header::CONNECTION) {
-        head.extend_from_slice(b"connection: close\r\n");
-    }
-    head.extend_from_slice(b"\r\n");
-    head
-}
 
 /// Writes a response head and then its body, as the body produces data, until it ends.
 ///
@@ -57,8 +17,8 @@ fn response_head(parts: &http::response::Parts, body: &Body, head_only: bool) ->
 /// pieces not yet written. Everything the body has ready goes out in one vectored write (the
 /// head and the whole burst at connect; one chunk at a time after that, with no allocation per
 /// write).
-pub struct StreamWriter {
-    body: Body,
+pub struct StreamWriter<B> {
+    body: B,
     pieces: Vec<Bytes>,
     body_done: bool,
     /// The client half-closed (sent its FIN): it may still read, so the stream goes on, and a
@@ -75,12 +35,11 @@ pub struct StreamWriter {
 /// Most pieces gathered into one write.
 const MAX_PIECES: usize = 64;
 
-impl StreamWriter {
-    /// A writer of `head`, then `body`.
-    pub fn new(head: Bytes, body: Body) -> Self {
-        // A browser's EventSource never half-closes: its close is a page gone, freeing its place
-        // at once. An audio client may half-close and go on listening.
-        let read_closed_ends = matches!(body, Body::Events(_));
+impl<B: Body<Data = Bytes, Error = Infallible> + Unpin> StreamWriter<B> {
+    /// A writer of `head`, then `body`; `read_closed_ends` when a client that closes its side
+    /// is gone (a browser's EventSource never half-closes: its close is a page gone, freeing its
+    /// place at once; an audio client may half-close and go on listening).
+    pub fn new(head: Bytes, body: B, read_closed_ends: bool) -> Self {
         StreamWriter {
             read_closed_ends,
             body,

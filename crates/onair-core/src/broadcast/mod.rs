@@ -1,0 +1,16 @@
+//! Broadcast: one station's chunks fanned out to every listener.
+//!
+//! - [`chunk`]: the unit of broadcast, shared by reference, and the track it belongs to
+//!   ([`NowPlaying`], [`TrackMeta`]).
+//! - [`hub`]: the per-station connection pool: burst ring plus broadcast channel.
+//! - [`subscription`]: one listener's stream: burst, then live chunks, skipping forward on lag.
+//!
+//! The hub and its subscriptions are one concern: a subscription is the hub's receiving end.
+
+pub(crate) mod chunk;
+pub(crate) mod hub;
+pub(crate) mod subscription;
+
+pub use chunk::{Chunk, NowPlaying, TrackMeta};
+pub use hub::{Hub, HubStats, Refused, Tuning};
+pub use subscription::Subscription;

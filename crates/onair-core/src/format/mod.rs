@@ -1,0 +1,21 @@
+//! Frame formats: what the bytes of a station's audio are, whatever they come from.
+//!
+//! - [`tags`]: the byte range between ID3v2/ID3v1/APE tags, which is what plays, and the artist
+//!   and title they give.
+//! - [`adts`]: ADTS (AAC) headers, and ADTS's rule for a stream's first frame.
+//! - [`mpeg`]: MPEG audio (MP3, MP2) headers, and the Xing/Info/VBRI frames that describe a file.
+//! - [`frame`]: what both have in common ([`Codec`], [`FrameHeader`], [`Format`]), each codec's
+//!   first-frame rule behind one call, and the scanner that confirms frames.
+//! - [`deframer`]: blocks of bytes to confirmed frames, zero-copy, dropping and counting garbage.
+
+pub(crate) mod adts;
+pub(crate) mod deframer;
+pub(crate) mod frame;
+pub(crate) mod mpeg;
+pub(crate) mod tags;
+
+pub use adts::{AdtsHeader, HeaderError};
+pub use deframer::Damage;
+pub use frame::{Codec, FirstFrame, Format, FrameHeader, Kind};
+pub use mpeg::{MpegHeader, Version as MpegVersion};
+pub use tags::{audio_range, AudioRange, TrackTags};

@@ -1,0 +1,147 @@
+//! Where the config comes from, and what is wrong with one that cannot be used (file, line,
+//! column and key).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use super::Config;
+
+/// Where the config comes from, and the command-line flags that override it: everything needed
+/// to read it again when the file changes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConfigSource {
+    /// The config file; `None` for built-in defaults only.
+    pub path: Option<PathBuf>,
+    /// `--stations`: overrides `server.stations_dir`.
+    pub stations_dir: Option<PathBuf>,
+    /// `--listen`: overrides `server.listen`.
+    pub listen: Option<SocketAddr>,
+}
+
+impl ConfigSource {
+    /// The config as it stands now: the file (defaults when there is none), then the flags.
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        let mut config = match &self.path {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        if let Some(dir) = &self.stations_dir {
+            config.server.stations_dir = dir.clone();
+        }
+        if let Some(listen) = self.listen {
+            config.server.listen = listen;
+        }
+        Ok(config)
+    }
+}
+
+/// A config file that cannot be used, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The config file.
+    pub path: PathBuf,
+    /// 1-based line of the problem, when known.
+    pub line: Option<usize>,
+    /// 1-based column of the problem, when known.
+    pub column: Option<usize>,
+    /// The dotted key concerned, when known (`pacing.chunk_ms`).
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let (Some(line), Some(column)) = (self.line, self.column) {
+            write!(f, ":{line}:{column}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl ConfigError {
+    /// An error of the toml parser or of a value at `key` (serde's path to it: `.` when the
+    /// text did not parse far enough to have one).
+    pub(super) fn from_toml(path: &Path, text: &str, error: &toml::de::Error, key: &str) -> Self {
+        // toml's messages may span lines ("invalid table header\nexpected `.`"): keep one line.
+        let message = error.message().trim().replace('\n', "; ");
+        let Some(span) = error.span() else {
+            return ConfigError {
+                path: path.to_path_buf(),
+                line: None,
+                column: None,
+                key: None,
+                message,
+            };
+        };
+        let (line, column) = line_column(text, span.start);
+        let key = match key {
+            "" | "." => table_at(text, span.start),
+            key => Some(key.to_string()),
+        };
+        ConfigError {
+            path: path.to_path_buf(),
+            line: Some(line),
+            column: Some(column),
+            key,
+            message,
+        }
+    }
+
+    pub(super) fn at_key(path: &Path, text: &str, key: &str, message: String) -> Self {
+        let table_line = key.rsplit_once('.').and_then(|(table, leaf)| {
+            find_line(text, &[&format!("[{table}.{leaf}]"), &format!("[{key}]")])
+        });
+        let (line, column) = match table_line {
+            Some(at) => line_column(text, at),
+            None => (0, 0),
+        };
+        ConfigError {
+            path: path.to_path_buf(),
+            line: (line > 0).then_some(line),
+            column: (column > 0).then_some(column),
+            key: Some(key.to_string()),
+            message,
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of byte `at`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// Byte offset of the first line that starts with one of `starts`.
+fn find_line(text: &str, starts: &[&str]) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if starts.iter().any(|s| trimmed.starts_with(s)) {
+            return Some(offset + line.len() - trimmed.len());
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// The table whose header is on the line of byte `at`, for syntax errors (a header cut short),
+/// where serde has no path yet.
+fn table_at(text: &str, at: usize) -> Option<String> {
+    let at = at.min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let line = text[line_start..line_end].trim();
+    line.starts_with('[').then(|| {
+        line.trim_matches(|c| c == '[' || c == ']')
+            .trim()
+            .to_string()
+    })
+}

@@ -1,0 +1,368 @@
+//! `config/config.toml`: the server address, the stations folder, pacing, and per-station
+//! overrides and metadata.
+//!
+//! Every key has a default, so a missing default config file means "all defaults". Unknown keys
+//! and out-of-range values are errors that name the file, line, column and key: a typo must
+//! never be silently ignored on a radio that runs unattended.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use onair_core::Tuning;
+use serde::Deserialize;
+
+mod error;
+pub mod naming;
+mod station;
+mod values;
+
+pub use error::{ConfigError, ConfigSource};
+pub use station::{CodecName, StationConfig, TrackOrder};
+pub use values::{Bounded, Cidr, Epoch};
+
+/// Where the config is read from when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "config/config.toml";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[server]`
+    pub server: ServerConfig,
+    /// `[pacing]`: defaults for every station.
+    pub pacing: PacingConfig,
+    /// `[hls]`: the HLS output of every station.
+    pub hls: HlsConfig,
+    /// `[stations.<name>]`: per-station overrides and metadata.
+    pub stations: BTreeMap<String, StationConfig>,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Folder whose `*.aac` files are the stations (relative to the working directory).
+    pub stations_dir: PathBuf,
+    /// Seconds a client may take to send its request headers.
+    pub header_timeout_s: Bounded<1, 300>,
+    /// Most listeners over all stations; none when unset.
+    pub max_listeners: Option<Bounded<1, 10_000_000>>,
+    /// Most `/events` clients (open web pages) at once; beyond it, 503.
+    pub max_event_clients: Bounded<1, 1_000_000>,
+    /// The server's public base URL (`https://radio.example.com`), for playlists and `icy-url`
+    /// behind a reverse proxy; taken from each request's `Host` header when unset.
+    pub public_url: Option<String>,
+    /// Proxies (CIDRs) whose `X-Forwarded-For` header is believed for the listener's address.
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            stations_dir: PathBuf::from("stations"),
+            header_timeout_s: Bounded(10),
+            max_listeners: None,
+            max_event_clients: Bounded(5000),
+            public_url: None,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// `[pacing]`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PacingConfig {
+    /// Audio per broadcast chunk, in milliseconds.
+    pub chunk_ms: Bounded<10, 5_000>,
+    /// Audio a new listener receives at once, in milliseconds.
+    pub burst_ms: Bounded<0, 60_000>,
+    /// How far a listener may fall behind before it is skipped forward, in milliseconds.
+    pub queue_ms: Bounded<500, 600_000>,
+    /// A listener whose socket accepts nothing for this long is dropped, in seconds.
+    pub client_timeout_s: Bounded<1, 3_600>,
+    /// Tick 0 of every station's clock.
+    pub epoch: Epoch,
+}
+
+impl Default for PacingConfig {
+    fn default() -> Self {
+        PacingConfig {
+            chunk_ms: Bounded(500),
+            burst_ms: Bounded(4_000),
+            queue_ms: Bounded(10_000),
+            client_timeout_s: Bounded(30),
+            epoch: Epoch::default(),
+        }
+    }
+}
+
+/// `[hls]`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HlsConfig {
+    /// Audio per segment, in milliseconds (cut at the first frame boundary at or after each
+    /// multiple of it on the station clock, so that every replica cuts alike).
+    pub segment_ms: Bounded<1_000, 30_000>,
+    /// How much of the past a playlist lists, in seconds.
+    pub window_s: Bounded<6, 3_600>,
+}
+
+impl Default for HlsConfig {
+    fn default() -> Self {
+        HlsConfig {
+            segment_ms: Bounded(6_000),
+            window_s: Bounded(60),
+        }
+    }
+}
+
+/// Pacing of one station: `[pacing]` with the station's overrides applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StationPacing {
+    /// Chunk, burst and queue, for the hub.
+    pub tuning: Tuning,
+    /// Socket write timeout for this station's listeners.
+    pub client_timeout: Duration,
+    /// Tick 0 of the station's clock.
+    pub epoch: SystemTime,
+}
+
+impl Config {
+    /// The pacing station `name` plays with.
+    pub fn pacing_for(&self, name: &str) -> StationPacing {
+        let p = &self.pacing;
+        let s = self.stations.get(name).cloned().unwrap_or_default();
+        StationPacing {
+            tuning: Tuning {
+                chunk: Duration::from_millis(s.chunk_ms.unwrap_or(p.chunk_ms).get()),
+                burst: Duration::from_millis(s.burst_ms.unwrap_or(p.burst_ms).get()),
+                queue: Duration::from_millis(s.queue_ms.unwrap_or(p.queue_ms).get()),
+            },
+            client_timeout: Duration::from_secs(
+                s.client_timeout_s.unwrap_or(p.client_timeout_s).get(),
+            ),
+            epoch: s.epoch.unwrap_or(p.epoch).0,
+        }
+    }
+
+    /// Parses config text; `path` is only used in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = serde_path_to_error::deserialize(toml::Deserializer::new(text))
+            .map_err(|e| {
+                let key = e.path().to_string();
+                ConfigError::from_toml(path, text, e.inner(), &key)
+            })?;
+        for name in config.stations.keys() {
+            if naming::station_name(name) != *name {
+                return Err(ConfigError::at_key(
+                    path,
+                    text,
+                    &format!("stations.{name}"),
+                    format!(
+                        "station name `{name}` may only hold a-z, 0-9, `-` and `_` (it is also the mount point)"
+                    ),
+                ));
+            }
+            if config.stations[name].file.is_some() && config.stations[name].folder.is_some() {
+                return Err(ConfigError::at_key(
+                    path,
+                    text,
+                    &format!("stations.{name}"),
+                    "set `file` (one station file) or `folder` (a programme of tracks), not both"
+                        .to_string(),
+                ));
+            }
+            if let Some(why) = naming::reserved(name) {
+                return Err(ConfigError::at_key(
+                    path,
+                    text,
+                    &format!("stations.{name}"),
+                    why,
+                ));
+            }
+        }
+        Ok(config)
+    }
+
+    /// Reads and parses the config file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            key: None,
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        Config::parse(&text, path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("config.toml"))
+    }
+
+    #[test]
+    fn empty_is_all_defaults() {
+        let config = parse("").expect("empty config");
+        assert_eq!(config, Config::default());
+        assert_eq!(config.server.listen.port(), 8080);
+        let pacing = config.pacing_for("jazz");
+        assert_eq!(pacing.tuning, Tuning::default());
+        assert_eq!(pacing.client_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_shipped_config_parses_and_states_the_defaults() {
+        let shipped = include_str!("../../../../config/config.toml");
+        let config = parse(shipped).expect("shipped config");
+        assert_eq!(config.server, ServerConfig::default());
+        assert_eq!(config.pacing, PacingConfig::default());
+        assert_eq!(config.hls, HlsConfig::default());
+    }
+
+    #[test]
+    fn epochs_are_rfc3339_in_utc() {
+        let config = parse("[pacing]\nepoch = \"2027-03-04T05:06:07Z\"\n[stations.jazz]\nepoch = \"2020-01-01T00:00:00Z\"\n").expect("valid");
+        let at = |s: &str| humantime::parse_rfc3339(s).expect("time");
+        assert_eq!(
+            config.pacing_for("ambient").epoch,
+            at("2027-03-04T05:06:07Z")
+        );
+        assert_eq!(config.pacing_for("jazz").epoch, at("2020-01-01T00:00:00Z"));
+        let err = parse("[pacing]\nepoch = \"yesterday\"\n").expect_err("bad epoch");
+        assert_eq!(err.key.as_deref(), Some("pacing.epoch"));
+        assert!(err.message.contains("RFC 3339"), "{err}");
+    }
+
+    #[test]
+    fn station_overrides_apply_to_that_station_only() {
+        let config =
+            parse("[pacing]\nchunk_ms = 100\n[stations.jazz]\nburst_ms = 2000\ntitle = \"Jazz\"\n")
+                .expect("valid");
+        let jazz = config.pacing_for("jazz");
+        assert_eq!(jazz.tuning.chunk, Duration::from_millis(100));
+        assert_eq!(jazz.tuning.burst, Duration::from_millis(2000));
+        let other = config.pacing_for("ambient");
+        assert_eq!(other.tuning.burst, Duration::from_millis(4000));
+        assert_eq!(config.stations["jazz"].title.as_deref(), Some("Jazz"));
+    }
+
+    #[test]
+    fn errors_name_line_column_and_key() {
+        let cases = [
+            (
+                "[pacing]\nchunk_ms = 0\n",
+                2,
+                "pacing.chunk_ms",
+                "out of range",
+            ),
+            (
+                "[pacing]\nqueue_ms = -5\n",
+                2,
+                "pacing.queue_ms",
+                "negative",
+            ),
+            (
+                "[pacing]\nburst_ms = \"lots\"\n",
+                2,
+                "pacing.burst_ms",
+                "whole number",
+            ),
+            (
+                "[server]\nlisten = \"0.0.0.0:8080\"\nlistne = 1\n",
+                3,
+                "server.listne",
+                "unknown field",
+            ),
+            (
+                "[stations.jazz]\ngenre = \"x\"\ncolour = \"red\"\n",
+                3,
+                "stations.jazz.colour",
+                "unknown field",
+            ),
+            ("[pacing\nchunk_ms = 1\n", 1, "pacing", ""),
+            // Inline tables and multi-line arrays, where a guess from the text went wrong.
+            (
+                "[stations]\njazz = { title = \"x\", chunk_ms = 0 }\n",
+                2,
+                "stations.jazz.chunk_ms",
+                "out of range",
+            ),
+            (
+                "[server]\ntrusted_proxies = [\n  \"127.0.0.1\",\n  \"not a cidr\",\n]\n",
+                // toml places a value's error at the array that holds it.
+                2,
+                "server.trusted_proxies[1]",
+                "",
+            ),
+        ];
+        for (text, line, key, words) in cases {
+            let err = parse(text).expect_err(text);
+            assert_eq!(err.line, Some(line), "{text}: {err}");
+            assert_eq!(err.key.as_deref(), Some(key), "{text}: {err}");
+            assert!(err.column.is_some(), "{err}");
+            assert!(err.to_string().contains(words), "{text}: {err}");
+            assert!(err.to_string().starts_with("config.toml:"), "{err}");
+        }
+    }
+
+    #[test]
+    fn cidrs() {
+        let net: Cidr = "10.0.0.0/8".parse().expect("cidr");
+        assert!(net.contains("10.1.2.3".parse().expect("ip")));
+        assert!(!net.contains("11.0.0.1".parse().expect("ip")));
+        assert!(net.contains("::ffff:10.0.0.1".parse().expect("ip")));
+        let one: Cidr = "127.0.0.1".parse().expect("ip");
+        assert!(one.contains("127.0.0.1".parse().expect("ip")));
+        assert!(!one.contains("127.0.0.2".parse().expect("ip")));
+        let all: Cidr = "::/0".parse().expect("cidr");
+        assert!(all.contains("2001:db8::1".parse().expect("ip")));
+        assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+        let err = parse("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"nope\"]\n")
+            .expect_err("bad cidr");
+        assert_eq!(err.key.as_deref(), Some("server.trusted_proxies[1]"));
+    }
+
+    #[test]
+    fn programmes_have_an_order_and_a_file_or_a_folder() {
+        let config =
+            parse("[stations.jazz]\nfolder = \"/srv/jazz\"\norder = \"shuffle\"\n").expect("valid");
+        assert_eq!(config.stations["jazz"].order, TrackOrder::Shuffle);
+        assert_eq!(
+            config.stations["jazz"].folder.as_deref(),
+            Some(Path::new("/srv/jazz"))
+        );
+        let err = parse("[stations.jazz]\norder = \"random\"\n").expect_err("bad order");
+        assert_eq!(err.key.as_deref(), Some("stations.jazz.order"));
+        let err = parse("[stations.jazz]\nfile = \"a.aac\"\nfolder = \"b\"\n").expect_err("both");
+        assert!(err.message.contains("not both"), "{err}");
+        let config = parse("[stations.jazz]\ncodec = \"mp3\"\nsample_rate = 44100\nchannels = 2\n")
+            .expect("valid");
+        let jazz = &config.stations["jazz"];
+        assert_eq!(
+            jazz.format_named().as_deref(),
+            Some("MP3 44100 Hz 2 channel(s)")
+        );
+        let err = parse("[stations.jazz]\ncodec = \"ogg\"\n").expect_err("bad codec");
+        assert_eq!(err.key.as_deref(), Some("stations.jazz.codec"));
+    }
+
+    #[test]
+    fn station_names_must_be_mount_points() {
+        let err = parse("[stations.\"Jazz FM\"]\ntitle = \"x\"\n").expect_err("bad name");
+        assert_eq!(err.key.as_deref(), Some("stations.Jazz FM"));
+        let err = parse("[stations.metrics]\ntitle = \"x\"\n").expect_err("reserved");
+        assert_eq!(err.key.as_deref(), Some("stations.metrics"));
+        assert!(err.message.contains("/metrics"), "{err}");
+    }
+}

@@ -1,0 +1,158 @@
+//! HLS (RFC 8216, packed audio, section 3.4) beside the ICY stream, from the same station clock.
+//!
+//! - `GET /<name>.m3u8`: a live media playlist of the last `[hls] window_s` of complete segments.
+//! - `GET /<name>/index.m3u8`: a multivariant playlist naming the codec and bandwidth.
+//! - `GET /<name>/<k>.aac` (`.mp3` for an MP3 station): segment `k`: an ID3v2.4 tag (PRIV
+//!   `com.apple.streaming.transportStreamTimestamp`, the 33-bit 90 kHz time of its first sample
+//!   from the exact tick count; TIT2 and TPE1, the title and artist of the track it starts in),
+//!   then whole ADTS or MPEG audio frames (RFC 8216 packed audio allows both).
+//!
+//! Segments are cut from the station's timeline on demand, through its
+//! [`SegmentWindow`](onair_core::SegmentWindow) (which also holds audio no file can give
+//! again): no per-listener state, no store that grows, only a few recent segments and segment
+//! boundaries kept in memory.
+//! Every replica with the same files and config serves the same bytes for the same `k`, so a
+//! cache or CDN may fetch any segment from any replica. Responses carry the headers a cache needs:
+//! segments are immutable with a strong `ETag`, playlists live for a second.
+//!
+//! - [`mux`]: the packed-audio bytes of a segment (ID3 PRIV, TIT2, TPE1, then frames).
+//! - [`playlist`]: the media and multivariant playlists.
+//! - this module: the HTTP answers, and the few segments kept ready.
+
+pub mod mux;
+pub mod playlist;
+
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG};
+use http::{HeaderMap, Response, StatusCode};
+use onair_core::{Packed, SourceError, Timeline};
+
+use crate::config::HlsConfig;
+use crate::http::body::Body;
+use crate::http::responses::{fnv1a, insert, matches_etag, not_modified, uncached_text};
+use crate::http::route::HlsRequest;
+use crate::stations::Station;
+use playlist::{main_playlist, media_playlist, segment_ticks, target_duration};
+
+/// Fewest segments a playlist lists (Apple's authoring spec asks for six; RFC 8216 for three
+/// target durations at least).
+const MIN_WINDOW: u64 = 6;
+
+/// HLS clients of `station` now: those that asked in the last two target durations.
+pub fn listeners(station: &Station, config: &HlsConfig) -> usize {
+    station.audience.listeners(2 * target_duration(config))
+}
+
+/// How many segments a playlist lists.
+fn window_count(config: &HlsConfig) -> u64 {
+    (config.window_s.get() * 1000 / config.segment_ms.get()).max(MIN_WINDOW)
+}
+
+/// Answers an HLS request for `station`.
+pub async fn respond(
+    station: &Station,
+    request: HlsRequest,
+    headers: &HeaderMap,
+    client: IpAddr,
+    user_agent: &str,
+    config: &HlsConfig,
+) -> Response<Body> {
+    let audience = &station.audience;
+    audience.note_client(client, user_agent);
+    let timeline = station.timeline();
+    let now = station.tick_now();
+    let answered = match request {
+        HlsRequest::Main => {
+            audience.playlist_requests.fetch_add(1, Ordering::Relaxed);
+            Ok(main_playlist(station, headers))
+        }
+        HlsRequest::Playlist => {
+            audience.playlist_requests.fetch_add(1, Ordering::Relaxed);
+            station
+                .window
+                .listing(&timeline, now, segment_ticks(config), window_count(config))
+                .await
+                .map(|window| media_playlist(station, &timeline, &window, config, headers))
+        }
+        HlsRequest::Segment(k) => {
+            audience.segment_requests.fetch_add(1, Ordering::Relaxed);
+            segment(station, &timeline, k, now, config, headers).await
+        }
+    };
+    answered.unwrap_or_else(|error| {
+        tracing::warn!(station = %station.name, %error, "cannot cut HLS audio");
+        uncached_text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the station's audio cannot be read now\n",
+        )
+    })
+}
+
+/// Segment `k`: kept ready, or cut from the window and packed.
+async fn segment(
+    station: &Station,
+    timeline: &Timeline,
+    k: u64,
+    now: u64,
+    config: &HlsConfig,
+    headers: &HeaderMap,
+) -> Result<Response<Body>, SourceError> {
+    let window = &station.window;
+    let length = segment_ticks(config);
+    let ready = match window.ready(length, k) {
+        Some(ready) => ready,
+        None => {
+            let listing = window
+                .listing(timeline, now, length, window_count(config))
+                .await?;
+            let listed = listing.starts.len() as u64 - 1;
+            let last = listing.first + listed - 1;
+            // RFC 8216 6.2.2: a segment removed from the playlist stays available for its own
+            // duration plus the playlist's (a player that read the playlist a moment ago).
+            if k + listed + 1 < listing.first || k > last {
+                return Ok(uncached_text(
+                    StatusCode::NOT_FOUND,
+                    "no such segment: outside the playlist's window\n",
+                ));
+            }
+            // The listing holds the bounds of a listed segment already (cached): cut between
+            // them.
+            let (start, end) = match k.checked_sub(listing.first) {
+                Some(i) => (listing.starts[i as usize], listing.starts[i as usize + 1]),
+                None => (
+                    window.start(timeline, k, length).await?,
+                    window.start(timeline, k + 1, length).await?,
+                ),
+            };
+            let cut = window.cut(timeline, start, end).await?;
+            let title = station.stream_title(Some(&cut.track));
+            let bytes = mux::packed_audio(&cut, &title, cut.track.tags.artist.as_deref());
+            window.keep_ready(
+                length,
+                k,
+                Packed {
+                    hash: fnv1a(&bytes),
+                    bytes: Bytes::from(bytes),
+                },
+            )
+        }
+    };
+    // Segments never change: a cache keeps them as long as any playlist can list them.
+    let max_age = config.window_s.get() + 2 * config.segment_ms.get() / 1000;
+    let cache = format!("public, max-age={max_age}, immutable");
+    let etag = format!("\"{:016x}\"", ready.hash);
+    if matches_etag(headers, &etag) {
+        return Ok(not_modified(&etag, &cache));
+    }
+    let mut response = Response::new(Body::full(ready.bytes.clone()));
+    let h = response.headers_mut();
+    let codec = station.programme().first().codec();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(codec.content_type()));
+    h.insert(CONTENT_LENGTH, HeaderValue::from(ready.bytes.len()));
+    insert(h, CACHE_CONTROL, &cache);
+    insert(h, ETAG, &etag);
+    Ok(response)
+}

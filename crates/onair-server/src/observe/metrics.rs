@@ -1,0 +1,212 @@
+//! `/metrics`: Prometheus text format, encoded by `prometheus-client`.
+//!
+//! The numbers already live in the hubs and the server counters (atomics on the hot path), so a
+//! scrape takes a snapshot of them and encodes it; nothing is counted twice.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+use crate::app::App;
+
+/// The numbers of one scrape.
+#[derive(Debug)]
+struct Snapshot {
+    stations: Vec<StationNumbers>,
+    ends: Vec<(String, &'static str, u64)>,
+    rejected_full: u64,
+    uptime_s: f64,
+}
+
+#[derive(Debug)]
+struct StationNumbers {
+    name: String,
+    listeners: i64,
+    peak: i64,
+    connects: u64,
+    bytes_sent: u64,
+    skips: u64,
+    late_s: f64,
+    late_max_s: f64,
+    hls_listeners: i64,
+    hls_playlists: u64,
+    hls_segments: u64,
+}
+
+/// The metrics text for `app` now.
+pub fn render(app: &App) -> Result<String, std::fmt::Error> {
+    let hls = app.config().hls;
+    let stations = app
+        .registry
+        .list()
+        .iter()
+        .map(|s| {
+            let stats = s.hub.stats();
+            StationNumbers {
+                name: s.name.clone(),
+                listeners: s.hub.listeners() as i64,
+                peak: stats.peak.load(Relaxed) as i64,
+                connects: stats.connects.load(Relaxed),
+                bytes_sent: stats.bytes_sent.load(Relaxed),
+                skips: stats.skips.load(Relaxed),
+                late_s: stats.late_ns.load(Relaxed) as f64 / 1e9,
+                late_max_s: stats.late_max_ns.load(Relaxed) as f64 / 1e9,
+                hls_listeners: crate::hls::listeners(s, &hls) as i64,
+                hls_playlists: s.audience.playlist_requests.load(Relaxed),
+                hls_segments: s.audience.segment_requests.load(Relaxed),
+            }
+        })
+        .collect();
+    let ends = app
+        .stats
+        .ends()
+        .into_iter()
+        .map(|(station, reason, n)| (station, reason.as_str(), n))
+        .collect();
+    let snapshot = Snapshot {
+        stations,
+        ends,
+        rejected_full: app.stats.rejected_full.load(Relaxed),
+        uptime_s: app.stats.started.elapsed().as_secs_f64(),
+    };
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(snapshot));
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry)?;
+    Ok(text)
+}
+
+impl Collector for Snapshot {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let per_station = |encoder: &mut DescriptorEncoder,
+                           name: &str,
+                           help: &str,
+                           kind: MetricType,
+                           value: &dyn Fn(&StationNumbers) -> Box<dyn EncodeMetric>|
+         -> Result<(), std::fmt::Error> {
+            let mut family = encoder.encode_descriptor(name, help, None, kind)?;
+            for station in &self.stations {
+                let labels = [("station", station.name.as_str())];
+                value(station).encode(family.encode_family(&labels)?)?;
+            }
+            Ok(())
+        };
+        let gauge = |v: i64| -> Box<dyn EncodeMetric> { Box::new(ConstGauge::new(v)) };
+        let gauge_f = |v: f64| -> Box<dyn EncodeMetric> { Box::new(ConstGauge::new(v)) };
+        let counter = |v: u64| -> Box<dyn EncodeMetric> { Box::new(ConstCounter::new(v)) };
+        per_station(
+            &mut encoder,
+            "onair_listeners",
+            "Listeners tuned in now",
+            MetricType::Gauge,
+            &|s| gauge(s.listeners),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_hls_listeners",
+            "HLS clients now (a client that asked for a playlist or segment in the last two target durations)",
+            MetricType::Gauge,
+            &|s| gauge(s.hls_listeners),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_hls_playlist_requests",
+            "HLS playlist requests answered (what an origin behind a cache sees)",
+            MetricType::Counter,
+            &|s| counter(s.hls_playlists),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_hls_segment_requests",
+            "HLS segment requests answered",
+            MetricType::Counter,
+            &|s| counter(s.hls_segments),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_listener_peak",
+            "Most listeners at once",
+            MetricType::Gauge,
+            &|s| gauge(s.peak),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_connects",
+            "Listeners that tuned in",
+            MetricType::Counter,
+            &|s| counter(s.connects),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_sent_bytes",
+            "Audio bytes sent to listeners",
+            MetricType::Counter,
+            &|s| counter(s.bytes_sent),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_skipped_forward",
+            "Lagging listeners skipped forward to the live edge",
+            MetricType::Counter,
+            &|s| counter(s.skips),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_pacer_lateness_seconds",
+            "How late the pacer published its latest chunk",
+            MetricType::Gauge,
+            &|s| gauge_f(s.late_s),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_pacer_lateness_max_seconds",
+            "The most the pacer was ever late",
+            MetricType::Gauge,
+            &|s| gauge_f(s.late_max_s),
+        )?;
+
+        let mut family = encoder.encode_descriptor(
+            "onair_disconnects",
+            "Listener sessions ended, by reason (client_left, timeout = dropped slow listener, off_air, shutdown)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (station, reason, n) in &self.ends {
+            let labels = [("station", station.as_str()), ("reason", reason)];
+            ConstCounter::new(*n).encode(family.encode_family(&labels)?)?;
+        }
+        let dropped: u64 = self
+            .ends
+            .iter()
+            .filter(|(_, r, _)| *r == "timeout")
+            .map(|(_, _, n)| n)
+            .sum();
+        let family = encoder.encode_descriptor(
+            "onair_dropped_slow",
+            "Listeners dropped because their socket accepted nothing for client_timeout_s",
+            None,
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(dropped).encode(family)?;
+        let family = encoder.encode_descriptor(
+            "onair_rejected_full",
+            "Requests answered 503 because a listener limit was reached",
+            None,
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(self.rejected_full).encode(family)?;
+        let family = encoder.encode_descriptor(
+            "onair_uptime_seconds",
+            "Seconds since start",
+            None,
+            MetricType::Gauge,
+        )?;
+        ConstGauge::new(self.uptime_s).encode(family)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,14 @@
+//! What operators and pages see of the server: counters, status documents, events, metrics and
+//! the web page.
+//!
+//! - [`stats`]: server-wide counters, and why listener sessions end.
+//! - [`events`]: `/events`, server-sent events for the web page, one publisher for all clients.
+//! - [`status`]: `/status.json` and Icecast's `/status-json.xsl`.
+//! - [`metrics`]: `/metrics` in Prometheus text format.
+//! - [`page`]: `GET /`, the web page (`page.html`).
+
+pub mod events;
+pub mod metrics;
+pub mod page;
+pub mod stats;
+pub mod status;

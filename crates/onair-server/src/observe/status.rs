@@ -1,0 +1,197 @@
+//! `/status.json` (onair's own shape) and `/status-json.xsl` (Icecast's `icestats` shape, so
+//! existing Icecast dashboards and monitoring read onair unchanged).
+
+use std::time::SystemTime;
+
+use onair_core::wall_time;
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::config::HlsConfig;
+use crate::stations::Station;
+
+/// `/status.json`.
+pub fn status(app: &App, base_url: &str) -> Value {
+    let hls = app.config().hls;
+    let stations: Vec<Value> = app
+        .registry
+        .list()
+        .iter()
+        .map(|station| station_json(station, base_url, &hls))
+        .collect();
+    json!({
+        "server": {
+            "version": env!("CARGO_PKG_VERSION"),
+            "started_at": iso8601(app.stats.started_at),
+            "uptime_s": app.stats.started.elapsed().as_secs(),
+            "listeners": app.listeners(),
+            "listener_peak": app.stats.listener_peak.load(std::sync::atomic::Ordering::Relaxed),
+            // Open /events streams (web pages), against `server.max_event_clients`.
+            "event_clients": app.events.clients(),
+            // Tasks alive on the main runtime (listeners, station pacers, the watcher): a soak
+            // checks that this comes back down.
+            "tasks": tokio::runtime::Handle::try_current().map_or(0, |h| h.metrics().num_alive_tasks()),
+        },
+        "stations": stations,
+    })
+}
+
+fn station_json(station: &Station, base_url: &str, hls: &HlsConfig) -> Value {
+    use std::sync::atomic::Ordering::Relaxed;
+    let programme = station.programme();
+    let info = programme.first();
+    let meta = station.meta();
+    let stats = station.hub.stats();
+    let at = station.now_and_next();
+    let (now, started, next) = (&at.now.track, at.now.started, &at.next.track);
+    let now_playing = json!({
+        "artist": now.meta.tags.artist,
+        "title": station.stream_title(Some(&now.meta)),
+        "track_title": now.meta.tags.title,
+        "file": now.path.file_name().map(|f| f.to_string_lossy()),
+        // To the millisecond: a track's start is a point on the station clock.
+        "started_at": humantime::format_rfc3339_millis(wall_time(station.epoch, started)).to_string(),
+        "duration_s": seconds(now.duration.as_nanos()),
+    });
+    let next = json!({
+        "artist": next.meta.tags.artist,
+        "title": station.stream_title(Some(&next.meta)),
+        "track_title": next.meta.tags.title,
+        "file": next.path.file_name().map(|f| f.to_string_lossy()),
+        "duration_s": seconds(next.duration.as_nanos()),
+    });
+    json!({
+        "name": station.name,
+        "mount": format!("/{}", station.name),
+        "url": format!("{base_url}/{}", station.name),
+        "title": meta.title,
+        "genre": meta.genre,
+        "description": meta.description,
+        "listeners": station.hub.listeners(),
+        "hls_listeners": crate::hls::listeners(station, hls),
+        "hls_url": format!("{base_url}/{}.m3u8", station.name),
+        "listener_peak": stats.peak.load(Relaxed),
+        "content_type": info.codec().content_type(),
+        "format": programme.format().to_string(),
+        "bitrate_kbps": programme.bitrate_kbps(),
+        "sample_rate": info.sample_rate(),
+        "channels": info.channels(),
+        "tracks": programme.tracks().len(),
+        "order": match programme.order() { onair_core::Order::Name => "name", onair_core::Order::Shuffle { .. } => "shuffle" },
+        "duration_s": seconds(programme.duration().as_nanos()),
+        "now_playing": now_playing,
+        "next": next,
+        "position_s": seconds(u128::from(stats.position_ns.load(Relaxed))),
+        "loops": stats.loops.load(Relaxed),
+        "bytes_sent": stats.bytes_sent.load(Relaxed),
+        "started_at": iso8601(station.started_at),
+    })
+}
+
+/// `/status-json.xsl`: Icecast 2.4's `icestats`, with `source` always an array.
+pub fn icestats(app: &App, base_url: &str) -> Value {
+    use std::sync::atomic::Ordering::Relaxed;
+    let host = host_of(base_url).unwrap_or("localhost");
+    let hls = app.config().hls;
+    let sources: Vec<Value> = app
+        .registry
+        .list()
+        .iter()
+        .map(|station| {
+            let programme = station.programme();
+            let info = programme.first();
+            let meta = station.meta();
+            let kbps = programme.bitrate_kbps();
+            let now = station.hub.now_playing();
+            let now = now.as_deref().map(|n| &*n.track);
+            json!({
+                "audio_info": format!("samplerate={};channels={};bitrate={kbps}", info.sample_rate(), info.channels()),
+                "bitrate": kbps,
+                "channels": info.channels(),
+                "genre": meta.genre.clone().unwrap_or_default(),
+                "listener_peak": station.hub.stats().peak.load(Relaxed),
+                // Icecast counts its listeners; onair's HLS clients are listeners too.
+                "listeners": station.hub.listeners() + crate::hls::listeners(station, &hls),
+                "listenurl": format!("{base_url}/{}", station.name),
+                "samplerate": info.sample_rate(),
+                "server_description": meta.description.clone().unwrap_or_default(),
+                "server_name": meta.title,
+                "server_type": info.codec().content_type(),
+                "server_url": meta.url.clone().unwrap_or_else(|| format!("{base_url}/")),
+                "stream_start": httpdate(station.started_at),
+                "stream_start_iso8601": iso8601(station.started_at),
+                // Icecast's `title` is the stream title (the track), `artist` its artist.
+                "title": station.stream_title(now),
+                "artist": now.and_then(|t| t.tags.artist.clone()),
+                "dummy": null,
+            })
+        })
+        .collect();
+    json!({
+        "icestats": {
+            "admin": "",
+            "host": host,
+            "location": "",
+            "server_id": concat!("onair ", env!("CARGO_PKG_VERSION")),
+            "server_start": httpdate(app.stats.started_at),
+            "server_start_iso8601": iso8601(app.stats.started_at),
+            "source": sources,
+        }
+    })
+}
+
+/// The host of a base URL, without its port: `radio.example.com`, `127.0.0.1`, `[::1]`.
+fn host_of(base_url: &str) -> Option<&str> {
+    let authority = base_url.split("://").nth(1)?.split('/').next()?;
+    if authority.starts_with('[') {
+        // An IPv6 literal keeps its brackets; its colons are not a port.
+        return authority.find(']').map(|end| &authority[..=end]);
+    }
+    authority.split(':').next().filter(|h| !h.is_empty())
+}
+
+/// `2026-11-22T00:13:55+0000`, as Icecast writes it (and valid ISO 8601).
+fn iso8601(t: SystemTime) -> String {
+    let rfc3339 = humantime::format_rfc3339_seconds(t).to_string();
+    rfc3339.trim_end_matches('Z').to_string() + "+0000"
+}
+
+/// `Sun, 22 Nov 2026 00:13:55 GMT` (an HTTP date).
+fn httpdate(t: SystemTime) -> String {
+    httpdate::fmt_http_date(t)
+}
+
+/// Seconds as a status page shows them: to the millisecond, without float artefacts
+/// (`7.848`, not `7.8483446709999996`).
+fn seconds(ns: u128) -> f64 {
+    (ns / 1_000_000) as f64 / 1e3
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn dates() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_307_635);
+        assert_eq!(iso8601(t), "2026-11-22T00:33:55+0000");
+        assert_eq!(httpdate(t), "Sun, 22 Nov 2026 00:33:55 GMT");
+    }
+
+    #[test]
+    fn hosts_and_seconds() {
+        assert_eq!(host_of("http://[::1]:8080"), Some("[::1]"));
+        assert_eq!(host_of("http://[2001:db8::1]/x"), Some("[2001:db8::1]"));
+        assert_eq!(
+            host_of("https://radio.example.com:443/"),
+            Some("radio.example.com")
+        );
+        assert_eq!(host_of("http://127.0.0.1"), Some("127.0.0.1"));
+        assert_eq!(seconds(7_848_344_670), 7.848);
+        assert_eq!(
+            serde_json::json!(seconds(7_848_344_670)).to_string(),
+            "7.848"
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! A listener's endless audio stream: the station's chunks, with ICY metadata woven in when
+//! asked for, and one access-log line when it ends.
+
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use onair_core::{NowPlaying, Subscription};
+use tokio::time::Instant;
+use tokio_stream::Stream;
+
+use crate::app::App;
+use crate::http::body::Endless;
+use crate::http::icy::{IcyCursor, IcyNext};
+use crate::http::timed_io::WriteTimeout;
+use crate::http::writer::SendBufferPlan;
+use crate::observe::stats::EndReason;
+use crate::stations::Station;
+
+/// One listener's session: the chunks of its [`Subscription`], each sent as one write, with
+/// ICY metadata blocks woven in when the client asked for them. When it ends, one access-log
+/// line says who listened to what, for how long, and why it ended.
+pub struct ListenerBody {
+    subscription: Subscription,
+    station: Arc<Station>,
+    /// Boxed: most listeners ask for no metadata, and pay one pointer for it.
+    icy: Option<Box<IcyCursor>>,
+    /// The track of the newest chunk sent (its first bytes are out).
+    track: Option<Arc<NowPlaying>>,
+    app: Arc<App>,
+    /// The connection's write timeout: whether it fired says why the session ended.
+    write_timeout: WriteTimeout,
+    client: IpAddr,
+    user_agent: Box<str>,
+    since: Instant,
+    bytes: u64,
+    ended: bool,
+}
+
+impl ListenerBody {
+    /// The body for a listener of `station`; `icy` when it asked for `Icy-MetaData: 1`. Sets the
+    /// connection's write timeout to the station's `client_timeout_s`.
+    pub fn new(
+        subscription: Subscription,
+        station: Arc<Station>,
+        icy: bool,
+        app: Arc<App>,
+        write_timeout: WriteTimeout,
+        client: IpAddr,
+        user_agent: String,
+    ) -> Self {
+        tracing::debug!(station = %station.name, %client, icy, "listener joined");
+        // The connection's writes time out after the station's `client_timeout_s` from now on.
+        write_timeout.set(station.client_timeout());
+        app.stats.note_listeners(app.listeners());
+        ListenerBody {
+            subscription,
+            station,
+            icy: icy.then(Box::default),
+            track: None,
+            app,
+            write_timeout,
+            client,
+            user_agent: user_agent.into_boxed_str(),
+            since: Instant::now(),
+            bytes: 0,
+            ended: false,
+        }
+    }
+
+    fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let Some(icy) = &mut self.icy else {
+            return self.poll_audio(cx);
+        };
+        let (station, track) = (&self.station, &self.track);
+        let title =
+            || station.icy_block(&station.stream_title(track.as_deref().map(|t| &*t.track)));
+        match icy.next(title) {
+            IcyNext::Audio(audio) => Poll::Ready(Some(audio)),
+            IcyNext::Block(block) => Poll::Ready(Some(block)),
+            IcyNext::NeedChunk => match self.poll_audio(cx) {
+                Poll::Ready(Some(audio)) => {
+                    Poll::Ready(self.icy.as_mut().map(|icy| icy.feed(audio)))
+                }
+                other => other,
+            },
+        }
+    }
+
+    fn poll_audio(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        match Pin::new(&mut self.subscription).poll_next(cx) {
+            Poll::Ready(Some(chunk)) => {
+                self.bytes += chunk.data.len() as u64;
+                if chunk.track.is_some() {
+                    self.track = chunk.track;
+                }
+                Poll::Ready(Some(chunk.data))
+            }
+            Poll::Ready(None) => {
+                self.ended = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Endless for ListenerBody {
+    fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        ListenerBody::poll_data(self, cx)
+    }
+
+    fn ends_with_client_close(&self) -> bool {
+        false
+    }
+
+    fn send_plan(&self, head: usize) -> Option<SendBufferPlan> {
+        Some(SendBufferPlan::new(
+            self.station.programme().bitrate(),
+            self.station.hub.tuning(),
+            head,
+        ))
+    }
+}
+
+impl Drop for ListenerBody {
+    fn drop(&mut self) {
+        let reason = if self.ended && self.app.closing.is_cancelled() {
+            EndReason::Shutdown
+        } else if self.ended {
+            EndReason::OffAir
+        } else if self.write_timeout.fired() {
+            EndReason::Timeout
+        } else {
+            EndReason::ClientLeft
+        };
+        self.app.stats.count_end(&self.station.name, reason);
+        tracing::info!(
+            target: "onair::access",
+            client = %self.client,
+            station = %self.station.name,
+            user_agent = ?self.user_agent,
+            seconds = self.since.elapsed().as_secs(),
+            bytes = self.bytes,
+            skips = self.subscription.skips(),
+            reason = reason.as_str(),
+            "listener session ended"
+        );
+    }
+}

@@ -1,0 +1,427 @@
+//! What each request gets.
+//!
+//! | path | answer |
+//! |---|---|
+//! | `/<name>`, `/<name>.aac`, `/<name>.mp3` | the station's stream (ICY metadata on request, Safari's range probe) |
+//! | `/<name>.m3u`, `/<name>.pls` | playlists pointing at the stream |
+//! | `/` | the web page |
+//! | `/status.json`, `/status-json.xsl` | status, in onair's and in Icecast's shape |
+//! | `/events` | server-sent events for the web page |
+//! | `/metrics` | Prometheus metrics |
+//! | `/healthz` | 200 while serving |
+
+use std::sync::Arc;
+
+use http::header::{
+    HeaderName, HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ALLOW,
+    CACHE_CONTROL, CONNECTION, CONTENT_RANGE, CONTENT_TYPE, HOST, RANGE, SERVER, USER_AGENT, VARY,
+};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
+use onair_core::Refused;
+
+use super::body::ListenerBody;
+use crate::app::{App, Conn};
+use crate::http::body::Body;
+use crate::http::icy::METAINT;
+use crate::http::responses::{escape_text, header_safe, json, text, try_later};
+use crate::http::route::{PlaylistKind, Route};
+use crate::stations::Station;
+
+/// The `Server` header.
+const SERVER_NAME: &str = concat!("onair/", env!("CARGO_PKG_VERSION"));
+
+/// The methods served.
+const ALLOWED: &str = "GET, HEAD, OPTIONS";
+/// The response headers a web player on another site may read.
+const EXPOSED: &str = "icy-metaint, icy-name, icy-genre, icy-description, icy-url, icy-br, icy-sr, icy-pub, ice-audio-info, content-type";
+
+/// Answers one request: the one place every request, streamed directly or served by hyper, is
+/// answered.
+pub async fn respond<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Body> {
+    let method = req.method();
+    let response = if method == Method::OPTIONS {
+        preflight()
+    } else if method != Method::GET && method != Method::HEAD {
+        let mut response = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET, HEAD and OPTIONS are served\n",
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(ALLOWED));
+        response
+    } else {
+        route(app, req, conn).await
+    };
+    finish(method, response)
+}
+
+/// What every answer gets: CORS, `Server`, and no body for `HEAD`.
+fn finish(method: &Method, mut response: Response<Body>) -> Response<Body> {
+    // Every answer may be read by a web page on another site: streams, status, playlists.
+    let h = response.headers_mut();
+    h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    // streamripper and status tools show the server's name.
+    h.insert(SERVER, HeaderValue::from_static(SERVER_NAME));
+    if method == Method::HEAD {
+        let (parts, _) = response.into_parts();
+        return Response::from_parts(parts, Body::empty());
+    }
+    response
+}
+
+async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Body> {
+    let path = req.uri().path();
+    // RFC 9112 section 3.2: a request with more than one Host header is answered 400.
+    if req.headers().get_all(HOST).iter().count() > 1 {
+        return text(StatusCode::BAD_REQUEST, "more than one Host header\n");
+    }
+    let base = base_url(app, req.headers());
+    match Route::of(path) {
+        Route::Page => crate::observe::page::page(app),
+        Route::Health => text(StatusCode::OK, "ok\n"),
+        Route::Status => json(&crate::observe::status::status(app, &base)),
+        Route::Icestats => json(&crate::observe::status::icestats(app, &base)),
+        Route::Events => events(app),
+        Route::Metrics => metrics(app),
+        Route::Stream(name) => match app.registry.get(name) {
+            Some(station) => stream(app, &station, req, conn),
+            None => not_found(app, path),
+        },
+        Route::Playlist(name, kind) => match app.registry.get(name) {
+            Some(station) => playlist(&station, kind, &base),
+            None => not_found(app, path),
+        },
+        Route::Hls(name, request) => match app.registry.get(name) {
+            Some(station) => {
+                let config = app.config();
+                let (client, user_agent) = client_of(&config, req, conn);
+                // Boxed: the HLS future (cutting segments from files) is large, and every
+                // request's future, a stream listener's opening among them, would carry it.
+                let mut response = Box::pin(crate::hls::respond(
+                    &station,
+                    request,
+                    req.headers(),
+                    client,
+                    &user_agent,
+                    &config.hls,
+                ))
+                .await;
+                response.headers_mut().insert(
+                    ACCESS_CONTROL_EXPOSE_HEADERS,
+                    HeaderValue::from_static("content-length, etag, last-modified"),
+                );
+                response
+            }
+            None => not_found(app, path),
+        },
+    }
+}
+
+/// The station's live stream: close-delimited (never chunked), like Icecast, so that hardware
+/// radios and ICY clients that cannot parse chunked encoding can play it.
+fn stream<B>(
+    app: &Arc<App>,
+    station: &Arc<Station>,
+    req: &Request<B>,
+    conn: &Conn,
+) -> Response<Body> {
+    let headers = req.headers();
+    if let Some(range) = closed_range(headers) {
+        return range_probe(station, range);
+    }
+    let icy = headers
+        .get("icy-metadata")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "1");
+    let body = if req.method() == Method::HEAD {
+        Body::empty()
+    } else {
+        match subscribe(app, station, req, conn, icy) {
+            Ok(body) => body,
+            Err(response) => return *response,
+        }
+    };
+    let mut response = Response::new(body);
+    // hyper writes a close-delimited body (no Content-Length, no chunked encoding) when the
+    // response itself is HTTP/1.0.
+    *response.version_mut() = Version::HTTP_10;
+    let programme = station.programme();
+    let info = programme.first();
+    let meta = station.meta();
+    let kbps = programme.bitrate_kbps();
+    let h = response.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(info.codec().content_type()),
+    );
+    h.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store"),
+    );
+    h.insert(CONNECTION, HeaderValue::from_static("close"));
+    h.insert(
+        ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSED),
+    );
+    let base = base_url(app, req.headers());
+    let url = meta
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("{base}/{}", station.name));
+    let mut set = |name: &'static str, value: &str| {
+        // Titles are UTF-8; header values carry the bytes as they are, as Icecast does.
+        if let Ok(value) = HeaderValue::from_bytes(header_safe(value).as_bytes()) {
+            h.insert(HeaderName::from_static(name), value);
+        }
+    };
+    set("icy-name", &meta.title);
+    set("icy-genre", meta.genre.as_deref().unwrap_or(""));
+    set("icy-description", meta.description.as_deref().unwrap_or(""));
+    set("icy-url", &url);
+    set("icy-br", &kbps.to_string());
+    set("icy-sr", &info.sample_rate().to_string());
+    set("icy-pub", "0");
+    set(
+        "ice-audio-info",
+        &format!(
+            "samplerate={};channels={};bitrate={kbps}",
+            info.sample_rate(),
+            info.channels()
+        ),
+    );
+    if icy {
+        set("icy-metaint", &METAINT.to_string());
+    }
+    response
+}
+
+/// Tunes a listener in, within the station's and the server's listener limits.
+fn subscribe<B>(
+    app: &Arc<App>,
+    station: &Arc<Station>,
+    req: &Request<B>,
+    conn: &Conn,
+    icy: bool,
+) -> Result<Body, Box<Response<Body>>> {
+    let config = app.config();
+    if let Some(max) = config.server.max_listeners {
+        if app.listeners() as u64 >= max.get() {
+            return Err(Box::new(full(
+                app,
+                &format!("the server is full ({} listeners)", max.get()),
+            )));
+        }
+    }
+    let max = station.max_listeners().unwrap_or(usize::MAX);
+    let subscription = match station.hub.subscribe_within(max) {
+        Ok(subscription) => subscription,
+        Err(Refused::Full(max)) => {
+            return Err(Box::new(full(
+                app,
+                &format!("/{} is full ({max} listeners)", station.name),
+            )));
+        }
+        Err(Refused::OffAir) => {
+            return Err(Box::new(text(
+                StatusCode::NOT_FOUND,
+                "this station has gone off air\n",
+            )));
+        }
+    };
+    let (client, user_agent) = client_of(&config, req, conn);
+    Ok(Body::endless(ListenerBody::new(
+        subscription,
+        Arc::clone(station),
+        icy,
+        Arc::clone(app),
+        conn.write_timeout.clone(),
+        client,
+        user_agent,
+    )))
+}
+
+fn full(app: &App, reason: &str) -> Response<Body> {
+    app.stats
+        .rejected_full
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::debug!(reason, "listener refused");
+    try_later(reason)
+}
+
+/// A closed byte range `bytes=a-b` (Safari probes a stream with `bytes=0-1`). Open-ended ranges
+/// (`bytes=N-`) are served the live stream.
+fn closed_range(headers: &HeaderMap) -> Option<(usize, usize)> {
+    let spec = headers
+        .get(RANGE)?
+        .to_str()
+        .ok()?
+        .trim()
+        .strip_prefix("bytes=")?;
+    let (start, end) = spec.split_once('-')?;
+    let (start, end) = (start.trim().parse().ok()?, end.trim().parse().ok()?);
+    (end >= start).then_some((start, end))
+}
+
+/// The first bytes of the stream, as a 206 of exactly the range asked (not a listener).
+fn range_probe(station: &Station, (start, end): (usize, usize)) -> Response<Body> {
+    // A probe asks for a few bytes; more than a burst's worth is not served from memory.
+    const MAX_PROBE: usize = 64 * 1024;
+    let head = station.hub.peek_burst(MAX_PROBE);
+    if start >= head.len() {
+        let mut response = text(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "range not available on a live stream\n",
+        );
+        response
+            .headers_mut()
+            .insert(CONTENT_RANGE, HeaderValue::from_static("bytes */*"));
+        return response;
+    }
+    let end = end.min(head.len() - 1);
+    let mut response = Response::new(Body::full(head.slice(start..=end)));
+    *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+    let h = response.headers_mut();
+    let codec = station.info().codec();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(codec.content_type()));
+    h.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{end}/*")) {
+        h.insert(CONTENT_RANGE, value);
+    }
+    h.insert(
+        ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSED),
+    );
+    response
+}
+
+/// `.m3u` and `.pls` playlists pointing at the stream's absolute URL.
+fn playlist(station: &Station, kind: PlaylistKind, base: &str) -> Response<Body> {
+    let url = format!("{base}/{}", station.name);
+    let title = header_safe(&station.meta().title);
+    let (body, content_type) = if kind == PlaylistKind::M3u {
+        (
+            format!("#EXTM3U\n#EXTINF:-1,{title}\n{url}\n"),
+            "audio/x-mpegurl",
+        )
+    } else {
+        (
+            format!("[playlist]\nNumberOfEntries=1\nFile1={url}\nTitle1={title}\nLength1=-1\nVersion=2\n"),
+            "audio/x-scpls",
+        )
+    };
+    let mut response = Response::new(Body::full(body));
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // The URL inside comes from the request's Host header (unless `public_url` is set): a cache
+    // must not hand one host's playlist to another's clients.
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(VARY, HeaderValue::from_static("Host"));
+    response
+}
+
+/// The base URL listeners reach this server at: `server.public_url`, else `http://` and the
+/// request's `Host` (when it looks like a host), else the listening address.
+fn base_url(app: &App, headers: &HeaderMap) -> String {
+    if let Some(url) = &app.config().server.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.len() < 256)
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+        });
+    match host {
+        Some(host) => format!("http://{host}"),
+        None => format!("http://{}", app.local_addr),
+    }
+}
+
+fn preflight() -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let h = response.headers_mut();
+    h.insert(ALLOW, HeaderValue::from_static(ALLOWED));
+    h.insert(
+        ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static(ALLOWED),
+    );
+    h.insert(
+        ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Icy-MetaData, Range"),
+    );
+    h.insert(
+        ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSED),
+    );
+    h.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    response
+}
+
+fn events(app: &Arc<App>) -> Response<Body> {
+    let max = app.config().server.max_event_clients.get() as usize;
+    let Some(body) = app.events.subscribe(max, &app.closing) else {
+        tracing::debug!(max, "event client refused");
+        return try_later(&format!("too many /events clients ({max})"));
+    };
+    let mut response = Response::new(Body::endless(body));
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn metrics(app: &App) -> Response<Body> {
+    match crate::observe::metrics::render(app) {
+        Ok(text) => {
+            let mut response = Response::new(Body::full(text));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            );
+            response
+        }
+        Err(_) => text(StatusCode::INTERNAL_SERVER_ERROR, "cannot encode metrics\n"),
+    }
+}
+
+fn not_found(app: &App, path: &str) -> Response<Body> {
+    let mut message = format!("no station at {}\nstations:", escape_text(path));
+    for station in app.registry.list() {
+        message.push_str(&format!(" /{}", station.name));
+    }
+    message.push('\n');
+    text(StatusCode::NOT_FOUND, message)
+}
+
+/// Who is asking: the listener's address (behind trusted proxies) and user agent (at most 200
+/// characters).
+fn client_of<B>(
+    config: &crate::config::Config,
+    req: &Request<B>,
+    conn: &Conn,
+) -> (std::net::IpAddr, String) {
+    let client = crate::http::proxy::client_ip(
+        conn.peer.ip(),
+        req.headers(),
+        &config.server.trusted_proxies,
+    );
+    let user_agent = req
+        .headers()
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .chars()
+        .take(200)
+        .collect();
+    (client, user_agent)
+}

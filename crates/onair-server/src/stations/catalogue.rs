@@ -1,0 +1,196 @@
+//! The catalogue of probed tracks: every track probed good, by file and version, the probes
+//! under way and the versions that failed, so that a programme of 500 tracks probes only the one
+//! that changed, a file that cannot play is reported once per version, and a station never goes
+//! on air without a track whose probe has not ended.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use onair_core::{probe_until, Programme, SourceError, StationInfo};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::discovery::Wanted;
+use super::identity::FileIdentity;
+use crate::sync::lock;
+
+/// Probes running at once: a folder of a thousand tracks is read a few files at a time, never a
+/// thousand blocking threads at once.
+const PARALLEL_PROBES: usize = 8;
+
+/// A track probed good: the version probed, and what it holds.
+type Probed = (Option<FileIdentity>, Arc<StationInfo>);
+
+/// A probe to start: the file, the version seen, and how to call it off.
+pub type ProbeJob = (PathBuf, Option<FileIdentity>, CancellationToken);
+
+/// What the probes found, by file.
+#[derive(Debug)]
+pub struct Catalogue {
+    /// Probes under way, by file: the version being probed, and how to call the probe off.
+    probing: Mutex<HashMap<PathBuf, (Option<FileIdentity>, CancellationToken)>>,
+    /// Every track probed good, by file, with the version probed. A version that fails keeps
+    /// the last good one here.
+    probed: Mutex<HashMap<PathBuf, Probed>>,
+    /// Files that failed to probe, with the identity that failed: not retried until they change.
+    failed: Mutex<HashMap<PathBuf, Option<FileIdentity>>>,
+    /// Probes allowed to run at once.
+    slots: Arc<Semaphore>,
+}
+
+impl Default for Catalogue {
+    fn default() -> Self {
+        Catalogue {
+            probing: Default::default(),
+            probed: Default::default(),
+            failed: Default::default(),
+            slots: Arc::new(Semaphore::new(PARALLEL_PROBES)),
+        }
+    }
+}
+
+impl Catalogue {
+    /// Forgets every file not in `wanted`, calling off its probe.
+    pub fn keep_only(&self, wanted: &HashSet<&Path>) {
+        lock(&self.probing).retain(|path, (_, cancel)| {
+            let keep = wanted.contains(path.as_path());
+            if !keep {
+                cancel.cancel();
+            }
+            keep
+        });
+        lock(&self.probed).retain(|path, _| wanted.contains(path.as_path()));
+        lock(&self.failed).retain(|path, _| wanted.contains(path.as_path()));
+    }
+
+    /// Forgets the tracks of `programme` (a station that ended: a new version of its files
+    /// mounts it again).
+    pub fn forget_tracks_of(&self, programme: &Programme) {
+        lock(&self.probed)
+            .retain(|_, (_, info)| !programme.tracks().iter().any(|t| Arc::ptr_eq(t, info)));
+    }
+
+    /// Registers a probe of each version in `seen` that is neither known nor failed before, and
+    /// returns them to start. Every one counts as under way before any starts: a station whose
+    /// first probes end at once never goes on air without the tracks whose probes had not
+    /// started.
+    pub fn begin(
+        &self,
+        seen: Vec<(&Path, Option<FileIdentity>)>,
+        stop: &CancellationToken,
+    ) -> Vec<ProbeJob> {
+        let fresh: Vec<_> = {
+            let probed = lock(&self.probed);
+            let failed = lock(&self.failed);
+            seen.into_iter()
+                .filter(|(path, identity)| {
+                    let known = probed.get(*path).is_some_and(|(p, _)| p == identity);
+                    !known && failed.get(*path) != Some(identity)
+                })
+                .collect()
+        };
+        let mut probing = lock(&self.probing);
+        fresh
+            .into_iter()
+            .filter_map(|(path, identity)| {
+                if let Some((under_way, cancel)) = probing.get(path) {
+                    if *under_way == identity {
+                        return None;
+                    }
+                    cancel.cancel();
+                }
+                let cancel = stop.child_token();
+                probing.insert(path.to_path_buf(), (identity, cancel.clone()));
+                Some((path.to_path_buf(), identity, cancel))
+            })
+            .collect()
+    }
+
+    /// Probes `path` once a probe slot is free, on the blocking pool.
+    pub async fn probe(
+        &self,
+        path: &Path,
+        cancel: &CancellationToken,
+    ) -> Result<StationInfo, SourceError> {
+        let _slot = Arc::clone(&self.slots).acquire_owned().await;
+        let (probe_path, probe_cancel) = (path.to_path_buf(), cancel.clone());
+        tokio::task::spawn_blocking(move || probe_until(&probe_path, &probe_cancel))
+            .await
+            .unwrap_or_else(|e| {
+                Err(SourceError::Io {
+                    path: path.to_path_buf(),
+                    offset: 0,
+                    source: std::io::Error::other(e),
+                })
+            })
+    }
+
+    /// Records a track probed good. The result is recorded before the probe stops counting as
+    /// under way (both under the locks [`tracks_for`](Self::tracks_for) takes, in its order): a
+    /// station never sees a track neither probing nor probed.
+    pub fn record_good(
+        &self,
+        path: &Path,
+        identity: Option<FileIdentity>,
+        cancel: &CancellationToken,
+        info: Arc<StationInfo>,
+    ) {
+        let mut probing = lock(&self.probing);
+        lock(&self.failed).remove(path);
+        lock(&self.probed).insert(path.to_path_buf(), (identity, info));
+        if probing.get(path).is_some_and(|(_, c)| c == cancel) {
+            probing.remove(path);
+        }
+    }
+
+    /// Records a version that failed; returns whether a good version of it is known (and keeps
+    /// playing).
+    pub fn record_failed(
+        &self,
+        path: &Path,
+        identity: Option<FileIdentity>,
+        cancel: &CancellationToken,
+    ) -> bool {
+        let playing = lock(&self.probed).contains_key(path);
+        lock(&self.failed).insert(path.to_path_buf(), identity);
+        self.end(path, cancel);
+        playing
+    }
+
+    /// Ends the probe `cancel` belongs to, whatever came of it.
+    pub fn end(&self, path: &Path, cancel: &CancellationToken) {
+        let mut probing = lock(&self.probing);
+        if probing.get(path).is_some_and(|(_, c)| c == cancel) {
+            probing.remove(path);
+        }
+    }
+
+    /// The tracks of `wanted` as probed, in its order (a track still being written keeps the
+    /// version `playing` has); `None` while one of them is being probed.
+    pub fn tracks_for(
+        &self,
+        wanted: &Wanted,
+        unsettled: &HashSet<PathBuf>,
+        playing: Option<&Programme>,
+    ) -> Option<Vec<Arc<StationInfo>>> {
+        let mut tracks = Vec::with_capacity(wanted.tracks.len());
+        let probing = lock(&self.probing);
+        let probed = lock(&self.probed);
+        for path in &wanted.tracks {
+            if unsettled.contains(path) {
+                let current =
+                    playing.and_then(|p| p.tracks().iter().find(|t| t.path == *path).cloned());
+                tracks.extend(current);
+                continue;
+            }
+            if probing.contains_key(path) {
+                return None;
+            }
+            if let Some((_, info)) = probed.get(path) {
+                tracks.push(Arc::clone(info));
+            }
+        }
+        Some(tracks)
+    }
+}

@@ -1,0 +1,166 @@
+//! Which stations the config and the stations folder name: station files (`*.aac`, `*.mp3`) and
+//! programme folders of them, each with its tracks in name order. Reading the folders is all this
+//! does; what goes on air is the registry's to decide.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use onair_core::Order;
+
+use super::origin::Origin;
+use crate::config::naming::{self, is_hidden, is_station_file, name_of, name_of_folder};
+use crate::config::{Config, TrackOrder};
+
+/// Entries that cannot be stations or tracks, with why.
+pub type Unusable = Vec<(PathBuf, String)>;
+
+/// What one station should play: a station file, or a folder of tracks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    /// The station file, or the programme folder.
+    pub origin: Origin,
+    /// The tracks, in name order (the station file alone for a file).
+    pub tracks: Vec<PathBuf>,
+    /// The order they play in.
+    pub order: Order,
+}
+
+impl Wanted {
+    /// Whether `path` is one of the tracks (kept in name order: a binary search).
+    pub fn has(&self, path: &Path) -> bool {
+        self.tracks
+            .binary_search_by(|t| t.as_path().cmp(path))
+            .is_ok()
+    }
+}
+
+/// Two files that claim one station name: `(name, kept, ignored)`.
+pub type Duplicate = (String, PathBuf, PathBuf);
+
+/// What the config and the stations folder name.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Name to what it plays, one origin per name.
+    pub stations: BTreeMap<String, Wanted>,
+    /// Files or folders that lost their name to another.
+    pub duplicates: Vec<Duplicate>,
+    /// Entries named like stations or tracks that cannot be one (a FIFO, a dangling or looping
+    /// symlink, a name that is not UTF-8), with why.
+    pub unusable: Unusable,
+}
+
+/// The stations to mount, by name: `[stations.<name>] file = ...` and `folder = ...` entries
+/// first, then the stations folder's `*.aac` and `*.mp3` files and its folders that hold some,
+/// in name order. A name claimed twice keeps its first origin.
+pub fn discover(config: &Config) -> Discovery {
+    let mut found = Discovery::default();
+    let order_of = |name: &str| match config.stations.get(name).map(|s| s.order) {
+        Some(TrackOrder::Shuffle) => Order::shuffle_for(name),
+        _ => Order::Name,
+    };
+    let claim = |found: &mut Discovery, name: String, origin: Origin| {
+        if let Some(first) = found.stations.get(&name) {
+            let (kept, ignored) = (
+                first.origin.path().to_path_buf(),
+                origin.path().to_path_buf(),
+            );
+            found.duplicates.push((name, kept, ignored));
+            return;
+        }
+        let tracks = match &origin {
+            Origin::Folder(folder) => {
+                let (tracks, unusable) = audio_files(folder);
+                found.unusable.extend(unusable);
+                if tracks.is_empty() {
+                    return;
+                }
+                tracks
+            }
+            Origin::File(file) => vec![file.clone()],
+        };
+        let order = order_of(&name);
+        found.stations.insert(
+            name,
+            Wanted {
+                origin,
+                tracks,
+                order,
+            },
+        );
+    };
+    for (name, station) in &config.stations {
+        if let Some(file) = &station.file {
+            claim(&mut found, name.clone(), Origin::File(file.clone()));
+        }
+        if let Some(folder) = &station.folder {
+            claim(&mut found, name.clone(), Origin::Folder(folder.clone()));
+        }
+    }
+    let (entries, unusable) = station_entries(&config.server.stations_dir);
+    found.unusable.extend(unusable);
+    for origin in entries {
+        let name = match &origin {
+            Origin::Folder(path) => name_of_folder(path),
+            Origin::File(path) => name_of(path),
+        };
+        if let Some(name) = name {
+            match naming::reserved(&name) {
+                Some(why) => found.unusable.push((origin.path().to_path_buf(), why)),
+                None => claim(&mut found, name, origin),
+            }
+        }
+    }
+    found
+}
+
+/// The station files and programme folders in `dir`, in name order, and the entries named like
+/// station files that are not regular files (empty when the folder cannot be read). Symlinks
+/// are followed.
+pub fn station_entries(dir: &Path) -> (Vec<Origin>, Unusable) {
+    let (files, mut unusable) = audio_files(dir);
+    let mut entries: Vec<Origin> = files.into_iter().map(Origin::File).collect();
+    if let Ok(listing) = std::fs::read_dir(dir) {
+        for path in listing.filter_map(Result::ok).map(|e| e.path()) {
+            if !is_hidden(&path) && !is_station_file(&path) && path.is_dir() {
+                entries.push(Origin::Folder(path));
+            }
+        }
+    }
+    entries.sort_by(|a, b| a.path().cmp(b.path()));
+    unusable.sort();
+    (entries, unusable)
+}
+
+/// The audio files (`*.aac`, `*.mp3`) directly in `dir`, in name order, and the entries named
+/// like them that are not regular files.
+pub fn audio_files(dir: &Path) -> (Vec<PathBuf>, Unusable) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut files = Vec::new();
+    let mut unusable = Vec::new();
+    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+        if !is_station_file(&path) {
+            if naming::is_non_utf8_station_file(&path) {
+                unusable.push((
+                    path,
+                    "the file name is not valid UTF-8, so it has no station name; rename it"
+                        .to_string(),
+                ));
+            }
+            continue;
+        }
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => files.push(path),
+            Ok(meta) if meta.is_dir() => unusable.push((path, "a folder, not a file".to_string())),
+            Ok(_) => unusable.push((
+                path,
+                "not a regular file (a FIFO, socket or device)".to_string(),
+            )),
+            Err(error) => unusable.push((path, format!("cannot be read: {error}"))),
+        }
+    }
+    files.sort();
+    unusable.sort();
+    (files, unusable)
+}

@@ -1,0 +1,33 @@
+//! The stations: which ones the config and the stations folder name, what each plays, and
+//! keeping them on air as files come and go.
+//!
+//! - [`origin`]: where a station's audio comes from ([`Origin`]: a file or a folder), and the
+//!   one place that says what that means for it.
+//! - [`discovery`]: the station files and programme folders the config and the stations folder
+//!   name, with their tracks.
+//! - [`identity`]: which version of a file is which.
+//! - [`catalogue`]: every track probed, by file and version, and the probes under way.
+//! - [`admission`]: the one rule for which tracks a station admits (its format).
+//! - [`station`]: one station on air: hub, timeline, HLS window and audience, metadata, switches.
+//! - [`registry`]: the stations on air, and the one place each station's fate is decided.
+//! - [`supervisor`]: restarts a station's pacer that panicked.
+//! - [`report`]: what the operator is told about stations.
+//! - [`settle`]: decides when a file is completely written (a pure state machine).
+//! - [`watcher`]: watches the stations folder and the config file, applying changes live.
+
+pub mod admission;
+pub mod audience;
+pub mod catalogue;
+pub mod discovery;
+pub mod identity;
+pub mod origin;
+pub mod registry;
+pub mod report;
+pub mod settle;
+pub mod station;
+pub mod supervisor;
+pub mod watcher;
+
+pub use origin::Origin;
+pub use registry::StationRegistry;
+pub use station::{Station, StationMeta};

@@ -1,0 +1,476 @@
+//! The stations on air: which programmes they play, their hubs, and the pacer tasks that feed
+//! them.
+//!
+//! The registry is driven by one general mechanism, [`StationRegistry::reconcile`]: given the
+//! stations that should be on air (each a station file or a folder of tracks), it probes every
+//! track that is new or changed (in the background, in parallel, each once per version), mounts
+//! the new stations, switches stations whose programme changed to the new one, and takes the
+//! others off air. Start-up, the folder watcher and config reloads all go through it; whether a
+//! station's programme changed, and how, is decided in one place ([`StationRegistry::apply`]).
+//!
+//! A station file replaced by a new version switches at the next HLS segment boundary, joining
+//! the station clock where it is; a programme that changed (a track added, removed, replaced or
+//! renamed, another order) switches at the next track boundary, so that no track is ever cut.
+//!
+//! The registry owns every pacer task (in one `TaskTracker`, under one `CancellationToken`), so
+//! shutting it down ends every station and, through the hubs, every listener's stream.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use onair_core::{
+    printable, Hub, Pacer, Programme, SourceError, StationInfo, Timeline, TimelineFeed, WallClock,
+};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use super::admission::Admission;
+use super::catalogue::Catalogue;
+use super::discovery::{discover, Wanted};
+use super::identity::FileIdentity;
+use super::report::{log_station, report_damage, report_discovery, WarnOnce};
+use super::station::Station;
+use super::supervisor::supervise;
+use crate::config::Config;
+use crate::sync::{lock, read, write};
+
+/// The stations that should be on air.
+#[derive(Debug, Default, Clone)]
+pub struct Desired {
+    /// Name to what it plays, one origin per name.
+    pub stations: BTreeMap<String, Wanted>,
+    /// Files still being written: a station playing one keeps its current version, and a new
+    /// one waits.
+    pub unsettled: HashSet<PathBuf>,
+    /// Each track's identity as the folder scan saw it (a track missing here is looked at
+    /// anew): the scan has read it already, so it is not read twice.
+    pub identities: HashMap<PathBuf, Option<FileIdentity>>,
+}
+
+impl Desired {
+    /// Every track any station wants, for lookups (a programme of thousands of tracks is
+    /// checked in one pass, not once per track).
+    fn wanted_tracks(&self) -> HashSet<&Path> {
+        self.stations
+            .values()
+            .flat_map(|w| w.tracks.iter().map(PathBuf::as_path))
+            .collect()
+    }
+}
+
+/// What a station's programme should be now, as far as the probes tell.
+enum Assembly {
+    /// A track is still being probed: decide when it is done.
+    Waiting,
+    /// What plays already.
+    Same,
+    /// No playable track.
+    Empty,
+    /// Another programme.
+    New(Programme),
+}
+
+/// The stations on air, by name.
+#[derive(Debug)]
+pub struct StationRegistry {
+    stations: RwLock<BTreeMap<String, Arc<Station>>>,
+    /// Every track probed, and the probes under way.
+    catalogue: Catalogue,
+    /// One change at a time per station (two probes ending together decide once).
+    applying: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Told whenever a station starts another track (the `/events` publisher waits on it).
+    pub track_changes: Arc<tokio::sync::Notify>,
+    /// What the latest reconcile wanted: a probe that ends applies its result only if the file
+    /// is still wanted under that name.
+    latest: Mutex<Option<(Arc<Config>, Arc<Desired>)>>,
+    /// Probes and mounts under way; 0 when the registry has caught up with `latest`.
+    jobs: watch::Sender<usize>,
+    /// Duplicate names, unusable entries and left-out tracks already warned about.
+    warned: WarnOnce,
+    /// Where wall time comes from, for every station.
+    clock: Arc<dyn WallClock>,
+    tasks: TaskTracker,
+    stop: CancellationToken,
+}
+
+impl StationRegistry {
+    /// An empty registry whose stations read wall time from `clock`.
+    pub fn new(clock: Arc<dyn WallClock>) -> Arc<Self> {
+        Arc::new(StationRegistry {
+            stations: Default::default(),
+            catalogue: Catalogue::default(),
+            applying: Default::default(),
+            track_changes: Default::default(),
+            latest: Default::default(),
+            jobs: Default::default(),
+            warned: Default::default(),
+            clock,
+            tasks: Default::default(),
+            stop: Default::default(),
+        })
+    }
+
+    /// Where wall time comes from.
+    pub fn clock(&self) -> &Arc<dyn WallClock> {
+        &self.clock
+    }
+
+    /// Puts on air every station the config and the stations folder name (at start-up, every
+    /// file present is taken as complete). Returns at once; see [`reconcile`](Self::reconcile).
+    pub fn load(self: &Arc<Self>, config: &Arc<Config>) {
+        let desired = Desired {
+            stations: self.discover(config),
+            ..Desired::default()
+        };
+        self.reconcile(config, desired);
+    }
+
+    /// Brings the stations on air in line with `desired`: takes off air the stations no longer
+    /// wanted, applies `config`'s pacing and metadata to all, starts a probe of every track
+    /// that is new or changed, and has every station's programme decided again
+    /// ([`apply`](Self::apply)). It returns at once: probes run in the background, a few at a
+    /// time, each deciding its stations again when it ends, so that a huge or slow file never
+    /// delays serving, the other stations, the watcher or shutdown. A file that cannot be
+    /// played is logged (once per version of the file) and changes nothing else.
+    pub fn reconcile(self: &Arc<Self>, config: &Arc<Config>, desired: Desired) {
+        let desired = Arc::new(desired);
+        *lock(&self.latest) = Some((Arc::clone(config), Arc::clone(&desired)));
+        // A station whose pacer ended (a file failed for good) is gone, and so are the probes
+        // of its tracks: a new version of its files mounts it again.
+        let ended: Vec<Arc<Station>> = {
+            let mut stations = write(&self.stations);
+            let ended = stations
+                .values()
+                .filter(|s| s.hub.is_closed())
+                .cloned()
+                .collect();
+            stations.retain(|_, s| !s.hub.is_closed());
+            ended
+        };
+        for station in ended {
+            self.catalogue.forget_tracks_of(&station.programme());
+        }
+        for station in self.all() {
+            match desired.stations.get(&station.name) {
+                Some(wanted) if wanted.origin.same_kind(&station.origin) => {
+                    station.configure(config)
+                }
+                Some(_) => self.unmount(&station.name, "it is now a folder (or a file) instead"),
+                None => self.unmount(&station.name, "its file is gone (or its folder is empty)"),
+            }
+        }
+        // Probes of files no longer wanted are called off, and tracks no station wants are
+        // forgotten (a station playing one keeps it until its programme changes).
+        self.catalogue.keep_only(&desired.wanted_tracks());
+        let seen = desired
+            .stations
+            .values()
+            .flat_map(|wanted| &wanted.tracks)
+            .filter(|path| !desired.unsettled.contains(*path))
+            .map(|path| {
+                let identity = match desired.identities.get(path) {
+                    Some(identity) => *identity,
+                    None => FileIdentity::of(path),
+                };
+                (path.as_path(), identity)
+            })
+            .collect();
+        for (path, identity, cancel) in self.catalogue.begin(seen, &self.stop) {
+            self.spawn_probe(path, identity, cancel);
+        }
+        for name in desired.stations.keys() {
+            self.spawn_apply(name);
+        }
+    }
+
+    /// Decides station `name`'s programme again, in the background.
+    fn spawn_apply(self: &Arc<Self>, name: &str) {
+        self.jobs.send_modify(|n| *n += 1);
+        let registry = Arc::clone(self);
+        let name = name.to_string();
+        self.tasks.spawn(async move {
+            registry.apply(&name).await;
+            registry.jobs.send_modify(|n| *n -= 1);
+        });
+    }
+
+    /// Probes `path` (version `identity`, registered as under way with `cancel`) in the
+    /// background, once a probe slot is free.
+    fn spawn_probe(
+        self: &Arc<Self>,
+        path: PathBuf,
+        identity: Option<FileIdentity>,
+        cancel: CancellationToken,
+    ) {
+        self.jobs.send_modify(|n| *n += 1);
+        let registry = Arc::clone(self);
+        self.tasks.spawn(async move {
+            let probed = registry.catalogue.probe(&path, &cancel).await;
+            registry.probed(&path, identity, &cancel, probed);
+            registry.jobs.send_modify(|n| *n -= 1);
+        });
+    }
+
+    /// Records the end of a probe (a good track, or a file reported once), if the file is still
+    /// wanted as it was probed, and has the stations that play it decide again.
+    fn probed(
+        self: &Arc<Self>,
+        path: &Path,
+        identity: Option<FileIdentity>,
+        cancel: &CancellationToken,
+        probed: Result<StationInfo, SourceError>,
+    ) {
+        let latest = lock(&self.latest).clone();
+        let Some((_, desired)) = latest.filter(|_| !cancel.is_cancelled()) else {
+            return self.catalogue.end(path, cancel);
+        };
+        let users: Vec<&String> = desired
+            .stations
+            .iter()
+            .filter(|(_, w)| w.has(path))
+            .map(|(name, _)| name)
+            .collect();
+        // Removed, replaced or rewritten while it was probed: a newer reconcile has started the
+        // probe that counts.
+        if users.is_empty()
+            || desired.unsettled.contains(path)
+            || FileIdentity::of(path) != identity
+        {
+            return self.catalogue.end(path, cancel);
+        }
+        match probed {
+            Ok(info) => {
+                for name in &users {
+                    report_damage(name, &info);
+                }
+                self.catalogue
+                    .record_good(path, identity, cancel, Arc::new(info));
+            }
+            Err(error) => {
+                let playing = self.catalogue.record_failed(path, identity, cancel);
+                for name in &users {
+                    tracing::warn!(
+                        station = %name,
+                        %error,
+                        "{}",
+                        if playing { "new version refused; the last good one keeps playing" } else { "file refused" }
+                    );
+                }
+            }
+        }
+        for name in users {
+            self.spawn_apply(name);
+        }
+    }
+
+    /// The one place a station's fate is decided: from the latest reconcile and the probes,
+    /// its programme is assembled; a new one goes on air, a changed one is switched to, an
+    /// empty one goes off air.
+    async fn apply(self: &Arc<Self>, name: &str) {
+        let gate = Arc::clone(lock(&self.applying).entry(name.to_string()).or_default());
+        let _one_at_a_time = gate.lock().await;
+        let Some((config, desired)) = lock(&self.latest).clone() else {
+            return;
+        };
+        let Some(wanted) = desired.stations.get(name) else {
+            return;
+        };
+        if self.stop.is_cancelled() {
+            return;
+        }
+        let station = self.get(name);
+        match self.assemble(name, wanted, &desired, station.as_deref(), &config) {
+            Assembly::Waiting | Assembly::Same => {}
+            Assembly::Empty => {
+                if station.is_some() {
+                    self.unmount(name, "its folder holds no playable track");
+                }
+            }
+            Assembly::New(programme) => {
+                let programme = Arc::new(programme);
+                match station {
+                    Some(station) => station.replace(programme, &config).await,
+                    None => {
+                        let station = self.mount(name, programme, wanted, &config);
+                        self.go_live(station).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The programme `wanted` makes now: its tracks as probed (a track still being written
+    /// keeps the version playing), those the station's format rule leaves out warned about.
+    fn assemble(
+        &self,
+        name: &str,
+        wanted: &Wanted,
+        desired: &Desired,
+        station: Option<&Station>,
+        config: &Config,
+    ) -> Assembly {
+        let playing = station.map(Station::programme);
+        let Some(tracks) =
+            self.catalogue
+                .tracks_for(wanted, &desired.unsettled, playing.as_deref())
+        else {
+            return Assembly::Waiting;
+        };
+        let named = config.stations.get(name).cloned().unwrap_or_default();
+        let mut admission =
+            Admission::new(&named, &wanted.origin, playing.as_ref().map(|p| p.format()));
+        let mut admitted = Vec::with_capacity(tracks.len());
+        for track in tracks {
+            let format = track.first.format();
+            match admission.judge(format) {
+                Ok(()) => admitted.push(track),
+                Err(left_out) => {
+                    let key = format!("format {} {format} {left_out}", track.path.display());
+                    if self.warned.first(key) {
+                        tracing::warn!(
+                            station = %name,
+                            track = %printable(&track.path),
+                            track_format = %format,
+                            station_format = %admission.station_format(),
+                            "track left out ({left_out}): every track of a station must share codec, sample rate and channels"
+                        );
+                    }
+                }
+            }
+        }
+        let order = wanted.order;
+        let same = playing.as_ref().is_some_and(|p| {
+            p.order() == order
+                && p.tracks().len() == admitted.len()
+                && p.tracks()
+                    .iter()
+                    .zip(&admitted)
+                    .all(|(a, b)| Arc::ptr_eq(a, b))
+        });
+        if same {
+            return Assembly::Same;
+        }
+        match Programme::new(admitted, order) {
+            Some(programme) => Assembly::New(programme),
+            None => Assembly::Empty,
+        }
+    }
+
+    /// Completes once every probe and mount under way has ended (for tests and start-up
+    /// reports: serving never waits for it).
+    pub async fn settled(&self) {
+        let mut jobs = self.jobs.subscribe();
+        let _ = jobs.wait_for(|n| *n == 0).await;
+    }
+
+    /// A new station `name` playing `programme` from `wanted`'s origin, its pacer started; to
+    /// be inserted once its first audio is out ([`go_live`](Self::go_live)).
+    fn mount(
+        &self,
+        name: &str,
+        programme: Arc<Programme>,
+        wanted: &Wanted,
+        config: &Config,
+    ) -> Arc<Station> {
+        let pacing = config.pacing_for(name);
+        let hub = Hub::new(name, pacing.tuning);
+        hub.notify_track_changes(Arc::clone(&self.track_changes));
+        let stop = self.stop.child_token();
+        let (timeline, timelines) = watch::channel(Arc::new(Timeline::new(programme)));
+        let station = Arc::new(Station::new(
+            name,
+            wanted.origin.clone(),
+            Arc::clone(&hub),
+            timeline,
+            Arc::clone(&self.clock),
+            config,
+            stop.clone(),
+        ));
+        let (epoch, clock) = (station.epoch, Arc::clone(&self.clock));
+        let task_name = name.to_string();
+        let span = tracing::info_span!("station", name = %task_name);
+        self.tasks.spawn(async move {
+            let start = || {
+                let feed = TimelineFeed::new(timelines.clone());
+                Pacer::new(feed, Arc::clone(&hub), epoch, Arc::clone(&clock))
+                    .run(stop.clone())
+                    .instrument(span.clone())
+            };
+            // A pacer that ends closes its hub (its listeners' streams end); one that is stopped
+            // belongs to a station taken off air, whose hub `Station::off_air` closed.
+            if let Some(Err(error)) = supervise(&task_name, &stop, start).await {
+                tracing::warn!(station = %task_name, %error, "station went off air");
+            }
+        });
+        station
+    }
+
+    /// Waits (briefly) until a new station has published its first audio, then mounts it: a
+    /// station is reachable only once it has a burst to give.
+    async fn go_live(&self, station: Arc<Station>) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), station.hub.first_chunk()).await;
+        if self.stop.is_cancelled() {
+            return;
+        }
+        log_station(&station.name, &station.programme(), "station on air");
+        if let Some(previous) = write(&self.stations).insert(station.name.clone(), station) {
+            previous.off_air();
+        }
+    }
+
+    /// Takes station `name` off air: its listeners' streams end after a whole chunk.
+    pub fn unmount(&self, name: &str, why: &str) {
+        if let Some(station) = write(&self.stations).remove(name) {
+            station.off_air();
+            tracing::info!(station = %name, mount = %format!("/{name}"), listeners = station.hub.listeners(), "station off air: {why}");
+        }
+    }
+
+    /// The station at `name`, if it is on air.
+    pub fn get(&self, name: &str) -> Option<Arc<Station>> {
+        read(&self.stations)
+            .get(name)
+            .filter(|s| !s.hub.is_closed())
+            .cloned()
+    }
+
+    /// Every station on air, by name.
+    pub fn list(&self) -> Vec<Arc<Station>> {
+        self.all()
+            .into_iter()
+            .filter(|s| !s.hub.is_closed())
+            .collect()
+    }
+
+    fn all(&self) -> Vec<Arc<Station>> {
+        read(&self.stations).values().cloned().collect()
+    }
+
+    /// Takes every station off air (ending every listener's stream), calls off the probes, and
+    /// waits until `deadline` at most for the station tasks to finish.
+    pub async fn shutdown(&self, deadline: tokio::time::Instant) {
+        self.stop.cancel();
+        for station in self.all() {
+            station.off_air();
+        }
+        self.tasks.close();
+        if tokio::time::timeout_at(deadline, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("station tasks did not stop in time");
+        }
+    }
+
+    /// The stations the config and the stations folder name; see [`discover`]. Each duplicate
+    /// name and each unusable entry is warned about once.
+    pub fn discover(&self, config: &Config) -> BTreeMap<String, Wanted> {
+        let found = discover(config);
+        report_discovery(&found, &config.server.stations_dir, &self.warned);
+        found.stations
+    }
+}

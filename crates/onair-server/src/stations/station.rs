@@ -1,0 +1,283 @@
+//! One station on air: its hub, its timeline, its HLS window and audience, what players are
+//! told about it, and how it switches to new audio.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use onair_core::{
+    duration_of, tick_at, ticks_of, Hub, NowAndNext, Programme, SegmentWindow, SourceError,
+    StationInfo, Timeline, TrackMeta, WallClock,
+};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::audience::HlsAudience;
+use super::origin::{Origin, SwitchAt};
+use super::report::{escape, log_station};
+use crate::config::Config;
+use crate::http::icy::IcyTitle;
+use crate::sync::{read, write};
+
+/// How long after a change is seen its audio can start at the earliest (then at the next segment
+/// boundary for a station file, the next track boundary for a programme): long enough for the
+/// pacer's read-ahead and for replicas that see the change a moment apart to choose the same
+/// boundary.
+pub const SWITCH_SETTLE: Duration = Duration::from_secs(2);
+
+/// What players are told about a station.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StationMeta {
+    /// Title: the config's, else the file's ID3 title, else the station name.
+    pub title: String,
+    /// Genre, if configured.
+    pub genre: Option<String>,
+    /// Description, if configured.
+    pub description: Option<String>,
+    /// Website, if configured.
+    pub url: Option<String>,
+}
+
+/// A station's live settings, from the config.
+#[derive(Debug, Clone)]
+struct Settings {
+    meta: StationMeta,
+    client_timeout: Duration,
+    max_listeners: Option<usize>,
+    /// The ICY block of the newest title sent (built once per title, shared by listeners).
+    icy: Arc<IcyTitle>,
+}
+
+/// One station on air.
+#[derive(Debug)]
+pub struct Station {
+    /// Name and mount point (`/<name>`).
+    pub name: String,
+    /// The broadcast listeners subscribe to.
+    pub hub: Arc<Hub>,
+    /// Which programme plays from which tick on: the pacer and HLS both read it.
+    timeline: watch::Sender<Arc<Timeline>>,
+    /// Tick 0 of the station's clock.
+    pub epoch: SystemTime,
+    /// Where wall time comes from.
+    clock: Arc<dyn WallClock>,
+    /// HLS segment boundaries and held audio.
+    pub window: SegmentWindow,
+    /// HLS clients and requests.
+    pub audience: HlsAudience,
+    /// Where its audio comes from.
+    pub origin: Origin,
+    settings: RwLock<Settings>,
+    /// When the station went on air.
+    pub started_at: SystemTime,
+    stop: CancellationToken,
+}
+
+impl Station {
+    /// A station `name` playing `timeline` from `origin`, with the config's settings; `stop`
+    /// ends its pacer.
+    pub(crate) fn new(
+        name: &str,
+        origin: Origin,
+        hub: Arc<Hub>,
+        timeline: watch::Sender<Arc<Timeline>>,
+        clock: Arc<dyn WallClock>,
+        config: &Config,
+        stop: CancellationToken,
+    ) -> Station {
+        let pacing = config.pacing_for(name);
+        let programme = Arc::clone(timeline.borrow().newest());
+        let meta = meta_for(config, name, programme.first(), &origin);
+        let station = Station {
+            name: name.to_string(),
+            hub,
+            timeline,
+            epoch: pacing.epoch,
+            started_at: clock.now(),
+            clock,
+            window: SegmentWindow::default(),
+            audience: HlsAudience::default(),
+            origin,
+            settings: RwLock::new(Settings {
+                icy: Arc::new(IcyTitle::new(0, &meta.title)),
+                meta,
+                client_timeout: pacing.client_timeout,
+                max_listeners: None,
+            }),
+            stop,
+        };
+        station.configure(config);
+        station
+    }
+
+    /// The station's programme (the newest: a change is described as soon as it is scheduled).
+    pub fn programme(&self) -> Arc<Programme> {
+        Arc::clone(self.timeline.borrow().newest())
+    }
+
+    /// What the station's file holds (a programme's first track).
+    pub fn info(&self) -> Arc<StationInfo> {
+        Arc::clone(self.programme().first())
+    }
+
+    /// The station-clock tick now.
+    pub fn tick_now(&self) -> u64 {
+        tick_at(self.epoch, self.clock.now())
+    }
+
+    /// What plays now on the station clock and what comes next: a function of the timeline and
+    /// the wall clock, the same on every replica.
+    pub fn now_and_next(&self) -> NowAndNext {
+        self.timeline().now_and_next(self.tick_now())
+    }
+
+    /// The text ICY, events and HLS show for `track`: `Artist - Title` from its tags; for an
+    /// untagged track, the file name of a programme's track or a station file's station title.
+    pub fn stream_title(&self, track: Option<&TrackMeta>) -> String {
+        match track {
+            Some(t) if t.is_tagged() || self.origin.tracks_name_themselves() => t.display(),
+            _ => self.settings().meta.title.clone(),
+        }
+    }
+
+    /// The ICY block for `title`: the one built for the newest title, or a new one.
+    pub fn icy_block(&self, title: &str) -> Arc<IcyTitle> {
+        {
+            let settings = self.settings();
+            if settings.icy.title == title {
+                return Arc::clone(&settings.icy);
+            }
+        }
+        let mut settings = write(&self.settings);
+        if settings.icy.title != title {
+            settings.icy = Arc::new(IcyTitle::new(settings.icy.version + 1, title));
+        }
+        Arc::clone(&settings.icy)
+    }
+
+    /// What players are told.
+    pub fn meta(&self) -> StationMeta {
+        self.settings().meta.clone()
+    }
+
+    /// Socket write timeout for this station's listeners.
+    pub fn client_timeout(&self) -> Duration {
+        self.settings().client_timeout
+    }
+
+    /// The most listeners this station takes, if limited.
+    pub fn max_listeners(&self) -> Option<usize> {
+        self.settings().max_listeners
+    }
+
+    fn settings(&self) -> std::sync::RwLockReadGuard<'_, Settings> {
+        read(&self.settings)
+    }
+
+    /// Applies `config`'s pacing and metadata for this station (and the title of the file
+    /// playing).
+    pub(crate) fn configure(&self, config: &Config) {
+        let pacing = config.pacing_for(&self.name);
+        self.hub.set_tuning(pacing.tuning);
+        let meta = meta_for(config, &self.name, &self.info(), &self.origin);
+        let max_listeners = config
+            .stations
+            .get(&self.name)
+            .and_then(|s| s.max_listeners)
+            .map(|m| m.get() as usize);
+        let mut settings = write(&self.settings);
+        settings.meta = meta;
+        settings.client_timeout = pacing.client_timeout;
+        settings.max_listeners = max_listeners;
+    }
+
+    /// The station's timeline now.
+    pub fn timeline(&self) -> Arc<Timeline> {
+        Arc::clone(&self.timeline.borrow())
+    }
+
+    /// Schedules `programme` to replace the station's audio after a settle time counted on the
+    /// station clock (so that replicas which see the change a moment apart still agree), where
+    /// the station's origin says ([`SwitchAt`]). Segments already published keep their bytes.
+    /// Returns how far ahead the switch is and the track it starts with.
+    async fn schedule_switch(
+        &self,
+        programme: Arc<Programme>,
+        config: &Config,
+    ) -> Result<(Duration, Arc<StationInfo>), SourceError> {
+        let now = self.tick_now();
+        let settle = SWITCH_SETTLE.max(self.hub.tuning().chunk + Duration::from_secs(1));
+        let segment = ticks_of(Duration::from_millis(config.hls.segment_ms.get()));
+        let timeline = self.timeline();
+        let earliest = now + ticks_of(settle);
+        let switch = match self.origin.switch_at() {
+            SwitchAt::TrackBoundary => timeline.track_switch(earliest, &programme),
+            SwitchAt::SegmentBoundary => {
+                timeline
+                    .segment_switch(earliest, segment, &programme)
+                    .await?
+            }
+        };
+        let first = programme.locate(switch.offset).track;
+        // Entries are kept while a segment cut from them may still be asked for: listed in
+        // the window, or removed from it less than a window and a segment ago.
+        let window = 2 * ticks_of(Duration::from_secs(config.hls.window_s.get())) + 3 * segment;
+        self.timeline.send_modify(|timeline| {
+            let timeline = Arc::make_mut(timeline);
+            timeline.switch(switch, programme);
+            timeline.forget_before(now.saturating_sub(window));
+        });
+        self.window.forget_before(now.saturating_sub(window));
+        Ok((duration_of(switch.at.saturating_sub(now)), first))
+    }
+
+    /// Switches the station to `programme` (see [`schedule_switch`](Self::schedule_switch)),
+    /// and says so.
+    pub(crate) async fn replace(&self, programme: Arc<Programme>, config: &Config) {
+        match self.schedule_switch(programme, config).await {
+            Ok((at, first)) => {
+                self.configure(config);
+                let what = match self.origin.switch_at() {
+                    SwitchAt::TrackBoundary => format!(
+                        "programme changed; it goes on in {:.1} s, at the next track boundary, with {}",
+                        at.as_secs_f64(),
+                        escape(&first.now_playing())
+                    ),
+                    SwitchAt::SegmentBoundary => format!(
+                        "station file replaced; the new audio starts in {:.1} s, at the next segment boundary",
+                        at.as_secs_f64()
+                    ),
+                };
+                log_station(&self.name, &self.programme(), &what);
+            }
+            Err(error) => {
+                tracing::warn!(station = %self.name, %error, "cannot switch to the new audio")
+            }
+        }
+    }
+
+    /// Takes the station off air: its pacer stops, and its listeners' streams end after the
+    /// chunk each is sending. The one place a station on air ends, but for a pacer that ends by
+    /// itself (its file failed for good).
+    pub(crate) fn off_air(&self) {
+        self.stop.cancel();
+        self.hub.close();
+    }
+}
+
+/// What players are told about station `name`, from the config and what it plays.
+fn meta_for(config: &Config, name: &str, info: &StationInfo, origin: &Origin) -> StationMeta {
+    let station = config.stations.get(name);
+    // A station file's title tag names the station; a programme's tracks name themselves.
+    let tagged = (!origin.tracks_name_themselves())
+        .then(|| info.meta.tags.title.clone())
+        .flatten();
+    StationMeta {
+        title: station
+            .and_then(|s| s.title.clone())
+            .or(tagged)
+            .unwrap_or_else(|| name.to_string()),
+        genre: station.and_then(|s| s.genre.clone()),
+        description: station.and_then(|s| s.description.clone()),
+        url: station.and_then(|s| s.url.clone()),
+    }
+}
