@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use onair_tests::{
-    fixture, installed_tool, repo_root, split_hls_segment, walk, HttpResponse, TestServer,
+    fixture, installed_tool, programme_files, repo_root, split_hls_segment, walk, HttpResponse,
+    TestServer,
 };
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -164,5 +165,67 @@ async fn segments_through_nginx_stay_whole_and_continuous_while_a_replica_stops(
             pts1.abs_diff(expected) <= 1,
             "segment {k1}: {pts1} after {pts0}"
         );
+    }
+}
+
+/// `#EXT-X-MEDIA-SEQUENCE` of `playlist`.
+fn media_sequence(playlist: &str) -> u64 {
+    playlist
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-MEDIA-SEQUENCE:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no media sequence in {playlist}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_idle_minute_nginx_serves_a_fresh_playlist_and_caches_mp3_segments_by_one_name() {
+    let Some(binary) = nginx() else { return };
+    let tracks = programme_files("mix", &["01 One.mp3", "02 Two.mp3", "03 Three.mp3"]);
+    let a = TestServer::start_owned(&tracks, CONFIG).await;
+    let b = TestServer::start_owned(&tracks, CONFIG).await;
+    let nginx = Nginx::start(&binary, [a.addr, b.addr]).await;
+    let playlist = nginx.get("/mix.m3u8").await;
+    assert_eq!(playlist.status(), 200);
+    let text = String::from_utf8_lossy(&playlist.body).to_string();
+    let newest = text
+        .lines()
+        .rfind(|l| l.ends_with(".mp3"))
+        .unwrap_or_else(|| panic!("MP3 segments listed: {text}"))
+        .to_string();
+    // MP3 segments are cached like AAC ones: the second request is a hit.
+    let segment = nginx.get(&format!("/{newest}")).await;
+    assert_eq!(segment.status(), 200, "{newest}");
+    let again = nginx.get(&format!("/{newest}")).await;
+    assert_eq!(again.header("x-cache-status"), Some("HIT"), "{newest}");
+    assert_eq!(again.body, segment.body);
+    // One name per segment: other spellings are no segment, so they cannot fill the cache.
+    let (folder, file) = newest.rsplit_once('/').expect("station/k.mp3");
+    let k = file.strip_suffix(".mp3").expect(".mp3");
+    for other in [
+        format!("/{folder}/0{k}.mp3"),
+        format!("/{folder}/+{k}.mp3"),
+        format!("/{folder}/{k}.aac"),
+    ] {
+        assert_eq!(nginx.get(&other).await.status(), 404, "{other}");
+    }
+    // A quiet spell of more than a minute, then a player: the playlist it gets is the origin's
+    // of now, and every segment in it can be had.
+    tokio::time::sleep(65 * SECOND).await;
+    let through = nginx.get("/mix.m3u8").await;
+    assert_eq!(through.status(), 200);
+    let through = String::from_utf8_lossy(&through.body).to_string();
+    let mut origin = HttpResponse::send(
+        a.addr,
+        "GET /mix.m3u8 HTTP/1.1\r\nHost: radio.test\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    origin.read_full(5 * SECOND).await;
+    let origin = String::from_utf8_lossy(&origin.body).to_string();
+    assert!(
+        media_sequence(&origin).abs_diff(media_sequence(&through)) <= 2,
+        "a stale playlist after the idle spell:\n{through}\norigin:\n{origin}"
+    );
+    for uri in through.lines().filter(|l| l.ends_with(".mp3")) {
+        assert_eq!(nginx.get(&format!("/{uri}")).await.status(), 200, "{uri}");
     }
 }

@@ -7,8 +7,8 @@ pub enum HlsRequest {
     Playlist,
     /// The multivariant playlist.
     Main,
-    /// Segment `k`.
-    Segment(u64),
+    /// Segment `k`, named with this extension (`aac` or `mp3`).
+    Segment(u64, &'static str),
 }
 
 /// Where a request goes, decided once from its path (the direct stream path and hyper both
@@ -59,14 +59,12 @@ impl<'a> Route<'a> {
                 if let Some((name, file)) = name.split_once('/') {
                     return match file {
                         "index.m3u8" => Route::Hls(name, HlsRequest::Main),
-                        _ => match file
-                            .strip_suffix(".aac")
-                            .or_else(|| file.strip_suffix(".mp3"))
-                            .map(str::parse::<u64>)
-                        {
-                            Some(Ok(k)) => Route::Hls(name, HlsRequest::Segment(k)),
+                        _ => match segment_name(file) {
+                            Some((k, extension)) => {
+                                Route::Hls(name, HlsRequest::Segment(k, extension))
+                            }
                             // No station has a `/` in its name: a 404 names the stations.
-                            _ => Route::Stream(path),
+                            None => Route::Stream(path),
                         },
                     };
                 }
@@ -80,6 +78,22 @@ impl<'a> Route<'a> {
             }
         }
     }
+}
+
+/// Segment `k` from `<k>.aac` or `<k>.mp3`, where `<k>` is written the one way onair writes it
+/// (decimal digits, no sign, no leading zero): every other spelling of a segment is not one, so
+/// a client cannot make a cache miss of one segment under many names.
+fn segment_name(file: &str) -> Option<(u64, &'static str)> {
+    let (digits, extension) = if let Some(digits) = file.strip_suffix(".aac") {
+        (digits, "aac")
+    } else {
+        (file.strip_suffix(".mp3")?, "mp3")
+    };
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    let k = digits.parse().ok().filter(|_| canonical)?;
+    Some((k, extension))
 }
 
 #[cfg(test)]
@@ -105,12 +119,25 @@ mod tests {
         );
         assert_eq!(
             Route::of("/jazz/42.aac"),
-            Route::Hls("jazz", HlsRequest::Segment(42))
+            Route::Hls("jazz", HlsRequest::Segment(42, "aac"))
         );
         assert_eq!(
             Route::of("/jazz/42.mp3"),
-            Route::Hls("jazz", HlsRequest::Segment(42))
+            Route::Hls("jazz", HlsRequest::Segment(42, "mp3"))
         );
+        assert_eq!(
+            Route::of("/jazz/0.aac"),
+            Route::Hls("jazz", HlsRequest::Segment(0, "aac"))
+        );
+        // One name per segment: no sign, no leading zero, no other spelling.
+        for other in [
+            "/jazz/042.aac",
+            "/jazz/+42.aac",
+            "/jazz/00.aac",
+            "/jazz/.aac",
+        ] {
+            assert_eq!(Route::of(other), Route::Stream(other), "{other}");
+        }
         assert_eq!(Route::of("/jazz.mp3"), Route::Stream("jazz"));
         assert_eq!(Route::of("/jazz/x.aac"), Route::Stream("/jazz/x.aac"));
         assert_eq!(Route::of("/../etc/passwd"), Route::Stream("/../etc/passwd"));
