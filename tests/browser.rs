@@ -278,6 +278,7 @@ async fn the_page_plays_an_mp3_programme_across_its_tracks() {
     let files = programme_files("mix", &["01 One.mp3", "02 Two.mp3", "03 Three.mp3"]);
     let server = TestServer::start_owned(&files, "").await;
     let url = format!("http://{}/", server.addr);
+    let registry = std::sync::Arc::clone(&server.registry);
     let browser = tokio::task::spawn_blocking(move || {
         let mut browser = Browser::start(&binary);
         browser.call("Page.navigate", json!({"url": url}));
@@ -315,6 +316,44 @@ async fn the_page_plays_an_mp3_programme_across_its_tracks() {
                 "{title}"
             );
         }
+        // The title shown is that of the track the page's audio plays (a burst behind the
+        // live edge), not the one that has just started on air.
+        let station = registry.get("mix").expect("on air");
+        let (mut checked, mut ahead) = (0, 0);
+        for _ in 0..60 {
+            let sample = browser.eval(
+                "(() => { const h = heard.get('mix'); const c = cards.get('mix'); \
+                 return [h.tunedIn - h.burst + c.audio.currentTime * 1000, c.now.textContent]; })()",
+            );
+            let (at_ms, shown) = (sample[0].as_f64().unwrap_or(0.0), sample[1].clone());
+            let title_at = |ms: f64| {
+                let wall = std::time::UNIX_EPOCH + Duration::from_millis(ms as u64);
+                let placed = station
+                    .timeline()
+                    .track_at(onair_core::tick_at(station.epoch, wall));
+                let near = |tick: u64| {
+                    let edge = onair_core::wall_time(station.epoch, tick);
+                    edge.duration_since(wall)
+                        .or_else(|e| Ok::<_, ()>(e.duration()))
+                        .is_ok_and(|d| d < Duration::from_millis(400))
+                };
+                let title = station.stream_title(Some(&placed.track.meta));
+                (format!("Now playing: {title}"), near(placed.started) || near(placed.ends))
+            };
+            let (expected, near_a_boundary) = title_at(at_ms);
+            if !near_a_boundary {
+                assert_eq!(shown.as_str(), Some(expected.as_str()), "at {at_ms}");
+                checked += 1;
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_millis() as f64);
+                let live = title_at(now);
+                ahead += usize::from(live.0 != expected);
+            }
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        assert!(checked >= 20, "{checked} samples away from track boundaries");
+        assert!(ahead > 0, "the live title never differed from the heard one");
         browser
     })
     .await

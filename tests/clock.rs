@@ -98,3 +98,40 @@ async fn servers_started_apart_play_the_same_frame_at_the_same_moment() {
     assert!(n > 200, "overlap of {n} frames");
     assert_eq!(&overlap[..n], &ids_b[..n]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_station_goes_on_air_at_its_epoch_and_not_before() {
+    let file = numbered();
+    // An epoch a second and a half ahead: until then the station clock has not started.
+    let epoch = SystemTime::now() + Duration::from_millis(1500);
+    let config = format!(
+        "[pacing]\nchunk_ms = 200\nburst_ms = 0\nepoch = \"{}\"\n",
+        humantime::format_rfc3339_nanos(epoch)
+    );
+    let server = TestServer::start(&[("radio.aac", &file)], &config).await;
+    assert!(
+        server.registry.get("radio").is_none(),
+        "off air before its epoch"
+    );
+    assert_eq!(server.get("/radio").await.status(), 404);
+    onair_tests::eventually("on air at its epoch", 5 * Duration::from_secs(1), || {
+        server.registry.get("radio").is_some()
+    })
+    .await;
+    // It starts at the top of its file, where every replica's clock puts tick 0.
+    let mut listener = server.get("/radio").await;
+    listener.read_for(Duration::from_millis(500)).await;
+    let first = ids(&listener.body)[0];
+    assert!(apart(first, frame_now(epoch)) <= 25, "frame {first}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wall_clock_centuries_past_the_epoch_is_refused() {
+    let file = numbered();
+    // The host's clock says 2626: 600 years past the default epoch (2026-01-01).
+    let far = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600 + 600 * 365 * 86_400);
+    let clock = onair_core::TestClock::starting_at(far);
+    let server = TestServer::start_with_clock(&[("radio.aac", &file)], "", clock).await;
+    assert!(server.registry.get("radio").is_none(), "refused");
+    assert_eq!(server.get("/radio").await.status(), 404);
+}

@@ -284,3 +284,63 @@ async fn a_live_change_of_segment_ms_numbers_segments_anew() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_overwritten_in_place_never_changes_a_published_segment() {
+    let server = short_station().await;
+    let playlist = fetch(&server, "/radio.m3u8", "").await;
+    let (_, segments) = listed(&String::from_utf8_lossy(&playlist.body));
+    let mut served = Vec::new();
+    for (_, uri, _) in &segments {
+        let segment = fetch(&server, &format!("/{uri}"), "").await;
+        assert_eq!(segment.status(), 200, "{uri}");
+        let etag = segment.header("etag").map(str::to_string);
+        served.push((uri.clone(), segment.body.clone(), etag));
+    }
+    // `cp other.aac radio.aac`: the same file (inode), rewritten in place with other audio,
+    // which the station's open file now reads.
+    let other = std::fs::read(fixture("station-jazz.aac")).expect("fixture");
+    std::fs::write(server.stations().join("radio.aac"), &other).expect("overwrite in place");
+    tokio::time::sleep(SECOND + SECOND / 2).await;
+    // Every segment served is still listed or within its grace: the same bytes, the same ETag.
+    for (uri, body, etag) in &served {
+        let again = fetch(&server, &format!("/{uri}"), "").await;
+        assert_eq!(again.status(), 200, "{uri}");
+        assert!(again.body == *body, "{uri} changed after it was published");
+        assert_eq!(again.header("etag").map(str::to_string), *etag, "{uri}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wall_clock_stepped_back_never_takes_the_media_sequence_back() {
+    let server = short_station().await;
+    let playlist = |server: &TestServer| {
+        let server_addr = server.addr;
+        async move {
+            let mut response = HttpResponse::send(
+                server_addr,
+                "GET /radio.m3u8 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+            )
+            .await;
+            response.read_full(5 * SECOND).await;
+            listed(&String::from_utf8_lossy(&response.body))
+        }
+    };
+    let (before, _) = playlist(&server).await;
+    // NTP steps the clock back 5 s: the playlist stands (RFC 8216: the media sequence never
+    // decreases), and every segment it lists still answers.
+    server.clock.step_back(5 * SECOND);
+    let (after, segments) = playlist(&server).await;
+    assert!(after >= before, "{after} after {before}");
+    for (_, uri, _) in &segments {
+        assert_eq!(
+            fetch(&server, &format!("/{uri}"), "").await.status(),
+            200,
+            "{uri}"
+        );
+    }
+    // Stepped 20 s ahead, it follows at once.
+    server.clock.advance(20 * SECOND);
+    let (ahead, _) = playlist(&server).await;
+    assert!(ahead >= before + 14, "{ahead} after {before}");
+}

@@ -377,3 +377,48 @@ async fn the_page_lists_stations_without_javascript_and_escapes_titles() {
     assert_eq!(playlist.header("cache-control"), Some("no-cache"));
     assert_eq!(playlist.header("vary"), Some("Host"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_taking_a_segment_a_few_bytes_at_a_time_is_let_go() {
+    let server = TestServer::start(
+        &[("radio.aac", &sample("jazz.aac"))],
+        "[pacing]\nclient_timeout_s = 2\n",
+    )
+    .await;
+    let playlist = raw(&server, b"GET /radio.m3u8 HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    let text = String::from_utf8_lossy(&playlist).to_string();
+    let uri = text
+        .lines()
+        .rfind(|l| l.ends_with(".aac"))
+        .unwrap_or_else(|| panic!("segments listed: {text}"))
+        .to_string();
+    let request = format!("GET /{uri} HTTP/1.1\r\nHost: t\r\n\r\n");
+    // A whole answer, for its size: 6 s of 128 kb/s audio, far more than socket buffers hold.
+    let whole = raw(&server, request.as_bytes()).await.len();
+    assert!(whole > 64 * 1024, "{whole} bytes");
+    // A client with a small receive buffer that takes 10 bytes every 100 ms for 6 s...
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(2048).expect("receive buffer");
+    let mut stream = socket.connect(server.addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("request");
+    let mut received = 0;
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < 6 * SECOND {
+        let mut buf = [0u8; 10];
+        match timeout(SECOND, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => received += n,
+            Err(_) => {}
+        }
+        tokio::time::sleep(SECOND / 10).await;
+    }
+    // ...then drains what is left: the server gave up on it (client_timeout_s), so the whole
+    // answer never comes.
+    let mut rest = Vec::new();
+    let _ = timeout(10 * SECOND, stream.read_to_end(&mut rest)).await;
+    received += rest.len();
+    assert!(
+        received < whole,
+        "the slow client got all {whole} bytes: it held the connection as long as it liked"
+    );
+}

@@ -239,12 +239,16 @@ async fn hls_of_an_mp3_programme_is_continuous_with_each_tracks_title() {
         assert_eq!(segment.header("content-type"), Some("audio/mpeg"));
         let (pts, frames) = split_hls_segment(&segment.body);
         let tag = &segment.body[..segment.body.len() - frames.len()];
-        titles.push(
-            TITLES
-                .iter()
-                .position(|t| tag.windows(t.len()).any(|w| w == t.as_bytes()))
-                .expect("TIT2 names a track"),
-        );
+        // TIT2 is the title alone and TPE1 the artist (players show both: "Artist - Title" in
+        // TIT2 would show the artist twice); an untagged track is called by its file name.
+        let (title, artist) = (id3_text(tag, b"TIT2"), id3_text(tag, b"TPE1"));
+        let track = ["One", "Café Noir", "03 Three"]
+            .iter()
+            .position(|t| title.as_deref() == Some(*t))
+            .unwrap_or_else(|| panic!("TIT2 names a track: {title:?}"));
+        let expected_artist = (track == 0).then(|| "Test Trio".to_string());
+        assert_eq!(artist, expected_artist, "TPE1 of {title:?}");
+        titles.push(track);
         // Every frame is 1152 samples at 44.1 kHz: the next segment's timestamp is this one's
         // plus its frames, exactly (to the 90 kHz tick, rounded).
         if let Some(expected) = expected_pts {
@@ -521,4 +525,106 @@ async fn a_folder_kept_elsewhere_is_a_station_by_config() {
             .is_some_and(|s| s.programme().tracks().len() == 4)
     })
     .await;
+}
+
+/// The text of ID3v2.4 text frame `id` in `tag` (UTF-8), if there is one.
+fn id3_text(tag: &[u8], id: &[u8; 4]) -> Option<String> {
+    let at = tag.windows(4).position(|w| w == id)?;
+    let size = tag[at + 4..at + 8]
+        .iter()
+        .fold(0usize, |a, &b| (a << 7) | usize::from(b));
+    let data = &tag[at + 10..at + 10 + size];
+    assert_eq!(data[0], 3, "UTF-8");
+    Some(String::from_utf8(data[1..].to_vec()).expect("UTF-8 text"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracks_truncated_while_they_play_keep_the_playlist_up() {
+    let server = start(
+        &programme_files("mix"),
+        "[hls]\nsegment_ms = 1000\nwindow_s = 12\n",
+    )
+    .await;
+    assert_eq!(fetch(&server, "/mix.m3u8").await.status(), 200);
+    // Every track cut to a quarter in place, while the station plays them: most of the audio
+    // the clock had laid out is gone from under it.
+    let folder = server.stations().join("mix");
+    for track in TRACKS {
+        let path = folder.join(track);
+        let len = std::fs::metadata(&path).expect("track").len();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .expect("open");
+        file.set_len(len / 4).expect("truncate");
+    }
+    // A player polling for 4 s: the playlist always answers, and so does its newest segment.
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < 4 * SECOND {
+        let playlist = fetch(&server, "/mix.m3u8").await;
+        let text = String::from_utf8_lossy(&playlist.body).to_string();
+        assert_eq!(playlist.status(), 200, "{text}");
+        let newest = text
+            .lines()
+            .rfind(|l| l.ends_with(".mp3"))
+            .unwrap_or_else(|| panic!("segments listed: {text}"));
+        assert_eq!(
+            fetch(&server, &format!("/{newest}")).await.status(),
+            200,
+            "{newest}"
+        );
+        tokio::time::sleep(SECOND / 4).await;
+    }
+    assert!(server.registry.get("mix").is_some(), "still on air");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_programme_re_encoded_to_another_format_changes_at_a_track_boundary() {
+    let server = start(
+        &programme_files("mix"),
+        "[pacing]\nburst_ms = 1000\n[hls]\nsegment_ms = 1000\nwindow_s = 12\n",
+    )
+    .await;
+    let folder = server.stations().join("mix");
+    let stereo = frames_in(&folder, &TRACKS);
+    let mut listener = server.get("/mix").await;
+    listener.read_for(SECOND).await;
+    // The album re-encoded to 22.05 kHz mono: every track replaced, each renamed in.
+    let mono = programme_fixture("mono-22050.mp3");
+    for track in TRACKS {
+        let temp = server.stations().join(".incoming.mp3");
+        std::fs::write(&temp, &mono).expect("write");
+        std::fs::rename(&temp, folder.join(track)).expect("rename in");
+    }
+    listener.read_for(8 * SECOND).await;
+    assert!(!listener.eof, "the listener stays");
+    // Whole stereo frames, then whole mono ones: one change, where a track ended.
+    let body = &listener.body;
+    let (mut pos, mut formats) = (0, Vec::new());
+    while pos < body.len() {
+        let header = onair_core::MpegHeader::parse(&body[pos..]).expect("a frame");
+        let format = (header.sample_rate, header.channels());
+        if formats.last().is_none_or(|(f, _)| *f != format) {
+            formats.push((format, pos));
+        }
+        pos += usize::from(header.frame_length);
+    }
+    let changes: Vec<_> = formats.iter().map(|(f, _)| *f).collect();
+    assert_eq!(changes, [(44_100, 2), (22_050, 1)], "one change of format");
+    let switch = formats[1].1;
+    // The stereo part is whole tracks after the first (no track cut at the switch).
+    let played = tracks_in(&body[..switch], &stereo);
+    let (last, at) = *played.last().expect("tracks");
+    assert_eq!(at + stereo[last].len(), switch, "the switch ends a track");
+    // HLS marks the discontinuity.
+    let started = tokio::time::Instant::now();
+    loop {
+        let playlist = fetch(&server, "/mix.m3u8").await;
+        let text = String::from_utf8_lossy(&playlist.body).to_string();
+        if text.contains("#EXT-X-DISCONTINUITY\n") {
+            break;
+        }
+        assert!(started.elapsed() < 10 * SECOND, "no discontinuity:\n{text}");
+        tokio::time::sleep(SECOND / 2).await;
+    }
 }

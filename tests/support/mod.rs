@@ -126,6 +126,16 @@ impl TestServer {
     /// that sets only the address and folder (so lines of `extra` before its first table header
     /// are `[server]` keys).
     pub async fn start(files: &[(&str, &[u8])], extra: &str) -> TestServer {
+        let clock = TestClock::starting_at(std::time::SystemTime::now());
+        TestServer::start_with_clock(files, extra, clock).await
+    }
+
+    /// Like [`start`](Self::start), on a wall clock the test chose.
+    pub async fn start_with_clock(
+        files: &[(&str, &[u8])],
+        extra: &str,
+        clock: Arc<TestClock>,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(dir.path().join("stations")).expect("stations folder");
         for (name, bytes) in files {
@@ -142,7 +152,6 @@ impl TestServer {
             path: Some(config_path),
             ..ConfigSource::default()
         };
-        let clock = TestClock::starting_at(std::time::SystemTime::now());
         let wall = Arc::clone(&clock) as Arc<dyn WallClock>;
         let server = Server::bind_with_clock(source, wall).await.expect("bind");
         let addr = server.local_addr();

@@ -66,9 +66,43 @@ pub enum SourceError {
         /// What is wrong and how to fix it.
         reason: String,
     },
+    /// Audio that was on the station clock is gone: the file was truncated or emptied while it
+    /// plays (its frames are no longer where its probe found them).
+    #[error(
+        "{}: no frame where the audio was (at byte {offset}): the file was truncated or emptied while it plays",
+        printable(path)
+    )]
+    Lost {
+        /// The station file.
+        path: PathBuf,
+        /// Where a frame was expected.
+        offset: u64,
+    },
+    /// The path names another file than the one probed (a new version renamed over it): its
+    /// audio is the registry's to probe and switch to, never read in place of the old.
+    #[error("{}: another file is there now than the one probed", printable(path))]
+    Replaced {
+        /// The station file.
+        path: PathBuf,
+    },
 }
 
 impl SourceError {
+    /// Whether this is audio gone from under a file that played (truncated, emptied), rather
+    /// than a file that cannot be read at all.
+    pub fn is_lost_audio(&self) -> bool {
+        matches!(
+            self,
+            SourceError::Lost { .. } | SourceError::Replaced { .. }
+        )
+    }
+
+    /// Whether this may pass by itself: reading or opening failed (out of descriptors, an I/O
+    /// error, a file briefly missing). A station never goes off air for it; it tries again.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SourceError::Io { .. })
+    }
+
     pub(crate) fn io(path: &std::path::Path, offset: u64, source: std::io::Error) -> Self {
         SourceError::Io {
             path: path.to_path_buf(),

@@ -44,8 +44,8 @@ pub mod timeline;
 // signatures and fields name.
 pub use broadcast::{Chunk, Hub, HubStats, NowPlaying, Refused, Subscription, TrackMeta, Tuning};
 pub use clock::{
-    duration_of, pts_90k, tick_at, ticks_of, wall_time, Anchor, SystemClock, TestClock, WallClock,
-    TICKS_PER_SECOND,
+    check_epoch, duration_of, pts_90k, tick_at, ticks_of, wall_time, Anchor, EpochError,
+    SystemClock, TestClock, WallClock, TICKS_PER_SECOND,
 };
 pub use error::{printable, SourceError};
 pub use feed::{Feed, FeedChunk, Pacer, TimelineFeed, REPLACEMENT_WAIT};

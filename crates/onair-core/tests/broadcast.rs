@@ -55,7 +55,7 @@ fn on_air(frames: usize, tuning: Tuning) -> Station {
     let clock = TestClock::starting_at(SystemTime::now());
     let epoch = clock.now() - tuning.burst;
     let pacer = Pacer::new(
-        TimelineFeed::new(rx),
+        TimelineFeed::new(rx, Duration::from_secs(60)),
         Arc::clone(&hub),
         epoch,
         Arc::clone(&clock) as Arc<dyn WallClock>,

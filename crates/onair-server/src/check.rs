@@ -7,7 +7,7 @@
 
 use std::io::{self, Write};
 
-use onair_core::{probe, SourceError, StationInfo};
+use onair_core::{check_epoch, probe, SourceError, StationInfo, WallClock};
 
 use crate::config::naming::name_of;
 use crate::config::{ConfigError, ConfigSource};
@@ -46,20 +46,44 @@ pub fn check(
     ]
     .map(String::from)];
     let mut summary = CheckSummary::default();
+    let now = onair_core::SystemClock.now();
     for (name, wanted) in stations {
         let mount = format!("/{name}");
+        // A station clock that cannot run now (an epoch ahead, or centuries back).
+        if let Err(problem) = check_epoch(config.pacing_for(name).epoch, now) {
+            summary.warnings += 1;
+            let dash = || "-".to_string();
+            rows.push([
+                name.clone(),
+                mount.clone(),
+                "(epoch)".to_string(),
+                dash(),
+                dash(),
+                dash(),
+                dash(),
+                dash(),
+                format!("warning: off air: {problem}"),
+            ]);
+        }
         // What the config names of the format, else a programme's first good track, sets its
         // format; a track of another one is left out.
         let named = config.stations.get(name).cloned().unwrap_or_default();
-        let mut admission = Admission::new(&named, &wanted.origin, None);
-        for path in &wanted.tracks {
+        // Each track's row and format, its file closed again (a library of thousands of
+        // tracks is checked one open file at a time).
+        let probes: Vec<_> = wanted
+            .tracks
+            .iter()
+            .map(|path| probe(path).map(|info| (info.first.format(), row_of(&info))))
+            .collect();
+        let formats = probes.iter().flatten().map(|(format, _)| *format);
+        let mut admission = Admission::new(&named, &wanted.origin, None, formats);
+        for (path, probed) in wanted.tracks.iter().zip(probes) {
             let file = path.display().to_string();
-            match probe(path) {
-                Ok(info) => {
-                    let own = info.first.format();
+            match probed {
+                Ok((own, [duration, bitrate, rate, channels, frames, ok])) => {
                     let verdict = match admission.judge(own) {
                         Err(left_out) => format!("warning: left out: {own}, {left_out}"),
-                        Ok(()) => verdict(&info),
+                        Ok(()) => ok,
                     };
                     if verdict == "ok" {
                         summary.ok += 1;
@@ -70,11 +94,11 @@ pub fn check(
                         name.clone(),
                         mount.clone(),
                         file,
-                        format_duration(info.duration),
-                        format!("{} kb/s", info.bitrate_kbps()),
-                        format!("{} Hz", info.sample_rate()),
-                        info.channels().to_string(),
-                        info.frames.to_string(),
+                        duration,
+                        bitrate,
+                        rate,
+                        channels,
+                        frames,
                         verdict,
                     ]);
                 }
@@ -171,6 +195,18 @@ fn write_table(
     Ok(summary)
 }
 
+/// A track's columns: duration, bitrate, rate, channels, frames, and its own verdict.
+fn row_of(info: &StationInfo) -> [String; 6] {
+    [
+        format_duration(info.duration),
+        format!("{} kb/s", info.bitrate_kbps()),
+        format!("{} Hz", info.sample_rate()),
+        info.channels().to_string(),
+        info.frames.to_string(),
+        verdict(info),
+    ]
+}
+
 fn verdict(info: &StationInfo) -> String {
     let mut problems = Vec::new();
     if let Some(at) = info.damage.truncated_at {
@@ -199,5 +235,7 @@ fn error_verdict(error: &SourceError) -> String {
             format!("error at byte {offset}: {reason}")
         }
         SourceError::Io { offset, source, .. } => format!("error at byte {offset}: {source}"),
+        SourceError::Lost { offset, .. } => format!("error at byte {offset}: {error}"),
+        SourceError::Replaced { .. } => format!("error: {error}"),
     }
 }

@@ -17,7 +17,8 @@ pub struct Cli {
     /// Config file [default: config/config.toml; built-in defaults when that file is missing]
     #[arg(long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
-    /// Folder of *.aac station files (overrides server.stations_dir) [default: stations]
+    /// Stations folder: *.aac and *.mp3 station files, and folders of them (programmes)
+    /// (overrides server.stations_dir) [default: stations]
     #[arg(long, value_name = "DIR", global = true)]
     pub stations: Option<PathBuf>,
     /// Address to listen on (overrides server.listen) [default: 0.0.0.0:8080]

@@ -292,6 +292,12 @@ fn check_names_the_bad_file_and_offset_and_exits_1() {
         use std::os::unix::ffi::OsStrExt;
         let name = std::ffi::OsStr::from_bytes(b"latin1-caf\xe9.aac");
         std::fs::write(dir.path().join(name), &jazz).expect("write");
+        // A programme folder whose name is not UTF-8: reported, not skipped silently.
+        let folder = dir
+            .path()
+            .join(std::ffi::OsStr::from_bytes(b"latin1-d\xe9mo"));
+        std::fs::create_dir(&folder).expect("folder");
+        std::fs::write(folder.join("a.aac"), &jazz).expect("write");
     }
     let output = output_of(
         onair()
@@ -321,6 +327,11 @@ fn check_names_the_bad_file_and_offset_and_exits_1() {
         stdout.contains("latin1-caf") && stdout.contains("not valid UTF-8"),
         "{stdout}"
     );
+    #[cfg(unix)]
+    assert!(
+        stdout.contains("latin1-d") && stdout.contains("folder name is not valid UTF-8"),
+        "{stdout}"
+    );
     assert!(
         row("metrics").contains("error: not a station")
             && row("metrics").contains("built-in endpoint /metrics"),
@@ -343,25 +354,19 @@ fn check_with_an_invalid_config_exits_2() {
 }
 
 #[test]
-fn out_of_file_descriptors_the_server_recovers() {
+fn out_of_file_descriptors_every_station_stays_on_air() {
     let stations = tempfile::tempdir().expect("temp dir");
     std::fs::write(stations.path().join("jazz.aac"), test_station()).expect("write");
-    // A hard limit of 64 descriptors: a few dozen listeners exhaust it.
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -n 64 && exec {} --config /dev/null --stations {} --listen 127.0.0.1:0",
-            env!("CARGO_BIN_EXE_onair"),
-            stations.path().display()
-        ))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start onair");
+    std::fs::create_dir(stations.path().join("mix")).expect("programme folder");
+    for track in ["a.aac", "b.aac"] {
+        std::fs::write(stations.path().join("mix").join(track), test_station()).expect("write");
+    }
+    // 128 descriptors, two stations, one listener and 200 idle connections.
+    let mut child = onair_limited(128, stations.path());
     let mut log = Log::of(&mut child);
     let addr = Log::field(&log.wait_for("address="), "address");
     log.wait_for("station=jazz");
+    log.wait_for("station=mix");
     let listen = |addr: &str| -> Option<std::net::TcpStream> {
         let mut s = std::net::TcpStream::connect(addr).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
@@ -370,19 +375,18 @@ fn out_of_file_descriptors_the_server_recovers() {
         s.read_exact(&mut buf).ok()?;
         Some(s)
     };
-    let first = listen(&addr).expect("the first listener is served");
-    // Far more connections than descriptors: the kernel queues them; the server cannot accept.
-    let extra: Vec<_> = (0..100)
+    let mut first = listen(&addr).expect("the first listener is served");
+    // The burst (4 s of 128 kb/s) is in the socket already: read it away first.
+    let mut burst = vec![0u8; 64 * 1024];
+    first.read_exact(&mut burst).expect("the burst");
+    let extra: Vec<_> = (0..200)
         .filter_map(|_| std::net::TcpStream::connect(&addr).ok())
         .collect();
-    std::thread::sleep(Duration::from_millis(500));
-    // The first listener still plays.
-    let mut first = first;
-    let mut buf = vec![0u8; 16 * 1024];
-    first
-        .read_exact(&mut buf)
-        .expect("the existing listener keeps playing");
-    // Descriptors free up: service resumes by itself.
+    // Over 5 s (two looks at the stations folder and more), the listener keeps getting live
+    // audio: at least 4 s of it.
+    let live = read_for(&mut first, Duration::from_secs(5));
+    assert!(live >= 4 * 16_000, "{live} bytes of live audio in 5 s");
+    // Descriptors free up: service resumes by itself, and both stations are there.
     drop(extra);
     let mut served = None;
     for _ in 0..50 {
@@ -393,14 +397,29 @@ fn out_of_file_descriptors_the_server_recovers() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(served.is_some(), "new listeners are served again");
+    let mut status = std::net::TcpStream::connect(&addr).expect("connect");
+    status
+        .write_all(b"GET /status.json HTTP/1.0\r\nHost: t\r\n\r\n")
+        .expect("request");
+    let mut text = String::new();
+    status.read_to_string(&mut text).expect("status");
+    assert!(
+        text.contains("\"name\":\"jazz\"") && text.contains("\"name\":\"mix\""),
+        "{text}"
+    );
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = child.wait();
     let log = log.rest();
     assert!(
-        log.iter().any(|l| l.contains("accept failed")),
-        "EMFILE was hit and logged"
+        log.iter()
+            .any(|l| l.contains("connection cap reached") || l.contains("accept failed")),
+        "the cap was reached and said"
+    );
+    assert!(
+        !log.iter().any(|l| l.contains("off air")),
+        "no station went off air: {log:?}"
     );
 }
 
@@ -453,4 +472,120 @@ fn a_missing_stations_folder_is_warned_about_and_watched_for() {
     log.wait_for("station on air");
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[test]
+fn help_names_what_the_stations_folder_holds() {
+    let output = output_of(onair().arg("--help"));
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{help}");
+    assert!(
+        help.contains("*.aac and *.mp3") && help.contains("programmes"),
+        "{help}"
+    );
+}
+
+#[test]
+fn check_reports_an_epoch_in_the_future() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("stations")).expect("folder");
+    std::fs::write(dir.path().join("stations/radio.aac"), test_station()).expect("write");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[pacing]\nepoch = \"2099-01-01T00:00:00Z\"\n").expect("write");
+    let output = output_of(
+        onair()
+            .args(["check", "--config"])
+            .arg(&config)
+            .arg("--stations")
+            .arg(dir.path().join("stations")),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("(epoch)"))
+        .unwrap_or_else(|| panic!("no epoch row:\n{stdout}"));
+    assert!(
+        row.contains("off air") && row.contains("in the future"),
+        "{row}"
+    );
+}
+
+/// `onair` on the stations in `dir` under an open-file limit of `limit`, logging at `info`.
+fn onair_limited(limit: u32, dir: &Path) -> std::process::Child {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n {limit} && exec {} --config /dev/null --stations {} --listen 127.0.0.1:0",
+            env!("CARGO_BIN_EXE_onair"),
+            dir.display()
+        ))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start onair")
+}
+
+/// Reads `stream` for `time`; the bytes read. A listener cut or stalled on the way panics.
+fn read_for(stream: &mut TcpStream, time: Duration) -> usize {
+    let started = Instant::now();
+    let (mut got, mut buf) = (0, vec![0u8; 4096]);
+    while started.elapsed() < time {
+        match stream.read(&mut buf) {
+            Ok(0) => panic!("the listener was cut"),
+            Ok(n) => got += n,
+            Err(error) => panic!("the listener stalled: {error}"),
+        }
+    }
+    got
+}
+
+/// The first `n` ADTS frames of `bytes`.
+fn first_frames(bytes: &[u8], n: usize) -> Vec<u8> {
+    let mut at = 0;
+    for _ in 0..n {
+        let b = &bytes[at..];
+        at += (usize::from(b[3] & 3) << 11) | (usize::from(b[4]) << 3) | usize::from(b[5] >> 5);
+    }
+    bytes[..at].to_vec()
+}
+
+#[test]
+fn a_programme_of_more_tracks_than_descriptors_plays_without_flapping() {
+    // 1,500 tracks of 2 s under a limit of 256 descriptors, beside another station.
+    let stations = tempfile::tempdir().expect("temp dir");
+    let station = test_station();
+    std::fs::write(stations.path().join("jazz.aac"), &station).expect("write");
+    let track = first_frames(&station, 86);
+    let folder = stations.path().join("library");
+    std::fs::create_dir(&folder).expect("folder");
+    for i in 0..1500 {
+        std::fs::write(folder.join(format!("{i:04}.aac")), &track).expect("write");
+    }
+    let mut child = onair_limited(256, stations.path());
+    let mut log = Log::of(&mut child);
+    let addr = Log::field(&log.wait_for("address="), "address");
+    let on_air = log.wait_for("station=library");
+    assert!(on_air.contains("tracks=1500"), "{on_air}");
+    // Both stations play, for longer than the folder is looked at (every 2 s).
+    let mut listener = TcpStream::connect(&addr).expect("connect");
+    listener
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    listener
+        .write_all(b"GET /library HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("request");
+    let got = read_for(&mut listener, Duration::from_secs(5));
+    assert!(got > 100_000, "{got} bytes");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let log = log.rest();
+    assert!(
+        !log.iter()
+            .any(|l| l.contains("off air") || l.contains("refused")),
+        "no station flapped: {log:?}"
+    );
 }

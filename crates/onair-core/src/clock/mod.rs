@@ -12,7 +12,7 @@ pub mod wall;
 
 pub use anchor::{Anchor, Step};
 pub use ticks::{
-    duration_of, duration_to_samples, pts_90k, samples_to_duration, tick_at, ticks_of,
-    ticks_per_sample, wall_time, TICKS_PER_SECOND,
+    check_epoch, duration_of, duration_to_samples, pts_90k, samples_to_duration, tick_at, ticks_of,
+    ticks_per_sample, wall_time, EpochError, MAX_SPAN, TICKS_PER_SECOND,
 };
 pub use wall::{SystemClock, TestClock, WallClock};

@@ -51,6 +51,46 @@ pub fn pts_90k(tick: u64) -> u64 {
     (u128::from(tick) * PTS_HZ / u128::from(TICKS_PER_SECOND)) as u64 % PTS_WRAP
 }
 
+/// The longest a station clock runs from its epoch: 500 years (durations of its ticks in
+/// nanoseconds would overflow past 584).
+pub const MAX_SPAN: Duration = Duration::from_secs(500 * 365 * 86_400);
+
+/// Why a station clock cannot run at a wall time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpochError {
+    /// The epoch is this far ahead: the clock has not started.
+    Future(Duration),
+    /// The wall time is this far past the epoch, beyond [`MAX_SPAN`].
+    TooFar(Duration),
+}
+
+impl std::fmt::Display for EpochError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EpochError::Future(d) => write!(
+                f,
+                "its epoch is {} s in the future: a station clock starts at its epoch, so the station goes on air then (on every replica alike); set an epoch in the past to play now",
+                d.as_secs()
+            ),
+            EpochError::TooFar(d) => write!(
+                f,
+                "the wall clock is {} years past its epoch, beyond the {} a station clock counts: check the system clock, or set a later epoch",
+                d.as_secs() / (365 * 86_400),
+                MAX_SPAN.as_secs() / (365 * 86_400)
+            ),
+        }
+    }
+}
+
+/// Whether a station clock that starts at `epoch` can run at wall time `now`.
+pub fn check_epoch(epoch: SystemTime, now: SystemTime) -> Result<(), EpochError> {
+    match now.duration_since(epoch) {
+        Err(ahead) => Err(EpochError::Future(ahead.duration())),
+        Ok(past) if past > MAX_SPAN => Err(EpochError::TooFar(past)),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// `samples / rate` seconds, rounded down to the nanosecond (zero at rate 0).
 pub fn samples_to_duration(samples: u64, rate: u32) -> Duration {
     if rate == 0 {
@@ -102,6 +142,25 @@ mod tests {
         let wrap = (1u64 << 33) * 1568;
         assert_eq!(pts_90k(wrap), 0);
         assert_eq!(pts_90k(wrap + TICKS_PER_SECOND), 90_000);
+    }
+
+    #[test]
+    fn a_clock_runs_from_its_epoch_for_500_years() {
+        let epoch = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600);
+        assert_eq!(check_epoch(epoch, epoch), Ok(()));
+        let day = Duration::from_secs(86_400);
+        assert_eq!(
+            check_epoch(epoch, epoch - day),
+            Err(EpochError::Future(day))
+        );
+        assert_eq!(check_epoch(epoch, epoch + MAX_SPAN), Ok(()));
+        assert!(matches!(
+            check_epoch(epoch, epoch + MAX_SPAN + day),
+            Err(EpochError::TooFar(_))
+        ));
+        // Within the span, ticks and durations never saturate.
+        let far = ticks_of(MAX_SPAN);
+        assert_eq!(duration_of(far), MAX_SPAN);
     }
 
     #[test]

@@ -28,6 +28,9 @@ use crate::error::SourceError;
 /// flood, and every replica stays on the same timeline).
 pub const MAX_LATE: Duration = Duration::from_secs(1);
 
+/// How soon a read that failed and may pass (out of descriptors, an I/O error) is tried again.
+pub const RETRY: Duration = Duration::from_millis(250);
+
 /// How long a station whose file failed (truncated, emptied, made unreadable) waits for a new
 /// file before it goes off air. An in-place overwrite (`cp new.aac jazz.aac`) empties the file
 /// for a moment; the station resumes with the new audio once the registry has it.
@@ -83,13 +86,38 @@ impl<F: Feed> Pacer<F> {
         // The hub's audio time continues across restarts of the pacer and clock steps.
         let mut base: Option<(u64, u64)> = None;
         let mut now_playing: Option<Arc<NowPlaying>> = None;
+        // Reads are failing (said once until they work again).
+        let mut failing = false;
         loop {
             let target = self.hub.tuning().chunk;
-            let chunk = tokio::select! {
+            let read = tokio::select! {
                 biased;
                 () = stop.cancelled() => return Ok(()),
-                chunk = self.feed.next(tick, target) => chunk?,
+                chunk = self.feed.next(tick, target) => chunk,
             };
+            let chunk = match read {
+                Ok(chunk) => chunk,
+                // A read that may pass (out of descriptors, an I/O error) never takes the
+                // station off air: it is tried again shortly, where the clock is then.
+                Err(error) if error.is_transient() => {
+                    if !failing {
+                        tracing::warn!(station = self.hub.name(), %error, "cannot read the station's audio; trying again");
+                        failing = true;
+                    }
+                    tokio::select! {
+                        biased;
+                        () = stop.cancelled() => return Ok(()),
+                        () = tokio::time::sleep(RETRY) => {}
+                    }
+                    let now = Instant::now();
+                    (tick, due_from) = (anchor.tick_at(now).max(tick), now);
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            if std::mem::take(&mut failing) {
+                tracing::info!(station = self.hub.name(), "the station's audio reads again");
+            }
             let deadline = anchor.instant_of(chunk.tick);
             tokio::select! {
                 biased;

@@ -2,9 +2,12 @@
 //!
 //! The timeline comes through a `watch` channel: a new one that switches to another programme
 //! from a later tick takes effect at that tick (a frame boundary), without a gap for the
-//! listeners. When a file fails (truncated, emptied, made unreadable), the feed waits up to
-//! [`REPLACEMENT_WAIT`] for a timeline that plays something else.
+//! listeners. When a file's audio is gone (truncated, emptied, another file renamed over it),
+//! the feed waits up to [`REPLACEMENT_WAIT`] for a timeline that plays something else; a read
+//! that fails (out of descriptors, an I/O error) is the pacer's to try again.
 
+use std::collections::VecDeque;
+use std::fs::File;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,14 +15,21 @@ use tokio::sync::watch;
 
 use super::pacer::REPLACEMENT_WAIT;
 use super::{Feed, FeedChunk};
+use crate::clock::ticks_of;
 use crate::error::SourceError;
-use crate::library::StationSource;
+use crate::library::{StationSource, TrackFile};
 use crate::timeline::{Entry, Timeline};
 
 /// Plays the files a station's timeline names.
 pub struct TimelineFeed {
     timeline: watch::Receiver<Arc<Timeline>>,
     playing: Option<Playing>,
+    /// The files of the tracks played lately, held open (with the tick their audio ends) for
+    /// as long as segments may be cut from them: a file renamed over a track that played never
+    /// changes or empties a segment of it.
+    played: VecDeque<(u64, Arc<File>)>,
+    /// How long played files are held, in ticks.
+    keep: u64,
 }
 
 /// The timeline entry being read, its open programme, and the tick its next chunk plays at.
@@ -30,11 +40,30 @@ struct Playing {
 }
 
 impl TimelineFeed {
-    /// A feed of the files `timeline` names.
-    pub fn new(timeline: watch::Receiver<Arc<Timeline>>) -> Self {
+    /// A feed of the files `timeline` names, holding the files it played open for `keep`
+    /// after their audio (as long as a segment may be cut from them).
+    pub fn new(timeline: watch::Receiver<Arc<Timeline>>, keep: Duration) -> Self {
         TimelineFeed {
             timeline,
             playing: None,
+            played: VecDeque::new(),
+            keep: ticks_of(keep),
+        }
+    }
+
+    /// Holds the file of the track that `chunk` came from, until `keep` after its audio.
+    fn hold(&mut self, track: &TrackFile, end: u64) {
+        match (self.played.back_mut(), track.held()) {
+            (Some((held_end, file)), Some(open)) if Arc::ptr_eq(file, &open) => *held_end = end,
+            (_, Some(open)) => self.played.push_back((end, open)),
+            (_, None) => {}
+        }
+        while self
+            .played
+            .front()
+            .is_some_and(|(held_end, _)| held_end + self.keep < end)
+        {
+            self.played.pop_front();
         }
     }
 
@@ -46,6 +75,12 @@ impl TimelineFeed {
         error: SourceError,
         at: u64,
     ) -> Result<u64, SourceError> {
+        // A switch already scheduled after `at` (a new version, seen before its old one failed
+        // here): the station goes on there.
+        if let Some(next) = self.timeline.borrow().next_change(at) {
+            tracing::warn!(%error, "station file failed; its new version takes over");
+            return Ok(next);
+        }
         tracing::warn!(%error, "station file failed; waiting for a new file");
         let changed = tokio::time::timeout(REPLACEMENT_WAIT, self.timeline.changed()).await;
         if !matches!(changed, Ok(Ok(()))) {
@@ -82,16 +117,23 @@ impl Feed for TimelineFeed {
                     // the next one is due.
                     let tick = playing.entry.tick_of(chunk.start);
                     playing.next = tick + chunk.ticks;
+                    let track_started = playing.entry.tick_of(chunk.track_start);
+                    self.hold(&chunk.track.file, tick + chunk.ticks);
                     return Ok(FeedChunk {
                         data: chunk.data,
                         frames: chunk.frames,
                         tick,
                         ticks: chunk.ticks,
                         track: Arc::clone(&chunk.track.meta),
-                        track_started: playing.entry.tick_of(chunk.track_start),
+                        track_started,
                         track_ticks: chunk.track.ticks,
                         looped: chunk.looped,
                     });
+                }
+                // Out of descriptors, an I/O error: the pacer tries again where the clock is.
+                Err(error) if error.is_transient() => {
+                    self.playing = None;
+                    return Err(error);
                 }
                 Err(error) => {
                     self.playing = None;

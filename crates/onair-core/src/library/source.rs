@@ -16,11 +16,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::file::RangeReader;
 use crate::clock::duration_to_samples;
 use crate::clock::ticks_per_sample;
 use crate::error::SourceError;
 use crate::format::deframer::{Deframer, Next};
-use crate::library::probe::{RangeReader, SeekPoint, StationInfo};
+use crate::library::probe::{SeekPoint, StationInfo};
 use crate::library::programme::{Programme, Spot};
 
 /// Whole frames of one track for one chunk, as read from the file.
@@ -65,6 +66,10 @@ pub struct StationSource {
     /// Frames that end at or before this position are passed over (a seek lands in the frame
     /// that holds its position).
     skip_until: u64,
+    /// The next track's file, opened while this one plays (`None` inside: it could not be
+    /// opened): a new version renamed over it meanwhile does not replace what the clock has
+    /// laid out before the registry switches to it.
+    next_file: Option<Option<Arc<std::fs::File>>>,
 }
 
 impl StationSource {
@@ -81,12 +86,7 @@ impl StationSource {
             tick: 0,
             byte: track.range.start,
         });
-        let reader = RangeReader::starting_at(
-            Arc::clone(&track.file),
-            &track.path,
-            track.range,
-            point.byte,
-        );
+        let reader = RangeReader::starting_at(&track.file, track.range, point.byte);
         StationSource {
             deframer: Deframer::new(track.codec(), point.byte),
             reader: Some(reader),
@@ -97,6 +97,7 @@ impl StationSource {
             new_round: false,
             rounds: 0,
             skip_until: position,
+            next_file: None,
         }
     }
 
@@ -197,12 +198,21 @@ impl StationSource {
         })?;
         let mut buf = std::mem::take(self.deframer.input());
         let path = path.clone();
-        let (reader, buf, more) = tokio::task::spawn_blocking(move || {
+        // Once a track: the next one's file is opened beside it.
+        let next = match self.next_file {
+            None => Some(Arc::clone(&self.programme.next(&self.spot).track)),
+            Some(_) => None,
+        };
+        let (reader, buf, more, next_file) = tokio::task::spawn_blocking(move || {
             let more = reader.fill(&mut buf);
-            (reader, buf, more)
+            let next_file = next.map(|track| track.file.open().ok());
+            (reader, buf, more, next_file)
         })
         .await
         .map_err(|e| SourceError::io(&path, 0, std::io::Error::other(e)))?;
+        if next_file.is_some() {
+            self.next_file = next_file;
+        }
         *self.deframer.input() = buf;
         self.reader = Some(reader);
         if !more? {
@@ -215,12 +225,10 @@ impl StationSource {
     fn next_track(&mut self) -> Result<(), SourceError> {
         let track = &self.spot.track;
         if !self.seen_frame {
-            return Err(SourceError::not_audio(
-                &track.path,
-                track.codec(),
-                self.deframer.position(),
-                "a whole pass through the file found no frame (was it truncated or replaced?)",
-            ));
+            return Err(SourceError::Lost {
+                path: track.path.clone(),
+                offset: self.deframer.position(),
+            });
         }
         let damage = self.deframer.damage();
         if damage.truncated_at.is_some() || damage.garbage_bytes > 0 {
@@ -233,10 +241,10 @@ impl StationSource {
         }
         // The same open file from its first frame: never whatever the path names now.
         let track = &next.track;
-        self.reader = Some(RangeReader::new(
-            Arc::clone(&track.file),
-            &track.path,
+        self.reader = Some(RangeReader::starting_at(
+            &track.file,
             track.range,
+            track.range.start,
         ));
         self.deframer = Deframer::new(track.codec(), track.range.start);
         // A track that played short (its file shrank) leaves a gap on the clock, never a
@@ -245,6 +253,8 @@ impl StationSource {
         self.spot = next;
         self.seen_frame = false;
         self.skip_until = 0;
+        // The reader above took the file opened for it; the track after is opened next.
+        self.next_file = None;
         Ok(())
     }
 }

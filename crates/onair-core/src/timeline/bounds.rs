@@ -22,7 +22,13 @@ impl Entry {
     /// The first frame boundary at or after `tick` on this stretch.
     pub async fn frame_boundary(&self, tick: u64) -> Result<u64, SourceError> {
         let position = self.position(tick);
-        let frame = frame_containing(&self.programme, position).await?;
+        let frame = match frame_containing(&self.programme, position).await {
+            Ok(frame) => frame,
+            // A track cut short (truncated while it plays) has no frame here any more: the
+            // tick itself is the boundary, and the segments around it hold what can be read.
+            Err(error) if error.is_lost_audio() => return Ok(tick),
+            Err(error) => return Err(error),
+        };
         if frame.start == position {
             return Ok(tick);
         }
@@ -35,8 +41,15 @@ impl Entry {
 impl Timeline {
     /// The first tick of segment `k` (segments of `segment_ticks`): the first frame boundary at
     /// or after `k x segment_ticks`, so that every replica cuts at the same frame.
+    ///
+    /// A change of format (a programme re-encoded, switched at a track boundary) needs a
+    /// segment boundary of its own, for HLS's `EXT-X-DISCONTINUITY`: the nearest grid point
+    /// moves to it, so segments around it last between half a segment and one and a half.
     pub async fn segment_start(&self, k: u64, segment_ticks: u64) -> Result<u64, SourceError> {
         let tick = k.saturating_mul(segment_ticks);
+        if let Some(change) = self.format_change_near(tick, segment_ticks / 2) {
+            return Ok(change);
+        }
         self.at(tick).frame_boundary(tick).await
     }
 

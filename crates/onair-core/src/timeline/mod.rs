@@ -13,6 +13,17 @@
 //! its programme, a new entry when it changes (a replaced station file from a segment boundary,
 //! a changed programme from a track boundary). A programme's tracks are laid end to end from its
 //! entry's start, looping: track boundaries and the loop point are seamless, in ticks too.
+//!
+//! The server asks the timeline, never programme internals: what plays at a tick and next
+//! ([`Timeline::now_and_next`]), where the next track boundary is, where a change lands
+//! ([`Timeline::track_switch`], [`Timeline::segment_switch`]), where segments start and what
+//! they hold.
+//!
+//! - this module: [`Timeline`], its entries and the questions answered from them alone.
+//! - `bounds`: frame boundaries read from the files (segment starts, where a new file joins).
+//! - `segment`: the frames between two ticks, cut from the files ([`Segment`]).
+//! - `window`: a station's HLS [`SegmentWindow`]: boundaries kept, segments kept ready, and
+//!   stretches of audio held that no file can give again.
 
 use std::sync::Arc;
 
@@ -209,6 +220,15 @@ impl Timeline {
         j > 0
             && j < self.entries.len()
             && self.entries[j - 1].programme.format() != self.entries[j].programme.format()
+    }
+
+    /// The tick of a switch that changes the stream's format within `half` of `tick` (after
+    /// `tick - half`, at `tick + half` at the latest), if any.
+    pub fn format_change_near(&self, tick: u64, half: u64) -> Option<u64> {
+        (1..self.entries.len())
+            .filter(|&j| self.is_discontinuity(j))
+            .map(|j| self.entries[j].from)
+            .find(|&from| from > tick.saturating_sub(half) && from <= tick + half)
     }
 
     /// Whether a switch that changes the stream's format happens exactly at `tick`.

@@ -43,9 +43,20 @@ impl Timeline {
             let stop = self.next_change(tick).map_or(end, |at| at.min(end));
             let mut source = StationSource::open_at(&entry.programme, entry.position(tick));
             while tick < stop {
-                let chunk = source
+                let chunk = match source
                     .next_chunk_within(Duration::from_secs(3600), stop - tick)
-                    .await?;
+                    .await
+                {
+                    Ok(chunk) => chunk,
+                    // Frames that were on the clock are gone (a track truncated while it
+                    // plays): the segment holds what can be read, with a gap where they were.
+                    Err(error) if error.is_lost_audio() => {
+                        tracing::warn!(%error, "audio on the clock is gone; the segment has a gap");
+                        tick = stop;
+                        break;
+                    }
+                    Err(error) => return Err(error),
+                };
                 track.get_or_insert_with(|| Arc::clone(&chunk.track.meta));
                 data.extend_from_slice(&chunk.data);
                 frames += chunk.frames;

@@ -7,7 +7,7 @@
 //! here as [`Stretch`]es: boundaries and cuts inside a held stretch come from its frames, so a
 //! segment may hold file frames then held frames, and is the same whichever replica cuts it.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
@@ -20,8 +20,6 @@ use crate::format::Codec;
 
 /// Segment boundaries kept.
 const STARTS_KEPT: usize = 256;
-/// Segments kept ready to serve (the live edge is what every client asks for).
-const READY_KEPT: usize = 6;
 
 /// (Segment length in ticks, segment index): a live change of the segment length numbers
 /// segments anew.
@@ -92,7 +90,10 @@ pub struct SegmentWindow {
     starts: Mutex<BTreeMap<SegmentKey, u64>>,
     /// Held stretches by first tick.
     held: Mutex<BTreeMap<u64, Stretch>>,
-    /// The newest segments as served, by (segment length, index).
+    /// The newest segment listed, by segment length: listings never go back.
+    newest: Mutex<HashMap<u64, u64>>,
+    /// Every segment served that a playlist may still list, as served, by (segment length,
+    /// index): a published segment never changes, even when its file is overwritten in place.
     ready: Mutex<VecDeque<(SegmentKey, Arc<Packed>)>>,
 }
 
@@ -132,6 +133,18 @@ impl SegmentWindow {
         let mut next = now / segment.max(1);
         while next > 0 && self.start(timeline, next, segment).await? > now {
             next -= 1;
+        }
+        // A playlist never goes back (RFC 8216 6.2.1: the media sequence never decreases):
+        // after the wall clock steps back, the newest listing stands until the clock passes it.
+        {
+            let mut newest = lock(&self.newest);
+            match newest.get(&segment) {
+                Some(&listed) if listed > next => next = listed,
+                _ => {
+                    newest.clear();
+                    newest.insert(segment, next);
+                }
+            }
         }
         let first = next.saturating_sub(count);
         let mut starts = Vec::with_capacity((next - first + 1) as usize);
@@ -184,18 +197,24 @@ impl SegmentWindow {
             .map(|(_, packed)| Arc::clone(packed))
     }
 
-    /// Keeps segment `k` ready as served (the first one kept wins a race: a segment never
-    /// changes); returns the one kept.
-    pub fn keep_ready(&self, segment: u64, k: u64, packed: Packed) -> Arc<Packed> {
+    /// Keeps segment `k` as served, for as long as it may be asked for again (the first one
+    /// kept wins a race: a segment never changes); returns the one kept. Segments before
+    /// `oldest_wanted` (out of every playlist and past RFC 8216's grace) are let go: what is
+    /// kept never grows beyond a window and its grace.
+    pub fn keep_ready(
+        &self,
+        segment: u64,
+        k: u64,
+        oldest_wanted: u64,
+        packed: Packed,
+    ) -> Arc<Packed> {
         let mut ready = lock(&self.ready);
         if let Some((_, kept)) = ready.iter().find(|(key, _)| *key == (segment, k)) {
             return Arc::clone(kept);
         }
+        ready.retain(|((length, index), _)| *length == segment && *index >= oldest_wanted);
         let packed = Arc::new(packed);
         ready.push_back(((segment, k), Arc::clone(&packed)));
-        while ready.len() > READY_KEPT {
-            ready.pop_front();
-        }
         packed
     }
 
@@ -321,5 +340,17 @@ mod tests {
             .expect("listing");
         assert_eq!(listing.starts.len(), 7);
         assert_eq!(*listing.starts.last().expect("bound"), 1004 * frame);
+        // The wall clock steps back 40 frames: the listing does not go back with it.
+        let back = window
+            .listing(&timeline, 967 * frame, segment, 6)
+            .await
+            .expect("listing");
+        assert_eq!(back, listing);
+        // Once the clock passes it again, it goes on.
+        let on = window
+            .listing(&timeline, 1011 * frame, segment, 6)
+            .await
+            .expect("listing");
+        assert_eq!(on.first, listing.first + 1);
     }
 }

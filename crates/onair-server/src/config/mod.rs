@@ -4,6 +4,13 @@
 //! Every key has a default, so a missing default config file means "all defaults". Unknown keys
 //! and out-of-range values are errors that name the file, line, column and key: a typo must
 //! never be silently ignored on a radio that runs unattended.
+//!
+//! - this module: [`Config`] and its `[server]`, `[pacing]` and `[hls]` sections, parsing and
+//!   the checks across keys.
+//! - `station`: `[stations.<name>]` ([`StationConfig`]).
+//! - `values`: values that parse themselves ([`Bounded`], [`Epoch`], [`Cidr`]).
+//! - `error`: where the config comes from ([`ConfigSource`]) and [`ConfigError`].
+//! - [`naming`]: the rules for station names and which files are stations.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

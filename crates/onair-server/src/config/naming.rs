@@ -48,6 +48,13 @@ pub fn name_of_folder(path: &Path) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
+/// Whether `path`'s name is not UTF-8 (and not hidden): it can have no station name, and is
+/// reported instead of skipped silently.
+pub fn is_non_utf8_name(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_str().is_none() && !n.as_encoded_bytes().starts_with(b"."))
+}
+
 /// Whether `path` would be a station file but for a file name that is not UTF-8 (it has no
 /// station name, and is reported instead of skipped silently).
 pub fn is_non_utf8_station_file(path: &Path) -> bool {

@@ -9,15 +9,16 @@
 //!
 //! Segments are cut from the station's timeline on demand, through its
 //! [`SegmentWindow`](onair_core::SegmentWindow) (which also holds audio no file can give
-//! again): no per-listener state, no store that grows, only a few recent segments and segment
-//! boundaries kept in memory.
+//! again): no per-listener state, no store that grows. Every segment served is kept, as served,
+//! while a playlist may list it (a window and RFC 8216's grace): a published segment never
+//! changes, even when its file is overwritten in place.
 //! Every replica with the same files and config serves the same bytes for the same `k`, so a
 //! cache or CDN may fetch any segment from any replica. Responses carry the headers a cache needs:
 //! segments are immutable with a strong `ETag`, playlists live for a second.
 //!
 //! - [`mux`]: the packed-audio bytes of a segment (ID3 PRIV, TIT2, TPE1, then frames).
 //! - [`playlist`]: the media and multivariant playlists.
-//! - this module: the HTTP answers, and the few segments kept ready.
+//! - this module: the HTTP answers, and the segments kept as served.
 
 pub mod mux;
 pub mod playlist;
@@ -77,8 +78,15 @@ pub async fn respond(
                 .await
                 .map(|window| media_playlist(station, &timeline, &window, config, headers))
         }
-        HlsRequest::Segment(k) => {
+        HlsRequest::Segment(k, extension) => {
             audience.segment_requests.fetch_add(1, Ordering::Relaxed);
+            // Only the name the playlist gives: the station's codec's extension.
+            if extension != station.programme().first().codec().extension() {
+                return uncached_text(
+                    StatusCode::NOT_FOUND,
+                    "no such segment: the station's segments have another extension\n",
+                );
+            }
             segment(station, &timeline, k, now, config, headers).await
         }
     };
@@ -128,11 +136,12 @@ async fn segment(
                 ),
             };
             let cut = window.cut(timeline, start, end).await?;
-            let title = station.stream_title(Some(&cut.track));
-            let bytes = mux::packed_audio(&cut, &title, cut.track.tags.artist.as_deref());
+            let (title, artist) = station.tag_fields(&cut.track);
+            let bytes = mux::packed_audio(&cut, &title, artist.as_deref());
             window.keep_ready(
                 length,
                 k,
+                listing.first.saturating_sub(listed + 1),
                 Packed {
                     hash: fnv1a(&bytes),
                     bytes: Bytes::from(bytes),

@@ -107,9 +107,12 @@ pub fn segment_ticks(config: &HlsConfig) -> u64 {
 }
 
 /// `EXT-X-TARGETDURATION`: a segment lasts `segment_ms` plus less than a frame (at most 0.56 s),
-/// rounded up to whole seconds; it never changes while the config does not.
+/// and one beside a change of format up to half a segment more (the change has a segment
+/// boundary of its own); RFC 8216 compares each segment's duration rounded to the nearest
+/// second. It never changes while the config does not.
 pub fn target_duration(config: &HlsConfig) -> Duration {
-    Duration::from_secs((config.segment_ms.get() + 600).div_ceil(1000))
+    let longest = config.segment_ms.get() * 3 / 2 + 600;
+    Duration::from_secs((longest + 500) / 1000)
 }
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
@@ -148,6 +151,6 @@ mod tests {
         assert!(matches_etag(&h, "\"b\""));
         assert!(!matches_etag(&h, "\"c\""));
         let target = target_duration(&HlsConfig::default());
-        assert_eq!(target, Duration::from_secs(7));
+        assert_eq!(target, Duration::from_secs(10));
     }
 }

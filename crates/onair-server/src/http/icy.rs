@@ -46,11 +46,15 @@ impl IcyTitle {
     }
 }
 
-/// Builds the metadata block for `title`. Control characters are dropped and `';` (which ends
-/// the field for most parsers) becomes `',`; an over-long title is cut on a character boundary.
+/// Builds the metadata block for `title`. Control characters are dropped and every `'` becomes
+/// `’` (U+2019): a quote ends the field for loose parsers, so a tag could otherwise smuggle a
+/// `StreamUrl='...'` field of its own; an over-long title is cut on a character boundary.
 pub fn block(title: &str) -> Bytes {
-    let clean: String = title.chars().filter(|c| !c.is_control()).collect();
-    let clean = clean.replace("';", "',");
+    let clean: String = title
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| if c == '\'' { '\u{2019}' } else { c })
+        .collect();
     let overhead = "StreamTitle='';".len();
     let mut cut = clean.as_str();
     while cut.len() + overhead > MAX_TEXT {
@@ -155,7 +159,12 @@ mod tests {
         let long = block(&"é".repeat(5000));
         assert_eq!(long.len(), 1 + 255 * 16);
         assert!(std::str::from_utf8(long[1..].split(|&b| b == 0).next().expect("text")).is_ok());
-        assert_eq!(&block("a';b\n")[1..20], b"StreamTitle='a',b';");
+        // No quote of a tag reaches the block: a loose parser cannot be handed a second field.
+        let hostile = block("x';StreamUrl='http://evil/';\n");
+        let text = std::str::from_utf8(&hostile[1..]).expect("UTF-8");
+        let text = text.trim_end_matches('\0');
+        assert_eq!(text, "StreamTitle='x’;StreamUrl=’http://evil/’;';");
+        assert_eq!(text.matches('\'').count(), 2, "only the field's own quotes");
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //! stays pending past the deadline, the write fails with `TimedOut` and hyper closes the
 //! connection. The timeout is shared with the request handler, which sets the station's
 //! `client_timeout_s` once it knows the station.
+//!
+//! A client can also hold a response by reading it a few bytes at a time: every write then makes
+//! a little progress, and no write stalls. Under hyper (whole responses: pages, playlists,
+//! segments) the wrapper therefore also bounds how long writes may go on being taken only in
+//! part: a response a client has not taken whole within the timeout ends the connection.
 
 use std::io;
 use std::pin::Pin;
@@ -51,6 +56,10 @@ pub struct TimedIo<S> {
     /// Armed while a write is pending; allocated on the first stall only.
     stall: Option<Pin<Box<Sleep>>>,
     stalled: bool,
+    /// Whole responses (under hyper): writes taken only in part are timed too.
+    whole: bool,
+    /// Since when writes have been taken only in part.
+    partial_since: Option<Instant>,
 }
 
 impl<S> TimedIo<S> {
@@ -61,6 +70,17 @@ impl<S> TimedIo<S> {
             timeout,
             stall: None,
             stalled: false,
+            whole: false,
+            partial_since: None,
+        }
+    }
+
+    /// Wraps `inner` for whole responses: a client that takes them only a little at a time is
+    /// timed as one that takes nothing.
+    pub fn for_whole_responses(inner: S, timeout: WriteTimeout) -> Self {
+        TimedIo {
+            whole: true,
+            ..TimedIo::new(inner, timeout)
         }
     }
 
@@ -77,6 +97,35 @@ impl<S> TimedIo<S> {
     /// The wrapped stream.
     pub fn into_inner(self) -> S {
         self.inner
+    }
+
+    /// Times writes taken only in part (of `wanted` bytes), for whole responses.
+    fn check_progress(
+        &mut self,
+        polled: Poll<io::Result<usize>>,
+        wanted: usize,
+    ) -> Poll<io::Result<usize>> {
+        if !self.whole {
+            return polled;
+        }
+        match polled {
+            Poll::Ready(Ok(n)) if n < wanted => {
+                let since = *self.partial_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > self.timeout.get() {
+                    self.timeout.0 .1.store(true, Ordering::Relaxed);
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client took no whole response within client_timeout_s",
+                    )));
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Ok(n)) => {
+                self.partial_since = None;
+                Poll::Ready(Ok(n))
+            }
+            other => other,
+        }
     }
 
     /// Turns a write's `Pending` into an error once the stall outlasts the timeout.
@@ -132,7 +181,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
-        this.check(cx, polled)
+        let polled = this.check(cx, polled);
+        this.check_progress(polled, buf.len())
     }
 
     fn poll_write_vectored(
@@ -142,7 +192,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
-        this.check(cx, polled)
+        let polled = this.check(cx, polled);
+        this.check_progress(polled, bufs.iter().map(|b| b.len()).sum())
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -213,6 +213,15 @@ impl SendBufferPlan {
     /// Smallest unsent allowance (a chunk of a low-bitrate station is tiny).
     const MIN_UNSENT: usize = 8 * 1024;
 
+    /// The plan for whole responses (pages, playlists, segments): 64 KiB in the send buffer,
+    /// 16 KiB not yet sent.
+    pub fn for_whole_responses() -> Self {
+        SendBufferPlan {
+            send_buffer: 64 * 1024,
+            unsent: 16 * 1024,
+        }
+    }
+
     /// The plan for a station of `bitrate` bits per second, paced as `tuning`, after a response
     /// head of `head` bytes.
     pub fn new(bitrate: u64, tuning: onair_core::Tuning, head: usize) -> Self {

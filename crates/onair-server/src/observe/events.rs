@@ -103,7 +103,15 @@ impl EventFeed {
             let hls = config.borrow().hls;
             let now = snapshot(&registry, &hls);
             if now != last {
-                let event = Bytes::from(format!("event: stations\ndata: {now}\n\n"));
+                // The server's wall time goes with each event (not into the comparison): a
+                // page sets its clock by it to follow the station clock.
+                let at_ms = registry
+                    .clock()
+                    .now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis());
+                let data = format!("{{\"at_ms\":{at_ms},{}", &now[1..]);
+                let event = Bytes::from(format!("event: stations\ndata: {data}\n\n"));
                 last = now;
                 quiet = 0;
                 self.latest.send_replace(Latest {
@@ -176,10 +184,21 @@ fn snapshot(registry: &StationRegistry, hls: &HlsConfig) -> String {
     let stations: Vec<_> = stations
         .iter()
         .map(|s| {
+            let now = s.hub.now_playing();
+            // When the track started on the station clock, and how far behind the live edge a
+            // new listener starts (its burst): a page shows a title when its own audio gets
+            // there, not when the track starts on air.
+            let started_at_ms = now.as_deref().map(|n| {
+                onair_core::wall_time(s.epoch, n.started)
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64)
+            });
             json!({
                 "name": s.name,
                 "title": s.meta().title,
-                "now_playing": s.stream_title(s.hub.now_playing().as_deref().map(|n| &*n.track)),
+                "now_playing": s.stream_title(now.as_deref().map(|n| &*n.track)),
+                "started_at_ms": started_at_ms,
+                "burst_ms": s.hub.tuning().burst.as_millis() as u64,
                 "listeners": s.hub.listeners(),
                 "hls_listeners": crate::hls::listeners(s, hls),
             })

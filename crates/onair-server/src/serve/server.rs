@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -250,6 +251,7 @@ async fn accept_loop(
         }
     };
     let mut backoff = Duration::from_millis(10);
+    let slots = Slots::for_this_process();
     loop {
         let accepted = tokio::select! {
             () = app.closing.cancelled() => return,
@@ -258,6 +260,12 @@ async fn accept_loop(
         match accepted {
             Ok((stream, peer)) => {
                 backoff = Duration::from_millis(10);
+                // The descriptors kept for station files, probes and the watcher are never
+                // spent on connections: past the cap a new one is closed at once.
+                let Some(slot) = slots.take() else {
+                    drop(stream);
+                    continue;
+                };
                 // Every log line about this connection says whose it is, from RUST_LOG=debug on
                 // (where the per-listener lines are): at the default level the span costs
                 // nothing, where an enabled span on each of 10,000 listeners' polls cost 9% of a
@@ -270,6 +278,7 @@ async fn accept_loop(
                         Arc::clone(&app),
                         connections.clone(),
                         main.clone(),
+                        slot,
                     )
                     .instrument(span),
                 );
@@ -295,6 +304,7 @@ async fn open(
     app: Arc<App>,
     connections: TaskTracker,
     main: tokio::runtime::Handle,
+    slot: Slot,
 ) {
     let _ = stream.set_nodelay(true);
     let config = app.config();
@@ -324,6 +334,7 @@ async fn open(
                 }
             }
             move_to_main(io, &connections, &main, move |mut io| async move {
+                let _slot = slot;
                 if let Err(error) = writer.run(&mut io).await {
                     // Listeners leave and time out: normal life for a radio server.
                     tracing::debug!(%peer, %error, "stream ended");
@@ -332,8 +343,14 @@ async fn open(
             });
         }
         Opening::Other(prefix) => {
-            move_to_main(io, &connections, &main, move |io| {
-                serve_http(Rewind::new(prefix, io), app, conn, header_timeout)
+            // The kernel holds a little of a whole response, not all of it: a client that
+            // takes a segment a few bytes at a time keeps the writes waiting, where they are
+            // timed, instead of holding the connection for as long as it likes.
+            writer::bound_send_buffer(io.get_ref(), writer::SendBufferPlan::for_whole_responses());
+            move_to_main(io, &connections, &main, move |io| async move {
+                let _slot = slot;
+                let io = TimedIo::for_whole_responses(io.into_inner(), conn.write_timeout.clone());
+                serve_http(Rewind::new(prefix, io), app, conn, header_timeout).await
             });
         }
         Opening::Gone => {}
@@ -433,6 +450,62 @@ fn raise_descriptor_limit(max_listeners: Option<u64>) {
             }
         }
         Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
+    }
+}
+
+/// Connections open now, against a cap that leaves descriptors for everything else.
+struct Slots {
+    open: Arc<AtomicUsize>,
+    cap: usize,
+    /// The cap was reached (said once until connections are taken again).
+    full: AtomicBool,
+}
+
+/// One connection's place under the cap, given back when the connection ends.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Slots {
+    /// The cap of this process: its open-file limit less a reserve (a quarter of the limit,
+    /// between 16 and [`SPARE_DESCRIPTORS`]) for station files, probes, the watcher and logs.
+    fn for_this_process() -> Slots {
+        let limit = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft);
+        let reserve = (limit / 4).clamp(16, SPARE_DESCRIPTORS);
+        let cap = usize::try_from(limit.saturating_sub(reserve)).unwrap_or(usize::MAX);
+        tracing::debug!(limit, cap, "connections capped");
+        Slots {
+            open: Arc::new(AtomicUsize::new(0)),
+            cap,
+            full: AtomicBool::new(false),
+        }
+    }
+
+    /// A place for one more connection, if there is one.
+    fn take(&self) -> Option<Slot> {
+        let taken = self
+            .open
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < self.cap).then_some(n + 1)
+            });
+        let Ok(before) = taken else {
+            if !self.full.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    cap = self.cap,
+                    "connection cap reached: new connections are closed until some end (descriptors are kept for the stations' files)"
+                );
+            }
+            return None;
+        };
+        // Said again only after the crowd has thinned out well below the cap.
+        if before < self.cap / 10 * 9 {
+            self.full.store(false, Ordering::Relaxed);
+        }
+        Some(Slot(Arc::clone(&self.open)))
     }
 }
 

@@ -174,18 +174,30 @@ impl Catalogue {
         unsettled: &HashSet<PathBuf>,
         playing: Option<&Programme>,
     ) -> Option<Vec<Arc<StationInfo>>> {
-        let mut tracks = Vec::with_capacity(wanted.tracks.len());
         let probing = lock(&self.probing);
+        // Probes end roughly in name order: a track still probing is found first from the end.
+        if wanted
+            .tracks
+            .iter()
+            .rev()
+            .any(|path| probing.contains_key(path) && !unsettled.contains(path))
+        {
+            return None;
+        }
+        let mut tracks = Vec::with_capacity(wanted.tracks.len());
         let probed = lock(&self.probed);
+        // The tracks playing, by path, for the ones still being written (looked up once each:
+        // at start-up every file of a large library counts as being written for a moment).
+        let playing: HashMap<&Path, &Arc<StationInfo>> = match playing {
+            Some(p) if !unsettled.is_empty() => {
+                p.tracks().iter().map(|t| (t.path.as_path(), t)).collect()
+            }
+            _ => HashMap::new(),
+        };
         for path in &wanted.tracks {
             if unsettled.contains(path) {
-                let current =
-                    playing.and_then(|p| p.tracks().iter().find(|t| t.path == *path).cloned());
-                tracks.extend(current);
+                tracks.extend(playing.get(path.as_path()).map(|t| Arc::clone(t)));
                 continue;
-            }
-            if probing.contains_key(path) {
-                return None;
             }
             if let Some((_, info)) = probed.get(path) {
                 tracks.push(Arc::clone(info));

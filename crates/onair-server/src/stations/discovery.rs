@@ -47,6 +47,9 @@ pub struct Discovery {
     /// Entries named like stations or tracks that cannot be one (a FIFO, a dangling or looping
     /// symlink, a name that is not UTF-8), with why.
     pub unusable: Unusable,
+    /// Folders that could not be listed now (out of descriptors, an I/O error), with why: what
+    /// they hold is unknown, not gone.
+    pub unreadable: Vec<(PathBuf, String)>,
 }
 
 /// The stations to mount, by name: `[stations.<name>] file = ...` and `folder = ...` entries
@@ -69,7 +72,13 @@ pub fn discover(config: &Config) -> Discovery {
         }
         let tracks = match &origin {
             Origin::Folder(folder) => {
-                let (tracks, unusable) = audio_files(folder);
+                let (tracks, unusable) = match audio_files(folder) {
+                    Ok(listing) => listing,
+                    Err(error) => {
+                        found.unreadable.push((folder.clone(), error.to_string()));
+                        return;
+                    }
+                };
                 found.unusable.extend(unusable);
                 if tracks.is_empty() {
                     return;
@@ -96,7 +105,11 @@ pub fn discover(config: &Config) -> Discovery {
             claim(&mut found, name.clone(), Origin::Folder(folder.clone()));
         }
     }
-    let (entries, unusable) = station_entries(&config.server.stations_dir);
+    let dir = &config.server.stations_dir;
+    let (entries, unusable) = station_entries(dir).unwrap_or_else(|error| {
+        found.unreadable.push((dir.clone(), error.to_string()));
+        Default::default()
+    });
     found.unusable.extend(unusable);
     for origin in entries {
         let name = match &origin {
@@ -114,28 +127,52 @@ pub fn discover(config: &Config) -> Discovery {
 }
 
 /// The station files and programme folders in `dir`, in name order, and the entries named like
-/// station files that are not regular files (empty when the folder cannot be read). Symlinks
-/// are followed.
-pub fn station_entries(dir: &Path) -> (Vec<Origin>, Unusable) {
-    let (files, mut unusable) = audio_files(dir);
+/// station files that are not regular files (none when the folder does not exist; an error when
+/// it cannot be listed now). Symlinks are followed.
+pub fn station_entries(dir: &Path) -> std::io::Result<(Vec<Origin>, Unusable)> {
+    let (files, mut unusable) = audio_files(dir)?;
+    let listed = !files.is_empty() || dir.is_dir();
     let mut entries: Vec<Origin> = files.into_iter().map(Origin::File).collect();
-    if let Ok(listing) = std::fs::read_dir(dir) {
-        for path in listing.filter_map(Result::ok).map(|e| e.path()) {
-            if !is_hidden(&path) && !is_station_file(&path) && path.is_dir() {
+    if listed {
+        for path in std::fs::read_dir(dir)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+        {
+            if is_station_file(&path) || !path.is_dir() {
+                continue;
+            }
+            if !is_hidden(&path) {
                 entries.push(Origin::Folder(path));
+            } else if naming::is_non_utf8_name(&path) {
+                unusable.push((
+                    path,
+                    "the folder name is not valid UTF-8, so it has no station name; rename it"
+                        .to_string(),
+                ));
             }
         }
     }
     entries.sort_by(|a, b| a.path().cmp(b.path()));
     unusable.sort();
-    (entries, unusable)
+    Ok((entries, unusable))
 }
 
 /// The audio files (`*.aac`, `*.mp3`) directly in `dir`, in name order, and the entries named
-/// like them that are not regular files.
-pub fn audio_files(dir: &Path) -> (Vec<PathBuf>, Unusable) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return (Vec::new(), Vec::new());
+/// like them that are not regular files. A folder that does not exist (or is not a folder) holds
+/// none; one that cannot be listed now (out of descriptors, an I/O error) is an error: what it
+/// holds is unknown, never taken as nothing.
+pub fn audio_files(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Unusable)> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(Default::default())
+        }
+        Err(e) => return Err(e),
     };
     let mut files = Vec::new();
     let mut unusable = Vec::new();
@@ -162,5 +199,5 @@ pub fn audio_files(dir: &Path) -> (Vec<PathBuf>, Unusable) {
     }
     files.sort();
     unusable.sort();
-    (files, unusable)
+    Ok((files, unusable))
 }

@@ -17,11 +17,13 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use onair_core::{
-    printable, Hub, Pacer, Programme, SourceError, StationInfo, Timeline, TimelineFeed, WallClock,
+    check_epoch, printable, EpochError, Hub, Pacer, Programme, SourceError, StationInfo, Timeline,
+    TimelineFeed, WallClock,
 };
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -49,9 +51,16 @@ pub struct Desired {
     /// Each track's identity as the folder scan saw it (a track missing here is looked at
     /// anew): the scan has read it already, so it is not read twice.
     pub identities: HashMap<PathBuf, Option<FileIdentity>>,
+    /// Folders that could not be listed now: the stations in them stay as they are.
+    pub unreadable: Vec<PathBuf>,
 }
 
 impl Desired {
+    /// Whether what is at `path` is unknown now (it lies in a folder that could not be listed).
+    fn cannot_see(&self, path: &Path) -> bool {
+        self.unreadable.iter().any(|dir| path.starts_with(dir))
+    }
+
     /// Every track any station wants, for lookups (a programme of thousands of tracks is
     /// checked in one pass, not once per track).
     fn wanted_tracks(&self) -> HashSet<&Path> {
@@ -60,6 +69,13 @@ impl Desired {
             .flat_map(|w| w.tracks.iter().map(PathBuf::as_path))
             .collect()
     }
+}
+
+/// One station's decisions: one at a time, and at most one more queued.
+#[derive(Debug, Default)]
+struct ApplyGate {
+    running: tokio::sync::Mutex<()>,
+    queued: AtomicBool,
 }
 
 /// What a station's programme should be now, as far as the probes tell.
@@ -81,7 +97,7 @@ pub struct StationRegistry {
     /// Every track probed, and the probes under way.
     catalogue: Catalogue,
     /// One change at a time per station (two probes ending together decide once).
-    applying: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    applying: Mutex<HashMap<String, Arc<ApplyGate>>>,
     /// Told whenever a station starts another track (the `/events` publisher waits on it).
     pub track_changes: Arc<tokio::sync::Notify>,
     /// What the latest reconcile wanted: a probe that ends applies its result only if the file
@@ -122,8 +138,10 @@ impl StationRegistry {
     /// Puts on air every station the config and the stations folder name (at start-up, every
     /// file present is taken as complete). Returns at once; see [`reconcile`](Self::reconcile).
     pub fn load(self: &Arc<Self>, config: &Arc<Config>) {
+        let (stations, unreadable) = self.discover(config);
         let desired = Desired {
-            stations: self.discover(config),
+            stations,
+            unreadable,
             ..Desired::default()
         };
         self.reconcile(config, desired);
@@ -154,18 +172,28 @@ impl StationRegistry {
         for station in ended {
             self.catalogue.forget_tracks_of(&station.programme());
         }
+        // A station in a folder that could not be listed now (out of descriptors, an I/O
+        // error) is not gone: it stays on air as it is, with its tracks.
+        let mut kept = Vec::new();
         for station in self.all() {
             match desired.stations.get(&station.name) {
                 Some(wanted) if wanted.origin.same_kind(&station.origin) => {
                     station.configure(config)
                 }
                 Some(_) => self.unmount(&station.name, "it is now a folder (or a file) instead"),
+                None if desired.cannot_see(station.origin.path()) => kept.push(station),
                 None => self.unmount(&station.name, "its file is gone (or its folder is empty)"),
             }
         }
         // Probes of files no longer wanted are called off, and tracks no station wants are
         // forgotten (a station playing one keeps it until its programme changes).
-        self.catalogue.keep_only(&desired.wanted_tracks());
+        let kept_tracks: Vec<_> = kept
+            .iter()
+            .flat_map(|s| s.programme().tracks().to_vec())
+            .collect();
+        let mut wanted = desired.wanted_tracks();
+        wanted.extend(kept_tracks.iter().map(|t| t.path.as_path()));
+        self.catalogue.keep_only(&wanted);
         let seen = desired
             .stations
             .values()
@@ -188,7 +216,14 @@ impl StationRegistry {
     }
 
     /// Decides station `name`'s programme again, in the background.
+    /// Decisions asked for while one is queued are one decision: it reads the latest state when
+    /// it runs (the probes of a programme of 20,000 tracks end 20,000 times, and each decision
+    /// reads every track).
     fn spawn_apply(self: &Arc<Self>, name: &str) {
+        let gate = Arc::clone(lock(&self.applying).entry(name.to_string()).or_default());
+        if gate.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
         self.jobs.send_modify(|n| *n += 1);
         let registry = Arc::clone(self);
         let name = name.to_string();
@@ -249,6 +284,16 @@ impl StationRegistry {
                 }
                 self.catalogue
                     .record_good(path, identity, cancel, Arc::new(info));
+                self.warned
+                    .forget(&format!("unreadable {}", path.display()));
+            }
+            // Out of descriptors, an I/O error: not a verdict on the file. It is probed again
+            // at the next look; what plays keeps playing.
+            Err(error) if error.is_transient() => {
+                self.catalogue.end(path, cancel);
+                if self.warned.first(format!("unreadable {}", path.display())) {
+                    tracing::warn!(%error, "cannot read a track now; trying again");
+                }
             }
             Err(error) => {
                 let playing = self.catalogue.record_failed(path, identity, cancel);
@@ -272,7 +317,9 @@ impl StationRegistry {
     /// empty one goes off air.
     async fn apply(self: &Arc<Self>, name: &str) {
         let gate = Arc::clone(lock(&self.applying).entry(name.to_string()).or_default());
-        let _one_at_a_time = gate.lock().await;
+        let _one_at_a_time = gate.running.lock().await;
+        // From here on, a new change queues another decision.
+        gate.queued.store(false, Ordering::Release);
         let Some((config, desired)) = lock(&self.latest).clone() else {
             return;
         };
@@ -294,13 +341,40 @@ impl StationRegistry {
                 let programme = Arc::new(programme);
                 match station {
                     Some(station) => station.replace(programme, &config).await,
-                    None => {
+                    None if self.clock_runs(name, &config) => {
                         let station = self.mount(name, programme, wanted, &config);
                         self.go_live(station).await;
                     }
+                    None => {}
                 }
             }
         }
+    }
+
+    /// Whether station `name`'s clock runs now (its epoch is past, by at most 500 years). A
+    /// station whose epoch is ahead goes on air at its epoch (on every replica alike: tick 0
+    /// then); one whose epoch is too far back stays off air. Each is said once.
+    fn clock_runs(self: &Arc<Self>, name: &str, config: &Config) -> bool {
+        let epoch = config.pacing_for(name).epoch;
+        let Err(problem) = check_epoch(epoch, self.clock.now()) else {
+            return true;
+        };
+        if !self.warned.first(format!("epoch {name} {epoch:?}")) {
+            return false;
+        }
+        tracing::warn!(station = %name, "station off air: {problem}");
+        if let EpochError::Future(ahead) = problem {
+            // Decided again at the epoch (a little after: the clock must have passed it).
+            let (registry, name) = (Arc::clone(self), name.to_string());
+            let stop = self.stop.clone();
+            self.tasks.spawn(async move {
+                tokio::select! {
+                    () = stop.cancelled() => {}
+                    () = tokio::time::sleep(ahead + Duration::from_millis(10)) => registry.spawn_apply(&name),
+                }
+            });
+        }
+        false
     }
 
     /// The programme `wanted` makes now: its tracks as probed (a track still being written
@@ -321,8 +395,12 @@ impl StationRegistry {
             return Assembly::Waiting;
         };
         let named = config.stations.get(name).cloned().unwrap_or_default();
-        let mut admission =
-            Admission::new(&named, &wanted.origin, playing.as_ref().map(|p| p.format()));
+        let mut admission = Admission::new(
+            &named,
+            &wanted.origin,
+            playing.as_ref().map(|p| p.format()),
+            tracks.iter().map(|t| t.first.format()),
+        );
         let mut admitted = Vec::with_capacity(tracks.len());
         for track in tracks {
             let format = track.first.format();
@@ -391,11 +469,15 @@ impl StationRegistry {
             stop.clone(),
         ));
         let (epoch, clock) = (station.epoch, Arc::clone(&self.clock));
+        // Files that played are held while a segment may be cut from them: listed in the
+        // window, or removed from it less than a window and a segment ago.
+        let keep = Duration::from_secs(2 * config.hls.window_s.get())
+            + 3 * Duration::from_millis(config.hls.segment_ms.get());
         let task_name = name.to_string();
         let span = tracing::info_span!("station", name = %task_name);
         self.tasks.spawn(async move {
             let start = || {
-                let feed = TimelineFeed::new(timelines.clone());
+                let feed = TimelineFeed::new(timelines.clone(), keep);
                 Pacer::new(feed, Arc::clone(&hub), epoch, Arc::clone(&clock))
                     .run(stop.clone())
                     .instrument(span.clone())
@@ -468,9 +550,10 @@ impl StationRegistry {
 
     /// The stations the config and the stations folder name; see [`discover`]. Each duplicate
     /// name and each unusable entry is warned about once.
-    pub fn discover(&self, config: &Config) -> BTreeMap<String, Wanted> {
+    pub fn discover(&self, config: &Config) -> (BTreeMap<String, Wanted>, Vec<PathBuf>) {
         let found = discover(config);
         report_discovery(&found, &config.server.stations_dir, &self.warned);
-        found.stations
+        let unreadable = found.unreadable.into_iter().map(|(dir, _)| dir).collect();
+        (found.stations, unreadable)
     }
 }

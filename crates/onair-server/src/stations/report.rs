@@ -26,6 +26,11 @@ impl WarnOnce {
     pub fn forget(&self, key: &str) {
         lock(&self.0).remove(key);
     }
+
+    /// Forgets every key that starts with `prefix`.
+    pub fn forget_prefix(&self, prefix: &str) {
+        lock(&self.0).retain(|key| !key.starts_with(prefix));
+    }
 }
 
 /// Warns once about what discovery found wrong: a missing stations folder, two origins for one
@@ -49,6 +54,18 @@ pub fn report_discovery(found: &Discovery, dir: &Path, warned: &WarnOnce) {
                 "two station files or folders map to one name; the first one wins"
             );
         }
+    }
+    for (dir, error) in &found.unreadable {
+        if warned.first(format!("unlisted {}", dir.display())) {
+            tracing::warn!(
+                dir = %printable(dir),
+                %error,
+                "cannot list a folder now; its stations stay on air as they are"
+            );
+        }
+    }
+    if found.unreadable.is_empty() {
+        warned.forget_prefix("unlisted ");
     }
     for (path, reason) in &found.unusable {
         if warned.first(format!("unusable {} {reason}", path.display())) {

@@ -139,6 +139,17 @@ impl Station {
         }
     }
 
+    /// The title and artist an HLS segment starting in `track` carries (ID3 TIT2 and TPE1):
+    /// the title alone beside the artist, since players show both; a track without a title is
+    /// called as the stream calls it.
+    pub fn tag_fields(&self, track: &TrackMeta) -> (String, Option<String>) {
+        match (&track.tags.title, &track.tags.artist) {
+            (Some(title), artist) => (title.clone(), artist.clone()),
+            (None, Some(artist)) => (track.name.clone(), Some(artist.clone())),
+            (None, None) => (self.stream_title(Some(track)), None),
+        }
+    }
+
     /// The ICY block for `title`: the one built for the newest title, or a new one.
     pub fn icy_block(&self, title: &str) -> Arc<IcyTitle> {
         {

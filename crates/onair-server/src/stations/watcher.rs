@@ -157,8 +157,12 @@ impl Watcher {
                 biased;
                 () = stop.cancelled() => return,
                 Some(event) = self.events.recv() => {
-                    self.note(event);
-                    next_look = next_look.min(Instant::now() + DEBOUNCE);
+                    // Only a change brings the next look closer: the look's own reads of the
+                    // folder are events too, and must not call for another look (a folder of
+                    // 20,000 tracks was scanned without pause).
+                    if self.note(event) {
+                        next_look = next_look.min(Instant::now() + DEBOUNCE);
+                    }
                 }
                 () = next_hangup(&mut self.hangup) => {
                     tracing::info!("SIGHUP: reloading the config and rescanning the stations");
@@ -173,13 +177,13 @@ impl Watcher {
         }
     }
 
-    /// Records what an event says about a file.
-    fn note(&mut self, event: notify::Result<Event>) {
+    /// Records what an event says about a file; whether it is a change (not a mere read).
+    fn note(&mut self, event: notify::Result<Event>) -> bool {
         let event = match event {
             Ok(event) => event,
             Err(error) => {
                 tracing::warn!(%error, "file watch error; rescanning");
-                return;
+                return true;
             }
         };
         let now = Instant::now();
@@ -187,6 +191,18 @@ impl Watcher {
             event.kind,
             EventKind::Access(AccessKind::Open(_))
                 | EventKind::Access(AccessKind::Close(AccessMode::Read))
+        );
+        // Opening, reading and closing after reading change nothing (the scans and probes
+        // cause them); a file closed after writing does.
+        let change = !matches!(
+            event.kind,
+            EventKind::Access(
+                AccessKind::Open(_)
+                    | AccessKind::Read
+                    | AccessKind::Close(AccessMode::Read)
+                    | AccessKind::Any
+                    | AccessKind::Other
+            )
         );
         for path in &event.paths {
             // Anything else in a config folder (a `..data` link swapped, the target rewritten)
@@ -224,6 +240,7 @@ impl Watcher {
             };
             self.settle.event(&key, file_event, now);
         }
+        change
     }
 
     /// Reloads the config if it changed, keeps the watches up, and reconciles the stations.
@@ -242,7 +259,7 @@ impl Watcher {
         let registry = Arc::clone(&self.registry);
         let scan_config = Arc::clone(&config);
         let scanned = tokio::task::spawn_blocking(move || {
-            let stations = registry.discover(&scan_config);
+            let (stations, unreadable) = registry.discover(&scan_config);
             // Every track of every station, in the stations folder or elsewhere: a file whose
             // writes no event reports settles when it has not changed for a while.
             let identities: HashMap<PathBuf, Option<FileIdentity>> = stations
@@ -250,21 +267,29 @@ impl Watcher {
                 .flat_map(|wanted| &wanted.tracks)
                 .map(|p| (p.clone(), FileIdentity::of(p)))
                 .collect();
-            (stations, identities)
+            (stations, unreadable, identities)
         })
         .await;
-        let Ok((stations, identities)) = scanned else {
+        let Ok((stations, unreadable, identities)) = scanned else {
             return true;
         };
         let unsettled = self.settle.look(
             identities.iter().map(|(p, id)| (p.as_path(), *id)),
             Instant::now(),
         );
-        let busy = !unsettled.is_empty() || self.folder.is_none();
+        tracing::debug!(
+            stations = stations.len(),
+            unsettled = unsettled.len(),
+            unreadable = unreadable.len(),
+            "looked at the stations"
+        );
+        // A folder that could not be listed is looked at again soon.
+        let busy = !unsettled.is_empty() || self.folder.is_none() || !unreadable.is_empty();
         let desired = Desired {
             stations,
             unsettled,
             identities,
+            unreadable,
         };
         self.registry.reconcile(&config, desired);
         busy
