@@ -13,9 +13,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 
-use super::probe::READ_BLOCK;
 use crate::error::SourceError;
 use crate::format::AudioRange;
+
+/// How many bytes a station reads from its file at a time.
+pub const READ_BLOCK: usize = 64 * 1024;
 
 /// The file a track was probed from: its path and identity, and the file itself while some
 /// reader has it open.

@@ -23,9 +23,6 @@ use crate::format::tags::{self, audio_range, AudioRange};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// How many bytes a station reads from its file at a time.
-pub const READ_BLOCK: usize = 64 * 1024;
-
 /// How far into the audio range (after the leading tags) the first frame must be confirmed.
 /// An ADTS file starts with a frame, or with a little junk; a multi-gigabyte file of something
 /// else is refused after this much, not read to its end.

@@ -438,7 +438,7 @@ mod tests {
             "every track of both rounds from its first frame"
         );
         assert!(
-            most <= crate::library::probe::READ_BLOCK + 8192,
+            most <= crate::library::file::READ_BLOCK + 8192,
             "read ahead {most} bytes"
         );
     }
@@ -463,7 +463,7 @@ mod tests {
             most = most.max(source.buffered());
         }
         assert!(
-            most <= crate::library::probe::READ_BLOCK + 8192,
+            most <= crate::library::file::READ_BLOCK + 8192,
             "read ahead {most} bytes of a {} byte file",
             stream.len()
         );

@@ -3,7 +3,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +19,7 @@ use tracing::Instrument;
 use onair_core::{SystemClock, WallClock};
 
 use super::direct::{self, Opening};
+use super::listener::{is_peer_error, listen, raise_descriptor_limit, Slot, Slots};
 use super::routes;
 use crate::app::{App, Conn};
 use crate::config::{Config, ConfigError, ConfigSource};
@@ -30,16 +30,11 @@ use crate::observe::stats::ServerStats;
 use crate::stations::watcher::{self, Watcher};
 use crate::stations::StationRegistry;
 
-/// Pending connections the kernel queues before `accept`: a burst of thousands of listeners
-/// tuning in at once must not be refused.
-const LISTEN_BACKLOG: i32 = 4096;
 /// How long shutdown waits, in all, for stations and connections to end after their streams
 /// were ended (within the 5 s the README promises).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 /// Longest pause of the accept loop after an accept error (such as EMFILE).
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
-/// File descriptors kept for files, the watcher and logs, beside one per listener.
-const SPARE_DESCRIPTORS: u64 = 256;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -421,98 +416,4 @@ async fn serve_http(
         // Clients leave, time out and send junk: normal life for a radio server.
         tracing::debug!(%peer, %error, "connection ended");
     }
-}
-
-/// Binds `addr` with a large backlog and address reuse (a restart must not wait for TIME_WAIT).
-fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(LISTEN_BACKLOG)?;
-    Ok(socket.into())
-}
-
-/// Raises the soft open-file limit to the hard limit (every listener is a descriptor), and
-/// warns when `max_listeners` cannot fit in it.
-fn raise_descriptor_limit(max_listeners: Option<u64>) {
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => {
-            tracing::debug!(limit, "open-file limit");
-            if let Some(max) = max_listeners {
-                if max + SPARE_DESCRIPTORS > limit {
-                    tracing::warn!(
-                        limit,
-                        max_listeners = max,
-                        "the open-file limit cannot hold max_listeners; raise it (ulimit -n, LimitNOFILE=) or lower max_listeners"
-                    );
-                }
-            }
-        }
-        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
-    }
-}
-
-/// Connections open now, against a cap that leaves descriptors for everything else.
-struct Slots {
-    open: Arc<AtomicUsize>,
-    cap: usize,
-    /// The cap was reached (said once until connections are taken again).
-    full: AtomicBool,
-}
-
-/// One connection's place under the cap, given back when the connection ends.
-struct Slot(Arc<AtomicUsize>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-impl Slots {
-    /// The cap of this process: its open-file limit less a reserve (a quarter of the limit,
-    /// between 16 and [`SPARE_DESCRIPTORS`]) for station files, probes, the watcher and logs.
-    fn for_this_process() -> Slots {
-        let limit = rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft);
-        let reserve = (limit / 4).clamp(16, SPARE_DESCRIPTORS);
-        let cap = usize::try_from(limit.saturating_sub(reserve)).unwrap_or(usize::MAX);
-        tracing::debug!(limit, cap, "connections capped");
-        Slots {
-            open: Arc::new(AtomicUsize::new(0)),
-            cap,
-            full: AtomicBool::new(false),
-        }
-    }
-
-    /// A place for one more connection, if there is one.
-    fn take(&self) -> Option<Slot> {
-        let taken = self
-            .open
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                (n < self.cap).then_some(n + 1)
-            });
-        let Ok(before) = taken else {
-            if !self.full.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    cap = self.cap,
-                    "connection cap reached: new connections are closed until some end (descriptors are kept for the stations' files)"
-                );
-            }
-            return None;
-        };
-        // Said again only after the crowd has thinned out well below the cap.
-        if before < self.cap / 10 * 9 {
-            self.full.store(false, Ordering::Relaxed);
-        }
-        Some(Slot(Arc::clone(&self.open)))
-    }
-}
-
-fn is_peer_error(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::*;
-    matches!(
-        e.kind(),
-        ConnectionRefused | ConnectionAborted | ConnectionReset
-    )
 }

@@ -8,6 +8,8 @@
 //! - [`identity`]: which version of a file is which.
 //! - [`catalogue`]: every track probed, by file and version, and the probes under way.
 //! - [`admission`]: the one rule for which tracks a station admits (its format).
+//! - [`desired`]: what should be on air, as the last look saw it.
+//! - [`assembly`]: a station's programme put together from the probes and the format rule.
 //! - [`station`]: one station on air: hub, timeline, HLS window and audience, metadata, switches.
 //! - [`registry`]: the stations on air, and the one place each station's fate is decided.
 //! - [`supervisor`]: restarts a station's pacer that panicked.
@@ -16,8 +18,10 @@
 //! - [`watcher`]: watches the stations folder and the config file, applying changes live.
 
 pub mod admission;
+pub mod assembly;
 pub mod audience;
 pub mod catalogue;
+pub mod desired;
 pub mod discovery;
 pub mod identity;
 pub mod origin;

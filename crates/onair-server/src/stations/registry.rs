@@ -15,14 +15,14 @@
 //! The registry owns every pacer task (in one `TaskTracker`, under one `CancellationToken`), so
 //! shutting it down ends every station and, through the hubs, every listener's stream.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use onair_core::{
-    check_epoch, printable, EpochError, Hub, Pacer, Programme, SourceError, StationInfo, Timeline,
+    check_epoch, EpochError, Hub, Pacer, Programme, SourceError, StationInfo, Timeline,
     TimelineFeed, WallClock,
 };
 use tokio::sync::watch;
@@ -30,8 +30,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use super::admission::Admission;
+use super::assembly::{Assembler, Assembly};
 use super::catalogue::Catalogue;
+pub use super::desired::Desired;
 use super::discovery::{discover, Wanted};
 use super::identity::FileIdentity;
 use super::report::{log_station, report_damage, report_discovery, WarnOnce};
@@ -40,54 +41,11 @@ use super::supervisor::supervise;
 use crate::config::Config;
 use crate::sync::{lock, read, write};
 
-/// The stations that should be on air.
-#[derive(Debug, Default, Clone)]
-pub struct Desired {
-    /// Name to what it plays, one origin per name.
-    pub stations: BTreeMap<String, Wanted>,
-    /// Files still being written: a station playing one keeps its current version, and a new
-    /// one waits.
-    pub unsettled: HashSet<PathBuf>,
-    /// Each track's identity as the folder scan saw it (a track missing here is looked at
-    /// anew): the scan has read it already, so it is not read twice.
-    pub identities: HashMap<PathBuf, Option<FileIdentity>>,
-    /// Folders that could not be listed now: the stations in them stay as they are.
-    pub unreadable: Vec<PathBuf>,
-}
-
-impl Desired {
-    /// Whether what is at `path` is unknown now (it lies in a folder that could not be listed).
-    fn cannot_see(&self, path: &Path) -> bool {
-        self.unreadable.iter().any(|dir| path.starts_with(dir))
-    }
-
-    /// Every track any station wants, for lookups (a programme of thousands of tracks is
-    /// checked in one pass, not once per track).
-    fn wanted_tracks(&self) -> HashSet<&Path> {
-        self.stations
-            .values()
-            .flat_map(|w| w.tracks.iter().map(PathBuf::as_path))
-            .collect()
-    }
-}
-
 /// One station's decisions: one at a time, and at most one more queued.
 #[derive(Debug, Default)]
 struct ApplyGate {
     running: tokio::sync::Mutex<()>,
     queued: AtomicBool,
-}
-
-/// What a station's programme should be now, as far as the probes tell.
-enum Assembly {
-    /// A track is still being probed: decide when it is done.
-    Waiting,
-    /// What plays already.
-    Same,
-    /// No playable track.
-    Empty,
-    /// Another programme.
-    New(Programme),
 }
 
 /// The stations on air, by name.
@@ -330,7 +288,11 @@ impl StationRegistry {
             return;
         }
         let station = self.get(name);
-        match self.assemble(name, wanted, &desired, station.as_deref(), &config) {
+        let assembler = Assembler {
+            catalogue: &self.catalogue,
+            warned: &self.warned,
+        };
+        match assembler.assemble(name, wanted, &desired, station.as_deref(), &config) {
             Assembly::Waiting | Assembly::Same => {}
             Assembly::Empty => {
                 if station.is_some() {
@@ -375,67 +337,6 @@ impl StationRegistry {
             });
         }
         false
-    }
-
-    /// The programme `wanted` makes now: its tracks as probed (a track still being written
-    /// keeps the version playing), those the station's format rule leaves out warned about.
-    fn assemble(
-        &self,
-        name: &str,
-        wanted: &Wanted,
-        desired: &Desired,
-        station: Option<&Station>,
-        config: &Config,
-    ) -> Assembly {
-        let playing = station.map(Station::programme);
-        let Some(tracks) =
-            self.catalogue
-                .tracks_for(wanted, &desired.unsettled, playing.as_deref())
-        else {
-            return Assembly::Waiting;
-        };
-        let named = config.stations.get(name).cloned().unwrap_or_default();
-        let mut admission = Admission::new(
-            &named,
-            &wanted.origin,
-            playing.as_ref().map(|p| p.format()),
-            tracks.iter().map(|t| t.first.format()),
-        );
-        let mut admitted = Vec::with_capacity(tracks.len());
-        for track in tracks {
-            let format = track.first.format();
-            match admission.judge(format) {
-                Ok(()) => admitted.push(track),
-                Err(left_out) => {
-                    let key = format!("format {} {format} {left_out}", track.path.display());
-                    if self.warned.first(key) {
-                        tracing::warn!(
-                            station = %name,
-                            track = %printable(&track.path),
-                            track_format = %format,
-                            station_format = %admission.station_format(),
-                            "track left out ({left_out}): every track of a station must share codec, sample rate and channels"
-                        );
-                    }
-                }
-            }
-        }
-        let order = wanted.order;
-        let same = playing.as_ref().is_some_and(|p| {
-            p.order() == order
-                && p.tracks().len() == admitted.len()
-                && p.tracks()
-                    .iter()
-                    .zip(&admitted)
-                    .all(|(a, b)| Arc::ptr_eq(a, b))
-        });
-        if same {
-            return Assembly::Same;
-        }
-        match Programme::new(admitted, order) {
-            Some(programme) => Assembly::New(programme),
-            None => Assembly::Empty,
-        }
     }
 
     /// Completes once every probe and mount under way has ended (for tests and start-up

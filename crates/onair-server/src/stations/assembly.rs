@@ -1,0 +1,97 @@
+//! What a station's programme should be now: its tracks as probed, the format rule applied, and
+//! whether that differs from what plays. The one place a programme is put together.
+
+use std::sync::Arc;
+
+use onair_core::{printable, Programme};
+
+use super::admission::Admission;
+use super::catalogue::Catalogue;
+use super::desired::Desired;
+use super::discovery::Wanted;
+use super::report::WarnOnce;
+use super::station::Station;
+use crate::config::Config;
+
+/// What a station's programme should be now, as far as the probes tell.
+pub enum Assembly {
+    /// A track is still being probed: decide when it is done.
+    Waiting,
+    /// What plays already.
+    Same,
+    /// No playable track.
+    Empty,
+    /// Another programme.
+    New(Programme),
+}
+
+/// What a programme is put together from: the probes, and the warnings already given.
+pub struct Assembler<'a> {
+    /// Every track probed.
+    pub catalogue: &'a Catalogue,
+    /// What has been warned about.
+    pub warned: &'a WarnOnce,
+}
+
+impl Assembler<'_> {
+    /// The programme `wanted` makes now: its tracks as probed (a track still being written
+    /// keeps the version playing), those the station's format rule leaves out warned about.
+    pub fn assemble(
+        &self,
+        name: &str,
+        wanted: &Wanted,
+        desired: &Desired,
+        station: Option<&Station>,
+        config: &Config,
+    ) -> Assembly {
+        let playing = station.map(Station::programme);
+        let Some(tracks) =
+            self.catalogue
+                .tracks_for(wanted, &desired.unsettled, playing.as_deref())
+        else {
+            return Assembly::Waiting;
+        };
+        let named = config.stations.get(name).cloned().unwrap_or_default();
+        let mut admission = Admission::new(
+            &named,
+            &wanted.origin,
+            playing.as_ref().map(|p| p.format()),
+            tracks.iter().map(|t| t.first.format()),
+        );
+        let mut admitted = Vec::with_capacity(tracks.len());
+        for track in tracks {
+            let format = track.first.format();
+            match admission.judge(format) {
+                Ok(()) => admitted.push(track),
+                Err(left_out) => {
+                    let key = format!("format {} {format} {left_out}", track.path.display());
+                    if self.warned.first(key) {
+                        tracing::warn!(
+                            station = %name,
+                            track = %printable(&track.path),
+                            track_format = %format,
+                            station_format = %admission.station_format(),
+                            "track left out ({left_out}): every track of a station must share codec, sample rate and channels"
+                        );
+                    }
+                }
+            }
+        }
+        let order = wanted.order;
+        let same = playing.as_ref().is_some_and(|p| {
+            p.order() == order
+                && p.tracks().len() == admitted.len()
+                && p.tracks()
+                    .iter()
+                    .zip(&admitted)
+                    .all(|(a, b)| Arc::ptr_eq(a, b))
+        });
+        if same {
+            return Assembly::Same;
+        }
+        match Programme::new(admitted, order) {
+            Some(programme) => Assembly::New(programme),
+            None => Assembly::Empty,
+        }
+    }
+}
