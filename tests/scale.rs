@@ -29,7 +29,18 @@ struct Nginx {
 }
 
 impl Nginx {
+    /// nginx on a free loopback port. A port picked free can be taken by another test's
+    /// nginx before this one binds it: then this one exits, and it is started again on another.
     async fn start(binary: &PathBuf, replicas: [std::net::SocketAddr; 2]) -> Nginx {
+        for _ in 0..5 {
+            if let Some(nginx) = Nginx::try_start(binary, replicas).await {
+                return nginx;
+            }
+        }
+        panic!("nginx did not start on a free port in 5 tries");
+    }
+
+    async fn try_start(binary: &PathBuf, replicas: [std::net::SocketAddr; 2]) -> Option<Nginx> {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -50,7 +61,7 @@ impl Nginx {
             "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{ worker_connections 1024; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  include {d}/onair.conf;\n}}\n"
         );
         std::fs::write(dir.path().join("nginx.conf"), main).expect("write");
-        let child = tokio::process::Command::new(binary)
+        let mut child = tokio::process::Command::new(binary)
             .arg("-p")
             .arg(dir.path())
             .arg("-c")
@@ -59,17 +70,22 @@ impl Nginx {
             .kill_on_drop(true)
             .spawn()
             .expect("start nginx");
-        let nginx = Nginx {
-            child,
-            port,
-            _dir: dir,
-        };
+        // Up once it has written its pid file and answers on its port, and has not exited (a
+        // port taken meanwhile makes it exit).
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return nginx;
+            if child.try_wait().expect("nginx status").is_some() {
+                return None;
+            }
+            let up = dir.path().join("nginx.pid").exists()
+                && tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok();
+            if up {
+                return Some(Nginx {
+                    child,
+                    port,
+                    _dir: dir,
+                });
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
