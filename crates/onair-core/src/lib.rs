@@ -6,8 +6,8 @@
 //!
 //! # Layout
 //!
-//! Each folder is one concern; a folder imports only those above it in this list, so there are
-//! no circles between them (the hub and its subscriptions are one concern).
+//! Each folder is one concern; a folder imports only those above it in this list, and no module
+//! imports one that imports it back.
 //!
 //! - [`format`]: frame formats: ADTS and MPEG audio headers, each codec's first-frame rule, the
 //!   scanner that confirms frames, the zero-copy deframer, and ID3/APE tags.

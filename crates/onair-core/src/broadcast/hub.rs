@@ -19,7 +19,6 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use crate::broadcast::chunk::{Chunk, NowPlaying};
-use crate::broadcast::subscription::Subscription;
 
 /// The live-tunable pacing of one station.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,15 +251,14 @@ impl Hub {
         notified.await;
     }
 
-    /// Tunes a new listener in: the most recent burst of audio, then the live chunks. `None`
-    /// when the station has gone off air.
-    pub fn subscribe(self: &Arc<Self>) -> Option<Subscription> {
-        self.subscribe_within(usize::MAX).ok()
-    }
-
-    /// Like [`subscribe`](Self::subscribe), but refuses when `max` listeners are tuned in
-    /// already (checked under the hub's lock, so concurrent listeners never overshoot).
-    pub fn subscribe_within(self: &Arc<Self>, max: usize) -> Result<Subscription, Refused> {
+    /// A new listener's start: the most recent burst of audio and a receiver of the live
+    /// chunks that follow it, taken under one lock (no gap, no duplicate); refused when `max`
+    /// listeners are tuned in already (checked under the lock, so concurrent listeners never
+    /// overshoot) or the station has gone off air. The listener is counted.
+    pub(crate) fn tune_in(
+        &self,
+        max: usize,
+    ) -> Result<(Vec<Chunk>, broadcast::Receiver<Chunk>), Refused> {
         let burst_ns = duration_ns_of(self.tuning().burst);
         let state = lock(&self.state);
         let live = state.sender.as_ref().ok_or(Refused::OffAir)?.subscribe();
@@ -280,7 +278,7 @@ impl Hub {
         burst.reverse();
         self.stats.peak.fetch_max(now, Ordering::Relaxed);
         self.stats.connects.fetch_add(1, Ordering::Relaxed);
-        Ok(Subscription::new(Arc::clone(self), burst, live))
+        Ok((burst, live))
     }
 
     /// The first bytes a new listener would receive now (the start of the burst), at most

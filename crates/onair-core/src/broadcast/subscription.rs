@@ -10,7 +10,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::Stream;
 
 use crate::broadcast::chunk::Chunk;
-use crate::broadcast::hub::Hub;
+use crate::broadcast::hub::{Hub, Refused};
 
 /// A listener's stream of chunks. Every chunk it yields is whole frames, so the bytes it yields,
 /// concatenated, are a valid ADTS stream from the first byte on, also across a skip forward.
@@ -23,6 +23,21 @@ pub struct Subscription {
     burst: std::vec::IntoIter<Chunk>,
     live: BroadcastStream<Chunk>,
     skips: u64,
+}
+
+impl Hub {
+    /// Tunes a new listener in: the most recent burst of audio, then the live chunks. `None`
+    /// when the station has gone off air.
+    pub fn subscribe(self: &Arc<Self>) -> Option<Subscription> {
+        self.subscribe_within(usize::MAX).ok()
+    }
+
+    /// Like [`subscribe`](Self::subscribe), but refuses when `max` listeners are tuned in
+    /// already (checked under the hub's lock, so concurrent listeners never overshoot).
+    pub fn subscribe_within(self: &Arc<Self>, max: usize) -> Result<Subscription, Refused> {
+        let (burst, live) = self.tune_in(max)?;
+        Ok(Subscription::new(Arc::clone(self), burst, live))
+    }
 }
 
 impl Subscription {
