@@ -301,7 +301,13 @@ async fn a_file_overwritten_in_place_never_changes_a_published_segment() {
     // which the station's open file now reads.
     let other = std::fs::read(fixture("station-jazz.aac")).expect("fixture");
     std::fs::write(server.stations().join("radio.aac"), &other).expect("overwrite in place");
-    tokio::time::sleep(SECOND + SECOND / 2).await;
+    // Once the new version is seen and its switch scheduled, the old entry's open file reads
+    // the new audio.
+    let station = server.registry.get("radio").expect("on air");
+    onair_tests::eventually("the new version seen", 5 * SECOND, || {
+        station.timeline().entries().len() > 1
+    })
+    .await;
     // Every segment served is still listed or within its grace: the same bytes, the same ETag.
     for (uri, body, etag) in &served {
         let again = fetch(&server, &format!("/{uri}"), "").await;

@@ -414,7 +414,15 @@ async fn folder_changes_land_on_track_boundaries_without_dropping_a_listener() {
     std::fs::write(&added, programme_fixture("04 Four.mp3")).expect("write");
     std::fs::rename(&added, folder.join("00 Added.mp3")).expect("rename in");
     std::fs::remove_file(folder.join("02 Two.mp3")).expect("remove");
-    tokio::time::sleep(3 * SECOND).await;
+    // The change is scheduled (the station's newest programme has the added track), then the
+    // next change comes.
+    let mix = server.registry.get("mix").expect("on air");
+    eventually("the first change scheduled", 5 * SECOND, || {
+        let tracks = mix.programme().tracks().to_vec();
+        tracks.iter().any(|t| t.path.ends_with("00 Added.mp3"))
+            && !tracks.iter().any(|t| t.path.ends_with("02 Two.mp3"))
+    })
+    .await;
     std::fs::rename(folder.join("03 Three.mp3"), folder.join("04 Three.mp3")).expect("rename");
     listener.read_for(12 * SECOND).await;
     assert!(!listener.eof, "the listener stays");
