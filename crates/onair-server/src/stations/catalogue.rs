@@ -35,6 +35,10 @@ pub struct Catalogue {
     probed: Mutex<HashMap<PathBuf, Probed>>,
     /// Files that failed to probe, with the identity that failed: not retried until they change.
     failed: Mutex<HashMap<PathBuf, Option<FileIdentity>>>,
+    /// Files whose probe failed for a reason that may pass (out of descriptors, an I/O error):
+    /// still counted as under way, so that their stations wait instead of changing, and probed
+    /// again at the next look.
+    retry: Mutex<HashSet<PathBuf>>,
     /// Probes allowed to run at once.
     slots: Arc<Semaphore>,
 }
@@ -45,6 +49,7 @@ impl Default for Catalogue {
             probing: Default::default(),
             probed: Default::default(),
             failed: Default::default(),
+            retry: Default::default(),
             slots: Arc::new(Semaphore::new(PARALLEL_PROBES)),
         }
     }
@@ -62,6 +67,7 @@ impl Catalogue {
         });
         lock(&self.probed).retain(|path, _| wanted.contains(path.as_path()));
         lock(&self.failed).retain(|path, _| wanted.contains(path.as_path()));
+        lock(&self.retry).retain(|path| wanted.contains(path.as_path()));
     }
 
     /// Forgets the tracks of `programme` (a station that ended: a new version of its files
@@ -91,11 +97,12 @@ impl Catalogue {
                 .collect()
         };
         let mut probing = lock(&self.probing);
+        let mut retry = lock(&self.retry);
         fresh
             .into_iter()
             .filter_map(|(path, identity)| {
                 if let Some((under_way, cancel)) = probing.get(path) {
-                    if *under_way == identity {
+                    if *under_way == identity && !retry.remove(path) {
                         return None;
                     }
                     cancel.cancel();
@@ -138,6 +145,7 @@ impl Catalogue {
     ) {
         let mut probing = lock(&self.probing);
         lock(&self.failed).remove(path);
+        lock(&self.retry).remove(path);
         lock(&self.probed).insert(path.to_path_buf(), (identity, info));
         if probing.get(path).is_some_and(|(_, c)| c == cancel) {
             probing.remove(path);
@@ -156,6 +164,15 @@ impl Catalogue {
         lock(&self.failed).insert(path.to_path_buf(), identity);
         self.end(path, cancel);
         playing
+    }
+
+    /// Keeps the probe `cancel` belongs to as under way, to be started again at the next look
+    /// (it failed for a reason that may pass).
+    pub fn retry_later(&self, path: &Path, cancel: &CancellationToken) {
+        let probing = lock(&self.probing);
+        if probing.get(path).is_some_and(|(_, c)| c == cancel) {
+            lock(&self.retry).insert(path.to_path_buf());
+        }
     }
 
     /// Ends the probe `cancel` belongs to, whatever came of it.
@@ -204,5 +221,37 @@ impl Catalogue {
             }
         }
         Some(tracks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stations::origin::Origin;
+
+    #[test]
+    fn a_probe_that_may_pass_keeps_its_station_waiting_and_runs_again() {
+        let catalogue = Catalogue::default();
+        let stop = CancellationToken::new();
+        let path = PathBuf::from("mix/a.aac");
+        let wanted = Wanted {
+            origin: Origin::Folder(PathBuf::from("mix")),
+            tracks: vec![path.clone()],
+            order: onair_core::Order::Name,
+        };
+        let identity = Some(FileIdentity::for_tests(1, 2, 3));
+        let jobs = catalogue.begin(vec![(path.as_path(), identity)], &stop);
+        assert_eq!(jobs.len(), 1);
+        // Out of descriptors: the station waits for the track, it is not left out.
+        catalogue.retry_later(&path, &jobs[0].2);
+        assert!(catalogue
+            .tracks_for(&wanted, &HashSet::new(), None)
+            .is_none());
+        // The next look probes it again (a probe under way of the same version is not).
+        let again = catalogue.begin(vec![(path.as_path(), identity)], &stop);
+        assert_eq!(again.len(), 1);
+        assert!(catalogue
+            .begin(vec![(path.as_path(), identity)], &stop)
+            .is_empty());
     }
 }
