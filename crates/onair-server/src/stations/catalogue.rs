@@ -19,6 +19,10 @@ use crate::sync::lock;
 /// thousand blocking threads at once.
 const PARALLEL_PROBES: usize = 8;
 
+/// Probes in a row that may fail for a passing reason before the file counts as failed (a file
+/// that stays unreadable must not hold its station back for ever).
+pub const MAX_RETRIES: u32 = 5;
+
 /// A track probed good: the version probed, and what it holds.
 type Probed = (Option<FileIdentity>, Arc<StationInfo>);
 
@@ -35,10 +39,10 @@ pub struct Catalogue {
     probed: Mutex<HashMap<PathBuf, Probed>>,
     /// Files that failed to probe, with the identity that failed: not retried until they change.
     failed: Mutex<HashMap<PathBuf, Option<FileIdentity>>>,
-    /// Files whose probe failed for a reason that may pass (out of descriptors, an I/O error):
-    /// still counted as under way, so that their stations wait instead of changing, and probed
-    /// again at the next look.
-    retry: Mutex<HashSet<PathBuf>>,
+    /// Files whose probe failed for a reason that may pass (out of descriptors, an I/O error),
+    /// with how many times in a row: still counted as under way, so that their stations wait
+    /// instead of changing, and probed again at the next look, [`MAX_RETRIES`] times at most.
+    retry: Mutex<HashMap<PathBuf, (u32, bool)>>,
     /// Probes allowed to run at once.
     slots: Arc<Semaphore>,
 }
@@ -67,7 +71,7 @@ impl Catalogue {
         });
         lock(&self.probed).retain(|path, _| wanted.contains(path.as_path()));
         lock(&self.failed).retain(|path, _| wanted.contains(path.as_path()));
-        lock(&self.retry).retain(|path| wanted.contains(path.as_path()));
+        lock(&self.retry).retain(|path, _| wanted.contains(path.as_path()));
     }
 
     /// Forgets the tracks of `programme` (a station that ended: a new version of its files
@@ -102,7 +106,11 @@ impl Catalogue {
             .into_iter()
             .filter_map(|(path, identity)| {
                 if let Some((under_way, cancel)) = probing.get(path) {
-                    if *under_way == identity && !retry.remove(path) {
+                    // A probe due again after a passing failure is started anew.
+                    let due = retry
+                        .get_mut(path)
+                        .is_some_and(|(_, due)| std::mem::take(due));
+                    if *under_way == identity && !due {
                         return None;
                     }
                     cancel.cancel();
@@ -162,17 +170,28 @@ impl Catalogue {
     ) -> bool {
         let playing = lock(&self.probed).contains_key(path);
         lock(&self.failed).insert(path.to_path_buf(), identity);
+        lock(&self.retry).remove(path);
         self.end(path, cancel);
         playing
     }
 
     /// Keeps the probe `cancel` belongs to as under way, to be started again at the next look
-    /// (it failed for a reason that may pass).
-    pub fn retry_later(&self, path: &Path, cancel: &CancellationToken) {
+    /// (it failed for a reason that may pass); after [`MAX_RETRIES`] in a row, returns `false`:
+    /// the caller records it as failed instead.
+    pub fn retry_later(&self, path: &Path, cancel: &CancellationToken) -> bool {
         let probing = lock(&self.probing);
-        if probing.get(path).is_some_and(|(_, c)| c == cancel) {
-            lock(&self.retry).insert(path.to_path_buf());
+        if !probing.get(path).is_some_and(|(_, c)| c == cancel) {
+            return true;
         }
+        let mut retry = lock(&self.retry);
+        let (tries, due) = retry.entry(path.to_path_buf()).or_default();
+        *tries += 1;
+        if *tries >= MAX_RETRIES {
+            retry.remove(path);
+            return false;
+        }
+        *due = true;
+        true
     }
 
     /// Ends the probe `cancel` belongs to, whatever came of it.
@@ -243,15 +262,21 @@ mod tests {
         let jobs = catalogue.begin(vec![(path.as_path(), identity)], &stop);
         assert_eq!(jobs.len(), 1);
         // Out of descriptors: the station waits for the track, it is not left out.
-        catalogue.retry_later(&path, &jobs[0].2);
+        assert!(catalogue.retry_later(&path, &jobs[0].2));
         assert!(catalogue
             .tracks_for(&wanted, &HashSet::new(), None)
             .is_none());
         // The next look probes it again (a probe under way of the same version is not).
-        let again = catalogue.begin(vec![(path.as_path(), identity)], &stop);
+        let mut again = catalogue.begin(vec![(path.as_path(), identity)], &stop);
         assert_eq!(again.len(), 1);
         assert!(catalogue
             .begin(vec![(path.as_path(), identity)], &stop)
             .is_empty());
+        // A file that stays unreadable counts as failed after a few tries.
+        for _ in 2..MAX_RETRIES {
+            assert!(catalogue.retry_later(&path, &again[0].2));
+            again = catalogue.begin(vec![(path.as_path(), identity)], &stop);
+        }
+        assert!(!catalogue.retry_later(&path, &again[0].2));
     }
 }

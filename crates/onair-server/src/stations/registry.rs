@@ -248,8 +248,7 @@ impl StationRegistry {
             // Out of descriptors, an I/O error: not a verdict on the file. It stays under way
             // (its stations wait: what plays keeps playing, a new one is not put on air
             // without it) and is probed again at the next look.
-            Err(error) if error.is_transient() => {
-                self.catalogue.retry_later(path, cancel);
+            Err(error) if error.is_transient() && self.catalogue.retry_later(path, cancel) => {
                 if self.warned.first(format!("unreadable {}", path.display())) {
                     tracing::warn!(%error, "cannot read a track now; trying again");
                 }
