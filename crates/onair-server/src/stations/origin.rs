@@ -36,14 +36,6 @@ impl Origin {
         std::mem::discriminant(self) == std::mem::discriminant(other)
     }
 
-    /// What the kind is called in messages.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Origin::File(_) => "file",
-            Origin::Folder(_) => "folder",
-        }
-    }
-
     /// Whether an untagged track is called by its file name (a programme's tracks name
     /// themselves) rather than by the station's title (a station file is the station), and
     /// whether a station file's title tag names the station.
