@@ -38,26 +38,47 @@ fn frames_in(folder: &Path, names: &[&str]) -> Vec<Vec<u8>> {
 }
 
 /// Cuts `stream` into the tracks it is made of: `(track, offset in the stream)` for each. The
-/// first may start anywhere inside its track (the burst starts mid-track); every later one must
-/// start at its first frame and the one before must have ended at its last: a track cut short
-/// or a frame lost or repeated panics. The last may be cut by the end of the capture.
+/// first may start anywhere inside its track (the burst starts mid-track, possibly in its last
+/// frame); every later one must start at its first frame and the one before must have ended at
+/// its last: a track cut short or a frame lost or repeated panics. The last may be cut by the
+/// end of the capture.
 fn tracks_in(stream: &[u8], tracks: &[Vec<u8>]) -> Vec<(usize, usize)> {
-    let probe = &stream[..stream.len().min(256)];
-    let (first, skip) = tracks
-        .iter()
-        .enumerate()
-        .find_map(|(i, t)| {
-            t.windows(probe.len())
-                .position(|w| w == probe)
-                .map(|at| (i, at))
-        })
-        .expect("the stream starts inside one of the tracks");
-    let mut found = vec![(first, 0)];
-    let mut pos = tracks[first].len() - skip;
+    // Every place in a track whose tail the stream starts with, the longest agreement first
+    // (a stream starting in a track's last frame agrees with it for less than a frame).
+    let mut starts: Vec<(usize, usize, usize)> = Vec::new();
+    for (i, track) in tracks.iter().enumerate() {
+        for skip in 0..track.len() {
+            let n = (track.len() - skip).min(stream.len());
+            if stream[..n] == track[skip..skip + n] {
+                starts.push((n, i, skip));
+            }
+        }
+    }
+    starts.sort_by(|a, b| b.0.cmp(&a.0));
     assert!(
-        stream[..pos.min(stream.len())] == tracks[first][skip..skip + pos.min(stream.len())],
-        "the first track plays on to its end"
+        !starts.is_empty(),
+        "the stream starts inside one of the tracks"
     );
+    let mut failure = String::new();
+    for (_, first, skip) in starts {
+        match follow(stream, tracks, first, tracks[first].len() - skip) {
+            Ok(found) => return found,
+            Err(e) if failure.is_empty() => failure = e,
+            Err(_) => {}
+        }
+    }
+    panic!("{failure}");
+}
+
+/// The tracks of `stream` after its first (`first`, whose rest ends at `pos`): each must start
+/// exactly where the one before ended.
+fn follow(
+    stream: &[u8],
+    tracks: &[Vec<u8>],
+    first: usize,
+    mut pos: usize,
+) -> Result<Vec<(usize, usize)>, String> {
+    let mut found = vec![(first, 0)];
     while pos < stream.len() {
         let rest = &stream[pos..];
         let next = tracks.iter().position(|t| {
@@ -65,12 +86,28 @@ fn tracks_in(stream: &[u8], tracks: &[Vec<u8>]) -> Vec<(usize, usize)> {
             t[..n] == rest[..n]
         });
         let Some(next) = next else {
-            panic!("byte {pos} of the stream starts no track: a track was cut or a frame lost");
+            return Err(format!(
+                "byte {pos} of the stream starts no track: a track was cut or a frame lost"
+            ));
         };
         found.push((next, pos));
         pos += tracks[next].len();
     }
-    found
+    Ok(found)
+}
+
+#[test]
+fn a_capture_may_start_in_the_last_frame_of_a_track() {
+    let track = |seed: u8, len: usize| -> Vec<u8> {
+        (0..len)
+            .map(|i| seed.wrapping_add((i % 251) as u8))
+            .collect()
+    };
+    let tracks = vec![track(0, 1000), track(100, 800), track(200, 900)];
+    let mut stream = tracks[0][950..].to_vec();
+    stream.extend_from_slice(&tracks[1]);
+    stream.extend_from_slice(&tracks[2][..300]);
+    assert_eq!(tracks_in(&stream, &tracks), vec![(0, 0), (1, 50), (2, 850)]);
 }
 
 /// `GET path`, the whole body.
