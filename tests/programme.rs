@@ -54,7 +54,7 @@ fn tracks_in(stream: &[u8], tracks: &[Vec<u8>]) -> Vec<(usize, usize)> {
             }
         }
     }
-    starts.sort_by(|a, b| b.0.cmp(&a.0));
+    starts.sort_by_key(|s| std::cmp::Reverse(s.0));
     assert!(
         !starts.is_empty(),
         "the stream starts inside one of the tracks"
