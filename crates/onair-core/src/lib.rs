@@ -21,7 +21,8 @@
 //!   track and segment boundaries, switches), HLS segments cut from it, and the
 //!   [`SegmentWindow`] that also holds audio no file can give again.
 //! - [`feed`]: the seam below the hub: the [`Feed`] trait, the [`TimelineFeed`] of a station's
-//!   files, and the [`Pacer`] that publishes any feed on the station clock.
+//!   files, the [`LiveFeed`] that puts a live source's frames over it, and the [`Pacer`] that
+//!   publishes any feed on the station clock.
 //! - [`error`]: typed errors naming the file and the byte offset.
 //! - `testing` (feature `testing`): synthetic frames and tracks for tests and benchmarks.
 //!
@@ -48,7 +49,10 @@ pub use clock::{
     SystemClock, TestClock, WallClock, TICKS_PER_SECOND,
 };
 pub use error::{printable, SourceError};
-pub use feed::{Feed, FeedChunk, Pacer, TimelineFeed, REPLACEMENT_WAIT};
+pub use feed::live::{
+    LiveCounters, LiveInput, LiveSession, PushError, SourceFormatError, SourceFrames,
+};
+pub use feed::{Feed, FeedChunk, LiveFeed, Pacer, TimelineFeed, REPLACEMENT_WAIT};
 pub use format::{
     audio_range, AdtsHeader, AudioRange, Codec, Damage, Format, FrameHeader, HeaderError, Kind,
     MpegHeader, MpegVersion, TrackTags,

@@ -7,8 +7,10 @@
 //! difference.
 //!
 //! - [`timeline`](self::timeline): the feed of a station's files, following its timeline.
+//! - [`live`]: live audio from a source over a station's own feed, and its jitter buffer.
 //! - [`pacer`]: publishes a feed's chunks on the station clock.
 
+pub mod live;
 pub(crate) mod pacer;
 pub(crate) mod timeline;
 
@@ -21,6 +23,7 @@ use bytes::Bytes;
 use crate::broadcast::TrackMeta;
 use crate::error::SourceError;
 
+pub use live::LiveFeed;
 pub use pacer::{Pacer, MAX_LATE, REPLACEMENT_WAIT};
 pub use timeline::TimelineFeed;
 
@@ -43,6 +46,8 @@ pub struct FeedChunk {
     pub track_ticks: u64,
     /// The chunk starts a new round of a looping programme.
     pub looped: bool,
+    /// The frames come from a live source: no file can give them again.
+    pub live: bool,
 }
 
 /// Whatever yields a station's audio: whole frames, with their ticks and their track.
@@ -62,4 +67,8 @@ pub trait Feed: Send {
     /// Whether `chunk`, read ahead, is still what plays at its tick. When it is not, the pacer
     /// drops it and asks again at its tick.
     fn still_current(&mut self, chunk: &FeedChunk) -> bool;
+
+    /// Says that `chunk` went out to the listeners (a feed whose audio no file can give again
+    /// keeps it for HLS here).
+    fn published(&mut self, _chunk: &FeedChunk) {}
 }

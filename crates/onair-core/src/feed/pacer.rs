@@ -167,8 +167,14 @@ impl<F: Feed> Pacer<F> {
                 late,
             );
             tick = chunk.tick + chunk.ticks;
-            self.hub
-                .publish(chunk.data, chunk.frames, pts_ns, duration_ns, Some(track));
+            self.hub.publish(
+                chunk.data.clone(),
+                chunk.frames,
+                pts_ns,
+                duration_ns,
+                Some(track),
+            );
+            self.feed.published(&chunk);
         }
     }
 

@@ -128,6 +128,7 @@ impl Feed for TimelineFeed {
                         track_started,
                         track_ticks: chunk.track.ticks,
                         looped: chunk.looped,
+                        live: false,
                     });
                 }
                 // Out of descriptors, an I/O error: the pacer tries again where the clock is.

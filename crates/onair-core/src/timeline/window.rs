@@ -227,7 +227,9 @@ impl SegmentWindow {
 
     /// Forgets held audio that ended before `tick` (it left every window).
     pub fn forget_before(&self, tick: u64) {
-        lock(&self.held).retain(|_, s| s.end() >= tick);
+        // Only the stretches that start before `tick` are walked (a handful: the older ones
+        // went at earlier calls).
+        lock(&self.held).retain(|&start, s| start >= tick || s.end() >= tick);
     }
 
     /// The first frame boundary at or after `tick` inside a held stretch, if one holds `tick`.

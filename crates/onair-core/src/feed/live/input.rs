@@ -1,0 +1,358 @@
+//! The jitter buffer between a live source's connection and the station's pacer.
+//!
+//! The ingest pushes whole frames in as they arrive; the pacer takes them a chunk at a time on
+//! the station clock. The buffer must hold `buffer` of audio before the source goes on air
+//! (and again after it ran dry), so that a network's jitter never reaches the listeners; it
+//! holds at most twice that: past it, the ingest waits, so the source's TCP window closes and a
+//! sender faster than real time is slowed, never dropped, and memory per source is bounded.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::sync::Notify;
+
+use crate::broadcast::TrackMeta;
+use crate::clock::{duration_of, ticks_of};
+
+/// A whole frame from the source, and its length in ticks.
+#[derive(Debug)]
+struct Frame {
+    data: Bytes,
+    ticks: u64,
+}
+
+/// Counters of one station's live input, for status and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveCounters {
+    /// Sources that went on air.
+    pub sessions: u64,
+    /// Frames received.
+    pub frames_in: u64,
+    /// Bytes of frames received.
+    pub bytes_in: u64,
+    /// Times the buffer ran dry while a source was connected (the programme filled in).
+    pub underruns: u64,
+    /// Frames received but never played (left in the buffer by a source that was cut off).
+    pub dropped_frames: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The session connected now, if any.
+    connected: Option<u64>,
+    /// The last session handed out.
+    last_session: u64,
+    frames: VecDeque<Frame>,
+    /// Ticks of audio in `frames`.
+    buffered: u64,
+    /// Live audio is on air: taken from the buffer until it runs dry.
+    playing: bool,
+    /// What the live audio is called now.
+    track: Arc<TrackMeta>,
+    counters: LiveCounters,
+}
+
+/// One station's live input: at most one source at a time.
+#[derive(Debug)]
+pub struct LiveInput {
+    state: Mutex<State>,
+    /// Room in the buffer, or the session ended: wakes a waiting [`LiveSession::push`].
+    room: Notify,
+    /// Audio buffered before the source goes on air, in ticks.
+    buffer: u64,
+}
+
+/// Why a frame could not be pushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// The session was ended (an admin cut it off, the station went off air).
+    #[error("the source was cut off")]
+    Ended,
+}
+
+impl LiveInput {
+    /// An input that buffers `buffer` of audio before it plays.
+    pub fn new(buffer: Duration) -> Arc<LiveInput> {
+        Arc::new(LiveInput {
+            state: Mutex::new(State::default()),
+            room: Notify::new(),
+            buffer: ticks_of(buffer),
+        })
+    }
+
+    /// Connects a source called `track`, unless one is connected already.
+    pub fn connect(self: &Arc<Self>, track: Arc<TrackMeta>) -> Option<LiveSession> {
+        let mut state = self.lock();
+        if state.connected.is_some() {
+            return None;
+        }
+        state.last_session += 1;
+        let id = state.last_session;
+        state.connected = Some(id);
+        state.track = track;
+        state.counters.sessions += 1;
+        Some(LiveSession {
+            input: Arc::clone(self),
+            id,
+        })
+    }
+
+    /// Ends the connected source's session: its buffered audio is dropped, and its next push
+    /// fails.
+    pub fn cut_off(&self) -> bool {
+        let mut state = self.lock();
+        let was = state.connected.take().is_some();
+        let dropped = state.frames.len() as u64;
+        state.counters.dropped_frames += dropped;
+        state.frames.clear();
+        state.buffered = 0;
+        state.playing = false;
+        drop(state);
+        self.room.notify_waiters();
+        was
+    }
+
+    /// Whether a source is connected.
+    pub fn is_connected(&self) -> bool {
+        self.lock().connected.is_some()
+    }
+
+    /// Whether live audio plays now (or is ready to take over at the next chunk).
+    pub fn is_on_air(&self) -> bool {
+        let state = self.lock();
+        state.playing || self.ready(&state)
+    }
+
+    /// Audio buffered now.
+    pub fn buffered(&self) -> Duration {
+        duration_of(self.lock().buffered)
+    }
+
+    /// The counters so far.
+    pub fn counters(&self) -> LiveCounters {
+        self.lock().counters
+    }
+
+    /// What the live audio is called now.
+    pub fn track(&self) -> Arc<TrackMeta> {
+        Arc::clone(&self.lock().track)
+    }
+
+    /// Up to `target` ticks of live frames, if live audio is on air: `None` sends the station
+    /// back to its programme for this chunk.
+    pub(crate) fn take(&self, target: u64) -> Option<(Bytes, u32, u64, Arc<TrackMeta>)> {
+        let mut state = self.lock();
+        if !state.playing {
+            if !self.ready(&state) {
+                return None;
+            }
+            state.playing = true;
+        }
+        if state.frames.is_empty() {
+            state.playing = false;
+            if state.connected.is_some() {
+                state.counters.underruns += 1;
+            }
+            return None;
+        }
+        let (mut ticks, mut frames, mut len) = (0u64, 0usize, 0usize);
+        for frame in &state.frames {
+            if frames > 0 && ticks + frame.ticks > target {
+                break;
+            }
+            ticks += frame.ticks;
+            len += frame.data.len();
+            frames += 1;
+        }
+        let mut data = BytesMut::with_capacity(len);
+        for frame in state.frames.drain(..frames) {
+            data.extend_from_slice(&frame.data);
+        }
+        state.buffered -= ticks;
+        let track = Arc::clone(&state.track);
+        drop(state);
+        self.room.notify_waiters();
+        Some((data.freeze(), frames as u32, ticks, track))
+    }
+
+    /// Whether enough is buffered for live audio to go on air: the buffer's worth, or all a
+    /// source that left sent.
+    fn ready(&self, state: &State) -> bool {
+        !state.frames.is_empty() && (state.buffered >= self.buffer || state.connected.is_none())
+    }
+
+    /// The most audio buffered: twice the buffer, and two frames at least.
+    fn full(&self, state: &State) -> bool {
+        state.buffered >= 2 * self.buffer && state.frames.len() >= 2
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A connected source: pushes its frames into the station's [`LiveInput`]; dropping it
+/// disconnects the source (what it buffered still plays).
+#[derive(Debug)]
+pub struct LiveSession {
+    input: Arc<LiveInput>,
+    id: u64,
+}
+
+impl LiveSession {
+    /// Adds one whole frame of `ticks`, waiting while the buffer is full.
+    pub async fn push(&self, data: Bytes, ticks: u64) -> Result<(), PushError> {
+        loop {
+            let room = self.input.room.notified();
+            {
+                let mut state = self.input.lock();
+                if state.connected != Some(self.id) {
+                    return Err(PushError::Ended);
+                }
+                if !self.input.full(&state) {
+                    state.counters.frames_in += 1;
+                    state.counters.bytes_in += data.len() as u64;
+                    state.buffered += ticks;
+                    state.frames.push_back(Frame { data, ticks });
+                    return Ok(());
+                }
+            }
+            room.await;
+        }
+    }
+
+    /// Renames what the live audio is called (a metadata update), from its next chunk on.
+    pub fn set_track(&self, track: Arc<TrackMeta>) {
+        let mut state = self.input.lock();
+        if state.connected == Some(self.id) {
+            state.track = track;
+        }
+    }
+
+    /// Whether this session is still the connected one.
+    pub fn is_connected(&self) -> bool {
+        self.input.lock().connected == Some(self.id)
+    }
+}
+
+impl Drop for LiveSession {
+    fn drop(&mut self) {
+        let mut state = self.input.lock();
+        if state.connected == Some(self.id) {
+            state.connected = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::TICKS_PER_SECOND;
+
+    /// A frame of 25 ms (a whole number of ticks).
+    const FRAME: u64 = TICKS_PER_SECOND / 40;
+
+    /// An input that buffers four frames.
+    fn input() -> Arc<LiveInput> {
+        LiveInput::new(Duration::from_millis(100))
+    }
+
+    #[tokio::test]
+    async fn plays_once_the_buffer_is_full_and_falls_back_when_it_runs_dry() {
+        let input = input();
+        let session = input
+            .connect(Arc::new(TrackMeta::named("live")))
+            .expect("connect");
+        assert!(input.connect(Arc::new(TrackMeta::named("other"))).is_none());
+        for i in 0..3u8 {
+            session
+                .push(Bytes::from(vec![i; 10]), FRAME)
+                .await
+                .expect("push");
+        }
+        assert!(
+            input.take(2 * FRAME).is_none(),
+            "three frames of four buffered"
+        );
+        session
+            .push(Bytes::from(vec![3; 10]), FRAME)
+            .await
+            .expect("push");
+        let (data, frames, ticks, track) = input.take(3 * FRAME).expect("on air");
+        assert_eq!((frames, ticks, track.name.as_str()), (3, 3 * FRAME, "live"));
+        assert_eq!(&data[..], [vec![0; 10], vec![1; 10], vec![2; 10]].concat());
+        // On air, it plays what it has until it runs dry.
+        assert_eq!(input.take(3 * FRAME).expect("the last frame").1, 1);
+        assert!(input.take(3 * FRAME).is_none());
+        assert_eq!(input.counters().underruns, 1);
+        // Then it waits for a full buffer again.
+        session
+            .push(Bytes::from(vec![4; 10]), FRAME)
+            .await
+            .expect("push");
+        assert!(input.take(FRAME).is_none());
+        // A source that leaves: what it sent plays out, no underrun is counted.
+        drop(session);
+        assert!(!input.is_connected());
+        assert_eq!(input.take(FRAME).expect("played out").1, 1);
+        assert!(input.take(FRAME).is_none());
+        assert_eq!(input.counters().underruns, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_buffer_holds_the_source_back_until_the_pacer_takes() {
+        let input = input();
+        let session = input
+            .connect(Arc::new(TrackMeta::named("live")))
+            .expect("connect");
+        for _ in 0..8 {
+            session
+                .push(Bytes::from_static(b"frame"), FRAME)
+                .await
+                .expect("push");
+        }
+        let blocked = tokio::time::timeout(
+            Duration::from_secs(5),
+            session.push(Bytes::from_static(b"frame"), FRAME),
+        )
+        .await;
+        assert!(blocked.is_err(), "twice the buffer is the most it holds");
+        let pusher = {
+            let input = Arc::clone(&input);
+            tokio::spawn(async move {
+                let session = session;
+                let pushed = session.push(Bytes::from_static(b"frame"), FRAME).await;
+                drop(input);
+                pushed
+            })
+        };
+        tokio::task::yield_now().await;
+        assert!(input.take(FRAME).is_some());
+        assert_eq!(pusher.await.expect("pusher"), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_source_cut_off_loses_its_buffer_and_its_next_push_fails() {
+        let input = input();
+        let session = input
+            .connect(Arc::new(TrackMeta::named("live")))
+            .expect("connect");
+        for _ in 0..5 {
+            session
+                .push(Bytes::from_static(b"frame"), FRAME)
+                .await
+                .expect("push");
+        }
+        assert!(input.cut_off());
+        assert_eq!(input.counters().dropped_frames, 5);
+        assert!(input.take(FRAME).is_none());
+        assert_eq!(
+            session.push(Bytes::from_static(b"frame"), FRAME).await,
+            Err(PushError::Ended)
+        );
+        // The next source may connect at once.
+        assert!(input.connect(Arc::new(TrackMeta::named("next"))).is_some());
+    }
+}
