@@ -319,7 +319,7 @@ async fn the_page_plays_an_mp3_programme_across_its_tracks() {
         // The title shown is that of the track the page's audio plays (a burst behind the
         // live edge), not the one that has just started on air.
         let station = registry.get("mix").expect("on air");
-        let (mut checked, mut ahead) = (0, 0);
+        let (mut checked, mut behind) = (0, Vec::new());
         for _ in 0..60 {
             let sample = browser.eval(
                 "(() => { const h = heard.get('mix'); const c = cards.get('mix'); \
@@ -347,13 +347,19 @@ async fn the_page_plays_an_mp3_programme_across_its_tracks() {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0.0, |d| d.as_millis() as f64);
-                let live = title_at(now);
-                ahead += usize::from(live.0 != expected);
+                // How far the audio heard is behind the live edge (a burst, and the
+                // browser's own buffer).
+                behind.push(now - at_ms);
             }
             std::thread::sleep(Duration::from_millis(150));
         }
         assert!(checked >= 20, "{checked} samples away from track boundaries");
-        assert!(ahead > 0, "the live title never differed from the heard one");
+        // The titles checked were those of audio well behind the live edge: a page that
+        // showed the live title would have failed them (unless its audio lagged by a whole
+        // round of the 6 s programme, which the titles cannot tell apart).
+        behind.sort_by(f64::total_cmp);
+        let median = behind[behind.len() / 2];
+        assert!(median >= 2_000.0, "heard {median} ms behind the live edge");
         browser
     })
     .await
