@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::http::guard::LoginGuard;
 use crate::http::timed_io::WriteTimeout;
 use crate::observe::events::EventFeed;
 use crate::observe::stats::ServerStats;
@@ -29,6 +30,8 @@ pub struct App {
     pub local_addr: SocketAddr,
     /// `/events`: one feed, shared by every client.
     pub events: EventFeed,
+    /// Failed source and admin logins, by address.
+    pub logins: LoginGuard,
 }
 
 impl App {

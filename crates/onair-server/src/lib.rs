@@ -19,6 +19,7 @@
 //! - [`hls`]: HLS playlists and packed-audio segments, cut from each station's segment window.
 //! - [`observe`]: counters, `/status.json`, `/events`, `/metrics`, the web page.
 //! - [`app`]: what every request handler shares.
+//! - [`live`]: live sources: Icecast's source protocol (ingest) and admin API.
 //! - [`serve`]: the accept loop and connections, the direct path for endless responses, the one
 //!   place every request is answered, and a listener's stream.
 //! - [`check`]: `onair check`, which validates the config and every station without serving.
@@ -28,7 +29,9 @@
 //! names it -> [`serve::routes`] answers it (a stream, [`hls`], [`observe`]). A chunk: the
 //! core's pacer -> hub -> [`serve::body`] -> [`http::writer`] -> [`http::timed_io`] -> socket.
 //! A segment: [`hls`] -> the station's `SegmentWindow` -> the timeline's files. A config edit or
-//! a new file: [`stations::watcher`] -> [`stations::registry`] (reconcile, apply).
+//! a new file: [`stations::watcher`] -> [`stations::registry`] (reconcile, apply). A live
+//! source: [`serve::direct`] -> [`live::ingest`] -> the station's live input -> the core's
+//! live feed -> the same pacer and hub.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -38,6 +41,7 @@ pub mod cli;
 pub mod config;
 pub mod hls;
 pub mod http;
+pub mod live;
 pub mod observe;
 pub mod serve;
 pub mod stations;

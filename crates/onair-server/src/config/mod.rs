@@ -8,6 +8,7 @@
 //! - this module: [`Config`] and its `[server]`, `[pacing]` and `[hls]` sections, parsing and
 //!   the checks across keys.
 //! - `station`: `[stations.<name>]` ([`StationConfig`]).
+//! - `live`: `[live]` and `[admin]`, and the passwords they name ([`Secrets`]).
 //! - `values`: values that parse themselves ([`Bounded`], [`Epoch`], [`Cidr`]).
 //! - `error`: where the config comes from ([`ConfigSource`]) and [`ConfigError`].
 //! - [`naming`]: the rules for station names and which files are stations.
@@ -21,11 +22,13 @@ use onair_core::Tuning;
 use serde::Deserialize;
 
 mod error;
+mod live;
 pub mod naming;
 mod station;
 mod values;
 
 pub use error::{ConfigError, ConfigSource};
+pub use live::{AdminConfig, LiveConfig, Secret, Secrets};
 pub use station::{CodecName, StationConfig, TrackOrder};
 pub use values::{Bounded, Cidr, Epoch};
 
@@ -44,6 +47,13 @@ pub struct Config {
     pub hls: HlsConfig,
     /// `[stations.<name>]`: per-station overrides and metadata.
     pub stations: BTreeMap<String, StationConfig>,
+    /// `[live]`: live sources.
+    pub live: LiveConfig,
+    /// `[admin]`: the admin API.
+    pub admin: AdminConfig,
+    /// The passwords the config names, read when it was loaded.
+    #[serde(skip)]
+    pub secrets: Secrets,
 }
 
 /// `[server]`
@@ -158,9 +168,27 @@ impl Config {
         }
     }
 
-    /// Parses config text; `path` is only used in errors.
+    /// The source password of station `name`: its own, else `[live]`'s; none refuses sources.
+    pub fn source_password(&self, name: &str) -> Option<&Secret> {
+        self.secrets
+            .stations
+            .get(name)
+            .or(self.secrets.live.as_ref())
+    }
+
+    /// How a live source feeds station `name`: its jitter buffer, and how long it may be
+    /// silent.
+    pub fn live_timing(&self) -> (Duration, Duration) {
+        (
+            Duration::from_millis(self.live.buffer_ms.get()),
+            Duration::from_secs(self.live.source_timeout_s.get()),
+        )
+    }
+
+    /// Parses config text; `path` is only used in errors. Password files and variables are
+    /// read here.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config = serde_path_to_error::deserialize(toml::Deserializer::new(text))
+        let mut config: Config = serde_path_to_error::deserialize(toml::Deserializer::new(text))
             .map_err(|e| {
                 let key = e.path().to_string();
                 ConfigError::from_toml(path, text, e.inner(), &key)
@@ -194,6 +222,8 @@ impl Config {
                 ));
             }
         }
+        config.secrets =
+            live::read_secrets(&config.live, &config.admin, &config.stations, path, text)?;
         Ok(config)
     }
 

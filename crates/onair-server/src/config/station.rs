@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::live::Secret;
 use super::values::{Bounded, Epoch};
 
 /// `[stations.<name>]`
@@ -42,6 +43,12 @@ pub struct StationConfig {
     pub sample_rate: Option<Bounded<7_350, 96_000>>,
     /// The channels every track must have (else the first track's).
     pub channels: Option<Bounded<1, 8>>,
+    /// This station's source password (else `[live]`'s).
+    pub source_password: Option<Secret>,
+    /// A file whose first line is this station's source password.
+    pub source_password_file: Option<PathBuf>,
+    /// An environment variable that holds this station's source password.
+    pub source_password_env: Option<String>,
 }
 
 /// `[stations.<name>] codec`.

@@ -77,15 +77,18 @@ fn head_end(bytes: &[u8], from: usize) -> Option<usize> {
 /// The request in `head` if it is a clean `GET` or `HEAD` (what the direct path serves), with
 /// its path (query left out: web players add cache-busting queries, `/jazz?t=1700000000`).
 pub fn parse_get(head: &[u8]) -> Option<Request<()>> {
+    parse_request(head)
+        .filter(|r| r.method() == http::Method::GET || r.method() == http::Method::HEAD)
+}
+
+/// The request in `head`, whatever its method (Icecast's `SOURCE` among them), if it parses.
+pub fn parse_request(head: &[u8]) -> Option<Request<()>> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut headers);
     if !matches!(parsed.parse(head), Ok(httparse::Status::Complete(_))) {
         return None;
     }
     let method = parsed.method?;
-    if method != "GET" && method != "HEAD" {
-        return None;
-    }
     let path = parsed.path?;
     let mut request =
         Request::builder()

@@ -13,11 +13,18 @@
 //! - [`timed_io`]: the socket wrapper that drops clients whose socket accepts nothing.
 //! - [`proxy`]: the client's address behind a trusted reverse proxy.
 //! - [`icy`]: ICY metadata blocks, woven into a stream every 16,000 bytes.
+//! - [`auth`]: Basic credentials, compared in constant time.
+//! - [`guard`]: the [`LoginGuard`](guard::LoginGuard) that refuses an address guessing
+//!   passwords for a while.
+//! - [`request_body`]: a request body read as it comes (close-delimited, sized or chunked).
 
+pub mod auth;
 pub mod body;
+pub mod guard;
 pub mod head;
 pub mod icy;
 pub mod proxy;
+pub mod request_body;
 pub mod responses;
 pub mod route;
 pub mod timed_io;

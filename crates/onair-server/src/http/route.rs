@@ -11,6 +11,19 @@ pub enum HlsRequest {
     Segment(u64, &'static str),
 }
 
+/// An admin command (`/admin/<command>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminCommand {
+    /// `/admin/metadata` (or `metadata.xsl`): the live title.
+    Metadata,
+    /// `/admin/killsource`: cut the live source off.
+    KillSource,
+    /// `/admin/listclients`: listeners and source.
+    ListClients,
+    /// Any other.
+    Unknown,
+}
+
 /// Where a request goes, decided once from its path (the direct stream path and hyper both
 /// ask here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +40,8 @@ pub enum Route<'a> {
     Events,
     /// `/metrics`.
     Metrics,
+    /// `/admin/...`: Icecast's admin API.
+    Admin(AdminCommand),
     /// `/<name>`, `/<name>.aac` or `/<name>.mp3`: a station's stream.
     Stream(&'a str),
     /// `/<name>.m3u` or `/<name>.pls`.
@@ -54,6 +69,12 @@ impl<'a> Route<'a> {
             "/status-json.xsl" => Route::Icestats,
             "/events" => Route::Events,
             "/metrics" => Route::Metrics,
+            "/admin/metadata" | "/admin/metadata.xsl" => Route::Admin(AdminCommand::Metadata),
+            "/admin/killsource" | "/admin/killsource.xsl" => Route::Admin(AdminCommand::KillSource),
+            "/admin/listclients" | "/admin/listclients.xsl" => {
+                Route::Admin(AdminCommand::ListClients)
+            }
+            _ if path.starts_with("/admin/") => Route::Admin(AdminCommand::Unknown),
             _ => {
                 let name = path.strip_prefix('/').unwrap_or(path);
                 if let Some((name, file)) = name.split_once('/') {

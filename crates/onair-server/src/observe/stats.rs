@@ -32,6 +32,43 @@ impl EndReason {
     }
 }
 
+/// How a live source's attempt to connect ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SourceResult {
+    /// On air.
+    Accepted,
+    /// No or wrong credentials (401).
+    Unauthorized,
+    /// Refused: too many failed logins from its address.
+    Throttled,
+    /// Live ingest is not configured for the station (403).
+    NotConfigured,
+    /// Another source is live on the station (403).
+    Busy,
+    /// A content type of another codec (415).
+    Unsupported,
+    /// No such station (404).
+    NoStation,
+    /// Connected, then dropped for its audio (another format, no frames).
+    BadAudio,
+}
+
+impl SourceResult {
+    /// The label used in logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceResult::Accepted => "accepted",
+            SourceResult::Unauthorized => "unauthorized",
+            SourceResult::Throttled => "throttled",
+            SourceResult::NotConfigured => "not_configured",
+            SourceResult::Busy => "busy",
+            SourceResult::Unsupported => "unsupported",
+            SourceResult::NoStation => "no_station",
+            SourceResult::BadAudio => "bad_audio",
+        }
+    }
+}
+
 /// Counters of the whole server.
 #[derive(Debug)]
 pub struct ServerStats {
@@ -44,6 +81,7 @@ pub struct ServerStats {
     /// Most listeners at once over all stations.
     pub listener_peak: AtomicUsize,
     disconnects: Mutex<BTreeMap<(String, EndReason), u64>>,
+    sources: Mutex<BTreeMap<(String, SourceResult), u64>>,
 }
 
 impl ServerStats {
@@ -55,6 +93,7 @@ impl ServerStats {
             rejected_full: AtomicU64::new(0),
             listener_peak: AtomicUsize::new(0),
             disconnects: Mutex::new(BTreeMap::new()),
+            sources: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -69,6 +108,18 @@ impl ServerStats {
     /// Sessions ended, by station and reason.
     pub fn ends(&self) -> Vec<(String, EndReason, u64)> {
         let map = crate::sync::lock(&self.disconnects);
+        map.iter().map(|((s, r), n)| (s.clone(), *r, *n)).collect()
+    }
+
+    /// Counts a live source's attempt on `station` that ended in `result`.
+    pub fn count_source(&self, station: &str, result: SourceResult) {
+        let mut map = crate::sync::lock(&self.sources);
+        *map.entry((station.to_string(), result)).or_default() += 1;
+    }
+
+    /// Source attempts, by station and result.
+    pub fn sources(&self) -> Vec<(String, SourceResult, u64)> {
+        let map = crate::sync::lock(&self.sources);
         map.iter().map(|((s, r), n)| (s.clone(), *r, *n)).collect()
     }
 

@@ -1,7 +1,7 @@
 //! The direct path: a connection's request head is read here first, and an endless response (a
 //! station's stream, `/events`) is answered here and written straight onto the socket by the
-//! [`StreamWriter`](crate::http::writer::StreamWriter); anything else goes to hyper with the
-//! bytes already read.
+//! [`StreamWriter`](crate::http::writer::StreamWriter); a live source goes to
+//! [`crate::live`]; anything else goes to hyper with the bytes already read.
 //!
 //! hyper keeps an 8 KiB read buffer and an 8 KiB header buffer for the life of every
 //! connection. For a page that is nothing; for a radio listener connected for hours it is most
@@ -18,13 +18,15 @@ use tokio::io::AsyncRead;
 use super::routes;
 use crate::app::{App, Conn};
 use crate::http::body::Body;
-use crate::http::head::{parse_get, read_head, Head, MAX_HEAD};
+use crate::http::head::{parse_get, parse_request, read_head, Head, MAX_HEAD};
 use crate::http::route::Route;
 
 /// What the first bytes of a connection turned out to be.
 pub enum Opening {
     /// A station stream request (or `/events`), answered here.
     Stream(Request<()>),
+    /// A live source (`PUT` or `SOURCE`), with the bytes of its body read with the head.
+    Source(Request<()>, Bytes),
     /// Anything else: hyper serves it, starting with these bytes.
     Other(Bytes),
     /// The client closed or sent nothing in time.
@@ -35,16 +37,27 @@ pub enum Opening {
 pub async fn open<S: AsyncRead + Unpin>(io: &mut S, app: &App, timeout: Duration) -> Opening {
     let read = tokio::time::timeout(timeout, read_head(io, MAX_HEAD)).await;
     match read {
-        Ok(Head::Complete { bytes, len }) => match direct_request(&bytes[..len], app) {
-            // Bytes pipelined after a stream request are read and dropped by the writer.
-            Some(request) => Opening::Stream(request),
-            None => Opening::Other(bytes.freeze()),
-        },
+        Ok(Head::Complete { bytes, len }) => {
+            if let Some(source) = source_request(&bytes[..len]) {
+                return Opening::Source(source, bytes.freeze().slice(len..));
+            }
+            match direct_request(&bytes[..len], app) {
+                // Bytes pipelined after a stream request are read and dropped by the writer.
+                Some(request) => Opening::Stream(request),
+                None => Opening::Other(bytes.freeze()),
+            }
+        }
         // hyper answers 431 to an oversized head.
         Ok(Head::TooLarge(bytes)) => Opening::Other(bytes.freeze()),
         // Half a request, then silence or a close: hyper has nothing to add.
         Ok(Head::Gone) | Err(_) => Opening::Gone,
     }
+}
+
+/// The request in `head` if it is a live source's: `PUT` or Icecast's `SOURCE` (whose body is
+/// the audio, close-delimited, which hyper would not read).
+fn source_request(head: &[u8]) -> Option<Request<()>> {
+    parse_request(head).filter(|r| r.method() == http::Method::PUT || r.method() == "SOURCE")
 }
 
 /// The request in `head` if it is a clean `GET`/`HEAD` of a station on air, or of `/events`.

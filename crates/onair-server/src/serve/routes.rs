@@ -9,6 +9,8 @@
 //! | `/events` | server-sent events for the web page |
 //! | `/metrics` | Prometheus metrics |
 //! | `/healthz` | 200 while serving |
+//! | `/admin/metadata`, `/admin/killsource`, `/admin/listclients` | Icecast's admin API ([`crate::live::admin`]) |
+//! | `PUT /<name>`, `SOURCE /<name>` | a live source ([`crate::live::ingest`], from the direct path) |
 
 use std::sync::Arc;
 
@@ -85,6 +87,9 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
         Route::Icestats => json(&crate::observe::status::icestats(app, &base)),
         Route::Events => events(app),
         Route::Metrics => metrics(app),
+        Route::Admin(command) => {
+            crate::live::admin::respond(app, command, req.uri().query(), req.headers(), conn.peer)
+        }
         Route::Stream(name) => match app.registry.get(name) {
             Some(station) => stream(app, &station, req, conn),
             None => not_found(app, path),

@@ -105,6 +105,7 @@ impl Server {
             closing: CancellationToken::new(),
             local_addr,
             events: Default::default(),
+            logins: Default::default(),
         });
         Ok(Server {
             listener,
@@ -346,6 +347,12 @@ async fn open(
                 let _slot = slot;
                 let io = TimedIo::for_whole_responses(io.into_inner(), conn.write_timeout.clone());
                 serve_http(Rewind::new(prefix, io), app, conn, header_timeout).await
+            });
+        }
+        Opening::Source(request, already) => {
+            move_to_main(io, &connections, &main, move |io| async move {
+                let _slot = slot;
+                crate::live::ingest::serve(io, request, already, app, peer).await;
             });
         }
         Opening::Gone => {}

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use onair_core::{
-    check_epoch, EpochError, Hub, Pacer, Programme, SourceError, StationInfo, Timeline,
+    check_epoch, EpochError, Hub, LiveFeed, Pacer, Programme, SourceError, StationInfo, Timeline,
     TimelineFeed, WallClock,
 };
 use tokio::sync::watch;
@@ -376,9 +376,14 @@ impl StationRegistry {
             + 3 * Duration::from_millis(config.hls.segment_ms.get());
         let task_name = name.to_string();
         let span = tracing::info_span!("station", name = %task_name);
+        let (input, window) = (Arc::clone(&station.live.input), Arc::clone(&station.window));
+        let codec = station.info().codec();
         self.tasks.spawn(async move {
             let start = || {
-                let feed = TimelineFeed::new(timelines.clone(), keep);
+                // A live source's frames over the station's files (see `onair_core::feed`).
+                let files = TimelineFeed::new(timelines.clone(), keep);
+                let feed =
+                    LiveFeed::new(files, Arc::clone(&input), Arc::clone(&window), codec, keep);
                 Pacer::new(feed, Arc::clone(&hub), epoch, Arc::clone(&clock))
                     .run(stop.clone())
                     .instrument(span.clone())

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::audience::HlsAudience;
+use super::live::StationLive;
 use super::origin::{Origin, SwitchAt};
 use super::report::{escape, log_station};
 use crate::config::Config;
@@ -60,8 +61,10 @@ pub struct Station {
     pub epoch: SystemTime,
     /// Where wall time comes from.
     clock: Arc<dyn WallClock>,
-    /// HLS segment boundaries and held audio.
-    pub window: SegmentWindow,
+    /// HLS segment boundaries and held audio (the live feed holds what it published here).
+    pub window: Arc<SegmentWindow>,
+    /// Its live source, if one is connected, and the buffer it feeds.
+    pub live: StationLive,
     /// HLS clients and requests.
     pub audience: HlsAudience,
     /// Where its audio comes from.
@@ -94,7 +97,11 @@ impl Station {
             epoch: pacing.epoch,
             started_at: clock.now(),
             clock,
-            window: SegmentWindow::default(),
+            window: Arc::new(SegmentWindow::default()),
+            live: {
+                let (buffer, timeout) = config.live_timing();
+                StationLive::new(buffer, timeout)
+            },
             audience: HlsAudience::default(),
             origin,
             settings: RwLock::new(Settings {
@@ -270,6 +277,7 @@ impl Station {
     /// chunk each is sending. The one place a station on air ends, but for a pacer that ends by
     /// itself (its file failed for good).
     pub(crate) fn off_air(&self) {
+        self.live.cut_off();
         self.stop.cancel();
         self.hub.close();
     }

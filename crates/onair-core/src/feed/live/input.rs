@@ -135,6 +135,15 @@ impl LiveInput {
         self.lock().counters
     }
 
+    /// Renames what the live audio is called (a metadata update) while a source is
+    /// connected, from its next chunk on.
+    pub fn retitle(&self, track: Arc<TrackMeta>) {
+        let mut state = self.lock();
+        if state.connected.is_some() {
+            state.track = track;
+        }
+    }
+
     /// What the live audio is called now.
     pub fn track(&self) -> Arc<TrackMeta> {
         Arc::clone(&self.lock().track)
@@ -220,14 +229,6 @@ impl LiveSession {
                 }
             }
             room.await;
-        }
-    }
-
-    /// Renames what the live audio is called (a metadata update), from its next chunk on.
-    pub fn set_track(&self, track: Arc<TrackMeta>) {
-        let mut state = self.input.lock();
-        if state.connected == Some(self.id) {
-            state.track = track;
         }
     }
 

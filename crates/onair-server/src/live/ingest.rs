@@ -1,0 +1,373 @@
+//! A live source's connection, Icecast's source protocol: `PUT /<name>` (with `Expect:
+//! 100-continue`) or `SOURCE /<name>`, Basic credentials, then the audio as the body until the
+//! source leaves, goes quiet, or is cut off.
+//!
+//! Every refusal is Icecast's answer (401 with a challenge, 403 "Mountpoint in use", 415), so
+//! encoders say the usual thing. Once admitted, the source's bytes become checked whole
+//! frames ([`SourceFrames`]) pushed into the station's jitter buffer; a full buffer stops the
+//! reads, so TCP slows a sender faster than real time.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode};
+use onair_core::{Codec, LiveSession, SourceFormatError, SourceFrames};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::{timeout, Instant};
+
+use crate::app::App;
+use crate::http::auth::{Credentials, CHALLENGE};
+use crate::http::guard::Verdict;
+use crate::http::request_body::{Framing, RequestBody};
+use crate::http::route::Route;
+use crate::observe::stats::SourceResult;
+use crate::stations::live::{live_track, IceFields, SourceInfo};
+use crate::stations::Station;
+
+/// How long writing an answer to a source may take.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A refusal: Icecast's status and words.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+    result: SourceResult,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, message: impl Into<String>, result: SourceResult) -> Self {
+        Refusal {
+            status,
+            message: message.into(),
+            result,
+        }
+    }
+}
+
+/// Serves a live source's connection: `request` was read by the direct path, `already` is the
+/// start of its body.
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut io: S,
+    request: Request<()>,
+    already: Bytes,
+    app: Arc<App>,
+    peer: SocketAddr,
+) {
+    let name = match Route::of(request.uri().path()) {
+        Route::Stream(name) => name.to_string(),
+        _ => String::new(),
+    };
+    let admitted = admit(&app, &request, &name, peer);
+    let (station, session) = match admitted {
+        Ok(admitted) => admitted,
+        Err(refusal) => {
+            app.stats.count_source(&name, refusal.result);
+            tracing::debug!(station = %name, %peer, status = refusal.status.as_u16(), "source refused");
+            refuse(&mut io, &refusal, request.headers()).await;
+            return;
+        }
+    };
+    // Icecast's go-ahead: 100 Continue to a client that waits for it (ffmpeg), else 200.
+    let expects = request
+        .headers()
+        .get(http::header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    let go_ahead: &[u8] = if expects {
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+    } else {
+        b"HTTP/1.0 200 OK\r\n\r\n"
+    };
+    if !matches!(
+        timeout(ANSWER_TIMEOUT, io.write_all(go_ahead)).await,
+        Ok(Ok(()))
+    ) {
+        return;
+    }
+    app.stats.count_source(&name, SourceResult::Accepted);
+    let info = Arc::new(SourceInfo::new(
+        app.clock().now(),
+        peer,
+        header(request.headers(), "user-agent").unwrap_or_default(),
+        header(request.headers(), "content-type").unwrap_or_default(),
+        ice_fields(request.headers()),
+    ));
+    station.live.set_source(Some(Arc::clone(&info)));
+    tracing::info!(
+        station = %name,
+        %peer,
+        user_agent = %info.user_agent,
+        content_type = %info.content_type,
+        "live source connected"
+    );
+    let mut body = RequestBody::new(request.headers(), &already);
+    let why = tokio::select! {
+        why = receive(&mut io, &mut body, &station, &session, &info) => why,
+        () = app.closing.cancelled() => Ended::Shutdown,
+    };
+    drop(session);
+    station.live.set_source(None);
+    if matches!(why, Ended::Format(_)) {
+        app.stats.count_source(&name, SourceResult::BadAudio);
+        tracing::warn!(station = %name, %peer, reason = %why.describe(), bytes_in = info.bytes_in(), "live source dropped");
+    } else {
+        tracing::info!(station = %name, %peer, reason = %why.describe(), bytes_in = info.bytes_in(), "live source disconnected");
+    }
+    let _ = io.shutdown().await;
+}
+
+/// Why a source's session ended.
+#[derive(Debug)]
+enum Ended {
+    /// The source closed its connection (or ended its body).
+    Closed,
+    /// The socket failed.
+    Failed(String),
+    /// Nothing arrived for this long.
+    Silent(Duration),
+    /// Bytes, but no whole frame, for this long.
+    NoFrames(Duration),
+    /// Its audio was refused.
+    Format(SourceFormatError),
+    /// It was cut off (admin, or the station went off air).
+    CutOff,
+    /// onair is shutting down.
+    Shutdown,
+}
+
+impl Ended {
+    fn describe(&self) -> String {
+        match self {
+            Ended::Closed => "the source closed the connection".to_string(),
+            Ended::Failed(error) => format!("the connection failed: {error}"),
+            Ended::Silent(t) => format!("nothing received for {} s", t.as_secs()),
+            Ended::NoFrames(t) => format!("no whole frame for {} s", t.as_secs()),
+            Ended::Format(error) => error.to_string(),
+            Ended::CutOff => "cut off".to_string(),
+            Ended::Shutdown => "onair is shutting down".to_string(),
+        }
+    }
+}
+
+/// Reads the source's audio into the station's live input until it ends.
+async fn receive<S: AsyncRead + Unpin>(
+    io: &mut S,
+    body: &mut RequestBody,
+    station: &Station,
+    session: &LiveSession,
+    info: &SourceInfo,
+) -> Ended {
+    let quiet = station.live.source_timeout;
+    let format = station.programme().format();
+    let mut frames = SourceFrames::new(station.info().codec(), format);
+    let mut last_frame = Instant::now();
+    loop {
+        loop {
+            match frames.next_frame() {
+                Ok(Some((frame, ticks))) => {
+                    last_frame = Instant::now();
+                    if session.push(frame, ticks).await.is_err() {
+                        return Ended::CutOff;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => return Ended::Format(error),
+            }
+        }
+        if last_frame.elapsed() > quiet {
+            return Ended::NoFrames(quiet);
+        }
+        if body.framing() == Framing::Done {
+            return Ended::Closed;
+        }
+        if !session.is_connected() {
+            return Ended::CutOff;
+        }
+        match timeout(quiet, body.read(io, frames.input())).await {
+            Err(_) => return Ended::Silent(quiet),
+            Ok(Err(error)) => return Ended::Failed(error.to_string()),
+            Ok(Ok(0)) => return Ended::Closed,
+            Ok(Ok(n)) => {
+                frames.received(n);
+                info.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Decides whether the source may go on air: the station, the address, the credentials, the
+/// content type, and no other source live.
+fn admit(
+    app: &App,
+    request: &Request<()>,
+    name: &str,
+    peer: SocketAddr,
+) -> Result<(Arc<Station>, LiveSession), Refusal> {
+    let Some(station) = app.registry.get(name) else {
+        return Err(Refusal::new(
+            StatusCode::NOT_FOUND,
+            "No such station",
+            SourceResult::NoStation,
+        ));
+    };
+    if let Verdict::Refused(left) = app.logins.check(peer.ip(), Instant::now()) {
+        return Err(Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed logins; try again in {} s",
+                left.as_secs() + 1
+            ),
+            SourceResult::Throttled,
+        ));
+    }
+    let config = app.config();
+    let Some(password) = config.source_password(name) else {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "Live sources are not configured for this station",
+            SourceResult::NotConfigured,
+        ));
+    };
+    match Credentials::of(request.headers()) {
+        // libshout asks without credentials first, and waits for the challenge.
+        None => {
+            return Err(Refusal::new(
+                StatusCode::UNAUTHORIZED,
+                "Authentication required",
+                SourceResult::Unauthorized,
+            ))
+        }
+        Some(c) if !c.are(&config.live.user, password.expose()) => {
+            if app.logins.failed(peer.ip(), Instant::now()) {
+                tracing::warn!(station = %name, address = %peer.ip(), user = %c.user, "live source login failed");
+            }
+            return Err(Refusal::new(
+                StatusCode::UNAUTHORIZED,
+                "Authentication required",
+                SourceResult::Unauthorized,
+            ));
+        }
+        Some(_) => app.logins.succeeded(peer.ip()),
+    }
+    let codec = station.info().codec();
+    if let Some(content_type) = header(request.headers(), "content-type") {
+        if !content_type_fits(&content_type, codec) {
+            return Err(Refusal::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "Content type {content_type} is not this station's codec ({})",
+                    codec.content_type()
+                ),
+                SourceResult::Unsupported,
+            ));
+        }
+    }
+    let track = live_track(&ice_fields(request.headers()), &station.meta().title);
+    let Some(session) = station.live.input.connect(track) else {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "Mountpoint in use",
+            SourceResult::Busy,
+        ));
+    };
+    Ok((station, session))
+}
+
+/// Whether a source announcing `content_type` may feed a station of `codec`. `audio/mpeg` is
+/// let through to an AAC station: ffmpeg announces it whatever it sends, and the frames decide.
+fn content_type_fits(content_type: &str, codec: Codec) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "audio/aac" | "audio/aacp" | "audio/x-aac" | "audio/x-aacp" => codec == Codec::Adts,
+        "audio/mpeg" | "audio/mp3" | "audio/mpeg3" | "audio/x-mpeg" => true,
+        // Other types name other codecs (Ogg, Opus, FLAC, WebM...).
+        _ => false,
+    }
+}
+
+/// Answers `refusal` the way Icecast does, then lets the client read it before the close.
+async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut S,
+    refusal: &Refusal,
+    headers: &HeaderMap,
+) {
+    let reason = refusal.status.canonical_reason().unwrap_or("");
+    let body = format!("{}\n", refusal.message);
+    let challenge = if refusal.status == StatusCode::UNAUTHORIZED {
+        format!("WWW-Authenticate: {CHALLENGE}\r\n")
+    } else {
+        String::new()
+    };
+    let answer = format!(
+        "HTTP/1.0 {} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n{challenge}Connection: close\r\n\r\n{body}",
+        refusal.status.as_u16(),
+        body.len(),
+    );
+    if !matches!(
+        timeout(ANSWER_TIMEOUT, io.write_all(answer.as_bytes())).await,
+        Ok(Ok(()))
+    ) {
+        return;
+    }
+    let _ = io.shutdown().await;
+    // A client that sent audio before the answer (no `Expect`) would get a reset, and maybe
+    // lose the answer, if the socket closed with its bytes unread: read a little first.
+    let sized = headers.contains_key(http::header::CONTENT_LENGTH);
+    let mut sink = [0u8; 4096];
+    let until = Instant::now() + Duration::from_secs(1);
+    let mut drained = 0;
+    while !sized && drained < 256 * 1024 {
+        match tokio::time::timeout_at(until, io.read(&mut sink)).await {
+            Ok(Ok(n)) if n > 0 => drained += n,
+            _ => break,
+        }
+    }
+}
+
+/// Header `name` as text.
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The `ice-*` headers (and their older `icy-*` spellings).
+fn ice_fields(headers: &HeaderMap) -> IceFields {
+    let field = |name: &str| {
+        header(headers, &format!("ice-{name}")).or_else(|| header(headers, &format!("icy-{name}")))
+    };
+    IceFields {
+        name: field("name"),
+        description: field("description"),
+        genre: field("genre"),
+        url: field("url"),
+        public: field("public").map(|v| v == "1" || v.eq_ignore_ascii_case("true")),
+        audio_info: field("audio-info"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_of_the_station_codec_or_ffmpegs_default() {
+        assert!(content_type_fits("audio/aac", Codec::Adts));
+        assert!(content_type_fits("audio/aacp", Codec::Adts));
+        assert!(content_type_fits("audio/mpeg", Codec::Adts));
+        assert!(content_type_fits("audio/mpeg; charset=x", Codec::Mpeg));
+        assert!(!content_type_fits("audio/aac", Codec::Mpeg));
+        assert!(!content_type_fits("application/ogg", Codec::Adts));
+        assert!(!content_type_fits("audio/ogg", Codec::Mpeg));
+    }
+}

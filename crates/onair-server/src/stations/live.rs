@@ -1,0 +1,162 @@
+//! What a station knows of its live source: the input the pacer takes live frames from, and
+//! who is connected (for status, the page and the admin API).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use onair_core::{LiveInput, TrackMeta, TrackTags};
+
+use crate::sync::{read, write};
+
+/// The `ice-*` headers a source sent: what it says of itself, shown while it is live.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IceFields {
+    /// `ice-name`
+    pub name: Option<String>,
+    /// `ice-description`
+    pub description: Option<String>,
+    /// `ice-genre`
+    pub genre: Option<String>,
+    /// `ice-url`
+    pub url: Option<String>,
+    /// `ice-public`
+    pub public: Option<bool>,
+    /// `ice-audio-info`
+    pub audio_info: Option<String>,
+}
+
+/// A source connected to a station.
+#[derive(Debug)]
+pub struct SourceInfo {
+    /// When it connected.
+    pub since: SystemTime,
+    /// Its address.
+    pub address: SocketAddr,
+    /// Its `User-Agent`.
+    pub user_agent: String,
+    /// The content type it announced.
+    pub content_type: String,
+    /// What it says of itself.
+    pub ice: IceFields,
+    /// Bytes received from it.
+    pub bytes_in: AtomicU64,
+    /// The title its last metadata update set, if any.
+    title: RwLock<Option<String>>,
+}
+
+impl SourceInfo {
+    /// A source from `address` that just connected.
+    pub fn new(
+        since: SystemTime,
+        address: SocketAddr,
+        user_agent: String,
+        content_type: String,
+        ice: IceFields,
+    ) -> SourceInfo {
+        SourceInfo {
+            since,
+            address,
+            user_agent,
+            content_type,
+            ice,
+            bytes_in: AtomicU64::new(0),
+            title: RwLock::new(None),
+        }
+    }
+
+    /// The title its last metadata update set.
+    pub fn title(&self) -> Option<String> {
+        read(&self.title).clone()
+    }
+
+    /// Bytes received so far.
+    pub fn bytes_in(&self) -> u64 {
+        self.bytes_in.load(Ordering::Relaxed)
+    }
+}
+
+/// A station's live side.
+#[derive(Debug)]
+pub struct StationLive {
+    /// The jitter buffer the station's feed takes live frames from.
+    pub input: Arc<LiveInput>,
+    /// The source connected now.
+    source: RwLock<Option<Arc<SourceInfo>>>,
+    /// A source that sends nothing for this long is dropped.
+    pub source_timeout: Duration,
+}
+
+impl StationLive {
+    /// A station's live side: `buffer` of audio before a source goes on air.
+    pub fn new(buffer: Duration, source_timeout: Duration) -> StationLive {
+        StationLive {
+            input: LiveInput::new(buffer),
+            source: RwLock::new(None),
+            source_timeout,
+        }
+    }
+
+    /// The source connected now.
+    pub fn source(&self) -> Option<Arc<SourceInfo>> {
+        read(&self.source).clone()
+    }
+
+    /// Whether live audio plays now.
+    pub fn on_air(&self) -> bool {
+        self.input.is_on_air()
+    }
+
+    /// Records the source now connected (or none).
+    pub fn set_source(&self, source: Option<Arc<SourceInfo>>) {
+        *write(&self.source) = source;
+    }
+
+    /// Sets the live title (a metadata update): listeners see it from the next chunk on.
+    /// `song` is the whole title; `artist` and `title` its parts, when sent apart.
+    pub fn set_title(&self, song: Option<&str>, artist: Option<&str>, title: Option<&str>) {
+        let Some(source) = self.source() else {
+            return;
+        };
+        let current = self.input.track();
+        let tags = match (song, artist, title) {
+            (Some(song), _, _) => TrackTags {
+                artist: None,
+                title: Some(song.to_string()),
+            },
+            (None, artist, title) => TrackTags {
+                artist: artist.map(str::to_string),
+                title: title.map(str::to_string),
+            },
+        };
+        let track = TrackMeta {
+            tags,
+            name: current.name.clone(),
+        };
+        *write(&source.title) = Some(track.display());
+        self.input.retitle(Arc::new(track));
+    }
+
+    /// Cuts the connected source off (its buffered audio is dropped): the programme comes
+    /// back at the next chunk.
+    pub fn cut_off(&self) -> bool {
+        self.input.cut_off()
+    }
+}
+
+/// What live audio is called before any metadata update: the source's `ice-name`, else the
+/// station's title.
+pub fn live_track(ice: &IceFields, station_title: &str) -> Arc<TrackMeta> {
+    let name = ice
+        .name
+        .clone()
+        .unwrap_or_else(|| station_title.to_string());
+    Arc::new(TrackMeta {
+        tags: TrackTags {
+            artist: None,
+            title: Some(name.clone()),
+        },
+        name,
+    })
+}
