@@ -64,7 +64,12 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     let (station, session) = match admitted {
         Ok(admitted) => admitted,
         Err(refusal) => {
-            app.stats.count_source(&name, refusal.result);
+            // Any path may be asked for: only stations are counted by name.
+            let label = match refusal.result {
+                SourceResult::NoStation => "",
+                _ => name.as_str(),
+            };
+            app.stats.count_source(label, refusal.result);
             tracing::debug!(station = %name, %peer, status = refusal.status.as_u16(), "source refused");
             refuse(&mut io, &refusal, request.headers()).await;
             return;
@@ -164,6 +169,7 @@ async fn receive<S: AsyncRead + Unpin>(
     let format = station.programme().format();
     let mut frames = SourceFrames::new(station.info().codec(), format);
     let mut last_frame = Instant::now();
+    let mut ended = None;
     loop {
         loop {
             match frames.next_frame() {
@@ -177,19 +183,27 @@ async fn receive<S: AsyncRead + Unpin>(
                 Err(error) => return Ended::Format(error),
             }
         }
+        if let Some(ended) = ended {
+            // Its last frames are pushed: they play out before the programme comes back.
+            return ended;
+        }
         if last_frame.elapsed() > quiet {
             return Ended::NoFrames(quiet);
-        }
-        if body.framing() == Framing::Done {
-            return Ended::Closed;
         }
         if !session.is_connected() {
             return Ended::CutOff;
         }
-        match timeout(quiet, body.read(io, frames.input())).await {
+        let read = match body.framing() {
+            Framing::Done => Ok(Ok(0)),
+            _ => timeout(quiet, body.read(io, frames.input())).await,
+        };
+        match read {
             Err(_) => return Ended::Silent(quiet),
             Ok(Err(error)) => return Ended::Failed(error.to_string()),
-            Ok(Ok(0)) => return Ended::Closed,
+            Ok(Ok(0)) => {
+                frames.finish();
+                ended = Some(Ended::Closed);
+            }
             Ok(Ok(n)) => {
                 frames.received(n);
                 info.bytes_in.fetch_add(n as u64, Ordering::Relaxed);

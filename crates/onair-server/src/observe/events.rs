@@ -196,6 +196,7 @@ fn snapshot(registry: &StationRegistry, hls: &HlsConfig) -> String {
             json!({
                 "name": s.name,
                 "title": s.meta().title,
+                "live": s.live.on_air(),
                 "now_playing": s.stream_title(now.as_deref().map(|n| &*n.track)),
                 "started_at_ms": started_at_ms,
                 "burst_ms": s.hub.tuning().burst.as_millis() as u64,

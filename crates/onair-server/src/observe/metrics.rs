@@ -19,6 +19,7 @@ use crate::app::App;
 struct Snapshot {
     stations: Vec<StationNumbers>,
     ends: Vec<(String, &'static str, u64)>,
+    sources: Vec<(String, &'static str, u64)>,
     rejected_full: u64,
     uptime_s: f64,
 }
@@ -36,6 +37,11 @@ struct StationNumbers {
     hls_listeners: i64,
     hls_playlists: u64,
     hls_segments: u64,
+    live_connected: i64,
+    live_on_air: i64,
+    live_bytes: u64,
+    live_underruns: u64,
+    live_dropped: u64,
 }
 
 /// The metrics text for `app` now.
@@ -47,6 +53,7 @@ pub fn render(app: &App) -> Result<String, std::fmt::Error> {
         .iter()
         .map(|s| {
             let stats = s.hub.stats();
+            let live = s.live.input.counters();
             StationNumbers {
                 name: s.name.clone(),
                 listeners: s.hub.listeners() as i64,
@@ -59,6 +66,11 @@ pub fn render(app: &App) -> Result<String, std::fmt::Error> {
                 hls_listeners: crate::hls::listeners(s, &hls) as i64,
                 hls_playlists: s.audience.playlist_requests.load(Relaxed),
                 hls_segments: s.audience.segment_requests.load(Relaxed),
+                live_connected: i64::from(s.live.input.is_connected()),
+                live_on_air: i64::from(s.live.on_air()),
+                live_bytes: live.bytes_in,
+                live_underruns: live.underruns,
+                live_dropped: live.dropped_frames,
             }
         })
         .collect();
@@ -68,9 +80,16 @@ pub fn render(app: &App) -> Result<String, std::fmt::Error> {
         .into_iter()
         .map(|(station, reason, n)| (station, reason.as_str(), n))
         .collect();
+    let sources = app
+        .stats
+        .sources()
+        .into_iter()
+        .map(|(station, result, n)| (station, result.as_str(), n))
+        .collect();
     let snapshot = Snapshot {
         stations,
         ends,
+        sources,
         rejected_full: app.stats.rejected_full.load(Relaxed),
         uptime_s: app.stats.started.elapsed().as_secs_f64(),
     };
@@ -169,6 +188,51 @@ impl Collector for Snapshot {
             MetricType::Gauge,
             &|s| gauge_f(s.late_max_s),
         )?;
+        per_station(
+            &mut encoder,
+            "onair_live_sources",
+            "Live sources connected now (0 or 1)",
+            MetricType::Gauge,
+            &|s| gauge(s.live_connected),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_live_on_air",
+            "Whether live audio plays now (0 or 1)",
+            MetricType::Gauge,
+            &|s| gauge(s.live_on_air),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_live_ingest_bytes",
+            "Bytes of whole frames received from live sources",
+            MetricType::Counter,
+            &|s| counter(s.live_bytes),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_live_underruns",
+            "Times the live buffer ran dry while a source was connected (the programme filled in)",
+            MetricType::Counter,
+            &|s| counter(s.live_underruns),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_live_dropped_frames",
+            "Live frames received but never played (a source cut off with audio buffered)",
+            MetricType::Counter,
+            &|s| counter(s.live_dropped),
+        )?;
+        let mut family = encoder.encode_descriptor(
+            "onair_live_connects",
+            "Live source attempts, by result (accepted, unauthorized, throttled, not_configured, busy, unsupported, no_station, bad_audio)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (station, result, n) in &self.sources {
+            let labels = [("station", station.as_str()), ("result", result)];
+            ConstCounter::new(*n).encode(family.encode_family(&labels)?)?;
+        }
 
         let mut family = encoder.encode_descriptor(
             "onair_disconnects",

@@ -60,9 +60,24 @@ fn station_json(station: &Station, base_url: &str, hls: &HlsConfig) -> Value {
         "file": next.path.file_name().map(|f| f.to_string_lossy()),
         "duration_s": seconds(next.duration.as_nanos()),
     });
+    // While a source is live, what plays is what the hub publishes, not the programme.
+    let live = live_json(station);
+    let now_playing = match station.hub.now_playing() {
+        Some(now) if station.live.on_air() => json!({
+            "artist": now.track.tags.artist,
+            "title": station.stream_title(Some(&now.track)),
+            "track_title": now.track.tags.title,
+            "file": null,
+            "started_at": humantime::format_rfc3339_millis(wall_time(station.epoch, now.started)).to_string(),
+            "duration_s": null,
+            "live": true,
+        }),
+        _ => now_playing,
+    };
     json!({
         "name": station.name,
         "mount": format!("/{}", station.name),
+        "live": live,
         "url": format!("{base_url}/{}", station.name),
         "title": meta.title,
         "genre": meta.genre,
@@ -88,6 +103,34 @@ fn station_json(station: &Station, base_url: &str, hls: &HlsConfig) -> Value {
     })
 }
 
+/// A station's live source, or `null`: who, since when, what it sent and says of itself.
+fn live_json(station: &Station) -> Value {
+    let Some(source) = station.live.source() else {
+        return Value::Null;
+    };
+    let counters = station.live.input.counters();
+    json!({
+        "on_air": station.live.on_air(),
+        "since": iso8601(source.since),
+        "address": source.address.ip().to_string(),
+        "user_agent": source.user_agent,
+        "content_type": source.content_type,
+        "format": station.programme().format().to_string(),
+        "bytes_in": source.bytes_in(),
+        "buffered_ms": station.live.input.buffered().as_millis() as u64,
+        "title": source.title(),
+        "ice": {
+            "name": source.ice.name,
+            "description": source.ice.description,
+            "genre": source.ice.genre,
+            "url": source.ice.url,
+            "public": source.ice.public,
+            "audio_info": source.ice.audio_info,
+        },
+        "underruns": counters.underruns,
+    })
+}
+
 /// `/status-json.xsl`: Icecast 2.4's `icestats`, with `source` always an array.
 pub fn icestats(app: &App, base_url: &str) -> Value {
     use std::sync::atomic::Ordering::Relaxed;
@@ -104,18 +147,25 @@ pub fn icestats(app: &App, base_url: &str) -> Value {
             let kbps = programme.bitrate_kbps();
             let now = station.hub.now_playing();
             let now = now.as_deref().map(|n| &*n.track);
+            // While a source is live, what it says of itself (as Icecast shows it).
+            let source = station.live.source();
+            let ice = source.as_ref().map(|s| &s.ice);
+            let audio_info = ice.and_then(|i| i.audio_info.clone()).unwrap_or_else(|| {
+                format!("samplerate={};channels={};bitrate={kbps}", info.sample_rate(), info.channels())
+            });
             json!({
-                "audio_info": format!("samplerate={};channels={};bitrate={kbps}", info.sample_rate(), info.channels()),
+                "audio_info": audio_info,
                 "bitrate": kbps,
                 "channels": info.channels(),
-                "genre": meta.genre.clone().unwrap_or_default(),
+                "genre": ice.and_then(|i| i.genre.clone()).or(meta.genre.clone()).unwrap_or_default(),
+                "source_ip": source.as_ref().map(|s| s.address.ip().to_string()),
                 "listener_peak": station.hub.stats().peak.load(Relaxed),
                 // Icecast counts its listeners; onair's HLS clients are listeners too.
                 "listeners": station.hub.listeners() + crate::hls::listeners(station, &hls),
                 "listenurl": format!("{base_url}/{}", station.name),
                 "samplerate": info.sample_rate(),
-                "server_description": meta.description.clone().unwrap_or_default(),
-                "server_name": meta.title,
+                "server_description": ice.and_then(|i| i.description.clone()).or(meta.description.clone()).unwrap_or_default(),
+                "server_name": ice.and_then(|i| i.name.clone()).unwrap_or(meta.title),
                 "server_type": info.codec().content_type(),
                 "server_url": meta.url.clone().unwrap_or_else(|| format!("{base_url}/")),
                 "stream_start": httpdate(station.started_at),

@@ -120,7 +120,14 @@ impl StationLive {
             return;
         };
         let current = self.input.track();
+        // An empty field is no field (encoders send `song=` for an untagged file).
+        let (song, artist, title) = (given(song), given(artist), given(title));
         let tags = match (song, artist, title) {
+            // Nothing: back to what the source is called.
+            (None, None, None) => TrackTags {
+                artist: None,
+                title: Some(current.name.clone()),
+            },
             (Some(song), _, _) => TrackTags {
                 artist: None,
                 title: Some(song.to_string()),
@@ -143,6 +150,11 @@ impl StationLive {
     pub fn cut_off(&self) -> bool {
         self.input.cut_off()
     }
+}
+
+/// `field` without its spaces, if anything is left.
+fn given(field: Option<&str>) -> Option<&str> {
+    field.map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// What live audio is called before any metadata update: the source's `ice-name`, else the

@@ -76,6 +76,12 @@ impl SourceFrames {
         self.received += n as u64;
     }
 
+    /// Says the source sent its last byte: its last frame, confirmed by no header after it,
+    /// comes out whole or not at all.
+    pub fn finish(&mut self) {
+        self.deframer.finish();
+    }
+
     /// Bytes of garbage skipped so far.
     pub fn garbage(&self) -> u64 {
         self.deframer.damage().garbage_bytes

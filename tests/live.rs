@@ -1,0 +1,715 @@
+//! Live sources: real encoders (ffmpeg; ezstream on libshout and Liquidsoap where installed)
+//! push to a station over Icecast's source protocol. Listeners connected before, during and
+//! after get only whole frames, the source takes over and the programme comes back where the
+//! station clock says; every refusal is Icecast's; hostile sources disturb nobody.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use onair_tests::{installed_tool, sample, strip_icy, HttpResponse, TestServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::process::Command;
+use tokio::time::{timeout, Instant};
+
+const SECOND: Duration = Duration::from_secs(1);
+const PASSWORD: &str = "s3cret-pw";
+/// `source:s3cret-pw`, as Basic credentials.
+const CREDENTIALS: &str = "c291cmNlOnMzY3JldC1wdw==";
+
+/// A server with the jazz station (AAC 44.1 kHz stereo), live sources allowed with
+/// [`PASSWORD`], a 500 ms live buffer and a 2 s source timeout; then `extra`.
+async fn jazz_live(extra: &str) -> TestServer {
+    let config = format!(
+        "[live]\npassword = \"{PASSWORD}\"\nbuffer_ms = 500\nsource_timeout_s = 2\n{extra}"
+    );
+    TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], &config).await
+}
+
+/// ffmpeg, or `None` (skipped) on a developer machine without it.
+fn ffmpeg() -> Option<PathBuf> {
+    installed_tool(&["/usr/bin/ffmpeg"], "apt-get install ffmpeg")
+}
+
+/// `seconds` of a `freq` Hz tone as ADTS AAC at `rate` Hz, stereo, made by ffmpeg in `dir`.
+async fn encode_aac(dir: &Path, name: &str, seconds: u32, freq: u32, rate: u32) -> PathBuf {
+    let path = dir.join(name);
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!(
+            "sine=frequency={freq}:sample_rate={rate}:duration={seconds}"
+        ))
+        .args(["-ac", "2", "-c:a", "aac", "-b:a", "96k", "-f", "adts"])
+        .arg(&path)
+        .status()
+        .await
+        .expect("run ffmpeg");
+    assert!(status.success(), "ffmpeg made {name}");
+    path
+}
+
+/// ffmpeg pushing `file` (copied, not re-encoded) to station `name`: in real time with
+/// `-re`, as fast as it may without.
+fn push(addr: SocketAddr, name: &str, file: &Path, realtime: bool) -> tokio::process::Child {
+    let mut command = Command::new("ffmpeg");
+    command.args(["-nostdin", "-v", "error"]);
+    if realtime {
+        command.arg("-re");
+    }
+    command
+        .arg("-i")
+        .arg(file)
+        .args(["-c", "copy", "-f", "adts", "-content_type", "audio/aac"])
+        .arg(format!("icecast://source:{PASSWORD}@{addr}/{name}"))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run ffmpeg")
+}
+
+/// ADTS frames of `bytes` from byte 0: panics at a byte that does not continue the chain; a
+/// frame cut by the end of a capture is left out.
+fn frames(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 7 <= bytes.len() {
+        let header = onair_core::AdtsHeader::parse(&bytes[at..])
+            .unwrap_or_else(|e| panic!("byte {at} of {} is not a frame: {e:?}", bytes.len()));
+        let len = usize::from(header.frame_length);
+        if at + len > bytes.len() {
+            break;
+        }
+        out.push(&bytes[at..at + len]);
+        at += len;
+    }
+    out
+}
+
+/// A frame's audio, without its header (ffmpeg writes its own ADTS headers when it copies).
+fn payload(frame: &[u8]) -> &[u8] {
+    let header_len = if frame[1] & 1 == 1 { 7 } else { 9 };
+    &frame[header_len..]
+}
+
+/// Where each frame of a capture came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// The station file's frame `i`.
+    Programme(usize),
+    /// The live file's frame `i`.
+    Live(usize),
+}
+
+/// Names every frame of `capture` by the file it came from; panics on a frame of neither.
+fn origins(capture: &[u8], programme: &[u8], live: &[u8]) -> Vec<Origin> {
+    let index = |file: &[u8]| -> HashMap<Vec<u8>, usize> {
+        frames(file)
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (payload(f).to_vec(), i))
+            .collect()
+    };
+    let (programme, live) = (index(programme), index(live));
+    frames(capture)
+        .iter()
+        .enumerate()
+        .map(|(n, f)| {
+            let p = payload(f);
+            if let Some(&i) = live.get(p) {
+                Origin::Live(i)
+            } else if let Some(&i) = programme.get(p) {
+                Origin::Programme(i)
+            } else {
+                panic!("frame {n} of the capture is neither the programme's nor the source's")
+            }
+        })
+        .collect()
+}
+
+/// The audio of a station file (between its tags: the frames onair plays).
+fn station_frames(bytes: &[u8]) -> Vec<u8> {
+    let range = onair_core::audio_range(&mut std::io::Cursor::new(bytes), bytes.len() as u64)
+        .expect("audio range");
+    bytes[range.start as usize..range.end as usize].to_vec()
+}
+
+/// Sends a source's request head `head` and reads the answer's status line and head.
+async fn source_request(addr: SocketAddr, head: &str) -> (TcpStream, String) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("send head");
+    let answer = read_answer(&mut stream).await;
+    (stream, answer)
+}
+
+/// The answer's head (or all that came before the server closed).
+async fn read_answer(stream: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let deadline = Instant::now() + 5 * SECOND;
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let mut chunk = [0u8; 1024];
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&buf).to_string()
+}
+
+/// Whether the server closes `stream` within `within` (reading and dropping what it sends).
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    let mut sink = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut sink)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+/// `SOURCE /<name>` with the right credentials and `content_type`.
+fn source_head(name: &str, content_type: &str) -> String {
+    format!(
+        "SOURCE /{name} HTTP/1.0\r\nAuthorization: Basic {CREDENTIALS}\r\nContent-Type: {content_type}\r\nice-name: Test Show\r\n\r\n"
+    )
+}
+
+async fn status(server: &TestServer) -> serde_json::Value {
+    let mut response = server.get("/status.json").await;
+    response.read_full(5 * SECOND).await;
+    serde_json::from_slice(&response.body).expect("status JSON")
+}
+
+fn jazz(status: &serde_json::Value) -> serde_json::Value {
+    status["stations"]
+        .as_array()
+        .expect("stations")
+        .iter()
+        .find(|s| s["name"] == "jazz")
+        .cloned()
+        .expect("jazz listed")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ffmpeg_takes_a_station_over_and_the_programme_comes_back_on_the_clock() {
+    let Some(_) = ffmpeg() else { return };
+    let server = jazz_live("").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let live = encode_aac(dir.path(), "live.aac", 4, 1000, 44_100).await;
+    let live_bytes = std::fs::read(&live).expect("read live file");
+    let programme = station_frames(&sample("jazz.aac"));
+    let mut before = server.get("/jazz").await;
+    before.read_for(SECOND).await;
+    // The source pushes 4 s in real time; a second listener tunes in while it is live.
+    let mut source = push(server.addr, "jazz", &live, true);
+    let pushed = Instant::now();
+    let went_live = onair_tests::eventually("the source is on air", 5 * SECOND, || {
+        server.registry.get("jazz").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    let on_air = status(&server).await;
+    let live_status = &jazz(&on_air)["live"];
+    assert_eq!(live_status["ice"]["name"], serde_json::Value::Null);
+    assert!(live_status["user_agent"]
+        .as_str()
+        .is_some_and(|ua| ua.starts_with("Lavf")));
+    assert_eq!(jazz(&on_air)["now_playing"]["live"], true);
+    let mut during = server.get("/jazz").await;
+    let exit = timeout(15 * SECOND, source.wait())
+        .await
+        .expect("ffmpeg ends")
+        .expect("ffmpeg ran");
+    assert!(exit.success(), "ffmpeg pushed without an error");
+    // The buffer plays out, then the programme is back.
+    before.read_for(3 * SECOND).await;
+    during.read_for(SECOND).await;
+    assert!(!before.eof && !during.eof, "listeners stay connected");
+    // Live within the buffer (500 ms) plus a chunk (500 ms) of the first frames arriving.
+    assert!(
+        went_live < 3 * SECOND,
+        "on air {went_live:?} after ffmpeg started ({:?} ago)",
+        pushed.elapsed()
+    );
+
+    let heard = origins(&before.body, &programme, &live_bytes);
+    let first_live = heard
+        .iter()
+        .position(|o| matches!(o, Origin::Live(_)))
+        .expect("live audio reached the listener");
+    let last_live = heard
+        .iter()
+        .rposition(|o| matches!(o, Origin::Live(_)))
+        .expect("live");
+    assert!(last_live + 10 < heard.len(), "the programme came back");
+    // One stretch of the source's frames, every one of them, in order.
+    let live_run: Vec<_> = heard[first_live..=last_live].to_vec();
+    let sent = frames(&live_bytes).len();
+    assert_eq!(
+        live_run,
+        (0..sent).map(Origin::Live).collect::<Vec<_>>(),
+        "every frame the source sent, once, in order"
+    );
+    // The programme ran on underneath: it comes back as many frames on as the live audio
+    // lasted (all frames last 1024 samples at 44.1 kHz; the frame that holds the return tick
+    // may start up to one frame early).
+    let (Origin::Programme(left), Origin::Programme(back)) =
+        (heard[first_live - 1], heard[last_live + 1])
+    else {
+        panic!("programme around the live stretch")
+    };
+    let count = frames(&programme).len();
+    let skipped = (back + count - left - 1) % count;
+    assert!(
+        skipped == sent || skipped + 1 == sent,
+        "the programme moved on {skipped} frames while {sent} live frames played"
+    );
+    // The listener who came during the show starts on whole frames and hears it.
+    let late = origins(&during.body, &programme, &live_bytes);
+    assert!(late.iter().any(|o| matches!(o, Origin::Live(_))));
+    // A real decoder plays the whole capture, across both switches, without an error.
+    let whole: usize = frames(&before.body).iter().map(|f| f.len()).sum();
+    let capture = dir.path().join("capture.aac");
+    std::fs::write(&capture, &before.body[..whole]).expect("write capture");
+    if let Some(errors) = onair_tests::ffmpeg_decode(&capture.display().to_string(), 60).await {
+        assert!(errors.trim().is_empty(), "ffmpeg: {errors}");
+    }
+    // After the show: no source, the programme's own title.
+    let after = status(&server).await;
+    assert_eq!(jazz(&after)["live"], serde_json::Value::Null);
+    assert_eq!(jazz(&after)["now_playing"]["file"], "jazz.aac");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_icecasts_and_disturb_no_listener() {
+    let server = jazz_live("").await;
+    let mut listener = server.get("/jazz").await;
+    listener.read_for(SECOND).await;
+    // libshout asks without credentials first (Content-Length: 0) and waits for the challenge.
+    let (_, answer) = source_request(
+        server.addr,
+        "SOURCE /jazz HTTP/1.0\r\nContent-Type: audio/aac\r\nContent-Length: 0\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.0 401"), "{answer}");
+    assert!(
+        answer.contains("WWW-Authenticate: Basic realm="),
+        "{answer}"
+    );
+    // Wrong password: 401 again.
+    let (_, answer) = source_request(
+        server.addr,
+        "PUT /jazz HTTP/1.1\r\nHost: x\r\nAuthorization: Basic c291cmNlOndyb25n\r\nContent-Type: audio/aac\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.0 401"), "{answer}");
+    // Another codec's content type: 415.
+    let (_, answer) = source_request(server.addr, &source_head("jazz", "application/ogg")).await;
+    assert!(answer.starts_with("HTTP/1.0 415"), "{answer}");
+    // No such station: 404.
+    let (_, answer) = source_request(server.addr, &source_head("nothing", "audio/aac")).await;
+    assert!(answer.starts_with("HTTP/1.0 404"), "{answer}");
+    // A source on air (PUT with Expect: 100-continue, as ffmpeg sends it), then a second one.
+    let (mut first, answer) = source_request(
+        server.addr,
+        &format!("PUT /jazz HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {CREDENTIALS}\r\nContent-Type: audio/aac\r\nExpect: 100-continue\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(answer, "HTTP/1.1 100 Continue\r\n\r\n");
+    let frame = onair_core::testing::adts_frame(&onair_core::testing::FrameSpec::default());
+    first
+        .write_all(&frame.repeat(20))
+        .await
+        .expect("send frames");
+    let (_, answer) = source_request(server.addr, &source_head("jazz", "audio/aac")).await;
+    assert!(
+        answer.starts_with("HTTP/1.0 403") && answer.contains("Mountpoint in use"),
+        "{answer}"
+    );
+    drop(first);
+    // Ingest not configured on a server without a password: 403.
+    let closed = TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], "").await;
+    let (_, answer) = source_request(closed.addr, &source_head("jazz", "audio/aac")).await;
+    assert!(answer.starts_with("HTTP/1.0 403"), "{answer}");
+    // Guessing: after five wrong passwords the address is refused for a while, even with the
+    // right one.
+    for _ in 0..5 {
+        let (_, answer) = source_request(
+            server.addr,
+            "SOURCE /jazz HTTP/1.0\r\nAuthorization: Basic c291cmNlOndyb25n\r\n\r\n",
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.0 401"), "{answer}");
+    }
+    let (_, answer) = source_request(server.addr, &source_head("jazz", "audio/aac")).await;
+    assert!(answer.starts_with("HTTP/1.0 429"), "{answer}");
+    // The listener heard the programme throughout, on whole frames.
+    listener.read_for(SECOND).await;
+    assert!(!listener.eof);
+    let _ = frames(&listener.body);
+    let mut metrics = server.get("/metrics").await;
+    metrics.read_full(5 * SECOND).await;
+    let metrics = String::from_utf8_lossy(&metrics.body).to_string();
+    assert!(
+        metrics.contains("onair_live_connects_total{station=\"jazz\",result=\"unauthorized\"} 7"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("result=\"busy\"} 1"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_sources_are_dropped_and_nobody_else_notices() {
+    let server = jazz_live("").await;
+    let mut listener = server.get("/jazz").await;
+    listener.read_for(SECOND).await;
+    // Another sample rate: dropped at its first frames, with both formats in the log.
+    let other = onair_core::testing::adts_frame(&onair_core::testing::FrameSpec {
+        sample_rate_index: 3,
+        ..onair_core::testing::FrameSpec::default()
+    });
+    let (mut wrong_rate, answer) =
+        source_request(server.addr, &source_head("jazz", "audio/aac")).await;
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    wrong_rate.write_all(&other.repeat(10)).await.expect("send");
+    assert!(
+        closed_within(&mut wrong_rate, 3 * SECOND).await,
+        "another rate is dropped"
+    );
+    // Garbage: dropped once 64 KiB came without a frame.
+    let (mut garbage, _) = source_request(server.addr, &source_head("jazz", "audio/aac")).await;
+    let noise: Vec<u8> = (0..100_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 & 0x7F)
+        .collect();
+    let _ = garbage.write_all(&noise).await;
+    assert!(
+        closed_within(&mut garbage, 3 * SECOND).await,
+        "garbage is dropped"
+    );
+    // A head trickled byte by byte is served like any other, and a source that then stalls is
+    // dropped after source_timeout_s (2 s).
+    let mut trickle = TcpStream::connect(server.addr).await.expect("connect");
+    for byte in source_head("jazz", "audio/aac").bytes() {
+        trickle.write_all(&[byte]).await.expect("send");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let answer = read_answer(&mut trickle).await;
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    let frame = onair_core::testing::adts_frame(&onair_core::testing::FrameSpec::default());
+    trickle.write_all(&frame.repeat(5)).await.expect("send");
+    let stalled = Instant::now();
+    assert!(
+        closed_within(&mut trickle, 5 * SECOND).await,
+        "a stalled source is dropped"
+    );
+    assert!(
+        stalled.elapsed() >= Duration::from_millis(1900),
+        "after the timeout, not before"
+    );
+    // The next source may go on air at once.
+    onair_tests::eventually("the mount is free", 2 * SECOND, || {
+        server
+            .registry
+            .get("jazz")
+            .is_some_and(|s| s.live.source().is_none())
+    })
+    .await;
+    let (_, answer) = source_request(server.addr, &source_head("jazz", "audio/aac")).await;
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    listener.read_for(SECOND).await;
+    assert!(!listener.eof, "the listener stays");
+    let _ = frames(&listener.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_ten_times_faster_than_real_time_is_slowed_not_dropped() {
+    let Some(_) = ffmpeg() else { return };
+    let server = jazz_live("").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let live = encode_aac(dir.path(), "fast.aac", 10, 700, 44_100).await;
+    let live_bytes = std::fs::read(&live).expect("read");
+    let mut listener = server.get("/jazz").await;
+    // Without -re, ffmpeg writes as fast as the socket takes it.
+    let mut source = push(server.addr, "jazz", &live, false);
+    onair_tests::eventually("on air", 5 * SECOND, || {
+        server.registry.get("jazz").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    tokio::time::sleep(2 * SECOND).await;
+    // Read no faster than real time plus the buffer (twice 500 ms at most, and a read).
+    let read = jazz(&status(&server).await)["live"]["bytes_in"]
+        .as_u64()
+        .expect("bytes in");
+    assert!(
+        read < live_bytes.len() as u64 * 6 / 10,
+        "{read} of {} bytes read 2 s into 10 s of audio",
+        live_bytes.len()
+    );
+    let exit = timeout(30 * SECOND, source.wait())
+        .await
+        .expect("ffmpeg ends")
+        .expect("ffmpeg ran");
+    assert!(exit.success(), "not dropped");
+    onair_tests::eventually("played out", 15 * SECOND, || {
+        server
+            .registry
+            .get("jazz")
+            .is_some_and(|s| !s.live.on_air())
+    })
+    .await;
+    listener.read_for(SECOND).await;
+    let heard = origins(
+        &listener.body,
+        &station_frames(&sample("jazz.aac")),
+        &live_bytes,
+    );
+    let live_frames = heard
+        .iter()
+        .filter(|o| matches!(o, Origin::Live(_)))
+        .count();
+    assert_eq!(live_frames, frames(&live_bytes).len(), "every frame played");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_updates_reach_listeners_and_the_admin_cuts_a_source_off() {
+    let server = jazz_live("[admin]\npassword = \"adm1n\"\n").await;
+    let mut listener =
+        HttpResponse::send(server.addr, "GET /jazz HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n").await;
+    let (mut source, answer) = source_request(server.addr, &source_head("jazz", "audio/aac")).await;
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    // A source sending in real time, from a task.
+    let frame = onair_core::testing::adts_frame(&onair_core::testing::FrameSpec::default());
+    let sender = tokio::spawn(async move {
+        let start = Instant::now();
+        for i in 0..400u32 {
+            tokio::time::sleep_until(start + Duration::from_micros(23_220) * i).await;
+            if source.write_all(&frame).await.is_err() {
+                return true;
+            }
+        }
+        false
+    });
+    onair_tests::eventually("on air", 5 * SECOND, || {
+        server.registry.get("jazz").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    // Before any update, the source's ice-name names the show.
+    listener.read_for(3 * SECOND).await;
+    // libshout's way: first without credentials (the challenge), then with the source's.
+    let update = "/admin/metadata?mount=/jazz&mode=updinfo&song=Caf%C3%A9+Live";
+    let mut unauthorised = server.get(update).await;
+    unauthorised.read_full(5 * SECOND).await;
+    assert_eq!(unauthorised.status(), 401);
+    assert!(unauthorised.header("www-authenticate").is_some());
+    let mut updated = HttpResponse::send(
+        server.addr,
+        &format!("GET {update} HTTP/1.0\r\nAuthorization: Basic {CREDENTIALS}\r\n\r\n"),
+    )
+    .await;
+    updated.read_full(5 * SECOND).await;
+    assert_eq!(updated.status(), 200);
+    assert!(String::from_utf8_lossy(&updated.body).contains("<return>1</return>"));
+    listener.read_for(3 * SECOND).await;
+    let (_, blocks) = strip_icy(&listener.body);
+    let titles: Vec<String> = blocks.into_iter().filter_map(|(_, t)| t).collect();
+    assert!(
+        titles.iter().any(|t| t == "StreamTitle='Test Show';"),
+        "the ice-name first: {titles:?}"
+    );
+    assert_eq!(
+        titles.last().map(String::as_str),
+        Some("StreamTitle='Café Live';"),
+        "{titles:?}"
+    );
+    let live = status(&server).await;
+    assert_eq!(jazz(&live)["now_playing"]["title"], "Café Live");
+    assert_eq!(jazz(&live)["live"]["title"], "Café Live");
+    // listclients and killsource are the admin's only.
+    let admin = "YWRtaW46YWRtMW4="; // admin:adm1n
+    let mut refused = HttpResponse::send(
+        server.addr,
+        &format!("GET /admin/killsource?mount=/jazz HTTP/1.0\r\nAuthorization: Basic {CREDENTIALS}\r\n\r\n"),
+    )
+    .await;
+    refused.read_full(5 * SECOND).await;
+    assert_eq!(refused.status(), 401);
+    let mut clients = HttpResponse::send(
+        server.addr,
+        &format!(
+            "GET /admin/listclients?mount=/jazz HTTP/1.0\r\nAuthorization: Basic {admin}\r\n\r\n"
+        ),
+    )
+    .await;
+    clients.read_full(5 * SECOND).await;
+    assert!(String::from_utf8_lossy(&clients.body).contains("<Listeners>1</Listeners>"));
+    let mut kill = HttpResponse::send(
+        server.addr,
+        &format!(
+            "GET /admin/killsource?mount=/jazz HTTP/1.0\r\nAuthorization: Basic {admin}\r\n\r\n"
+        ),
+    )
+    .await;
+    kill.read_full(5 * SECOND).await;
+    assert_eq!(kill.status(), 200);
+    let cut = timeout(10 * SECOND, sender)
+        .await
+        .expect("sender ends")
+        .expect("sender");
+    assert!(cut, "the source's connection was closed");
+    onair_tests::eventually("back to the programme", 3 * SECOND, || {
+        server
+            .registry
+            .get("jazz")
+            .is_some_and(|s| !s.live.on_air())
+    })
+    .await;
+    listener.read_for(SECOND).await;
+    assert!(!listener.eof, "the listener stays");
+}
+
+/// ezstream (libshout 2.4: `OPTIONS *`, an unauthenticated `SOURCE`, then the real one, and
+/// metadata updates the same way) pushes an MP3 file to an MP3 programme.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ezstream_on_libshout_goes_live() {
+    let Some(ezstream) = installed_tool(&["/usr/bin/ezstream"], "apt-get install ezstream") else {
+        return;
+    };
+    let Some(_) = ffmpeg() else { return };
+    let files = onair_tests::programme_files("mix", &["01 One.mp3", "02 Two.mp3", "03 Three.mp3"]);
+    let config = format!("[live]\npassword = \"{PASSWORD}\"\nbuffer_ms = 500\n");
+    let server = TestServer::start_owned(&files, &config).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let live = dir.path().join("live.mp3");
+    let made = Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=500:sample_rate=44100:duration=3",
+            "-ac",
+            "2",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "64k",
+            "-metadata",
+            "title=EZ Tune",
+        ])
+        .arg(&live)
+        .status()
+        .await
+        .expect("ffmpeg");
+    assert!(made.success());
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<ezstream>
+  <servers><server><protocol>HTTP</protocol><hostname>127.0.0.1</hostname><port>{port}</port>
+    <user>source</user><password>{PASSWORD}</password><tls>None</tls></server></servers>
+  <streams><stream><mountpoint>/mix</mountpoint><format>MP3</format><stream_name>EZ Show</stream_name></stream></streams>
+  <intakes><intake><type>file</type><filename>{file}</filename><stream_once>Yes</stream_once></intake></intakes>
+  <metadata><format_str>@t@</format_str></metadata>
+</ezstream>
+"#,
+        port = server.addr.port(),
+        file = live.display()
+    );
+    let config_path = dir.path().join("ezstream.xml");
+    std::fs::write(&config_path, xml).expect("write config");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config_path, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+    }
+    let mut listener =
+        HttpResponse::send(server.addr, "GET /mix HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n").await;
+    let mut child = Command::new(ezstream)
+        .arg("-c")
+        .arg(&config_path)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run ezstream");
+    onair_tests::eventually("ezstream on air", 10 * SECOND, || {
+        server.registry.get("mix").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    listener.read_for(2 * SECOND).await;
+    let exit = timeout(20 * SECOND, child.wait())
+        .await
+        .expect("ezstream ends")
+        .expect("ran");
+    assert!(exit.success(), "ezstream exit {exit:?}");
+    let (audio, blocks) = strip_icy(&listener.body);
+    let titles: Vec<String> = blocks.into_iter().filter_map(|(_, t)| t).collect();
+    assert!(
+        titles.iter().any(|t| t == "StreamTitle='EZ Tune';"),
+        "libshout's metadata update reached the listener: {titles:?}"
+    );
+    assert!(audio.len() > 10_000);
+}
+
+/// Liquidsoap's `output.icecast` (`SOURCE` over HTTP/1.0, no `Host`) encodes and pushes MP3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn liquidsoap_goes_live() {
+    let Some(liquidsoap) = installed_tool(&["/usr/bin/liquidsoap"], "apt-get install liquidsoap")
+    else {
+        return;
+    };
+    let files = onair_tests::programme_files("mix", &["01 One.mp3", "02 Two.mp3", "03 Three.mp3"]);
+    let config = format!("[live]\npassword = \"{PASSWORD}\"\nbuffer_ms = 500\n");
+    let server = TestServer::start_owned(&files, &config).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("live.liq");
+    std::fs::write(
+        &script,
+        format!(
+            "settings.log.stdout.set(true)\nsettings.log.file.set(false)\nsettings.init.allow_root.set(true)\n\
+             output.icecast(%mp3(bitrate=64, samplerate=44100, stereo=true), host=\"127.0.0.1\", port={port}, \
+             password=\"{PASSWORD}\", mount=\"mix\", name=\"Liq Show\", fallible=true, sine(440.))\n",
+            port = server.addr.port()
+        ),
+    )
+    .expect("write script");
+    let mut listener = server.get("/mix").await;
+    let mut child = Command::new(liquidsoap)
+        .arg(&script)
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run liquidsoap");
+    onair_tests::eventually("liquidsoap on air", 20 * SECOND, || {
+        server.registry.get("mix").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    let live = status(&server).await;
+    let mix = live["stations"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "mix").cloned())
+        .expect("mix");
+    assert!(mix["live"]["user_agent"]
+        .as_str()
+        .is_some_and(|ua| ua.contains("Liquidsoap")));
+    assert_eq!(mix["live"]["ice"]["name"], "Liq Show");
+    listener.read_for(2 * SECOND).await;
+    let _ = child.kill().await;
+    onair_tests::eventually("back to the programme", 10 * SECOND, || {
+        server.registry.get("mix").is_some_and(|s| !s.live.on_air())
+    })
+    .await;
+    listener.read_for(SECOND).await;
+    assert!(!listener.eof, "the listener stays");
+    // Every byte is a whole MPEG frame (a real decoder agrees).
+    let capture = dir.path().join("capture.mp3");
+    std::fs::write(&capture, &listener.body).expect("write");
+    if let Some(errors) = onair_tests::ffmpeg_decode(&capture.display().to_string(), 60).await {
+        // The capture's last frame may be cut by the end of the read.
+        let real: Vec<&str> = errors
+            .lines()
+            .filter(|l| !l.contains("Header missing") && !l.trim().is_empty())
+            .collect();
+        assert!(real.len() <= 1, "ffmpeg: {errors}");
+    }
+}
