@@ -713,3 +713,92 @@ async fn liquidsoap_goes_live() {
         assert!(real.len() <= 1, "ffmpeg: {errors}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hls_segments_carry_the_live_audio_on_the_station_clock() {
+    let Some(_) = ffmpeg() else { return };
+    let server = jazz_live("[hls]\nsegment_ms = 1000\nwindow_s = 8\n").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let live = encode_aac(dir.path(), "live.aac", 3, 1200, 44_100).await;
+    let live_bytes = std::fs::read(&live).expect("read");
+    let programme = station_frames(&sample("jazz.aac"));
+    let mut source = push(server.addr, "jazz", &live, true);
+    let exit = timeout(15 * SECOND, source.wait())
+        .await
+        .expect("ffmpeg ends")
+        .expect("ran");
+    assert!(exit.success());
+    // The buffer plays out, and the programme is back for a segment or two.
+    tokio::time::sleep(3 * SECOND).await;
+    let mut playlist = server.get("/jazz.m3u8").await;
+    playlist.read_full(5 * SECOND).await;
+    let text = String::from_utf8_lossy(&playlist.body).to_string();
+    let uris: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect();
+    assert!(uris.len() >= 6, "{text}");
+    assert!(
+        !text.contains("#EXT-X-DISCONTINUITY\n"),
+        "same format: no discontinuity"
+    );
+    let (mut all, mut previous) = (Vec::new(), None::<(u64, u64)>);
+    for uri in uris {
+        let mut segment = server.get(&format!("/{uri}")).await;
+        segment.read_full(5 * SECOND).await;
+        assert_eq!(segment.status(), 200, "{uri}");
+        let (pts, audio) = onair_tests::split_hls_segment(&segment.body);
+        let w = onair_tests::walk(audio);
+        assert_eq!(w.tail, 0, "whole frames in {uri}");
+        if let Some((prev, ticks)) = previous {
+            assert!(
+                pts.abs_diff((prev + ticks) % (1 << 33)) <= 1,
+                "{uri}: the timestamps go on across the switches"
+            );
+        }
+        previous = Some((pts, (w.audio.as_nanos() * 90_000 / 1_000_000_000) as u64));
+        all.extend_from_slice(audio);
+    }
+    let heard = origins(&all, &programme, &live_bytes);
+    let live_at: Vec<usize> = heard
+        .iter()
+        .filter_map(|o| match o {
+            Origin::Live(i) => Some(*i),
+            Origin::Programme(_) => None,
+        })
+        .collect();
+    assert!(
+        live_at.len() > 40,
+        "{} live frames in the window",
+        live_at.len()
+    );
+    assert!(
+        live_at.windows(2).all(|w| w[1] == w[0] + 1),
+        "the source's frames, in order, none twice or lost"
+    );
+    assert!(
+        matches!(heard.last(), Some(Origin::Programme(_))),
+        "the programme is back in the newest segment"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_a_live_source_within_the_deadline() {
+    let server = jazz_live("").await;
+    let (mut source, answer) = source_request(server.addr, &source_head("jazz", "audio/aac")).await;
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    let frame = onair_core::testing::adts_frame(&onair_core::testing::FrameSpec::default());
+    source.write_all(&frame.repeat(40)).await.expect("send");
+    onair_tests::eventually("on air", 5 * SECOND, || {
+        server.registry.get("jazz").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    // The source keeps its connection open (and sends nothing more): shutdown does not wait
+    // for it.
+    let took = server.shutdown().await;
+    assert!(took < 5 * SECOND, "shutdown took {took:?}");
+    assert!(
+        closed_within(&mut source, SECOND).await,
+        "the source's connection is closed"
+    );
+}
