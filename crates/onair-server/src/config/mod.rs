@@ -265,6 +265,12 @@ mod tests {
         assert_eq!(config.server, ServerConfig::default());
         assert_eq!(config.pacing, PacingConfig::default());
         assert_eq!(config.hls, HlsConfig::default());
+        assert_eq!(config.live, LiveConfig::default());
+        assert_eq!(config.admin, AdminConfig::default());
+        assert!(
+            config.source_password("jazz").is_none(),
+            "no ingest by default"
+        );
     }
 
     #[test]
