@@ -57,6 +57,8 @@ pub struct Outcome {
     pub steady_rate: Option<f64>,
     /// Gaps of more than [`STALL`] between reads.
     pub stalls: u64,
+    /// The longest time between two reads of the body.
+    pub max_gap: Duration,
     /// Body bytes in all.
     pub bytes: u64,
     /// Frame walk of the audio (ADTS or MPEG).
@@ -177,8 +179,12 @@ pub async fn listen(target: &Target, seconds: Duration, n: u32) -> Outcome {
                 break;
             }
             Some(Ok(_)) => {
-                if body.decoder.is_some() && now - last_read > STALL && first_byte.is_some() {
-                    outcome.stalls += 1;
+                if body.decoder.is_some() && first_byte.is_some() {
+                    let gap = now - last_read;
+                    if gap > STALL {
+                        outcome.stalls += 1;
+                    }
+                    outcome.max_gap = outcome.max_gap.max(gap);
                 }
                 last_read = now;
             }

@@ -111,6 +111,8 @@ struct Report {
     realtime_ratio: Spread,
     stalls: u64,
     listeners_with_stalls: usize,
+    /// Each listener's longest time between two reads (a chunk is 500 ms by default).
+    max_gap_ms: Spread,
     ended_early: usize,
     sync_at_start: usize,
     frames: u64,
@@ -426,6 +428,7 @@ fn summarize(
         realtime_ratio: Spread::of(served.iter().filter_map(|o| o.steady_ratio).collect()),
         stalls: served.iter().map(|o| o.stalls).sum(),
         listeners_with_stalls: served.iter().filter(|o| o.stalls > 0).count(),
+        max_gap_ms: Spread::of(served.iter().map(|o| ms(o.max_gap)).collect()),
         ended_early: served.iter().filter(|o| o.ended_early).count(),
         sync_at_start: served
             .iter()
@@ -462,8 +465,8 @@ fn print_report(r: &Report) {
         r.steady_kbps.min, r.steady_kbps.p50, r.steady_kbps.max, r.realtime_ratio.min, r.realtime_ratio.p50, r.realtime_ratio.max
     );
     println!(
-        "  stalls (> 1.5 s) {} on {} listeners | ended early {}",
-        r.stalls, r.listeners_with_stalls, r.ended_early
+        "  stalls (> 1.5 s) {} on {} listeners | ended early {} | longest gap between reads ms p50 {:.0} max {:.0}",
+        r.stalls, r.listeners_with_stalls, r.ended_early, r.max_gap_ms.p50, r.max_gap_ms.max
     );
     println!(
         "  frames: sync at byte 0 {}/{} | frames {} | resyncs {} | garbage bytes {} | icy blocks {}",
