@@ -802,3 +802,110 @@ async fn shutdown_ends_a_live_source_within_the_deadline() {
         "the source's connection is closed"
     );
 }
+
+/// A live-only station: `talk`, AAC 44.1 kHz stereo, no files.
+const TALK: &str =
+    "[stations.talk]\nlive_only = true\ncodec = \"aac\"\nsample_rate = 44100\nchannels = 2\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_only_station_is_off_air_until_a_source_connects_and_keeps_its_listeners_a_while() {
+    let Some(_) = ffmpeg() else { return };
+    let server = jazz_live(TALK).await;
+    // Off air: 404, listed as off air.
+    assert_eq!(server.get("/talk").await.status(), 404);
+    assert_eq!(server.get("/talk.m3u8").await.status(), 404);
+    let off = status(&server).await;
+    let talk = |status: &serde_json::Value| {
+        status["stations"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["name"] == "talk").cloned())
+            .expect("talk listed")
+    };
+    assert_eq!(talk(&off)["on_air"], false);
+    // A source connects: the station is on air, and a listener hears the show.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let live = encode_aac(dir.path(), "talk.aac", 3, 900, 44_100).await;
+    let live_bytes = std::fs::read(&live).expect("read");
+    let mut source = push(server.addr, "talk", &live, true);
+    onair_tests::eventually("talk on air", 5 * SECOND, || {
+        server.registry.audible("talk").is_some()
+    })
+    .await;
+    let mut listener = server.get("/talk").await;
+    assert_eq!(listener.status(), 200);
+    assert_eq!(talk(&status(&server).await)["on_air"], true);
+    let exit = timeout(15 * SECOND, source.wait())
+        .await
+        .expect("ffmpeg ends")
+        .expect("ran");
+    assert!(exit.success());
+    // The listener stays for source_timeout_s (2 s) after the source left, then its stream
+    // ends; the station is off air again.
+    let left = Instant::now();
+    listener.read_to_end(10 * SECOND).await;
+    assert!(
+        left.elapsed() >= Duration::from_millis(1500),
+        "kept a while: {:?}",
+        left.elapsed()
+    );
+    onair_tests::eventually("talk off air", 5 * SECOND, || {
+        server.registry.audible("talk").is_none()
+    })
+    .await;
+    assert_eq!(server.get("/talk").await.status(), 404);
+    // Silence, then the show, then silence: whole frames a real decoder plays without an error.
+    let whole: usize = frames(&listener.body).iter().map(|f| f.len()).sum();
+    let heard: Vec<&[u8]> = frames(&listener.body);
+    let live_payloads: std::collections::HashSet<&[u8]> =
+        frames(&live_bytes).into_iter().map(payload).collect();
+    let live_heard = heard
+        .iter()
+        .filter(|f| live_payloads.contains(payload(f)))
+        .count();
+    assert!(live_heard > 100, "{live_heard} live frames heard");
+    let capture = dir.path().join("talk-capture.aac");
+    std::fs::write(&capture, &listener.body[..whole]).expect("write");
+    if let Some(errors) = onair_tests::ffmpeg_decode(&capture.display().to_string(), 60).await {
+        assert!(errors.trim().is_empty(), "ffmpeg: {errors}");
+    }
+    // The next source puts it on air again.
+    let (_, answer) = source_request(server.addr, &source_head("talk", "audio/aac")).await;
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onairs_silent_frames_decode_as_silence() {
+    let Some(_) = ffmpeg() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (kind, extension, rates) in [
+        (
+            onair_core::Kind::Aac { profile: 1 },
+            "aac",
+            vec![8_000, 22_050, 44_100, 48_000],
+        ),
+        (
+            onair_core::Kind::Mpeg { layer: 3 },
+            "mp3",
+            vec![8_000, 22_050, 44_100, 48_000],
+        ),
+    ] {
+        for sample_rate in rates {
+            for channels in [1, 2] {
+                let format = onair_core::Format {
+                    kind,
+                    sample_rate,
+                    channels,
+                };
+                let frame = onair_core::silent_frame(&format).expect("silence");
+                let path = dir
+                    .path()
+                    .join(format!("s-{sample_rate}-{channels}.{extension}"));
+                std::fs::write(&path, frame.repeat(50)).expect("write");
+                let errors = onair_tests::ffmpeg_decode(&path.display().to_string(), 10)
+                    .await
+                    .expect("ffmpeg");
+                assert!(errors.trim().is_empty(), "{format}: {errors}");
+            }
+        }
+    }
+}

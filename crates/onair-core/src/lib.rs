@@ -54,8 +54,8 @@ pub use feed::live::{
 };
 pub use feed::{Feed, FeedChunk, LiveFeed, Pacer, TimelineFeed, REPLACEMENT_WAIT};
 pub use format::{
-    audio_range, AdtsHeader, AudioRange, Codec, Damage, Format, FrameHeader, HeaderError, Kind,
-    MpegHeader, MpegVersion, TrackTags,
+    audio_range, silent_frame, AdtsHeader, AudioRange, Codec, Damage, Format, FrameHeader,
+    HeaderError, Kind, MpegHeader, MpegVersion, TrackTags,
 };
 pub use library::{probe, probe_until, Order, Programme, SeekIndex, SeekPoint, Spot, StationInfo};
 pub use timeline::{

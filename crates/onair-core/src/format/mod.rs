@@ -7,15 +7,18 @@
 //! - [`frame`]: what both have in common ([`Codec`], [`FrameHeader`], [`Format`]), each codec's
 //!   first-frame rule behind one call, and the scanner that confirms frames.
 //! - [`deframer`]: blocks of bytes to confirmed frames, zero-copy, dropping and counting garbage.
+//! - [`silence`]: a frame of silence in a format (what a live-only station plays between shows).
 
 pub(crate) mod adts;
 pub(crate) mod deframer;
 pub(crate) mod frame;
 pub(crate) mod mpeg;
+pub(crate) mod silence;
 pub(crate) mod tags;
 
 pub use adts::{AdtsHeader, HeaderError};
 pub use deframer::Damage;
 pub use frame::{Codec, FirstFrame, Format, FrameHeader, Kind};
 pub use mpeg::{MpegHeader, Version as MpegVersion};
+pub use silence::silent_frame;
 pub use tags::{audio_range, AudioRange, TrackTags};

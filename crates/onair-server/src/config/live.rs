@@ -236,6 +236,20 @@ mod tests {
     }
 
     #[test]
+    fn a_live_only_station_names_its_format_and_has_no_files() {
+        let good = "[stations.talk]\nlive_only = true\ncodec = \"mp3\"\nsample_rate = 44100\nchannels = 2\n";
+        assert!(parse(good).expect("valid").stations["talk"].live_only);
+        for bad in [
+            "[stations.talk]\nlive_only = true\ncodec = \"mp3\"\n",
+            "[stations.talk]\nlive_only = true\ncodec = \"aac\"\nsample_rate = 44100\nchannels = 2\nfile = \"x.aac\"\n",
+        ] {
+            let err = parse(bad).expect_err("refused");
+            assert_eq!(err.key.as_deref(), Some("stations.talk"), "{err}");
+            assert!(err.message.contains("live_only"), "{err}");
+        }
+    }
+
+    #[test]
     fn passwords_from_a_file_or_the_environment() {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("secret");

@@ -213,6 +213,21 @@ impl Config {
                         .to_string(),
                 ));
             }
+            let station = &config.stations[name];
+            if station.live_only
+                && (station.file.is_some()
+                    || station.folder.is_some()
+                    || station.codec.is_none()
+                    || station.sample_rate.is_none()
+                    || station.channels.is_none())
+            {
+                return Err(ConfigError::at_key(
+                    path,
+                    text,
+                    &format!("stations.{name}"),
+                    "a `live_only` station has no `file` or `folder`, and names the format its sources send: `codec`, `sample_rate` and `channels`".to_string(),
+                ));
+            }
             if let Some(why) = naming::reserved(name) {
                 return Err(ConfigError::at_key(
                     path,

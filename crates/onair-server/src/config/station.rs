@@ -43,6 +43,10 @@ pub struct StationConfig {
     pub sample_rate: Option<Bounded<7_350, 96_000>>,
     /// The channels every track must have (else the first track's).
     pub channels: Option<Bounded<1, 8>>,
+    /// A station of live sources only: no files, off air (404) until a source connects, its
+    /// listeners kept for `source_timeout_s` after it leaves. Needs `codec`, `sample_rate` and
+    /// `channels` (what sources must send).
+    pub live_only: bool,
     /// This station's source password (else `[live]`'s).
     pub source_password: Option<Secret>,
     /// A file whose first line is this station's source password.

@@ -115,6 +115,11 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     };
     drop(session);
     station.live.set_source(None);
+    if station.origin.is_live_only() {
+        // Its listeners stay a while (encoders reconnect), then their streams end.
+        app.registry
+            .end_show_later(&name, station.live.source_timeout);
+    }
     if matches!(why, Ended::Format(_)) {
         app.stats.count_source(&name, SourceResult::BadAudio);
         tracing::warn!(station = %name, %peer, reason = %why.describe(), bytes_in = info.bytes_in(), "live source dropped");

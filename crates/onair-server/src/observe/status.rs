@@ -77,6 +77,8 @@ fn station_json(station: &Station, base_url: &str, hls: &HlsConfig) -> Value {
     json!({
         "name": station.name,
         "mount": format!("/{}", station.name),
+        // A live-only station is listed between shows, off air.
+        "on_air": station.is_audible(),
         "live": live,
         "url": format!("{base_url}/{}", station.name),
         "title": meta.title,

@@ -66,7 +66,7 @@ fn direct_request(head: &[u8], app: &App) -> Option<Request<()>> {
     // Web players add cache-busting queries (`/jazz?t=1700000000`): the station is the path.
     match Route::of(request.uri().path()) {
         Route::Stream(name) => {
-            app.registry.get(name)?;
+            app.registry.audible(name)?;
         }
         // Endless too: written here, with no hyper buffers held per open page.
         Route::Events => {}

@@ -90,15 +90,15 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
         Route::Admin(command) => {
             crate::live::admin::respond(app, command, req.uri().query(), req.headers(), conn.peer)
         }
-        Route::Stream(name) => match app.registry.get(name) {
+        Route::Stream(name) => match app.registry.audible(name) {
             Some(station) => stream(app, &station, req, conn),
             None => not_found(app, path),
         },
-        Route::Playlist(name, kind) => match app.registry.get(name) {
+        Route::Playlist(name, kind) => match app.registry.audible(name) {
             Some(station) => playlist(&station, kind, &base),
             None => not_found(app, path),
         },
-        Route::Hls(name, request) => match app.registry.get(name) {
+        Route::Hls(name, request) => match app.registry.audible(name) {
             Some(station) => {
                 let config = app.config();
                 let (client, user_agent) = client_of(&config, req, conn);

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use onair_core::Order;
 
 use super::origin::Origin;
+use super::silence;
 use crate::config::naming::{self, is_hidden, is_station_file, name_of, name_of_folder};
 use crate::config::{Config, TrackOrder};
 
@@ -85,7 +86,7 @@ pub fn discover(config: &Config) -> Discovery {
                 }
                 tracks
             }
-            Origin::File(file) => vec![file.clone()],
+            Origin::File(file) | Origin::LiveOnly(file) => vec![file.clone()],
         };
         let order = order_of(&name);
         found.stations.insert(
@@ -104,6 +105,16 @@ pub fn discover(config: &Config) -> Discovery {
         if let Some(folder) = &station.folder {
             claim(&mut found, name.clone(), Origin::Folder(folder.clone()));
         }
+        if station.live_only {
+            // The config's checks made sure it names a whole format.
+            let Some(format) = silence::configured_format(station) else {
+                continue;
+            };
+            match silence::silence_file(name, &format) {
+                Ok(file) => claim(&mut found, name.clone(), Origin::LiveOnly(file)),
+                Err(why) => found.unusable.push((PathBuf::from(name), why)),
+            }
+        }
     }
     let dir = &config.server.stations_dir;
     let (entries, unusable) = station_entries(dir).unwrap_or_else(|error| {
@@ -114,7 +125,7 @@ pub fn discover(config: &Config) -> Discovery {
     for origin in entries {
         let name = match &origin {
             Origin::Folder(path) => name_of_folder(path),
-            Origin::File(path) => name_of(path),
+            Origin::File(path) | Origin::LiveOnly(path) => name_of(path),
         };
         if let Some(name) = name {
             match naming::reserved(&name) {

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
+use tokio::time::Instant;
+
 use onair_core::{LiveInput, TrackMeta, TrackTags};
 
 use crate::sync::{read, write};
@@ -84,6 +86,8 @@ pub struct StationLive {
     pub input: Arc<LiveInput>,
     /// The source connected now.
     source: RwLock<Option<Arc<SourceInfo>>>,
+    /// When the last source left (a live-only station's listeners stay a while).
+    left_at: RwLock<Option<Instant>>,
     /// A source that sends nothing for this long is dropped.
     pub source_timeout: Duration,
 }
@@ -94,6 +98,7 @@ impl StationLive {
         StationLive {
             input: LiveInput::new(buffer),
             source: RwLock::new(None),
+            left_at: RwLock::new(None),
             source_timeout,
         }
     }
@@ -108,9 +113,17 @@ impl StationLive {
         self.input.is_on_air()
     }
 
-    /// Records the source now connected (or none).
+    /// Records the source now connected (or none: it left now).
     pub fn set_source(&self, source: Option<Arc<SourceInfo>>) {
+        *write(&self.left_at) = source.is_none().then(Instant::now);
         *write(&self.source) = source;
+    }
+
+    /// Whether a show is on: a source is connected, or left less than `source_timeout` ago
+    /// (encoders reconnect).
+    pub fn show_on(&self) -> bool {
+        self.source().is_some()
+            || read(&self.left_at).is_some_and(|at| at.elapsed() < self.source_timeout)
     }
 
     /// Sets the live title (a metadata update): listeners see it from the next chunk on.

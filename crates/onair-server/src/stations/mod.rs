@@ -10,6 +10,7 @@
 //! - [`admission`]: the one rule for which tracks a station admits (its format).
 //! - [`desired`]: what should be on air, as the last look saw it.
 //! - [`assembly`]: a station's programme put together from the probes and the format rule.
+//! - [`silence`]: the silence a live-only station plays between shows.
 //! - [`live`]: a station's live side: the buffer a source feeds, and who is connected.
 //! - [`station`]: one station on air: hub, timeline, HLS window and audience, metadata, switches.
 //! - [`registry`]: the stations on air, and the one place each station's fate is decided.
@@ -30,6 +31,7 @@ pub mod origin;
 pub mod registry;
 pub mod report;
 pub mod settle;
+pub mod silence;
 pub mod station;
 pub mod supervisor;
 pub mod watcher;

@@ -1,5 +1,5 @@
 //! Where a station's audio comes from, and what that means for it: the one place that tells a
-//! station file from a programme folder (and, later, a live source or a relay).
+//! station file from a programme folder and a live-only station (and, later, a relay).
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +10,9 @@ pub enum Origin {
     File(PathBuf),
     /// A folder of tracks: a programme.
     Folder(PathBuf),
+    /// Live sources only (`live_only = true`): off air but while a source is on, silence (this
+    /// file of it) underneath.
+    LiveOnly(PathBuf),
 }
 
 /// Where a changed programme takes over.
@@ -26,7 +29,7 @@ impl Origin {
     /// The file or folder.
     pub fn path(&self) -> &Path {
         match self {
-            Origin::File(path) | Origin::Folder(path) => path,
+            Origin::File(path) | Origin::Folder(path) | Origin::LiveOnly(path) => path,
         }
     }
 
@@ -50,10 +53,16 @@ impl Origin {
         matches!(self, Origin::Folder(_))
     }
 
+    /// Whether the station is heard only while a live source is on (see
+    /// [`Station::is_audible`](super::Station::is_audible)).
+    pub fn is_live_only(&self) -> bool {
+        matches!(self, Origin::LiveOnly(_))
+    }
+
     /// Where a change of audio takes over.
     pub fn switch_at(&self) -> SwitchAt {
         match self {
-            Origin::File(_) => SwitchAt::SegmentBoundary,
+            Origin::File(_) | Origin::LiveOnly(_) => SwitchAt::SegmentBoundary,
             Origin::Folder(_) => SwitchAt::TrackBoundary,
         }
     }

@@ -404,7 +404,12 @@ impl StationRegistry {
         if self.stop.is_cancelled() {
             return;
         }
-        log_station(&station.name, &station.programme(), "station on air");
+        let what = if station.origin.is_live_only() {
+            "live-only station ready: off air until a source connects"
+        } else {
+            "station on air"
+        };
+        log_station(&station.name, &station.programme(), what);
         if let Some(previous) = write(&self.stations).insert(station.name.clone(), station) {
             previous.off_air();
         }
@@ -424,6 +429,33 @@ impl StationRegistry {
             .get(name)
             .filter(|s| !s.hub.is_closed())
             .cloned()
+    }
+
+    /// The station at `name`, if listeners can tune in to it now (a live-only station only
+    /// while a show is on).
+    pub fn audible(&self, name: &str) -> Option<Arc<Station>> {
+        self.get(name).filter(|s| s.is_audible())
+    }
+
+    /// Ends the listeners' streams of live-only station `name` once its show is over: `after`
+    /// its source left, unless another came (the station is mounted anew, silent and off air).
+    pub fn end_show_later(self: &Arc<Self>, name: &str, after: Duration) {
+        let (registry, name) = (Arc::clone(self), name.to_string());
+        let stop = self.stop.clone();
+        self.tasks.spawn(async move {
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = tokio::time::sleep(after + Duration::from_millis(50)) => {
+                    let over = registry
+                        .get(&name)
+                        .is_some_and(|s| s.origin.is_live_only() && !s.is_audible());
+                    if over {
+                        registry.unmount(&name, "its live show is over");
+                        registry.spawn_apply(&name);
+                    }
+                }
+            }
+        });
     }
 
     /// Every station on air, by name.

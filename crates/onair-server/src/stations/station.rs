@@ -126,6 +126,12 @@ impl Station {
         Arc::clone(self.programme().first())
     }
 
+    /// Whether listeners can tune in: always, but for a live-only station, which is heard only
+    /// while a show is on (a source connected, or gone less than `source_timeout_s` ago).
+    pub fn is_audible(&self) -> bool {
+        !self.origin.is_live_only() || self.live.show_on()
+    }
+
     /// The station-clock tick now.
     pub fn tick_now(&self) -> u64 {
         tick_at(self.epoch, self.clock.now())

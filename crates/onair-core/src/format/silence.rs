@@ -1,0 +1,120 @@
+//! A frame of silence in a format: what a station plays when it has nothing else (a live-only
+//! station between shows), so that its clock, hub and HLS run as any other's.
+//!
+//! AAC-LC: an ADTS header and the smallest raw data block that decodes to silence (one
+//! single-channel or channel-pair element with no spectral data, as encoders write for digital
+//! silence). MP3: a Layer III header at the lowest bit rate of its MPEG version, then zeros
+//! (side information with no granule data: silence).
+
+use super::adts::SAMPLE_RATES as ADTS_RATES;
+use super::frame::{Format, Kind};
+
+/// The raw data block of one silent AAC-LC frame, mono (an SCE).
+const AAC_SILENCE_MONO: [u8; 4] = [0x01, 0x18, 0x20, 0x07];
+/// The raw data block of one silent AAC-LC frame, stereo (a CPE).
+const AAC_SILENCE_STEREO: [u8; 6] = [0x21, 0x10, 0x04, 0x60, 0x8C, 0x1C];
+
+/// One frame of silence in `format`, if onair can make one: AAC-LC or MP3, mono or stereo, at
+/// any of their sample rates.
+pub fn silent_frame(format: &Format) -> Option<Vec<u8>> {
+    match format.kind {
+        Kind::Aac { profile: 1 } => aac(format.sample_rate, format.channels),
+        Kind::Mpeg { layer: 3 } => mp3(format.sample_rate, format.channels),
+        _ => None,
+    }
+}
+
+fn aac(rate: u32, channels: u8) -> Option<Vec<u8>> {
+    let rate_index = ADTS_RATES.iter().position(|&r| r == rate)? as u8;
+    let block: &[u8] = match channels {
+        1 => &AAC_SILENCE_MONO,
+        2 => &AAC_SILENCE_STEREO,
+        _ => return None,
+    };
+    let len = 7 + block.len();
+    let mut frame = vec![
+        0xFF,
+        // MPEG-4, layer 0, no CRC.
+        0xF1,
+        // Profile LC, the rate, private bit 0, channel configuration's high bit.
+        (1 << 6) | (rate_index << 2) | (channels >> 2),
+        ((channels & 0x03) << 6) | ((len >> 11) as u8 & 0x03),
+        (len >> 3) as u8,
+        // The length's low bits, buffer fullness 0x7FF (VBR).
+        (((len & 0x07) as u8) << 5) | 0x1F,
+        // Buffer fullness, one raw data block.
+        0xFC,
+    ];
+    frame.extend_from_slice(block);
+    Some(frame)
+}
+
+fn mp3(rate: u32, channels: u8) -> Option<Vec<u8>> {
+    // (version bits, sample-rate index, bytes per frame at the lowest bit rate)
+    let (version, rate_index, bitrate, per_kbit) = match rate {
+        44_100 => (0b11, 0, 32_000, 144),
+        48_000 => (0b11, 1, 32_000, 144),
+        32_000 => (0b11, 2, 32_000, 144),
+        22_050 => (0b10, 0, 8_000, 72),
+        24_000 => (0b10, 1, 8_000, 72),
+        16_000 => (0b10, 2, 8_000, 72),
+        11_025 => (0b00, 0, 8_000, 72),
+        12_000 => (0b00, 1, 8_000, 72),
+        8_000 => (0b00, 2, 8_000, 72),
+        _ => return None,
+    };
+    let mode = match channels {
+        1 => 0b11,
+        2 => 0b00,
+        _ => return None,
+    };
+    let len = (per_kbit * bitrate / rate) as usize;
+    let mut frame = vec![0u8; len];
+    frame[0] = 0xFF;
+    // Sync, the version, Layer III, no CRC.
+    frame[1] = 0xE0 | (version << 3) | (0b01 << 1) | 1;
+    // Bit-rate index 1 (the lowest), the rate, no padding.
+    frame[2] = (1 << 4) | (rate_index << 2);
+    frame[3] = mode << 6;
+    Some(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::Codec;
+
+    #[test]
+    fn silent_frames_parse_back_as_their_format() {
+        for (kind, codec, rates) in [
+            (Kind::Aac { profile: 1 }, Codec::Adts, ADTS_RATES.to_vec()),
+            (
+                Kind::Mpeg { layer: 3 },
+                Codec::Mpeg,
+                vec![
+                    44_100, 48_000, 32_000, 22_050, 24_000, 16_000, 11_025, 12_000, 8_000,
+                ],
+            ),
+        ] {
+            for &sample_rate in &rates {
+                for channels in [1, 2] {
+                    let format = Format {
+                        kind,
+                        sample_rate,
+                        channels,
+                    };
+                    let frame = silent_frame(&format).expect("a silent frame");
+                    let header = codec.parse(&frame).expect("parses");
+                    assert_eq!(header.format(), format);
+                    assert_eq!(header.frame_length(), frame.len(), "{format}");
+                }
+            }
+        }
+        let mp2 = Format {
+            kind: Kind::Mpeg { layer: 2 },
+            sample_rate: 44_100,
+            channels: 2,
+        };
+        assert_eq!(silent_frame(&mp2), None);
+    }
+}
