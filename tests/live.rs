@@ -909,3 +909,80 @@ async fn onairs_silent_frames_decode_as_silence() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_station_that_takes_other_formats_switches_on_segment_boundaries_with_a_discontinuity() {
+    let Some(_) = ffmpeg() else { return };
+    let server = jazz_live(
+        "[hls]\nsegment_ms = 1000\nwindow_s = 14\n[stations.jazz]\nlive_other_formats = true\n",
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    // 48 kHz: the station plays 44.1 kHz.
+    let live = encode_aac(dir.path(), "other.aac", 3, 800, 48_000).await;
+    let mut listener = server.get("/jazz").await;
+    let mut source = push(server.addr, "jazz", &live, true);
+    let exit = timeout(15 * SECOND, source.wait())
+        .await
+        .expect("ffmpeg ends")
+        .expect("ran");
+    assert!(exit.success(), "taken, not dropped");
+    // The buffer plays out, silence to a boundary, then the programme for a few segments.
+    tokio::time::sleep(5 * SECOND).await;
+    listener.read_for(SECOND).await;
+    assert!(!listener.eof, "the listener stays");
+    // The stream: whole frames, 44.1 kHz, then 48 kHz, then 44.1 kHz again.
+    let mut rates = Vec::new();
+    for frame in frames(&listener.body) {
+        let rate = onair_core::AdtsHeader::parse(frame)
+            .expect("frame")
+            .sample_rate();
+        if rates.last() != Some(&rate) {
+            rates.push(rate);
+        }
+    }
+    assert_eq!(rates, vec![44_100, 48_000, 44_100]);
+    // HLS: each segment one format, a discontinuity where it changes, both ways.
+    let mut playlist = server.get("/jazz.m3u8").await;
+    playlist.read_full(5 * SECOND).await;
+    let text = String::from_utf8_lossy(&playlist.body).to_string();
+    let mut marked_before = Vec::new();
+    let mut discontinuity = false;
+    let mut segment_rates = Vec::new();
+    for line in text.lines() {
+        if line == "#EXT-X-DISCONTINUITY" {
+            discontinuity = true;
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let mut segment = server.get(&format!("/{line}")).await;
+            segment.read_full(5 * SECOND).await;
+            let (_, audio) = onair_tests::split_hls_segment(&segment.body);
+            let mut rates: Vec<u32> = frames(audio)
+                .iter()
+                .map(|f| {
+                    onair_core::AdtsHeader::parse(f)
+                        .expect("frame")
+                        .sample_rate()
+                })
+                .collect();
+            rates.dedup();
+            assert_eq!(
+                rates.len(),
+                1,
+                "{line}: one format per segment, got {rates:?}"
+            );
+            if segment_rates.last().is_some_and(|r| *r != rates[0]) {
+                assert!(
+                    discontinuity,
+                    "{line} changes format without a discontinuity\n{text}"
+                );
+            }
+            marked_before.push(discontinuity);
+            discontinuity = false;
+            segment_rates.push(rates[0]);
+        }
+    }
+    let mut changes = segment_rates.clone();
+    changes.dedup();
+    assert_eq!(changes, vec![44_100, 48_000, 44_100], "{text}");
+    assert_eq!(marked_before.iter().filter(|m| **m).count(), 2, "{text}");
+}

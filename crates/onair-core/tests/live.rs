@@ -58,12 +58,15 @@ fn on_air() -> Live {
     let clock = TestClock::starting_at(SystemTime::now());
     let input = LiveInput::new(Duration::from_millis(300));
     let window = Arc::new(SegmentWindow::default());
+    let format = timeline.newest().format();
     let feed = LiveFeed::new(
         TimelineFeed::new(rx, Duration::from_secs(60)),
         Arc::clone(&input),
         Arc::clone(&window),
         Codec::Adts,
+        format,
         Duration::from_secs(60),
+        Duration::from_secs(1),
     );
     let stop = CancellationToken::new();
     let pacer = Pacer::new(
@@ -104,6 +107,17 @@ fn frames_of(chunk: &Chunk) -> Vec<(usize, u8)> {
     assert_eq!(at, chunk.data.len());
     assert_eq!(out.len(), chunk.frames as usize);
     out
+}
+
+/// Ticks of a chunk's frames at `rate` (all of one format).
+trait ChunkTicks {
+    fn ticks_of(&self, rate: u32) -> u64;
+}
+
+impl ChunkTicks for Chunk {
+    fn ticks_of(&self, rate: u32) -> u64 {
+        self.frames as u64 * 1024 * (28_224_000 / rate as u64)
+    }
 }
 
 /// The fill byte of the file's frame at `tick` (frames are numbered from 0x5A, 0xFF skipped).
@@ -216,4 +230,97 @@ async fn a_source_takes_over_at_a_chunk_boundary_and_the_programme_comes_back_on
         .expect("cut");
     assert_eq!(before.frames, 3);
     assert_eq!(&before.data[2 * 207..], &live_frame[..]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_source_of_another_format_comes_and_goes_on_segment_boundaries() {
+    let live = on_air();
+    let segment = 28_224_000u64; // the 1 s segments the station was given
+    let mut sub = live.hub.subscribe().expect("on air");
+    let first = next(&mut sub).await;
+    let mut tick = first.frames as u64 * FRAME_TICKS;
+    // 48 kHz frames (the programme is 44.1 kHz), pushed in real time for 2 s, then it leaves.
+    let spec = FrameSpec {
+        sample_rate_index: 3,
+        payload_len: 300,
+        fill: 0xEE,
+        ..FrameSpec::default()
+    };
+    let frame = Bytes::from(adts_frame(&spec));
+    let format = onair_core::Codec::Adts
+        .parse(&frame)
+        .expect("frame")
+        .format();
+    let live_ticks = 1024 * 588; // 1024 samples at 48 kHz
+    let session = live
+        .input
+        .connect(Arc::new(TrackMeta::named("elsewhere")))
+        .expect("connect");
+    session.set_format(format);
+    let sender = tokio::spawn(async move {
+        let start = tokio::time::Instant::now();
+        let frame_time = Duration::from_nanos(1024 * 1_000_000_000 / 48_000);
+        for i in 0..94u32 {
+            tokio::time::sleep_until(start + frame_time * i).await;
+            session.push(frame.clone(), live_ticks).await.expect("push");
+        }
+    });
+    let (mut changes, mut previous_rate) = (Vec::new(), 44_100);
+    let mut prev = first;
+    for _ in 0..30 {
+        let chunk = next(&mut sub).await;
+        // One format per chunk, whole frames.
+        let mut rates = std::collections::BTreeSet::new();
+        let mut at = 0;
+        while at < chunk.data.len() {
+            let header = onair_core::Codec::Adts
+                .parse(&chunk.data[at..])
+                .expect("frame");
+            rates.insert(header.sample_rate());
+            at += header.frame_length();
+        }
+        assert_eq!(rates.len(), 1, "one format per chunk");
+        let rate = *rates.iter().next().expect("rate");
+        let expected = prev.pts_ns + prev.duration_ns;
+        if rate == previous_rate || rate == 48_000 {
+            assert_eq!(chunk.pts_ns, expected, "no gap");
+        } else {
+            // The programme comes back with the frame that holds the clock's tick: its frames
+            // lie on the clock, so it may start up to a frame (23 ms) before the other
+            // format's last frame ended (HLS starts over there: a discontinuity).
+            assert!(
+                expected - chunk.pts_ns < 23_300_000,
+                "less than a frame back"
+            );
+        }
+        if rate != previous_rate {
+            // A change of format starts a segment (the first frame boundary at or after a
+            // multiple of the segment length).
+            let frame = if previous_rate == 44_100 {
+                FRAME_TICKS
+            } else {
+                live_ticks
+            };
+            assert!(
+                tick % segment < frame,
+                "change at {tick}, not a segment boundary"
+            );
+            assert!(
+                live.window.format_change_at(tick),
+                "marked for HLS at {tick}"
+            );
+            changes.push((tick, rate));
+            previous_rate = rate;
+        }
+        // (Counted from the previous end: after the programme's return, up to a frame off.)
+        tick += chunk.ticks_of(rate);
+        prev = chunk;
+    }
+    sender.await.expect("sender");
+    assert_eq!(
+        changes.iter().map(|c| c.1).collect::<Vec<_>>(),
+        vec![48_000, 44_100],
+        "in and out once: {changes:?}"
+    );
+    assert_eq!(live.window.format_changes_before(u64::MAX), 2);
 }

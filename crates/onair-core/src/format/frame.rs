@@ -242,6 +242,19 @@ pub enum Kind {
     },
 }
 
+impl Format {
+    /// Samples per channel in one frame: 1024 for AAC; 384 for MPEG Layer I, 1152 for Layer II
+    /// and for Layer III at MPEG-1 rates, 576 for Layer III at MPEG-2 and 2.5 rates.
+    pub fn samples_per_frame(&self) -> u64 {
+        match self.kind {
+            Kind::Aac { .. } => 1024,
+            Kind::Mpeg { layer: 1 } => 384,
+            Kind::Mpeg { layer: 3 } if self.sample_rate < 32_000 => 576,
+            Kind::Mpeg { .. } => 1152,
+        }
+    }
+}
+
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {

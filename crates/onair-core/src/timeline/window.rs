@@ -7,7 +7,7 @@
 //! here as [`Stretch`]es: boundaries and cuts inside a held stretch come from its frames, so a
 //! segment may hold file frames then held frames, and is the same whichever replica cuts it.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::{Bytes, BytesMut};
@@ -95,6 +95,9 @@ pub struct SegmentWindow {
     /// Every segment served that a playlist may still list, as served, by (segment length,
     /// index): a published segment never changes, even when its file is overwritten in place.
     ready: Mutex<VecDeque<(SegmentKey, Arc<Packed>)>>,
+    /// Ticks where held audio changed format (a live source of another format came or went),
+    /// and how many such marks were forgotten: HLS's discontinuities beside the timeline's.
+    changes: Mutex<(BTreeSet<u64>, u64)>,
 }
 
 impl SegmentWindow {
@@ -225,8 +228,32 @@ impl SegmentWindow {
         lock(&self.held).insert(stretch.start, stretch);
     }
 
+    /// Marks a change of format at `tick` (a segment boundary): HLS says
+    /// `EXT-X-DISCONTINUITY` there.
+    pub fn mark_format_change(&self, tick: u64) {
+        lock(&self.changes).0.insert(tick);
+    }
+
+    /// Whether held audio changed format at `tick`.
+    pub fn format_change_at(&self, tick: u64) -> bool {
+        lock(&self.changes).0.contains(&tick)
+    }
+
+    /// Changes of format in held audio before `tick`, forgotten ones included (for
+    /// `EXT-X-DISCONTINUITY-SEQUENCE`, which never goes back).
+    pub fn format_changes_before(&self, tick: u64) -> u64 {
+        let changes = lock(&self.changes);
+        changes.1 + changes.0.range(..tick).count() as u64
+    }
+
     /// Forgets held audio that ended before `tick` (it left every window).
     pub fn forget_before(&self, tick: u64) {
+        {
+            let mut changes = lock(&self.changes);
+            let kept = changes.0.split_off(&tick);
+            changes.1 += changes.0.len() as u64;
+            changes.0 = kept;
+        }
         // Only the stretches that start before `tick` are walked (a handful: the older ones
         // went at earlier calls).
         lock(&self.held).retain(|&start, s| start >= tick || s.end() >= tick);

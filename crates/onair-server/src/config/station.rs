@@ -47,6 +47,10 @@ pub struct StationConfig {
     /// listeners kept for `source_timeout_s` after it leaves. Needs `codec`, `sample_rate` and
     /// `channels` (what sources must send).
     pub live_only: bool,
+    /// Take live sources of another sample rate or channel count than the station's (same
+    /// codec): they come and go on an HLS segment boundary, marked as a discontinuity. Off:
+    /// such a source is refused.
+    pub live_other_formats: bool,
     /// This station's source password (else `[live]`'s).
     pub source_password: Option<Secret>,
     /// A file whose first line is this station's source password.

@@ -30,14 +30,16 @@ pub fn media_playlist(
         "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:{}\n#EXT-X-DISCONTINUITY-SEQUENCE:{}\n",
         window.first,
         timeline.discontinuities_before(first_start)
+            + station.window.format_changes_before(first_start)
     );
     let extension = station.programme().first().codec().extension();
     for (i, pair) in window.starts.windows(2).enumerate() {
         let k = window.first + i as u64;
         let (start, end) = (pair[0], pair[1]);
-        // A replaced file of another sample rate, channel layout or profile: the decoder must
-        // start over (a loop point, or a file of the same format, is seamless).
-        if timeline.discontinuity_at(start) {
+        // A replaced file of another sample rate, channel layout or profile, or a live source
+        // of another format coming or going: the decoder must start over (a loop point, or a
+        // file of the same format, is seamless).
+        if timeline.discontinuity_at(start) || station.window.format_change_at(start) {
             text.push_str("#EXT-X-DISCONTINUITY\n");
         }
         let date = humantime::format_rfc3339_millis(wall_time(station.epoch, start));

@@ -171,8 +171,10 @@ async fn receive<S: AsyncRead + Unpin>(
     info: &SourceInfo,
 ) -> Ended {
     let quiet = station.live.source_timeout;
-    let format = station.programme().format();
-    let mut frames = SourceFrames::new(station.info().codec(), format);
+    // The station's format, or (where it takes others) the source's first frame's.
+    let expected = (!station.live.other_formats).then(|| station.programme().format());
+    let mut frames = SourceFrames::new(station.info().codec(), expected);
+    let mut format_said = false;
     let mut last_frame = Instant::now();
     let mut ended = None;
     loop {
@@ -180,6 +182,18 @@ async fn receive<S: AsyncRead + Unpin>(
             match frames.next_frame() {
                 Ok(Some((frame, ticks))) => {
                     last_frame = Instant::now();
+                    if let Some(format) = frames.format().filter(|_| !format_said) {
+                        // Another format must be one onair can fill with silence to a
+                        // segment boundary.
+                        if onair_core::silent_frame(&format).is_none() {
+                            return Ended::Format(SourceFormatError::OtherFormat {
+                                got: format,
+                                expected: station.programme().format(),
+                            });
+                        }
+                        session.set_format(format);
+                        format_said = true;
+                    }
                     if session.push(frame, ticks).await.is_err() {
                         return Ended::CutOff;
                     }

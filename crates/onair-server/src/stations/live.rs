@@ -90,16 +90,20 @@ pub struct StationLive {
     left_at: RwLock<Option<Instant>>,
     /// A source that sends nothing for this long is dropped.
     pub source_timeout: Duration,
+    /// Sources of another format than the station's are taken (on a segment boundary).
+    pub other_formats: bool,
 }
 
 impl StationLive {
-    /// A station's live side: `buffer` of audio before a source goes on air.
-    pub fn new(buffer: Duration, source_timeout: Duration) -> StationLive {
+    /// A station's live side: `buffer` of audio before a source goes on air; sources of other
+    /// formats taken or not.
+    pub fn new(buffer: Duration, source_timeout: Duration, other_formats: bool) -> StationLive {
         StationLive {
             input: LiveInput::new(buffer),
             source: RwLock::new(None),
             left_at: RwLock::new(None),
             source_timeout,
+            other_formats,
         }
     }
 

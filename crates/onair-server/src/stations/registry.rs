@@ -377,13 +377,21 @@ impl StationRegistry {
         let task_name = name.to_string();
         let span = tracing::info_span!("station", name = %task_name);
         let (input, window) = (Arc::clone(&station.live.input), Arc::clone(&station.window));
-        let codec = station.info().codec();
+        let (codec, format) = (station.info().codec(), station.programme().format());
+        let segment = Duration::from_millis(config.hls.segment_ms.get());
         self.tasks.spawn(async move {
             let start = || {
                 // A live source's frames over the station's files (see `onair_core::feed`).
                 let files = TimelineFeed::new(timelines.clone(), keep);
-                let feed =
-                    LiveFeed::new(files, Arc::clone(&input), Arc::clone(&window), codec, keep);
+                let feed = LiveFeed::new(
+                    files,
+                    Arc::clone(&input),
+                    Arc::clone(&window),
+                    codec,
+                    format,
+                    keep,
+                    segment,
+                );
                 Pacer::new(feed, Arc::clone(&hub), epoch, Arc::clone(&clock))
                     .run(stop.clone())
                     .instrument(span.clone())

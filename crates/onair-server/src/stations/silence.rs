@@ -31,11 +31,11 @@ pub fn silence_file(name: &str, format: &Format) -> Result<PathBuf, String> {
     let frame = silent_frame(format).ok_or_else(|| {
         format!("onair makes silence in AAC-LC or MP3, mono or stereo, not {format}")
     })?;
-    let (extension, samples) = match format.kind {
-        Kind::Aac { .. } => ("aac", 1024),
-        Kind::Mpeg { .. } if format.sample_rate >= 32_000 => ("mp3", 1152),
-        Kind::Mpeg { .. } => ("mp3", 576),
+    let extension = match format.kind {
+        Kind::Aac { .. } => "aac",
+        Kind::Mpeg { .. } => "mp3",
     };
+    let samples = format.samples_per_frame() as u32;
     let file = format!(
         "{name}-{}-{}ch.{extension}",
         format.sample_rate, format.channels

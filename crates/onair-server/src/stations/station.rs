@@ -100,7 +100,11 @@ impl Station {
             window: Arc::new(SegmentWindow::default()),
             live: {
                 let (buffer, timeout) = config.live_timing();
-                StationLive::new(buffer, timeout)
+                let other_formats = config
+                    .stations
+                    .get(name)
+                    .is_some_and(|s| s.live_other_formats);
+                StationLive::new(buffer, timeout, other_formats)
             },
             audience: HlsAudience::default(),
             origin,

@@ -37,7 +37,9 @@ pub enum SourceFormatError {
 pub struct SourceFrames {
     deframer: Deframer,
     codec: Codec,
-    expected: Format,
+    /// The format every frame must have: the station's, or (when the station takes sources of
+    /// another) the first frame's.
+    expected: Option<Format>,
     /// A frame was seen (an MP3 Info frame comes first, if at all).
     started: bool,
     /// Where the last frame ended, in the source's bytes.
@@ -47,8 +49,9 @@ pub struct SourceFrames {
 }
 
 impl SourceFrames {
-    /// Frames of `codec` that must have format `expected`.
-    pub fn new(codec: Codec, expected: Format) -> Self {
+    /// Frames of `codec` that must have format `expected`, or (`None`) all the format of the
+    /// first.
+    pub fn new(codec: Codec, expected: Option<Format>) -> Self {
         SourceFrames {
             deframer: Deframer::new(codec, 0),
             codec,
@@ -82,6 +85,11 @@ impl SourceFrames {
         self.deframer.finish();
     }
 
+    /// The format of the source's frames, once the first came.
+    pub fn format(&self) -> Option<Format> {
+        self.expected.filter(|_| self.started)
+    }
+
     /// Bytes of garbage skipped so far.
     pub fn garbage(&self) -> u64 {
         self.deframer.damage().garbage_bytes
@@ -101,10 +109,11 @@ impl SourceFrames {
                 }
             };
             let format = header.format();
-            if format != self.expected {
+            let expected = *self.expected.get_or_insert(format);
+            if format != expected {
                 return Err(SourceFormatError::OtherFormat {
                     got: format,
-                    expected: self.expected,
+                    expected,
                 });
             }
             self.deframer.consume(&header);
@@ -139,7 +148,7 @@ mod tests {
         stream.extend(frame.repeat(3));
         stream.extend(b"more junk");
         stream.extend(frame.repeat(2));
-        let mut source = SourceFrames::new(Codec::Adts, format_of(&frame));
+        let mut source = SourceFrames::new(Codec::Adts, Some(format_of(&frame)));
         let mut out = Vec::new();
         for byte in stream.chunks(7) {
             source.extend(byte);
@@ -162,7 +171,7 @@ mod tests {
             sample_rate_index: 3,
             ..FrameSpec::default()
         });
-        let mut source = SourceFrames::new(Codec::Adts, format_of(&frame));
+        let mut source = SourceFrames::new(Codec::Adts, Some(format_of(&frame)));
         source.extend(&other.repeat(4));
         match source.next_frame() {
             Err(SourceFormatError::OtherFormat { got, expected }) => {
@@ -171,7 +180,7 @@ mod tests {
             }
             other => panic!("expected another format, got {other:?}"),
         }
-        let mut source = SourceFrames::new(Codec::Adts, format_of(&frame));
+        let mut source = SourceFrames::new(Codec::Adts, Some(format_of(&frame)));
         let garbage = vec![0x55u8; 4096];
         let mut refused = false;
         for _ in 0..20 {

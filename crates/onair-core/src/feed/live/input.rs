@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 
 use crate::broadcast::TrackMeta;
 use crate::clock::{duration_of, ticks_of};
+use crate::format::Format;
 
 /// A whole frame from the source, and its length in ticks.
 #[derive(Debug)]
@@ -51,6 +52,8 @@ struct State {
     playing: bool,
     /// What the live audio is called now.
     track: Arc<TrackMeta>,
+    /// The format of the connected source's frames (once its first frame came).
+    format: Option<Format>,
     counters: LiveCounters,
 }
 
@@ -92,6 +95,9 @@ impl LiveInput {
         let id = state.last_session;
         state.connected = Some(id);
         state.track = track;
+        if state.frames.is_empty() {
+            state.format = None;
+        }
         state.counters.sessions += 1;
         Some(LiveSession {
             input: Arc::clone(self),
@@ -123,6 +129,15 @@ impl LiveInput {
     pub fn is_on_air(&self) -> bool {
         let state = self.lock();
         state.playing || self.ready(&state)
+    }
+
+    /// The format of the live audio: the connected source's, or that of the frames a source
+    /// left behind.
+    pub fn format(&self) -> Option<Format> {
+        let state = self.lock();
+        (state.connected.is_some() || !state.frames.is_empty())
+            .then_some(state.format)
+            .flatten()
     }
 
     /// Audio buffered now.
@@ -229,6 +244,14 @@ impl LiveSession {
                 }
             }
             room.await;
+        }
+    }
+
+    /// Says what format the source's frames have (before its first push).
+    pub fn set_format(&self, format: Format) {
+        let mut state = self.input.lock();
+        if state.connected == Some(self.id) {
+            state.format = Some(format);
         }
     }
 
