@@ -5,14 +5,13 @@
 //! refuses every source, and the admin API is off without an admin password.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use super::error::ConfigError;
 use super::station::StationConfig;
-use super::values::Bounded;
+use super::values::{Bounded, Secret};
 
 /// `[live]`: live sources (Icecast's source protocol), for every station.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -72,24 +71,6 @@ impl Default for AdminConfig {
     }
 }
 
-/// A password, never printed.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The password's bytes (to compare in constant time).
-    pub fn expose(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(..)")
-    }
-}
-
 /// The passwords the config names, read once when it is loaded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Secrets {
@@ -129,8 +110,8 @@ impl SecretKeys<'_> {
                 ),
             ));
         }
-        let secret = if let Some(Secret(value)) = self.value {
-            value.clone()
+        let secret = if let Some(value) = self.value {
+            value.expose_str().to_string()
         } else if let Some(file) = self.file {
             let key = format!("{}_file", self.key);
             let read = std::fs::read_to_string(file).map_err(|e| {
@@ -163,7 +144,7 @@ impl SecretKeys<'_> {
                 "the password is empty".to_string(),
             ));
         }
-        Ok(Some(Secret(secret)))
+        Ok(Some(Secret::new(secret)))
     }
 }
 

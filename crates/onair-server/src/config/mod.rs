@@ -28,9 +28,9 @@ mod station;
 mod values;
 
 pub use error::{ConfigError, ConfigSource};
-pub use live::{AdminConfig, LiveConfig, Secret, Secrets};
+pub use live::{AdminConfig, LiveConfig, Secrets};
 pub use station::{CodecName, StationConfig, TrackOrder};
-pub use values::{Bounded, Cidr, Epoch};
+pub use values::{Bounded, Cidr, Epoch, Secret};
 
 /// Where the config is read from when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "config/config.toml";

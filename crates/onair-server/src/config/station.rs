@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::live::Secret;
-use super::values::{Bounded, Epoch};
+use super::values::{Bounded, Epoch, Secret};
 
 /// `[stations.<name>]`
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -1,5 +1,5 @@
 //! Values of config keys that parse themselves, so that an error points at the value in the
-//! file: bounded integers, epochs, networks.
+//! file: bounded integers, epochs, networks, and passwords that never print.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -132,5 +132,33 @@ impl<'de> Deserialize<'de> for Cidr {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         text.parse().map_err(de::Error::custom)
+    }
+}
+
+/// A password, never printed.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// A password.
+    pub fn new(password: String) -> Secret {
+        Secret(password)
+    }
+
+    /// The password's bytes (to compare in constant time).
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// The password as text.
+    pub fn expose_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
     }
 }

@@ -117,8 +117,10 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     station.live.set_source(None);
     if station.origin.is_live_only() {
         // Its listeners stay a while (encoders reconnect), then their streams end.
-        app.registry
-            .end_show_later(&name, station.live.source_timeout);
+        app.registry.decide_later(
+            &name,
+            station.live.source_timeout + Duration::from_millis(50),
+        );
     }
     if matches!(why, Ended::Format(_)) {
         app.stats.count_source(&name, SourceResult::BadAudio);

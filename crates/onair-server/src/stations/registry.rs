@@ -287,7 +287,12 @@ impl StationRegistry {
         if self.stop.is_cancelled() {
             return;
         }
-        let station = self.get(name);
+        let mut station = self.get(name);
+        // A live-only station whose show is over starts afresh: its listeners' streams end.
+        if station.as_ref().is_some_and(|s| s.show_is_over()) {
+            self.unmount(name, "its live show is over");
+            station = None;
+        }
         let assembler = Assembler {
             catalogue: &self.catalogue,
             warned: &self.warned,
@@ -327,14 +332,7 @@ impl StationRegistry {
         tracing::warn!(station = %name, "station off air: {problem}");
         if let EpochError::Future(ahead) = problem {
             // Decided again at the epoch (a little after: the clock must have passed it).
-            let (registry, name) = (Arc::clone(self), name.to_string());
-            let stop = self.stop.clone();
-            self.tasks.spawn(async move {
-                tokio::select! {
-                    () = stop.cancelled() => {}
-                    () = tokio::time::sleep(ahead + Duration::from_millis(10)) => registry.spawn_apply(&name),
-                }
-            });
+            self.decide_later(name, ahead + Duration::from_millis(10));
         }
         false
     }
@@ -445,23 +443,15 @@ impl StationRegistry {
         self.get(name).filter(|s| s.is_audible())
     }
 
-    /// Ends the listeners' streams of live-only station `name` once its show is over: `after`
-    /// its source left, unless another came (the station is mounted anew, silent and off air).
-    pub fn end_show_later(self: &Arc<Self>, name: &str, after: Duration) {
+    /// Decides station `name`'s fate again `after` from now (an epoch reached, a live show
+    /// over).
+    pub fn decide_later(self: &Arc<Self>, name: &str, after: Duration) {
         let (registry, name) = (Arc::clone(self), name.to_string());
         let stop = self.stop.clone();
         self.tasks.spawn(async move {
             tokio::select! {
                 () = stop.cancelled() => {}
-                () = tokio::time::sleep(after + Duration::from_millis(50)) => {
-                    let over = registry
-                        .get(&name)
-                        .is_some_and(|s| s.origin.is_live_only() && !s.is_audible());
-                    if over {
-                        registry.unmount(&name, "its live show is over");
-                        registry.spawn_apply(&name);
-                    }
-                }
+                () = tokio::time::sleep(after) => registry.spawn_apply(&name),
             }
         });
     }

@@ -136,6 +136,14 @@ impl Station {
         !self.origin.is_live_only() || self.live.show_on()
     }
 
+    /// Whether this is a live-only station whose show is over (a source came, and left more
+    /// than `source_timeout_s` ago): its listeners' streams are to end.
+    pub fn show_is_over(&self) -> bool {
+        self.origin.is_live_only()
+            && self.live.input.counters().sessions > 0
+            && !self.live.show_on()
+    }
+
     /// The station-clock tick now.
     pub fn tick_now(&self) -> u64 {
         tick_at(self.epoch, self.clock.now())
