@@ -142,6 +142,14 @@ async fn source_request(addr: SocketAddr, head: &str) -> (TcpStream, String) {
     (stream, answer)
 }
 
+/// Sends a source's request head and checks the answer starts with `status` (`HTTP/1.0 401`);
+/// returns the answer.
+async fn expect_answer(addr: SocketAddr, head: &str, status: &str) -> String {
+    let (_, answer) = source_request(addr, head).await;
+    assert!(answer.starts_with(status), "{status} expected: {answer}");
+    answer
+}
+
 /// The answer's head (or all that came before the server closed).
 async fn read_answer(stream: &mut TcpStream) -> String {
     let mut buf = Vec::new();
@@ -287,29 +295,34 @@ async fn refusals_are_icecasts_and_disturb_no_listener() {
     let mut listener = server.get("/jazz").await;
     listener.read_for(SECOND).await;
     // libshout asks without credentials first (Content-Length: 0) and waits for the challenge.
-    let (_, answer) = source_request(
+    let answer = expect_answer(
         server.addr,
         "SOURCE /jazz HTTP/1.0\r\nContent-Type: audio/aac\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.0 401",
     )
     .await;
-    assert!(answer.starts_with("HTTP/1.0 401"), "{answer}");
     assert!(
         answer.contains("WWW-Authenticate: Basic realm="),
         "{answer}"
     );
     // Wrong password: 401 again.
-    let (_, answer) = source_request(
+    let wrong = "PUT /jazz HTTP/1.1\r\nHost: x\r\nAuthorization: Basic c291cmNlOndyb25n\r\n\
+                 Content-Type: audio/aac\r\nExpect: 100-continue\r\n\r\n";
+    expect_answer(server.addr, wrong, "HTTP/1.0 401").await;
+    // Another codec's content type: 415.
+    expect_answer(
         server.addr,
-        "PUT /jazz HTTP/1.1\r\nHost: x\r\nAuthorization: Basic c291cmNlOndyb25n\r\nContent-Type: audio/aac\r\nExpect: 100-continue\r\n\r\n",
+        &source_head("jazz", "application/ogg"),
+        "HTTP/1.0 415",
     )
     .await;
-    assert!(answer.starts_with("HTTP/1.0 401"), "{answer}");
-    // Another codec's content type: 415.
-    let (_, answer) = source_request(server.addr, &source_head("jazz", "application/ogg")).await;
-    assert!(answer.starts_with("HTTP/1.0 415"), "{answer}");
     // No such station: 404.
-    let (_, answer) = source_request(server.addr, &source_head("nothing", "audio/aac")).await;
-    assert!(answer.starts_with("HTTP/1.0 404"), "{answer}");
+    expect_answer(
+        server.addr,
+        &source_head("nothing", "audio/aac"),
+        "HTTP/1.0 404",
+    )
+    .await;
     // A source on air (PUT with Expect: 100-continue, as ffmpeg sends it), then a second one.
     let (mut first, answer) = source_request(
         server.addr,
@@ -330,20 +343,28 @@ async fn refusals_are_icecasts_and_disturb_no_listener() {
     drop(first);
     // Ingest not configured on a server without a password: 403.
     let closed = TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], "").await;
-    let (_, answer) = source_request(closed.addr, &source_head("jazz", "audio/aac")).await;
-    assert!(answer.starts_with("HTTP/1.0 403"), "{answer}");
+    expect_answer(
+        closed.addr,
+        &source_head("jazz", "audio/aac"),
+        "HTTP/1.0 403",
+    )
+    .await;
     // Guessing: after five wrong passwords the address is refused for a while, even with the
     // right one.
     for _ in 0..5 {
-        let (_, answer) = source_request(
+        expect_answer(
             server.addr,
             "SOURCE /jazz HTTP/1.0\r\nAuthorization: Basic c291cmNlOndyb25n\r\n\r\n",
+            "HTTP/1.0 401",
         )
         .await;
-        assert!(answer.starts_with("HTTP/1.0 401"), "{answer}");
     }
-    let (_, answer) = source_request(server.addr, &source_head("jazz", "audio/aac")).await;
-    assert!(answer.starts_with("HTTP/1.0 429"), "{answer}");
+    expect_answer(
+        server.addr,
+        &source_head("jazz", "audio/aac"),
+        "HTTP/1.0 429",
+    )
+    .await;
     // The listener heard the programme throughout, on whole frames.
     listener.read_for(SECOND).await;
     assert!(!listener.eof);
@@ -414,8 +435,12 @@ async fn hostile_sources_are_dropped_and_nobody_else_notices() {
             .is_some_and(|s| s.live.source().is_none())
     })
     .await;
-    let (_, answer) = source_request(server.addr, &source_head("jazz", "audio/aac")).await;
-    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    expect_answer(
+        server.addr,
+        &source_head("jazz", "audio/aac"),
+        "HTTP/1.0 200",
+    )
+    .await;
     listener.read_for(SECOND).await;
     assert!(!listener.eof, "the listener stays");
     let _ = frames(&listener.body);
@@ -869,8 +894,12 @@ async fn a_live_only_station_is_off_air_until_a_source_connects_and_keeps_its_li
         assert!(errors.trim().is_empty(), "ffmpeg: {errors}");
     }
     // The next source puts it on air again.
-    let (_, answer) = source_request(server.addr, &source_head("talk", "audio/aac")).await;
-    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    expect_answer(
+        server.addr,
+        &source_head("talk", "audio/aac"),
+        "HTTP/1.0 200",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
