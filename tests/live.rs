@@ -566,7 +566,13 @@ async fn metadata_updates_reach_listeners_and_the_admin_cuts_a_source_off() {
     )
     .await;
     clients.read_full(5 * SECOND).await;
-    assert!(String::from_utf8_lossy(&clients.body).contains("<Listeners>1</Listeners>"));
+    let clients = String::from_utf8_lossy(&clients.body).to_string();
+    assert!(clients.contains("<Listeners>1</Listeners>"), "{clients}");
+    assert!(
+        clients.contains("<listener id=\"1\"><IP>127.0.0.1</IP>"),
+        "{clients}"
+    );
+    assert!(clients.contains("<source><IP>127.0.0.1</IP>"), "{clients}");
     let mut kill = HttpResponse::send(
         server.addr,
         &format!(

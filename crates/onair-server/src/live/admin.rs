@@ -5,7 +5,8 @@
 //!   page and the next HLS segment. The station's source credentials or the admin's.
 //! - `GET /admin/killsource?mount=/<name>`: cuts the live source off; the programme comes back
 //!   at the next chunk. Admin only.
-//! - `GET /admin/listclients?mount=/<name>`: the station's listeners and source. Admin only.
+//! - `GET /admin/listclients?mount=/<name>`: the station's stream listeners (address, user
+//!   agent, seconds connected) and source. Admin only.
 //!
 //! Answers are Icecast's XML. Without an admin password the admin-only commands are refused;
 //! wrong credentials count against the address like a source's.
@@ -140,8 +141,21 @@ fn metadata(station: &Station, params: &Params) -> Response<Body> {
     xml(StatusCode::OK, &answer("Metadata update successful", 1))
 }
 
-/// The station's listeners and its source.
+/// The station's listeners (address, user agent, seconds connected) and its source.
 fn list_clients(station: &Station) -> Response<Body> {
+    let listeners: String = station
+        .listeners
+        .list()
+        .into_iter()
+        .map(|(id, l)| {
+            format!(
+                "<listener id=\"{id}\"><IP>{}</IP><UserAgent>{}</UserAgent><Connected>{}</Connected></listener>",
+                l.address,
+                html_escape(&l.user_agent),
+                l.since.elapsed().as_secs()
+            )
+        })
+        .collect();
     let source = station.live.source().map_or(String::new(), |s| {
         format!(
             "<source><IP>{}</IP><UserAgent>{}</UserAgent><Connected>{}</Connected></source>",
@@ -151,7 +165,7 @@ fn list_clients(station: &Station) -> Response<Body> {
         )
     });
     let body = format!(
-        "<?xml version=\"1.0\"?>\n<icestats><source mount=\"/{}\"><Listeners>{}</Listeners>{source}</source></icestats>\n",
+        "<?xml version=\"1.0\"?>\n<icestats><source mount=\"/{}\"><Listeners>{}</Listeners>{listeners}{source}</source></icestats>\n",
         html_escape(&station.name),
         station.hub.listeners()
     );

@@ -160,7 +160,10 @@ pub fn icestats(app: &App, base_url: &str) -> Value {
                 "bitrate": kbps,
                 "channels": info.channels(),
                 "genre": ice.and_then(|i| i.genre.clone()).or(meta.genre.clone()).unwrap_or_default(),
+                // While live, as Icecast's admin stats say them.
                 "source_ip": source.as_ref().map(|s| s.address.ip().to_string()),
+                "user_agent": source.as_ref().map(|s| s.user_agent.clone()),
+                "total_bytes_read": source.as_ref().map(|s| s.bytes_in()),
                 "listener_peak": station.hub.stats().peak.load(Relaxed),
                 // Icecast counts its listeners; onair's HLS clients are listeners too.
                 "listeners": station.hub.listeners() + crate::hls::listeners(station, &hls),

@@ -33,7 +33,9 @@ pub struct ListenerBody {
     /// The connection's write timeout: whether it fired says why the session ended.
     write_timeout: WriteTimeout,
     client: IpAddr,
-    user_agent: Box<str>,
+    user_agent: Arc<str>,
+    /// Its session number among the station's listeners.
+    id: u64,
     since: Instant,
     bytes: u64,
     ended: bool,
@@ -55,6 +57,8 @@ impl ListenerBody {
         // The connection's writes time out after the station's `client_timeout_s` from now on.
         write_timeout.set(station.client_timeout());
         app.stats.note_listeners(app.listeners());
+        let user_agent: Arc<str> = user_agent.into();
+        let id = station.listeners.join(client, Arc::clone(&user_agent));
         ListenerBody {
             subscription,
             station,
@@ -63,7 +67,8 @@ impl ListenerBody {
             app,
             write_timeout,
             client,
-            user_agent: user_agent.into_boxed_str(),
+            user_agent,
+            id,
             since: Instant::now(),
             bytes: 0,
             ended: false,
@@ -137,6 +142,7 @@ impl Drop for ListenerBody {
             EndReason::ClientLeft
         };
         self.app.stats.count_end(&self.station.name, reason);
+        self.station.listeners.leave(self.id);
         tracing::info!(
             target: "onair::access",
             client = %self.client,

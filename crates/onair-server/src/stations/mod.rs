@@ -11,6 +11,7 @@
 //! - [`desired`]: what should be on air, as the last look saw it.
 //! - [`assembly`]: a station's programme put together from the probes and the format rule.
 //! - [`silence`]: the silence a live-only station plays between shows.
+//! - [`listeners`]: who listens to a station's stream now (for Icecast's listclients).
 //! - [`live`]: a station's live side: the buffer a source feeds, and who is connected.
 //! - [`station`]: one station on air: hub, timeline, HLS window and audience, metadata, switches.
 //! - [`registry`]: the stations on air, and the one place each station's fate is decided.
@@ -26,6 +27,7 @@ pub mod catalogue;
 pub mod desired;
 pub mod discovery;
 pub mod identity;
+pub mod listeners;
 pub mod live;
 pub mod origin;
 pub mod registry;

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::audience::HlsAudience;
+use super::listeners::Listeners;
 use super::live::StationLive;
 use super::origin::{Origin, SwitchAt};
 use super::report::{escape, log_station};
@@ -67,6 +68,8 @@ pub struct Station {
     pub live: StationLive,
     /// HLS clients and requests.
     pub audience: HlsAudience,
+    /// Its stream listeners now.
+    pub listeners: Listeners,
     /// Where its audio comes from.
     pub origin: Origin,
     settings: RwLock<Settings>,
@@ -107,6 +110,7 @@ impl Station {
                 StationLive::new(buffer, timeout, other_formats)
             },
             audience: HlsAudience::default(),
+            listeners: Listeners::default(),
             origin,
             settings: RwLock::new(Settings {
                 icy: Arc::new(IcyTitle::new(0, &meta.title)),
