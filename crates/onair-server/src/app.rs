@@ -14,6 +14,7 @@ use crate::http::timed_io::WriteTimeout;
 use crate::observe::events::EventFeed;
 use crate::observe::stats::ServerStats;
 use crate::stations::StationRegistry;
+use crate::tls::CertStore;
 
 /// The server's shared state.
 #[derive(Debug)]
@@ -28,6 +29,10 @@ pub struct App {
     pub closing: CancellationToken,
     /// Where the server listens.
     pub local_addr: SocketAddr,
+    /// Where the server listens for HTTPS, if it does.
+    pub tls_addr: Option<SocketAddr>,
+    /// The HTTPS certificate served, if any.
+    pub cert_store: Option<Arc<CertStore>>,
     /// `/events`: one feed, shared by every client.
     pub events: EventFeed,
     /// Failed source and admin logins, by address.
@@ -58,4 +63,6 @@ pub struct Conn {
     pub peer: SocketAddr,
     /// The connection's write timeout, set to the station's `client_timeout_s`.
     pub write_timeout: WriteTimeout,
+    /// Whether the connection is HTTPS.
+    pub secure: bool,
 }

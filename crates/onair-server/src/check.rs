@@ -137,6 +137,14 @@ pub fn check(
             format!("error: not a station: {why}"),
         ]);
     }
+    if let Some((row, severity)) = tls_row(&config, now) {
+        match severity {
+            Severity::Ok => summary.ok += 1,
+            Severity::Warning => summary.warnings += 1,
+            Severity::Error => summary.errors += 1,
+        }
+        rows.push(row);
+    }
     for (name, kept, ignored) in duplicates {
         summary.warnings += 1;
         let dash = || "-".to_string();
@@ -158,6 +166,56 @@ pub fn check(
         &config.server.stations_dir,
         summary,
     ))
+}
+
+enum Severity {
+    Ok,
+    Warning,
+    Error,
+}
+
+/// The HTTPS certificate's row: read and checked as the server would (key matching, dates),
+/// with a warning from 14 days before it expires.
+fn tls_row(config: &crate::Config, now: std::time::SystemTime) -> Option<([String; 9], Severity)> {
+    let listen = config.server.listen_tls?;
+    let (cert, key) = config.tls.files()?;
+    let provider = rustls::crypto::ring::default_provider();
+    let dash = || "-".to_string();
+    let (verdict, severity) = match crate::tls::CertPair::load(cert, key, &provider)
+        .and_then(|pair| pair.check_validity(now, cert).map(|()| pair))
+    {
+        Ok(pair) => {
+            let days = pair.remaining(now).as_secs() / 86_400;
+            let what = format!(
+                "{}{}, expires {} ({days} days)",
+                pair.subject,
+                if pair.names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" for {}", pair.names.join(", "))
+                },
+                humantime::format_rfc3339_seconds(pair.not_after),
+            );
+            if pair.remaining(now) < crate::tls::reload::EXPIRY_WARNING {
+                (format!("warning: expires soon: {what}"), Severity::Warning)
+            } else {
+                (format!("ok: {what}"), Severity::Ok)
+            }
+        }
+        Err(error) => (format!("error: {error}"), Severity::Error),
+    };
+    let row = [
+        "(https)".to_string(),
+        listen.to_string(),
+        cert.display().to_string(),
+        dash(),
+        dash(),
+        dash(),
+        dash(),
+        dash(),
+        verdict,
+    ];
+    Some((row, severity))
 }
 
 fn write_table(

@@ -17,6 +17,7 @@
 //! - [`stations`]: discovery, probes, the format rule, each [`Station`] and the
 //!   [`StationRegistry`] that decides each station's fate in one place, the folder watcher.
 //! - [`hls`]: HLS playlists and packed-audio segments, cut from each station's segment window.
+//! - [`tls`]: the HTTPS listener's certificate, checked, and reloaded when renewed.
 //! - [`observe`]: counters, `/status.json`, `/events`, `/metrics`, the web page.
 //! - [`app`]: what every request handler shares.
 //! - [`live`]: live sources: Icecast's source protocol (ingest) and admin API.
@@ -46,6 +47,7 @@ pub mod observe;
 pub mod serve;
 pub mod stations;
 mod sync;
+pub mod tls;
 
 // The seams: what the binary, the tests and the benches build on.
 pub use check::{check, CheckSummary};

@@ -9,6 +9,7 @@
 //!   the checks across keys.
 //! - `station`: `[stations.<name>]` ([`StationConfig`]).
 //! - `live`: `[live]` and `[admin]`, and the passwords they name ([`Secrets`]).
+//! - `tls`: `[tls]`, the HTTPS listener's certificate ([`TlsConfig`]).
 //! - `values`: values that parse themselves ([`Bounded`], [`Epoch`], [`Cidr`]).
 //! - `error`: where the config comes from ([`ConfigSource`]) and [`ConfigError`].
 //! - [`naming`]: the rules for station names and which files are stations.
@@ -25,11 +26,13 @@ mod error;
 mod live;
 pub mod naming;
 mod station;
+mod tls;
 mod values;
 
 pub use error::{ConfigError, ConfigSource};
 pub use live::{AdminConfig, LiveConfig, Secrets};
 pub use station::{CodecName, StationConfig, TrackOrder};
+pub use tls::TlsConfig;
 pub use values::{Bounded, Cidr, Epoch, Secret};
 
 /// Where the config is read from when `--config` is not given.
@@ -51,6 +54,8 @@ pub struct Config {
     pub live: LiveConfig,
     /// `[admin]`: the admin API.
     pub admin: AdminConfig,
+    /// `[tls]`: the HTTPS listener's certificate and key.
+    pub tls: TlsConfig,
     /// The passwords the config names, read when it was loaded.
     #[serde(skip)]
     pub secrets: Secrets,
@@ -62,6 +67,8 @@ pub struct Config {
 pub struct ServerConfig {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// Address to listen on for HTTPS (with `[tls] cert` and `key`); none when unset.
+    pub listen_tls: Option<SocketAddr>,
     /// Folder whose `*.aac` files are the stations (relative to the working directory).
     pub stations_dir: PathBuf,
     /// Seconds a client may take to send its request headers.
@@ -81,6 +88,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            listen_tls: None,
             stations_dir: PathBuf::from("stations"),
             header_timeout_s: Bounded(10),
             max_listeners: None,
@@ -237,6 +245,7 @@ impl Config {
                 ));
             }
         }
+        config.tls.check(config.server.listen_tls, path, text)?;
         config.secrets =
             live::read_secrets(&config.live, &config.admin, &config.stations, path, text)?;
         Ok(config)

@@ -22,6 +22,8 @@ struct Snapshot {
     sources: Vec<(String, &'static str, u64)>,
     rejected_full: u64,
     uptime_s: f64,
+    /// The HTTPS certificate's end of validity (Unix seconds), and reloads loaded and refused.
+    tls: Option<(f64, u64, u64)>,
 }
 
 #[derive(Debug)]
@@ -92,6 +94,15 @@ pub fn render(app: &App) -> Result<String, std::fmt::Error> {
         sources,
         rejected_full: app.stats.rejected_full.load(Relaxed),
         uptime_s: app.stats.started.elapsed().as_secs_f64(),
+        tls: app.cert_store.as_ref().map(|store| {
+            let not_after = store.current().not_after;
+            let expiry = match not_after.duration_since(std::time::UNIX_EPOCH) {
+                Ok(after) => after.as_secs_f64(),
+                Err(before) => -before.duration().as_secs_f64(),
+            };
+            let (loaded, refused) = store.reloads();
+            (expiry, loaded, refused)
+        }),
     };
     let mut registry = Registry::default();
     registry.register_collector(Box::new(snapshot));
@@ -271,6 +282,24 @@ impl Collector for Snapshot {
             MetricType::Gauge,
         )?;
         ConstGauge::new(self.uptime_s).encode(family)?;
+        if let Some((expiry, loaded, refused)) = self.tls {
+            let family = encoder.encode_descriptor(
+                "onair_tls_certificate_expiry_timestamp_seconds",
+                "When the HTTPS certificate served now expires (Unix time)",
+                None,
+                MetricType::Gauge,
+            )?;
+            ConstGauge::new(expiry).encode(family)?;
+            let mut family = encoder.encode_descriptor(
+                "onair_tls_reloads",
+                "Certificate reloads, by result (loaded: new handshakes use it; refused: the old one is kept)",
+                None,
+                MetricType::Counter,
+            )?;
+            for (result, n) in [("loaded", loaded), ("refused", refused)] {
+                ConstCounter::new(n).encode(family.encode_family(&[("result", result)])?)?;
+            }
+        }
         Ok(())
     }
 }

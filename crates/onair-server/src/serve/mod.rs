@@ -1,17 +1,23 @@
 //! Serving: the accept loop, each connection's opening, the one place a request is answered,
 //! and a listener's stream.
 //!
-//! - [`server`]: the listening socket, the front-door runtime that accepts and opens
-//!   connections, hyper for everything that is not endless, and the one shutdown sequence.
+//! - [`server`]: binding the plain and HTTPS sockets, and the one shutdown sequence.
+//! - [`front`]: the front-door runtime whose accept loops take every connection.
+//! - [`connection`]: one connection, plain or TLS: its opening, its hand-off to the main
+//!   runtime, and hyper (HTTP/1.1, or HTTP/2 over TLS) for everything that is not endless.
 //! - [`listener`]: the listening socket, the open-file limit, and the connection cap that keeps
 //!   descriptors for the stations' files.
 //! - [`direct`]: reads each request head and answers endless requests (streams, `/events`)
 //!   itself, with no hyper buffers held for hours.
 //! - [`routes`]: what each request gets: the single decision point for every answer.
+//! - [`urls`]: the base URL listeners reach the server at, and the redirect to HTTPS.
 //! - [`body`]: a listener's stream: burst, live chunks, ICY metadata, the access-log line.
 
 pub mod body;
+pub mod connection;
 pub mod direct;
+pub mod front;
 pub mod listener;
 pub mod routes;
 pub mod server;
+pub mod urls;

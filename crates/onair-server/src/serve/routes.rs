@@ -23,6 +23,7 @@ use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
 use onair_core::Refused;
 
 use super::body::ListenerBody;
+use super::urls::{base_url, https_redirect};
 use crate::app::{App, Conn};
 use crate::http::body::Body;
 use crate::http::icy::METAINT;
@@ -42,7 +43,9 @@ const EXPOSED: &str = "icy-metaint, icy-name, icy-genre, icy-description, icy-ur
 /// answered.
 pub async fn respond<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Body> {
     let method = req.method();
-    let response = if method == Method::OPTIONS {
+    let response = if let Some(https) = https_redirect(app, req, conn) {
+        https
+    } else if method == Method::OPTIONS {
         preflight()
     } else if method != Method::GET && method != Method::HEAD {
         let mut response = text(
@@ -56,13 +59,21 @@ pub async fn respond<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Respon
     } else {
         route(app, req, conn).await
     };
-    finish(method, response)
+    finish(app, method, conn, response)
 }
 
-/// What every answer gets: CORS, `Server`, and no body for `HEAD`.
-fn finish(method: &Method, mut response: Response<Body>) -> Response<Body> {
+/// What every answer gets: CORS, `Server`, HSTS over HTTPS where configured, and no body for
+/// `HEAD`.
+fn finish(app: &App, method: &Method, conn: &Conn, mut response: Response<Body>) -> Response<Body> {
     // Every answer may be read by a web page on another site: streams, status, playlists.
     let h = response.headers_mut();
+    if conn.secure {
+        if let Some(max_age) = app.config().tls.hsts_max_age_s {
+            if let Ok(value) = HeaderValue::from_str(&format!("max-age={}", max_age.get())) {
+                h.insert(http::header::STRICT_TRANSPORT_SECURITY, value);
+            }
+        }
+    }
     h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     // streamripper and status tools show the server's name.
     h.insert(SERVER, HeaderValue::from_static(SERVER_NAME));
@@ -79,7 +90,7 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
     if req.headers().get_all(HOST).iter().count() > 1 {
         return text(StatusCode::BAD_REQUEST, "more than one Host header\n");
     }
-    let base = base_url(app, req.headers());
+    let base = base_url(app, req, conn);
     match Route::of(path) {
         Route::Page => crate::observe::page::page(app),
         Route::Health => text(StatusCode::OK, "ok\n"),
@@ -170,7 +181,7 @@ fn stream<B>(
         ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static(EXPOSED),
     );
-    let base = base_url(app, req.headers());
+    let base = base_url(app, req, conn);
     let url = meta
         .url
         .clone()
@@ -327,26 +338,6 @@ fn playlist(station: &Station, kind: PlaylistKind, base: &str) -> Response<Body>
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(VARY, HeaderValue::from_static("Host"));
     response
-}
-
-/// The base URL listeners reach this server at: `server.public_url`, else `http://` and the
-/// request's `Host` (when it looks like a host), else the listening address.
-fn base_url(app: &App, headers: &HeaderMap) -> String {
-    if let Some(url) = &app.config().server.public_url {
-        return url.trim_end_matches('/').to_string();
-    }
-    let host = headers
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.len() < 256)
-        .filter(|h| {
-            h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
-        });
-    match host {
-        Some(host) => format!("http://{host}"),
-        None => format!("http://{}", app.local_addr),
-    }
 }
 
 fn preflight() -> Response<Body> {
