@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use onair_tests::tls::TestCa;
 use onair_tests::{installed_tool, programme_files, sample, TestServer};
 use serde_json::{json, Value};
 use tungstenite::{Message, WebSocket};
@@ -58,6 +59,8 @@ impl Browser {
                 "--mute-audio",
                 "--autoplay-policy=no-user-gesture-required",
                 "--remote-debugging-port=0",
+                // The HTTPS tests' certificates come from a CA made at test time.
+                "--ignore-certificate-errors",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
@@ -219,19 +222,56 @@ fn http_get(port: u16, path: &str) -> String {
     String::from_utf8(body).expect("UTF-8 body")
 }
 
+/// A server on `files` with `extra` config, over HTTPS when `tls` (its certificate from a CA
+/// made now; the browser is told to ignore that it does not know it); its base URL.
+async fn start_server(
+    files: &[(String, Vec<u8>)],
+    extra: &str,
+    tls: bool,
+) -> (TestServer, String, Option<tempfile::TempDir>) {
+    if !tls {
+        let server = TestServer::start_owned(files, extra).await;
+        let base = format!("http://{}", server.addr);
+        return (server, base, None);
+    }
+    let certs = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = TestCa::new()
+        .leaf("browser", Duration::from_secs(86_400))
+        .write(certs.path());
+    let config = format!(
+        "listen_tls = \"127.0.0.1:0\"\n[tls]\ncert = \"{}\"\nkey = \"{}\"\n{extra}",
+        cert.display(),
+        key.display()
+    );
+    let server = TestServer::start_owned(files, &config).await;
+    let port = server.tls_addr.expect("HTTPS listener").port();
+    (server, format!("https://localhost:{port}"), Some(certs))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_plays_a_station_with_live_counts() {
+    page_plays_a_station(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_plays_a_station_over_https() {
+    page_plays_a_station(true).await;
+}
+
+async fn page_plays_a_station(tls: bool) {
     let Some(binary) = chromium() else { return };
     let _alone = one_browser_at_a_time().await;
-    let server = TestServer::start(
-        &[
-            ("jazz.aac", &sample("jazz.aac")),
-            ("ambient.aac", &sample("ambient.aac")),
-        ],
+    let files = [
+        ("jazz.aac".to_string(), sample("jazz.aac")),
+        ("ambient.aac".to_string(), sample("ambient.aac")),
+    ];
+    let (server, base, _certs) = start_server(
+        &files,
         "[stations.jazz]\ntitle = \"Jazz Test\"\ngenre = \"Jazz\"\n",
+        tls,
     )
     .await;
-    let url = format!("http://{}/", server.addr);
+    let url = format!("{base}/");
     let browser = tokio::task::spawn_blocking(move || {
         let mut browser = Browser::start(&binary);
         browser.call("Page.navigate", json!({"url": url}));
@@ -384,21 +424,36 @@ fn hlsjs() -> Option<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hlsjs_in_chromium_plays_a_station() {
-    hlsjs_plays(&[("jazz.aac".to_string(), sample("jazz.aac"))], "jazz").await;
+    hlsjs_plays(
+        &[("jazz.aac".to_string(), sample("jazz.aac"))],
+        "jazz",
+        false,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hlsjs_in_chromium_plays_a_station_over_https() {
+    hlsjs_plays(
+        &[("jazz.aac".to_string(), sample("jazz.aac"))],
+        "jazz",
+        true,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hlsjs_in_chromium_plays_an_mp3_programme() {
     let files = programme_files("mix", &["01 One.mp3", "02 Two.mp3", "03 Three.mp3"]);
-    hlsjs_plays(&files, "mix").await;
+    hlsjs_plays(&files, "mix", false).await;
 }
 
-/// hls.js in Chromium plays `station` for ten seconds without an error.
-async fn hlsjs_plays(files: &[(String, Vec<u8>)], station: &str) {
+/// hls.js in Chromium plays `station` (over HTTPS when `tls`) for ten seconds without an error.
+async fn hlsjs_plays(files: &[(String, Vec<u8>)], station: &str, tls: bool) {
     let Some(binary) = chromium() else { return };
     let _alone = one_browser_at_a_time().await;
     let Some(hls_js) = hlsjs() else { return };
-    let server = TestServer::start_owned(files, "").await;
+    let (_server, base, _certs) = start_server(files, "", tls).await;
     // A page of the test's own (as a web player on another site would be), loading hls.js.
     let dir = tempfile::tempdir().expect("temp dir");
     let page = dir.path().join("player.html");
@@ -412,12 +467,11 @@ window.errors = [];
 const audio = document.getElementById('a');
 const hls = new Hls();
 hls.on(Hls.Events.ERROR, (_, data) => window.errors.push(data.type + ':' + data.details + ':' + data.fatal));
-hls.loadSource('http://{addr}/{station}.m3u8');
+hls.loadSource('{base}/{station}.m3u8');
 hls.attachMedia(audio);
 hls.on(Hls.Events.MANIFEST_PARSED, () => audio.play().catch((e) => window.errors.push('play:' + e.message)));
 </script>"#,
             hls = hls_js.display(),
-            addr = server.addr
         ),
     )
     .expect("write page");

@@ -3,6 +3,8 @@
 //! The client is deliberately raw TCP: the tests check bytes on the wire (status line, framing,
 //! close-delimited bodies) the way a hardware radio would see them.
 
+pub mod tls;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -106,6 +108,8 @@ pub fn fixture(name: &str) -> PathBuf {
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where it listens for HTTPS, when the config sets `listen_tls`.
+    pub tls_addr: Option<SocketAddr>,
     /// Its stations.
     pub registry: Arc<StationRegistry>,
     /// The config in force.
@@ -155,6 +159,7 @@ impl TestServer {
         let wall = Arc::clone(&clock) as Arc<dyn WallClock>;
         let server = Server::bind_with_clock(source, wall).await.expect("bind");
         let addr = server.local_addr();
+        let tls_addr = server.local_tls_addr();
         let registry = server.registry();
         // Stations are probed in the background; the tests start from a server that has them.
         timeout(Duration::from_secs(10), registry.settled())
@@ -167,6 +172,7 @@ impl TestServer {
         let task = tokio::spawn(async move { server.run(signal.cancelled_owned()).await });
         TestServer {
             addr,
+            tls_addr,
             registry,
             config,
             config_error,
@@ -254,8 +260,12 @@ pub struct HttpResponse {
     pub body: Vec<u8>,
     /// Whether the server closed the connection.
     pub eof: bool,
-    stream: TcpStream,
+    stream: Box<dyn Io>,
 }
+
+/// A client's byte stream: TCP, or TLS over it.
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
 
 impl HttpResponse {
     /// Sends `raw` and reads the response head.
@@ -280,7 +290,9 @@ impl HttpResponse {
         Self::send_on(stream, raw).await
     }
 
-    async fn send_on(mut stream: TcpStream, raw: &str) -> HttpResponse {
+    /// Sends `raw` over `stream` (a TLS connection, say) and reads the response head.
+    pub async fn send_on(stream: impl Io + 'static, raw: &str) -> HttpResponse {
+        let mut stream: Box<dyn Io> = Box::new(stream);
         stream
             .write_all(raw.as_bytes())
             .await

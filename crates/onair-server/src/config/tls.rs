@@ -62,3 +62,42 @@ impl TlsConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use std::path::Path;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("config.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_https_listener_needs_a_certificate_and_a_key_and_tls_keys_need_a_listener() {
+        let both =
+            "[server]\nlisten_tls = \"0.0.0.0:8443\"\n[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n";
+        let config = parse(both).expect("a listener with both files");
+        assert_eq!(
+            config.tls.files(),
+            Some((Path::new("c.pem"), Path::new("k.pem")))
+        );
+        let error = parse("[server]\nlisten_tls = \"0.0.0.0:8443\"\n").unwrap_err();
+        assert!(
+            error.contains("server.listen_tls") && error.contains("[tls] cert"),
+            "{error}"
+        );
+        let error = parse("[server]\nlisten_tls = \"0.0.0.0:8443\"\n[tls]\ncert = \"c.pem\"\n")
+            .unwrap_err();
+        assert!(
+            error.contains("tls.cert") && error.contains("key"),
+            "{error}"
+        );
+        let error = parse("[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n").unwrap_err();
+        assert!(error.contains("listen_tls"), "{error}");
+        let error = parse("[tls]\nredirect_http = true\n").unwrap_err();
+        assert!(error.contains("tls.redirect_http"), "{error}");
+        let error = parse(&format!("{both}hsts_max_age_s = -1\n")).unwrap_err();
+        assert!(error.contains("hsts_max_age_s"), "{error}");
+        assert_eq!(parse("").expect("defaults").server.listen_tls, None);
+    }
+}
