@@ -4,6 +4,7 @@
 #   scripts/bench.sh            # onair and Icecast at 1k, 5k, 10k, 19k listeners, then 100x100
 #   scripts/bench.sh onair      # onair only
 #   scripts/bench.sh icecast    # Icecast only
+#   scripts/bench.sh tls        # plain beside TLS, onair and Icecast, at 1k and 10k listeners
 #   LEVELS="1000 5000" SECONDS_PER_LEVEL=20 scripts/bench.sh
 #
 # Each level starts the server fresh on loopback with one 128 kb/s station (stations/jazz.aac),
@@ -12,16 +13,23 @@
 # server, and prints one table row. Icecast 2 (Debian's icecast2, installed with apt if missing)
 # is fed by `ffmpeg -re -stream_loop -1 -i station.aac -c copy -f adts` on loopback. Everything
 # stops by itself; nothing leaves loopback.
+#
+# `tls` runs each server twice per level, plain HTTP and HTTPS (one ECDSA P-256 certificate from
+# a CA made by openssl for the run; the load generator verifies it), so that what encrypting
+# each listener's bytes costs is read off side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WHICH=${1:-both}
+if [ "$WHICH" = tls ]; then LEVELS=${LEVELS:-"1000 10000"}; fi
 LEVELS=${LEVELS:-"1000 5000 10000 19000"}
 SECONDS_PER_LEVEL=${SECONDS_PER_LEVEL:-30}
 RAMP=${RAMP:-2000}
 STATION=stations/jazz.aac
 ONAIR_PORT=18080
+ONAIR_TLS_PORT=18443
 ICECAST_PORT=18000
+ICECAST_TLS_PORT=18001
 WORK=$(mktemp -d)
 chmod 755 "$WORK" # Icecast drops root for nobody, and must reach its log folder
 RESULTS="$WORK/results.txt"
@@ -40,6 +48,21 @@ wait_for() { # url (an endless stream counts as up once it answers 200)
   echo "bench: $1 did not come up" >&2; return 1
 }
 
+make_certs() { # a CA and a certificate for localhost, in $WORK/tls
+  local d="$WORK/tls"
+  mkdir -p "$d"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj "/CN=bench CA" -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+    -keyout "$d/key.pem" -out "$d/leaf.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$d/ext"
+  openssl x509 -req -in "$d/leaf.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+    -extfile "$d/ext" -out "$d/leaf.pem" 2>/dev/null
+  cat "$d/leaf.pem" "$d/ca.pem" >"$d/cert.pem"
+  cat "$d/cert.pem" "$d/key.pem" >"$d/icecast.pem" # Icecast wants both in one file
+  chmod 755 "$d"; chmod 644 "$d"/*
+}
+
 row() { # server level json
   python3 - "$1" "$2" "$3" >>"$RESULTS" <<'PY'
 import json, sys
@@ -55,24 +78,30 @@ print("| %s | %s | %d / %d | %d | %d | %.3f / %.3f | %.2f | %.1f | %.1f | %.0f%%
 PY
 }
 
-run_onair() { # level [stations]
-  local level=$1 stations=${2:-1} dir="$WORK/onair" urls=()
+run_onair() { # level [stations] [tls]
+  local level=$1 stations=${2:-1} tls=${3:-} dir="$WORK/onair" urls=() config=/dev/null
   rm -rf "$dir"; mkdir -p "$dir/stations"
-  if [ "$stations" = 1 ]; then
+  if [ -n "$tls" ]; then
+    cp "$STATION" "$dir/stations/jazz.aac"
+    urls=(--url "https://localhost:$ONAIR_TLS_PORT/jazz" --tls-ca "$WORK/tls/ca.pem")
+    config="$dir/config.toml"
+    printf '[server]\nlisten_tls = "127.0.0.1:%s"\n[tls]\ncert = "%s"\nkey = "%s"\n' \
+      "$ONAIR_TLS_PORT" "$WORK/tls/cert.pem" "$WORK/tls/key.pem" >"$config"
+  elif [ "$stations" = 1 ]; then
     cp "$STATION" "$dir/stations/jazz.aac"; urls=(--url "http://127.0.0.1:$ONAIR_PORT/jazz")
   else
     for i in $(seq -w 0 $((stations - 1))); do
       cp "$STATION" "$dir/stations/s$i.aac"; urls+=(--url "http://127.0.0.1:$ONAIR_PORT/s$i")
     done
   fi
-  RUST_LOG=warn $ONAIR --config /dev/null --stations "$dir/stations" --listen "127.0.0.1:$ONAIR_PORT" >"$dir/log" 2>&1 &
+  RUST_LOG=warn $ONAIR --config "$config" --stations "$dir/stations" --listen "127.0.0.1:$ONAIR_PORT" >"$dir/log" 2>&1 &
   local pid=$!
   wait_for "http://127.0.0.1:$ONAIR_PORT/healthz"
   sleep 15 # the idle base: stations warmed up (burst rings and listener queues full)
   $LOADGEN "${urls[@]}" --listeners "$level" --seconds "$SECONDS_PER_LEVEL" --ramp-per-sec "$RAMP" \
     --server-pid "$pid" --json >"$dir/report.json" || true
   kill -TERM "$pid"; wait "$pid" || true
-  row "onair" "$level$( [ "$stations" = 1 ] || echo " ($stations stations)")" "$dir/report.json"
+  row "onair${tls:+ (TLS)}" "$level$( [ "$stations" = 1 ] || echo " ($stations stations)")" "$dir/report.json"
 }
 
 install_icecast() {
@@ -82,8 +111,9 @@ install_icecast() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq icecast2 ffmpeg >/dev/null
 }
 
-run_icecast() { # level
-  local level=$1 dir="$WORK/icecast"
+run_icecast() { # level [tls]
+  local level=$1 tls=${2:-} dir="$WORK/icecast" url="http://127.0.0.1:$ICECAST_PORT/jazz" ca=()
+  if [ -n "$tls" ]; then url="https://localhost:$ICECAST_TLS_PORT/jazz"; ca=(--tls-ca "$WORK/tls/ca.pem"); fi
   rm -rf "$dir"; mkdir -p "$dir/log"; chmod 777 "$dir/log"
   cat >"$dir/icecast.xml" <<XML
 <icecast>
@@ -94,8 +124,10 @@ run_icecast() { # level
     <admin-user>admin</admin-user><admin-password>benchadmin</admin-password></authentication>
   <hostname>127.0.0.1</hostname>
   <listen-socket><port>$ICECAST_PORT</port><bind-address>127.0.0.1</bind-address></listen-socket>
+  <listen-socket><port>$ICECAST_TLS_PORT</port><bind-address>127.0.0.1</bind-address><ssl>1</ssl></listen-socket>
   <fileserve>1</fileserve>
   <paths><basedir>/usr/share/icecast2</basedir><logdir>$dir/log</logdir>
+    <ssl-certificate>$WORK/tls/icecast.pem</ssl-certificate>
     <webroot>/usr/share/icecast2/web</webroot><adminroot>/usr/share/icecast2/admin</adminroot></paths>
   <logging><loglevel>1</loglevel></logging>
   <security><chroot>0</chroot><changeowner><user>nobody</user><group>nogroup</group></changeowner></security>
@@ -112,11 +144,11 @@ XML
   local feeder=$!
   wait_for "http://127.0.0.1:$ICECAST_PORT/jazz"
   sleep 5 # let Icecast fill its burst
-  $LOADGEN --url "http://127.0.0.1:$ICECAST_PORT/jazz" --listeners "$level" --seconds "$SECONDS_PER_LEVEL" \
+  $LOADGEN --url "$url" "${ca[@]}" --listeners "$level" --seconds "$SECONDS_PER_LEVEL" \
     --ramp-per-sec "$RAMP" --server-pid "$pid" --json >"$dir/report.json" || true
   kill "$feeder" 2>/dev/null || true; kill -TERM "$pid" 2>/dev/null || true
   wait "$feeder" "$pid" 2>/dev/null || true
-  row "icecast" "$level" "$dir/report.json"
+  row "icecast${tls:+ (TLS)}" "$level" "$dir/report.json"
 }
 
 {
@@ -124,6 +156,14 @@ XML
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 } >"$RESULTS"
 
+if [ "$WHICH" = tls ]; then
+  make_certs
+  install_icecast
+  for level in $LEVELS; do
+    run_onair "$level"; run_onair "$level" 1 tls
+    run_icecast "$level"; run_icecast "$level" tls
+  done
+fi
 if [ "$WHICH" = onair ] || [ "$WHICH" = both ]; then
   for level in $LEVELS; do run_onair "$level"; done
   run_onair 10000 100

@@ -460,3 +460,55 @@ fn onair_check_reports_the_certificate_and_warns_before_it_expires() {
     );
     assert_eq!(summary.errors, 1);
 }
+
+/// Reads what the server sends on `stream` until it closes; panics if it stays open `within`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, within: Duration) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let deadline = Instant::now() + within;
+    loop {
+        let mut buf = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => panic!("the connection was still open after {within:?}"),
+            Ok(Ok(0)) | Ok(Err(_)) => return got,
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_garbage_and_silence_on_the_https_port_are_closed_and_disturb_nobody() {
+    use tokio::io::AsyncWriteExt;
+    let https = Https::start("header_timeout_s = 1\n", "").await;
+    let mut listener = https.get("/jazz", "").await;
+    let started = Instant::now();
+    for (what, bytes) in [
+        (
+            "plain HTTP",
+            &b"GET /jazz HTTP/1.1\r\nHost: localhost\r\n\r\n"[..],
+        ),
+        ("garbage", &[0x16, 0x03, 0x01, 0xff, 0xff, 0, 1, 2, 3][..]),
+        ("nothing at all", &b""[..]),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(https.tls_addr())
+            .await
+            .expect("connect");
+        stream.write_all(bytes).await.expect("send");
+        let answer = closed_within(&mut stream, 5 * SECOND).await;
+        assert!(
+            !String::from_utf8_lossy(&answer).contains("HTTP/1"),
+            "{what}: no HTTP answer in the clear"
+        );
+    }
+    // The listener played on, and new handshakes are served.
+    listener.read_for(SECOND).await;
+    assert!(!listener.eof);
+    let heard = walk(&listener.body);
+    assert!(
+        heard.audio + 2 * SECOND >= started.elapsed() + 4 * SECOND,
+        "{heard:?}"
+    );
+    assert_eq!(https.served().await, https.first.der);
+    let plain = https.server.get("/healthz").await;
+    assert_eq!(plain.status(), 200);
+}

@@ -1,12 +1,13 @@
 //! One simulated listener: connect, request, read the body for a while, and measure it.
 
 use std::cell::RefCell;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{timeout, timeout_at, Instant};
+use tokio_rustls::client::TlsStream;
 
 use crate::stream_check::{Dechunker, FrameWalker, IcyStripper};
 
@@ -34,6 +35,71 @@ pub struct Target {
     pub path: String,
     /// Ask for ICY metadata.
     pub icy: bool,
+    /// TLS (an `https://` URL).
+    pub tls: Option<Tls>,
+}
+
+impl Target {
+    /// The target of `url` (loopback only): its address, `Host`, path, and TLS for `https://`.
+    pub fn parse(
+        url: &str,
+        icy: bool,
+        tls_ca: Option<&std::path::Path>,
+        hls: bool,
+    ) -> Result<Target, String> {
+        let (rest, tls, default_port) =
+            match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+                (Some(rest), _) => (rest, false, 80),
+                (_, Some(rest)) => (rest, true, 443),
+                _ => return Err(format!("{url}: only http:// and https:// URLs")),
+            };
+        if tls && hls {
+            return Err(format!("{url}: HLS players speak plain HTTP here"));
+        }
+        let (host, path) = rest
+            .split_once('/')
+            .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+        let with_port = if host.contains(':') {
+            host.to_string()
+        } else {
+            format!("{host}:{default_port}")
+        };
+        let addr: SocketAddr = with_port
+            .to_socket_addrs()
+            .map_err(|e| format!("{host}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("{host}: no address"))?;
+        if !addr.ip().is_loopback() {
+            return Err(format!("{addr}: load goes to loopback addresses only"));
+        }
+        let tls = match (tls, tls_ca) {
+            (false, _) => None,
+            (true, None) => return Err(format!("{url}: https:// needs --tls-ca")),
+            (true, Some(ca)) => Some(crate::tls::client(ca, host)?),
+        };
+        Ok(Target {
+            addr,
+            host: host.to_string(),
+            path,
+            icy,
+            tls,
+        })
+    }
+}
+
+/// How to speak TLS to a target.
+#[derive(Clone)]
+pub struct Tls {
+    /// The client settings (the CA trusted).
+    pub connector: tokio_rustls::TlsConnector,
+    /// The server name to verify.
+    pub name: rustls::pki_types::ServerName<'static>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tls({:?})", self.name)
+    }
 }
 
 /// What one listener saw.
@@ -108,8 +174,6 @@ pub async fn listen(target: &Target, seconds: Duration, n: u32) -> Outcome {
         Ok(Err(e)) => return failed(outcome, format!("connect: {}", e.kind())),
         Err(_) => return failed(outcome, "connect: timed out".into()),
     };
-    outcome.connect = started.elapsed();
-    let mut stream = stream;
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: onair-loadgen\r\n{}\r\n",
         target.path,
@@ -120,91 +184,161 @@ pub async fn listen(target: &Target, seconds: Duration, n: u32) -> Outcome {
             ""
         }
     );
-    if let Err(e) = stream.write_all(request.as_bytes()).await {
-        return failed(outcome, format!("request: {}", e.kind()));
-    }
-    let sent = Instant::now();
     let deadline = started + seconds;
-    let mut head = Vec::new();
-    let mut first_byte = None;
-    let mut body = Body::default();
-    let mut last_read = Instant::now();
+    match &target.tls {
+        None => {
+            outcome.connect = started.elapsed();
+            let mut stream = stream;
+            if let Err(e) = stream.write_all(request.as_bytes()).await {
+                return failed(outcome, format!("request: {}", e.kind()));
+            }
+            let reading = Reading::new(outcome, deadline);
+            read_plain(stream, reading).await
+        }
+        Some(tls) => {
+            // The handshake counts in the connect time.
+            let handshake = tls.connector.connect(tls.name.clone(), stream);
+            let mut stream = match timeout(Duration::from_secs(10), handshake).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => return failed(outcome, format!("TLS: {e}")),
+                Err(_) => return failed(outcome, "TLS: handshake timed out".into()),
+            };
+            outcome.connect = started.elapsed();
+            if let Err(e) = stream.write_all(request.as_bytes()).await {
+                return failed(outcome, format!("request: {}", e.kind()));
+            }
+            let reading = Reading::new(outcome, deadline);
+            read_tls(stream, reading).await
+        }
+    }
+}
+
+/// Reads a plain stream: readiness, then a read into the thread's shared buffer.
+async fn read_plain(stream: TcpStream, mut reading: Reading) -> Outcome {
     loop {
-        match timeout_at(deadline, stream.readable()).await {
+        match timeout_at(reading.deadline, stream.readable()).await {
             Err(_) => break,
-            Ok(Err(e)) => return failed(outcome, format!("read: {}", e.kind())),
+            Ok(Err(e)) => return failed(reading.outcome, format!("read: {}", e.kind())),
             Ok(Ok(())) => {}
         }
         let now = Instant::now();
         let read = READ_BUF.with(|buf| {
             let mut buf = buf.borrow_mut();
             match stream.try_read(&mut buf) {
-                Ok(0) => Some(Ok(0)),
-                Ok(n) => {
-                    if first_byte.is_none() {
-                        first_byte = Some(now);
-                        outcome.ttfb = now - sent;
-                    }
-                    if body.decoder.is_none() {
-                        // Keep only the head; the body bytes of this read are fed from `buf`.
-                        let before = head.len();
-                        head.extend_from_slice(&buf[..n]);
-                        let end = head.windows(4).position(|w| w == b"\r\n\r\n");
-                        if end.is_none() && head.len() > 64 * 1024 {
-                            return Some(Err("response head over 64 KiB".to_string()));
-                        }
-                        if let Some(end) = end {
-                            let (status, decoder) = parse_head(&head[..end]);
-                            outcome.status = status;
-                            body.decoder = Some(decoder);
-                            body.started = now;
-                            let body_from = end + 4 - before;
-                            head = Vec::new();
-                            body.feed(&buf[body_from..n], now);
-                        }
-                    } else {
-                        body.feed(&buf[..n], now);
-                    }
-                    Some(Ok(n))
-                }
+                Ok(n) => Some(reading.take(&buf[..n], now)),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
                 Err(e) => Some(Err(format!("read: {}", e.kind()))),
             }
         });
         match read {
             None => continue,
-            Some(Err(e)) => return failed(outcome, e),
-            Some(Ok(0)) => {
-                outcome.ended_early = true;
-                break;
-            }
-            Some(Ok(_)) => {
-                if body.decoder.is_some() && first_byte.is_some() {
-                    let gap = now - last_read;
-                    if gap > STALL {
-                        outcome.stalls += 1;
-                    }
-                    outcome.max_gap = outcome.max_gap.max(gap);
-                }
-                last_read = now;
-            }
-        }
-        if body.decoder.is_some() && outcome.status != 200 {
-            break;
+            Some(Err(e)) => return failed(reading.outcome, e),
+            Some(Ok(true)) => {}
+            Some(Ok(false)) => break,
         }
     }
-    // A stream that went quiet at the end is a stall too.
-    if first_byte.is_some()
-        && Instant::now().min(deadline) - last_read > STALL
-        && !outcome.ended_early
-    {
-        outcome.stalls += 1;
+    reading.finish()
+}
+
+/// Reads a TLS stream: each listener decrypts into a buffer of its own (a TLS session holds
+/// buffers of its own anyway).
+async fn read_tls(mut stream: TlsStream<TcpStream>, mut reading: Reading) -> Outcome {
+    let mut buf = vec![0; 16 * 1024];
+    loop {
+        let n = match timeout_at(reading.deadline, stream.read(&mut buf)).await {
+            Err(_) => break,
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Ok(Err(e)) => return failed(reading.outcome, format!("read: {}", e.kind())),
+            Ok(Ok(n)) => n,
+        };
+        match reading.take(&buf[..n], Instant::now()) {
+            Err(e) => return failed(reading.outcome, e),
+            Ok(true) => {}
+            Ok(false) => break,
+        }
     }
-    if body.decoder.is_none() {
-        return failed(outcome, "no response head".into());
+    reading.finish()
+}
+
+/// A response as it is read: the head, then the body, timed.
+struct Reading {
+    outcome: Outcome,
+    deadline: Instant,
+    sent: Instant,
+    head: Vec<u8>,
+    first_byte: Option<Instant>,
+    body: Body,
+    last_read: Instant,
+}
+
+impl Reading {
+    fn new(outcome: Outcome, deadline: Instant) -> Reading {
+        let now = Instant::now();
+        Reading {
+            outcome,
+            deadline,
+            sent: now,
+            head: Vec::new(),
+            first_byte: None,
+            body: Body::default(),
+            last_read: now,
+        }
     }
-    body.finish(&mut outcome);
-    outcome
+
+    /// Takes the bytes of one read (none: the server closed); whether to read on.
+    fn take(&mut self, bytes: &[u8], now: Instant) -> Result<bool, String> {
+        let outcome = &mut self.outcome;
+        if bytes.is_empty() {
+            outcome.ended_early = true;
+            return Ok(false);
+        }
+        if self.first_byte.is_none() {
+            self.first_byte = Some(now);
+            outcome.ttfb = now - self.sent;
+        }
+        if self.body.decoder.is_none() {
+            // Keep only the head; the body bytes of this read are fed from `bytes`.
+            let before = self.head.len();
+            self.head.extend_from_slice(bytes);
+            let end = self.head.windows(4).position(|w| w == b"\r\n\r\n");
+            if end.is_none() && self.head.len() > 64 * 1024 {
+                return Err("response head over 64 KiB".to_string());
+            }
+            if let Some(end) = end {
+                let (status, decoder) = parse_head(&self.head[..end]);
+                outcome.status = status;
+                self.body.decoder = Some(decoder);
+                self.body.started = now;
+                let body_from = end + 4 - before;
+                self.head = Vec::new();
+                self.body.feed(&bytes[body_from..], now);
+            }
+        } else {
+            self.body.feed(bytes, now);
+            let gap = now - self.last_read;
+            if gap > STALL {
+                outcome.stalls += 1;
+            }
+            outcome.max_gap = outcome.max_gap.max(gap);
+        }
+        self.last_read = now;
+        Ok(self.body.decoder.is_none() || outcome.status == 200)
+    }
+
+    fn finish(mut self) -> Outcome {
+        // A stream that went quiet at the end is a stall too.
+        if self.first_byte.is_some()
+            && Instant::now().min(self.deadline) - self.last_read > STALL
+            && !self.outcome.ended_early
+        {
+            self.outcome.stalls += 1;
+        }
+        if self.body.decoder.is_none() {
+            return failed(self.outcome, "no response head".into());
+        }
+        self.body.finish(&mut self.outcome);
+        self.outcome
+    }
 }
 
 fn failed(mut outcome: Outcome, reason: String) -> Outcome {

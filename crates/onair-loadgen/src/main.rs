@@ -13,6 +13,7 @@
 //! - `main.rs`: flags, the ramp, /proc sampling, and the report.
 //! - `listener`: one listener's connection and measurements.
 //! - `hls_client`: one HLS player (`--hls`): playlist polls, segment fetches and their checks.
+//! - `tls`: the TLS client of https:// URLs (the CA given with `--tls-ca`).
 //! - `stream_check`: incremental chunked decoding, ICY stripping and the frame walk (ADTS or MPEG audio).
 #![forbid(unsafe_code)]
 
@@ -20,9 +21,9 @@ mod hls_client;
 mod listener;
 mod proc_stats;
 mod stream_check;
+mod tls;
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -37,8 +38,8 @@ use crate::proc_stats::ProcSampler;
 #[derive(Debug, Parser)]
 #[command(name = "onair-loadgen", version, about)]
 struct Args {
-    /// Stream URL (http:// only, loopback), e.g. http://127.0.0.1:8080/jazz; repeat it to
-    /// spread the listeners over several streams (round robin)
+    /// Stream URL (loopback only), e.g. http://127.0.0.1:8080/jazz, or https:// with
+    /// `--tls-ca`; repeat it to spread the listeners over several streams (round robin)
     #[arg(long, required = true)]
     url: Vec<String>,
     /// Concurrent listeners.
@@ -58,6 +59,9 @@ struct Args {
     /// whole frames, continuous ID3 timestamps and that no segment is missing.
     #[arg(long)]
     hls: bool,
+    /// The CA certificate (PEM) that https:// URLs are verified against.
+    #[arg(long)]
+    tls_ca: Option<std::path::PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -125,8 +129,11 @@ struct Report {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let targets: Result<Vec<Target>, String> =
-        args.url.iter().map(|u| parse_url(u, args.icy)).collect();
+    let targets: Result<Vec<Target>, String> = args
+        .url
+        .iter()
+        .map(|u| Target::parse(u, args.icy, args.tls_ca.as_deref(), args.hls))
+        .collect();
     let targets = match targets {
         Ok(targets) => targets,
         Err(e) => {
@@ -181,34 +188,6 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
-}
-
-fn parse_url(url: &str, icy: bool) -> Result<Target, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("{url}: only http:// URLs"))?;
-    let (host, path) = rest
-        .split_once('/')
-        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
-    let with_port = if host.contains(':') {
-        host.to_string()
-    } else {
-        format!("{host}:80")
-    };
-    let addr: SocketAddr = with_port
-        .to_socket_addrs()
-        .map_err(|e| format!("{host}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{host}: no address"))?;
-    if !addr.ip().is_loopback() {
-        return Err(format!("{addr}: load goes to loopback addresses only"));
-    }
-    Ok(Target {
-        addr,
-        host: host.to_string(),
-        path,
-        icy,
-    })
 }
 
 async fn run(args: &Args, targets: &[Target]) -> Report {

@@ -26,7 +26,9 @@ fn main() -> ExitCode {
             eprintln!("onair: {error:#}");
             // A bad config is the operator's to fix: exit code 2, as for bad flags.
             match error.downcast_ref::<onair_server::ServerError>() {
-                Some(onair_server::ServerError::Config(_)) => ExitCode::from(2),
+                Some(onair_server::ServerError::Config(_) | onair_server::ServerError::Tls(_)) => {
+                    ExitCode::from(2)
+                }
                 _ => ExitCode::FAILURE,
             }
         }

@@ -18,6 +18,7 @@ use crate::config::{Config, ConfigError, ConfigSource};
 use crate::observe::stats::ServerStats;
 use crate::stations::watcher::{self, Watcher};
 use crate::stations::StationRegistry;
+use crate::tls::reload::Reloader;
 use crate::tls::{CertStore, TlsError};
 
 /// How long shutdown waits, in all, for stations and connections to end after their streams
@@ -40,7 +41,7 @@ pub enum ServerError {
         source: std::io::Error,
     },
     /// The HTTPS listener's certificate or key cannot be served.
-    #[error("cannot serve HTTPS: {0}")]
+    #[error("cannot serve HTTPS")]
     Tls(#[from] TlsError),
 }
 
@@ -49,6 +50,8 @@ pub struct Server {
     listener: std::net::TcpListener,
     /// The HTTPS listener and its settings, when `[server] listen_tls` is set.
     tls: Option<(std::net::TcpListener, Arc<rustls::ServerConfig>)>,
+    /// Watches the certificate's files from `bind` on.
+    reloader: Option<Reloader>,
     app: Arc<App>,
     config: watch::Sender<Arc<Config>>,
     config_error: watch::Sender<Option<ConfigError>>,
@@ -85,6 +88,9 @@ impl Server {
             _ => (None, None),
         };
         let tls_addr = tls.as_ref().and_then(|(l, _)| l.local_addr().ok());
+        let reloader = cert_store
+            .as_ref()
+            .map(|store| Reloader::new(Arc::clone(store)));
         let registry = StationRegistry::new(Arc::clone(&clock));
         let config = watch::Sender::new(Arc::new(config));
         let config_error = watch::Sender::new(None);
@@ -115,6 +121,7 @@ impl Server {
         Ok(Server {
             listener,
             tls,
+            reloader,
             app,
             config,
             config_error,
@@ -178,9 +185,8 @@ impl Server {
                 connections.spawn(watcher::hangups_without_watcher(app.closing.clone()));
             }
         }
-        if let Some(store) = &app.cert_store {
-            connections.spawn(crate::tls::reload::run(
-                Arc::clone(store),
+        if let Some(reloader) = self.reloader.take() {
+            connections.spawn(reloader.run(
                 app.config.clone(),
                 Arc::clone(app.clock()),
                 app.closing.clone(),

@@ -26,65 +26,95 @@ const LOOK_EVERY: Duration = Duration::from_secs(60);
 /// An operator is warned this long before the certificate expires.
 pub const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 24 * 3600);
 
-/// Keeps `store` in step with the files the config names, until `stop`.
-pub async fn run(
+/// Reads the certificate again when it changes. Made when the server binds, so that no change
+/// after `bind` returns is missed; [`run`](Reloader::run) then keeps the store in step.
+pub struct Reloader {
     store: Arc<CertStore>,
-    mut config: watch::Receiver<Arc<Config>>,
-    clock: Arc<dyn WallClock>,
-    stop: CancellationToken,
-) {
-    let (tx, mut events) = mpsc::unbounded_channel();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok_and(|e| is_change(&e.kind)) {
-            let _ = tx.send(());
-        }
-    })
-    .inspect_err(|error| {
-        tracing::warn!(%error, "cannot watch the TLS certificate; it is read again on SIGHUP and once a minute")
-    })
-    .ok();
-    let mut watched = Vec::new();
-    let mut hangup = hangup();
-    let mut warned_expiry = false;
-    let mut last_error = None;
-    let mut reload_at: Option<Instant> = None;
-    let mut next_look = Instant::now() + LOOK_EVERY;
-    loop {
-        let files = files_of(&config.borrow()).unwrap_or_else(|| store.files());
-        if let Some(watcher) = watcher.as_mut() {
-            watch_folders(watcher, &mut watched, &files);
-        }
-        let wake = reload_at.map_or(next_look, |at| at.min(next_look));
-        tokio::select! {
-            biased;
-            () = stop.cancelled() => return,
-            Some(()) = events.recv() => reload_at = Some(Instant::now() + QUIET),
-            () = next_signal(&mut hangup) => {
-                tracing::info!("SIGHUP: reading the TLS certificate and key again");
-                reload_at = Some(Instant::now());
-            }
-            changed = config.changed() => {
-                if changed.is_err() {
-                    return;
+    events: mpsc::UnboundedReceiver<()>,
+    watcher: Option<notify::RecommendedWatcher>,
+    watched: Vec<PathBuf>,
+    hangup: Option<Hangup>,
+}
+
+impl Reloader {
+    /// Watches the folders of `store`'s files and listens for SIGHUP from now on.
+    pub fn new(store: Arc<CertStore>) -> Reloader {
+        let (tx, events) = mpsc::unbounded_channel();
+        let watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok_and(|e| is_change(&e.kind)) {
+                    let _ = tx.send(());
                 }
-                if files_of(&config.borrow()).is_some_and(|f| f != store.files()) {
+            })
+            .inspect_err(|error| {
+                tracing::warn!(%error, "cannot watch the TLS certificate; it is read again on SIGHUP and once a minute")
+            })
+            .ok();
+        let mut reloader = Reloader {
+            events,
+            watcher,
+            watched: Vec::new(),
+            hangup: hangup(),
+            store,
+        };
+        let files = reloader.store.files();
+        reloader.watch(&files);
+        reloader
+    }
+
+    fn watch(&mut self, files: &(PathBuf, PathBuf)) {
+        if let Some(watcher) = self.watcher.as_mut() {
+            watch_folders(watcher, &mut self.watched, files);
+        }
+    }
+
+    /// Keeps the store in step with the files the config names, until `stop`.
+    pub async fn run(
+        mut self,
+        mut config: watch::Receiver<Arc<Config>>,
+        clock: Arc<dyn WallClock>,
+        stop: CancellationToken,
+    ) {
+        let store = Arc::clone(&self.store);
+        let mut warned_expiry = false;
+        let mut last_error = None;
+        let mut reload_at: Option<Instant> = None;
+        let mut next_look = Instant::now() + LOOK_EVERY;
+        loop {
+            let files = files_of(&config.borrow()).unwrap_or_else(|| store.files());
+            self.watch(&files);
+            let wake = reload_at.map_or(next_look, |at| at.min(next_look));
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => return,
+                Some(()) = self.events.recv() => reload_at = Some(Instant::now() + QUIET),
+                () = next_signal(&mut self.hangup) => {
+                    tracing::info!("SIGHUP: reading the TLS certificate and key again");
                     reload_at = Some(Instant::now());
                 }
-            }
-            () = tokio::time::sleep_until(wake) => {
-                reload_at = None;
-                next_look = Instant::now() + LOOK_EVERY;
-                reload(&store, &files, &*clock, &mut last_error);
-                let remaining = store.current().remaining(clock.now());
-                let expiring = remaining < EXPIRY_WARNING;
-                if expiring && !warned_expiry {
-                    tracing::warn!(
-                        cert = %files.0.display(),
-                        days_left = remaining.as_secs() / 86_400,
-                        "the TLS certificate expires soon; renew it (the new files are loaded without a restart)"
-                    );
+                changed = config.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    if files_of(&config.borrow()).is_some_and(|f| f != store.files()) {
+                        reload_at = Some(Instant::now());
+                    }
                 }
-                warned_expiry = expiring;
+                () = tokio::time::sleep_until(wake) => {
+                    reload_at = None;
+                    next_look = Instant::now() + LOOK_EVERY;
+                    reload(&store, &files, &*clock, &mut last_error);
+                    let remaining = store.current().remaining(clock.now());
+                    let expiring = remaining < EXPIRY_WARNING;
+                    if expiring && !warned_expiry {
+                        tracing::warn!(
+                            cert = %files.0.display(),
+                            days_left = remaining.as_secs() / 86_400,
+                            "the TLS certificate expires soon; renew it (the new files are loaded without a restart)"
+                        );
+                    }
+                    warned_expiry = expiring;
+                }
             }
         }
     }
