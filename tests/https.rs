@@ -512,3 +512,71 @@ async fn plain_http_garbage_and_silence_on_the_https_port_are_closed_and_disturb
     let plain = https.server.get("/healthz").await;
     assert_eq!(plain.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_and_a_config_edit_load_a_new_pair() {
+    // The files live behind a symlinked folder (`current -> v1`), as some deployments keep
+    // their certificates: swapping the folder link is an event of a folder onair does not
+    // watch, so it is SIGHUP that loads the new pair at once (else the minute's look would).
+    let ca = TestCa::new();
+    let certs = tempfile::tempdir().expect("temp dir");
+    let first = ca.leaf("first", 30 * DAY);
+    std::fs::create_dir(certs.path().join("v1")).expect("v1");
+    first.write(&certs.path().join("v1"));
+    std::os::unix::fs::symlink("v1", certs.path().join("current")).expect("link");
+    let current = certs.path().join("current");
+    let tls_keys = |folder: &Path| {
+        format!(
+            "listen_tls = \"127.0.0.1:0\"\n[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+            folder.join("cert.pem").display(),
+            folder.join("key.pem").display()
+        )
+    };
+    let server = TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], &tls_keys(&current)).await;
+    let addr = server.tls_addr.expect("HTTPS");
+    let served = || async { served_certificate(&ca.connect(addr, &[b"http/1.1"]).await) };
+    assert_eq!(served().await, first.der);
+    let mut listener = HttpResponse::send_on(
+        ca.connect(addr, &[b"http/1.1"]).await,
+        "GET /jazz HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    )
+    .await;
+
+    let second = ca.leaf("second", 30 * DAY);
+    std::fs::create_dir(certs.path().join("v2")).expect("v2");
+    second.write(&certs.path().join("v2"));
+    std::os::unix::fs::symlink("v2", certs.path().join("current.tmp")).expect("link");
+    std::fs::rename(certs.path().join("current.tmp"), &current).expect("swap the folder link");
+    let status = Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .await
+        .expect("run kill");
+    assert!(status.success());
+    let started = Instant::now();
+    while served().await != second.der {
+        assert!(
+            started.elapsed() < 2 * SECOND,
+            "SIGHUP did not load the new pair"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!("SIGHUP: the new pair served after {:?}", started.elapsed());
+
+    // The config names other files: they are read at once.
+    let third = ca.leaf("third", 30 * DAY);
+    let elsewhere = certs.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).expect("folder");
+    third.write(&elsewhere);
+    server.edit_config(&tls_keys(&elsewhere));
+    let started = Instant::now();
+    while served().await != third.der {
+        assert!(
+            started.elapsed() < 5 * SECOND,
+            "the config's new files were not loaded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    listener.read_for(SECOND).await;
+    assert!(!listener.eof, "the listener stayed");
+}

@@ -225,3 +225,90 @@ fn subject_names(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<St
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/tls")
+            .join(name)
+    }
+
+    fn provider() -> CryptoProvider {
+        rustls::crypto::ring::default_provider()
+    }
+
+    #[test]
+    fn rsa_pkcs1_and_ec_sec1_keys_load_with_their_certificates() {
+        for (cert, key) in [("rsa.crt", "rsa-pkcs1.key"), ("ec.crt", "ec-sec1.key")] {
+            let pair = CertPair::load(&fixture(cert), &fixture(key), &provider())
+                .unwrap_or_else(|e| panic!("{cert} with {key}: {e}"));
+            assert_eq!(pair.subject, "CN=localhost");
+            assert!(
+                pair.names.contains(&"localhost".to_string()),
+                "{:?}",
+                pair.names
+            );
+            assert!(pair.not_after > pair.not_before);
+        }
+        let ec = CertPair::load(&fixture("ec.crt"), &fixture("ec-sec1.key"), &provider())
+            .expect("ec pair");
+        assert_eq!(ec.names, ["localhost", "127.0.0.1"]);
+    }
+
+    #[test]
+    fn a_key_of_another_certificate_is_a_mismatch_naming_both_files() {
+        let error = CertPair::load(&fixture("rsa.crt"), &fixture("ec-sec1.key"), &provider())
+            .expect_err("an EC key is not the RSA certificate's");
+        assert!(matches!(error, TlsError::Mismatch { .. }), "{error:?}");
+        let said = error.to_string();
+        assert!(
+            said.contains("ec-sec1.key") && said.contains("rsa.crt"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn validity_is_judged_against_the_instant_given() {
+        let pair = CertPair::load(&fixture("ec.crt"), &fixture("ec-sec1.key"), &provider())
+            .expect("ec pair");
+        let cert = fixture("ec.crt");
+        let before = pair.not_before - Duration::from_secs(1);
+        let after = pair.not_after + Duration::from_secs(1);
+        assert!(matches!(
+            pair.check_validity(before, &cert),
+            Err(TlsError::NotYetValid { .. })
+        ));
+        assert!(matches!(
+            pair.check_validity(after, &cert),
+            Err(TlsError::Expired { .. })
+        ));
+        assert!(pair.check_validity(pair.not_before, &cert).is_ok());
+        assert!(pair.check_validity(pair.not_after, &cert).is_ok());
+        assert_eq!(pair.remaining(after), Duration::ZERO);
+        assert_eq!(
+            pair.remaining(pair.not_after - Duration::from_secs(60)),
+            Duration::from_secs(60)
+        );
+    }
+
+    #[test]
+    fn files_that_are_not_pem_or_too_large_are_refused_with_their_path() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let big = dir.path().join("big.pem");
+        std::fs::write(&big, vec![b'A'; (MAX_PEM_BYTES + 1) as usize]).expect("write");
+        let error = CertPair::load(&big, &fixture("ec-sec1.key"), &provider()).expect_err("big");
+        assert!(matches!(error, TlsError::TooLarge { .. }), "{error:?}");
+        let text = dir.path().join("text.pem");
+        std::fs::write(&text, "hello\n").expect("write");
+        let error = CertPair::load(&text, &fixture("ec-sec1.key"), &provider()).expect_err("text");
+        assert!(error.to_string().contains("text.pem"), "{error}");
+        let error = CertPair::load(&fixture("ec.crt"), &text, &provider()).expect_err("no key");
+        assert!(matches!(error, TlsError::Key { .. }), "{error:?}");
+        let missing = dir.path().join("missing.pem");
+        let error = CertPair::load(&missing, &text, &provider()).expect_err("missing");
+        assert!(matches!(error, TlsError::Read { .. }), "{error:?}");
+    }
+}
