@@ -424,22 +424,14 @@ fn hlsjs() -> Option<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hlsjs_in_chromium_plays_a_station() {
-    hlsjs_plays(
-        &[("jazz.aac".to_string(), sample("jazz.aac"))],
-        "jazz",
-        false,
-    )
-    .await;
+    let files = [("jazz.aac".to_string(), sample("jazz.aac"))];
+    hlsjs_plays(&files, "jazz", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hlsjs_in_chromium_plays_a_station_over_https() {
-    hlsjs_plays(
-        &[("jazz.aac".to_string(), sample("jazz.aac"))],
-        "jazz",
-        true,
-    )
-    .await;
+    let files = [("jazz.aac".to_string(), sample("jazz.aac"))];
+    hlsjs_plays(&files, "jazz", true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
