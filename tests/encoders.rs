@@ -1,0 +1,236 @@
+//! Real encoders go live unchanged: ezstream and GStreamer's `shout2send` (both on libshout 2.4,
+//! as butt and Mixxx are) and Liquidsoap's `output.icecast`, each pushing MP3 to an MP3
+//! programme, where CI installs them (`.ci/run`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use onair_tests::{installed_tool, strip_icy, HttpResponse, TestServer};
+use tokio::process::Command;
+use tokio::time::timeout;
+
+const SECOND: Duration = Duration::from_secs(1);
+const PASSWORD: &str = "s3cret-pw";
+
+/// ffmpeg, or `None` (skipped) on a developer machine without it.
+fn ffmpeg() -> Option<PathBuf> {
+    installed_tool(&["/usr/bin/ffmpeg"], "apt-get install ffmpeg")
+}
+
+/// `seconds` of a 500 Hz tone as MP3 (44.1 kHz stereo, 64 kb/s) titled `title`, in `dir`.
+async fn mp3_tone(dir: &Path, seconds: u32, title: &str) -> PathBuf {
+    let path = dir.join("live.mp3");
+    let made = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i"])
+        .arg(format!(
+            "sine=frequency=500:sample_rate=44100:duration={seconds}"
+        ))
+        .args(["-ac", "2", "-c:a", "libmp3lame", "-b:a", "64k", "-metadata"])
+        .arg(format!("title={title}"))
+        .arg(&path)
+        .status()
+        .await
+        .expect("ffmpeg");
+    assert!(made.success());
+    path
+}
+
+/// `/status.json`'s entry of the station `mix`.
+async fn mix_status(server: &TestServer) -> serde_json::Value {
+    let mut status = server.get("/status.json").await;
+    status.read_full(5 * SECOND).await;
+    let status: serde_json::Value = serde_json::from_slice(&status.body).expect("status JSON");
+    status["stations"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "mix").cloned())
+        .expect("mix listed")
+}
+
+/// The MP3 programme `mix`, live sources allowed with [`PASSWORD`].
+async fn mix_live() -> TestServer {
+    let files = onair_tests::programme_files("mix", &["01 One.mp3", "02 Two.mp3", "03 Three.mp3"]);
+    let config = format!("[live]\npassword = \"{PASSWORD}\"\nbuffer_ms = 500\n");
+    TestServer::start_owned(&files, &config).await
+}
+
+/// ezstream (libshout 2.4: `OPTIONS *`, an unauthenticated `SOURCE`, then the real one, and
+/// metadata updates the same way) pushes an MP3 file to an MP3 programme.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ezstream_on_libshout_goes_live() {
+    let Some(ezstream) = installed_tool(&["/usr/bin/ezstream"], "apt-get install ezstream") else {
+        return;
+    };
+    let Some(_) = ffmpeg() else { return };
+    let server = mix_live().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let live = mp3_tone(dir.path(), 3, "EZ Tune").await;
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<ezstream>
+  <servers><server><protocol>HTTP</protocol><hostname>127.0.0.1</hostname><port>{port}</port>
+    <user>source</user><password>{PASSWORD}</password><tls>None</tls></server></servers>
+  <streams><stream><mountpoint>/mix</mountpoint><format>MP3</format><stream_name>EZ Show</stream_name></stream></streams>
+  <intakes><intake><type>file</type><filename>{file}</filename><stream_once>Yes</stream_once></intake></intakes>
+  <metadata><format_str>@t@</format_str></metadata>
+</ezstream>
+"#,
+        port = server.addr.port(),
+        file = live.display()
+    );
+    let config_path = dir.path().join("ezstream.xml");
+    std::fs::write(&config_path, xml).expect("write config");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config_path, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+    }
+    let mut listener =
+        HttpResponse::send(server.addr, "GET /mix HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n").await;
+    let mut child = Command::new(ezstream)
+        .arg("-c")
+        .arg(&config_path)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run ezstream");
+    onair_tests::eventually("ezstream on air", 10 * SECOND, || {
+        server.registry.get("mix").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    listener.read_for(2 * SECOND).await;
+    let exit = timeout(20 * SECOND, child.wait())
+        .await
+        .expect("ezstream ends")
+        .expect("ran");
+    assert!(exit.success(), "ezstream exit {exit:?}");
+    let (audio, blocks) = strip_icy(&listener.body);
+    let titles: Vec<String> = blocks.into_iter().filter_map(|(_, t)| t).collect();
+    assert!(
+        titles.iter().any(|t| t == "StreamTitle='EZ Tune';"),
+        "libshout's metadata update reached the listener: {titles:?}"
+    );
+    assert!(audio.len() > 10_000);
+}
+
+/// Liquidsoap's `output.icecast` (`SOURCE` over HTTP/1.0, no `Host`) encodes and pushes MP3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn liquidsoap_goes_live() {
+    let Some(liquidsoap) = installed_tool(&["/usr/bin/liquidsoap"], "apt-get install liquidsoap")
+    else {
+        return;
+    };
+    let server = mix_live().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("live.liq");
+    std::fs::write(
+        &script,
+        format!(
+            "settings.log.stdout.set(true)\nsettings.log.file.set(false)\nsettings.init.allow_root.set(true)\n\
+             output.icecast(%mp3(bitrate=64, samplerate=44100, stereo=true), host=\"127.0.0.1\", port={port}, \
+             password=\"{PASSWORD}\", mount=\"mix\", name=\"Liq Show\", fallible=true, sine(440.))\n",
+            port = server.addr.port()
+        ),
+    )
+    .expect("write script");
+    let mut listener = server.get("/mix").await;
+    let mut child = Command::new(liquidsoap)
+        .arg(&script)
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run liquidsoap");
+    onair_tests::eventually("liquidsoap on air", 20 * SECOND, || {
+        server.registry.get("mix").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    let mix = mix_status(&server).await;
+    assert!(mix["live"]["user_agent"]
+        .as_str()
+        .is_some_and(|ua| ua.contains("Liquidsoap")));
+    assert_eq!(mix["live"]["ice"]["name"], "Liq Show");
+    listener.read_for(2 * SECOND).await;
+    let _ = child.kill().await;
+    onair_tests::eventually("back to the programme", 10 * SECOND, || {
+        server.registry.get("mix").is_some_and(|s| !s.live.on_air())
+    })
+    .await;
+    listener.read_for(SECOND).await;
+    assert!(!listener.eof, "the listener stays");
+    // Every byte is a whole MPEG frame (a real decoder agrees).
+    let capture = dir.path().join("capture.mp3");
+    std::fs::write(&capture, &listener.body).expect("write");
+    if let Some(errors) = onair_tests::ffmpeg_decode(&capture.display().to_string(), 60).await {
+        // The capture's last frame may be cut by the end of the read.
+        let real: Vec<&str> = errors
+            .lines()
+            .filter(|l| !l.contains("Header missing") && !l.trim().is_empty())
+            .collect();
+        assert!(real.len() <= 1, "ffmpeg: {errors}");
+    }
+}
+
+/// GStreamer's `shout2send` (libshout) pushes MP3 to an MP3 programme: the station goes live
+/// and a listener hears it, with the stream name the encoder gave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gstreamer_shout2send_goes_live() {
+    let Some(gst) = installed_tool(
+        &["/usr/bin/gst-launch-1.0"],
+        "apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good",
+    ) else {
+        return;
+    };
+    let Some(_) = ffmpeg() else { return };
+    let server = mix_live().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let live = mp3_tone(dir.path(), 4, "GStreamer Tune").await;
+    let mut listener = HttpResponse::send(server.addr, "GET /mix HTTP/1.0\r\n\r\n").await;
+    let mut child = Command::new(gst)
+        .args(["-q", "filesrc"])
+        .arg(format!("location={}", live.display()))
+        .args(["!", "id3demux", "!", "mpegaudioparse", "!", "shout2send", "ip=127.0.0.1"])
+        .arg(format!("port={}", server.addr.port()))
+        .args(["mount=/mix", "username=source"])
+        .arg(format!("password={PASSWORD}"))
+        .arg("streamname=GStreamer Show")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run gst-launch-1.0");
+    onair_tests::eventually("shout2send on air", 10 * SECOND, || {
+        server.registry.get("mix").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    let mix = mix_status(&server).await;
+    let live_status = &mix["live"];
+    assert_eq!(
+        live_status["ice"]["name"], "GStreamer Show",
+        "{live_status}"
+    );
+    assert!(
+        live_status["user_agent"]
+            .as_str()
+            .is_some_and(|ua| ua.starts_with("GStreamer")),
+        "{live_status}"
+    );
+    // shout2send sends the file's tags as a metadata update (libshout's, through the admin
+    // API, after the 401 challenge).
+    let mut title = String::new();
+    for _ in 0..40 {
+        title = mix_status(&server).await["live"]["title"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if title.contains("GStreamer Tune") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(title.contains("GStreamer Tune"), "live title {title:?}");
+    listener.read_for(2 * SECOND).await;
+    let exit = timeout(20 * SECOND, child.wait())
+        .await
+        .expect("gst-launch-1.0 ends")
+        .expect("ran");
+    assert!(exit.success(), "gst-launch-1.0 exit {exit:?}");
+    assert!(!listener.eof, "the listener stayed through the show");
+    assert!(listener.body.len() > 10_000);
+}
