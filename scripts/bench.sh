@@ -5,6 +5,7 @@
 #   scripts/bench.sh onair      # onair only
 #   scripts/bench.sh icecast    # Icecast only
 #   scripts/bench.sh tls        # plain beside TLS, onair and Icecast, at 1k and 10k listeners
+#   SERVERS=onair scripts/bench.sh tls   # onair only, plain beside TLS
 #   LEVELS="1000 5000" SECONDS_PER_LEVEL=20 scripts/bench.sh
 #
 # Each level starts the server fresh on loopback with one 128 kb/s station (stations/jazz.aac),
@@ -157,11 +158,12 @@ XML
 } >"$RESULTS"
 
 if [ "$WHICH" = tls ]; then
+  SERVERS=${SERVERS:-"onair icecast"}
   make_certs
-  install_icecast
+  case " $SERVERS " in *" icecast "*) install_icecast ;; esac
   for level in $LEVELS; do
-    run_onair "$level"; run_onair "$level" 1 tls
-    run_icecast "$level"; run_icecast "$level" tls
+    case " $SERVERS " in *" onair "*) run_onair "$level"; run_onair "$level" 1 tls ;; esac
+    case " $SERVERS " in *" icecast "*) run_icecast "$level"; run_icecast "$level" tls ;; esac
   done
 fi
 if [ "$WHICH" = onair ] || [ "$WHICH" = both ]; then

@@ -187,7 +187,15 @@ async fn gstreamer_shout2send_goes_live() {
     let mut child = Command::new(gst)
         .args(["-q", "filesrc"])
         .arg(format!("location={}", live.display()))
-        .args(["!", "id3demux", "!", "mpegaudioparse", "!", "shout2send", "ip=127.0.0.1"])
+        .args([
+            "!",
+            "id3demux",
+            "!",
+            "mpegaudioparse",
+            "!",
+            "shout2send",
+            "ip=127.0.0.1",
+        ])
         .arg(format!("port={}", server.addr.port()))
         .args(["mount=/mix", "username=source"])
         .arg(format!("password={PASSWORD}"))

@@ -21,12 +21,13 @@
 //! - [`observe`]: counters, `/status.json`, `/events`, `/metrics`, the web page.
 //! - [`app`]: what every request handler shares.
 //! - [`live`]: live sources: Icecast's source protocol (ingest) and admin API.
-//! - [`serve`]: the accept loop and connections, the direct path for endless responses, the one
-//!   place every request is answered, and a listener's stream.
+//! - [`serve`]: the accept loops (plain and HTTPS) and connections, the direct path for endless
+//!   responses, the one place every request is answered, and a listener's stream.
 //! - [`check`]: `onair check`, which validates the config and every station without serving.
 //! - [`cli`]: the command line, and how it combines with the config file.
 //!
-//! A request: [`serve::server`] accepts -> [`serve::direct`] reads its head -> [`http::route`]
+//! A request: [`serve::front`] accepts (a TLS one decrypted by rustls, [`tls`]'s certificate)
+//! -> [`serve::direct`] reads its head -> [`http::route`]
 //! names it -> [`serve::routes`] answers it (a stream, [`hls`], [`observe`]). A chunk: the
 //! core's pacer -> hub -> [`serve::body`] -> [`http::writer`] -> [`http::timed_io`] -> socket.
 //! A segment: [`hls`] -> the station's `SegmentWindow` -> the timeline's files. A config edit or

@@ -20,6 +20,7 @@ use tracing::Instrument;
 
 use super::direct::{self, Opening};
 use super::listener::Slot;
+use super::movable::MovableTcp;
 use super::routes;
 use crate::app::{App, Conn};
 use crate::http::head::Rewind;
@@ -35,8 +36,9 @@ pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send + Sized + 'static {
     /// Whether the bytes are encrypted (HSTS, the redirect to HTTPS, `https://` in playlists).
     const SECURE: bool;
 
-    /// The TCP socket underneath (its send buffer is bounded in audio).
-    fn tcp(&self) -> &TcpStream;
+    /// The TCP socket underneath (its send buffer is bounded in audio), while it is
+    /// registered with a runtime.
+    fn tcp(&self) -> Option<&TcpStream>;
 
     /// Whether ALPN chose HTTP/2: then hyper serves every request, streams included.
     fn is_h2(&self) -> bool;
@@ -51,8 +53,8 @@ pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send + Sized + 'static {
 impl Transport for TcpStream {
     const SECURE: bool = false;
 
-    fn tcp(&self) -> &TcpStream {
-        self
+    fn tcp(&self) -> Option<&TcpStream> {
+        Some(self)
     }
 
     fn is_h2(&self) -> bool {
@@ -83,25 +85,38 @@ impl Transport for TcpStream {
     }
 }
 
-impl Transport for TlsStream<TcpStream> {
+impl Transport for TlsStream<MovableTcp> {
     const SECURE: bool = true;
 
-    fn tcp(&self) -> &TcpStream {
-        self.get_ref().0
+    fn tcp(&self) -> Option<&TcpStream> {
+        self.get_ref().0.tcp()
     }
 
     fn is_h2(&self) -> bool {
         self.get_ref().1.alpn_protocol() == Some(b"h2")
     }
 
-    /// A TLS connection's session state cannot move between runtimes: its handshake and opening
-    /// already run on the main runtime, and it simply goes on there.
-    fn carry_on<F, Fut>(io: TimedIo<Self>, connections: &TaskTracker, _main: &Handle, serve: F)
+    /// A TLS connection is opened on the front runtime too (handshake, head, burst); its
+    /// session moves to the main runtime with the socket under it re-registered there.
+    fn carry_on<F, Fut>(io: TimedIo<Self>, connections: &TaskTracker, main: &Handle, serve: F)
     where
         F: FnOnce(TimedIo<Self>) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        connections.spawn(serve(io).instrument(tracing::Span::current()));
+        let timeout = io.timeout().clone();
+        let mut tls = io.into_inner();
+        if tls.get_mut().0.leave().is_err() {
+            return;
+        }
+        connections.spawn_on(
+            async move {
+                if tls.get_mut().0.arrive().is_ok() {
+                    serve(TimedIo::new(tls, timeout)).await;
+                }
+            }
+            .instrument(tracing::Span::current()),
+            main,
+        );
     }
 }
 
@@ -124,7 +139,9 @@ pub(super) async fn open<T: Transport>(stream: T, opened: Opened) {
         main,
         slot,
     } = opened;
-    let _ = stream.tcp().set_nodelay(true);
+    if let Some(tcp) = stream.tcp() {
+        let _ = tcp.set_nodelay(true);
+    }
     let config = app.config();
     let write_timeout =
         WriteTimeout::new(Duration::from_secs(config.pacing.client_timeout_s.get()));
@@ -144,8 +161,11 @@ pub(super) async fn open<T: Transport>(stream: T, opened: Opened) {
         Opening::Stream(request) => {
             let (head, body) = direct::answer(&app, request, &conn).await;
             let endless = body.as_endless();
-            if let Some(plan) = endless.and_then(|e| e.send_plan(head.len())) {
-                writer::bound_send_buffer(io.get_ref().tcp(), plan);
+            if let (Some(plan), Some(tcp)) = (
+                endless.and_then(|e| e.send_plan(head.len())),
+                io.get_ref().tcp(),
+            ) {
+                writer::bound_send_buffer(tcp, plan);
             }
             let read_closed_ends = endless.is_some_and(|e| e.ends_with_client_close());
             let mut writer = StreamWriter::new(head, body, read_closed_ends);
@@ -170,10 +190,9 @@ pub(super) async fn open<T: Transport>(stream: T, opened: Opened) {
             // The kernel holds a little of a whole response, not all of it: a client that
             // takes a segment a few bytes at a time keeps the writes waiting, where they are
             // timed, instead of holding the connection for as long as it likes.
-            writer::bound_send_buffer(
-                io.get_ref().tcp(),
-                writer::SendBufferPlan::for_whole_responses(),
-            );
+            if let Some(tcp) = io.get_ref().tcp() {
+                writer::bound_send_buffer(tcp, writer::SendBufferPlan::for_whole_responses());
+            }
             let h2 = io.get_ref().is_h2();
             T::carry_on(io, &connections, &main, move |io| async move {
                 let _slot = slot;
@@ -253,14 +272,15 @@ where
     }
 }
 
-/// A TLS connection's handshake, bounded by the header timeout; then it opens as a plain one.
+/// A TLS connection's handshake on the front runtime, bounded by the header timeout; then it
+/// opens as a plain one does.
 pub(super) async fn open_tls(
     stream: TcpStream,
     acceptor: tokio_rustls::TlsAcceptor,
     opened: Opened,
 ) {
     let header_timeout = Duration::from_secs(opened.app.config().server.header_timeout_s.get());
-    match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+    match tokio::time::timeout(header_timeout, acceptor.accept(MovableTcp::new(stream))).await {
         Ok(Ok(tls)) => open(tls, opened).await,
         // Scanners, plain HTTP on the TLS port, clients that distrust the certificate.
         Ok(Err(error)) => tracing::debug!(peer = %opened.peer, %error, "TLS handshake failed"),

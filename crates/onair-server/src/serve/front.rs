@@ -7,8 +7,8 @@
 //! response head and the burst, and only then hands the connection to the main runtime, where
 //! it spends its hours. A new listener's first byte never waits for the crowd.
 //!
-//! A TLS connection is accepted here too, but its handshake and opening run on the main runtime
-//! (a TLS session cannot move between runtimes); TLS costs far more than that wait.
+//! A TLS connection is opened here too: its handshake, head and burst, before its session moves
+//! to the main runtime with the socket under it (see [`super::movable`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -130,19 +130,8 @@ async fn accept_loop(
                         connections.spawn(connection::open(stream, opened).instrument(span));
                     }
                     Some(acceptor) => {
-                        // The socket moves to the main runtime before its first byte is read.
-                        let Ok(stream) = stream.into_std() else {
-                            continue;
-                        };
-                        let acceptor = acceptor.clone();
-                        connections.spawn_on(
-                            async move {
-                                if let Ok(stream) = tokio::net::TcpStream::from_std(stream) {
-                                    connection::open_tls(stream, acceptor, opened).await;
-                                }
-                            }
-                            .instrument(span),
-                            &main,
+                        connections.spawn(
+                            connection::open_tls(stream, acceptor.clone(), opened).instrument(span),
                         );
                     }
                 }

@@ -5,6 +5,7 @@
 //! - [`front`]: the front-door runtime whose accept loops take every connection.
 //! - [`connection`]: one connection, plain or TLS: its opening, its hand-off to the main
 //!   runtime, and hyper (HTTP/1.1, or HTTP/2 over TLS) for everything that is not endless.
+//! - [`movable`]: a TCP socket that moves between runtimes under a TLS session.
 //! - [`listener`]: the listening socket, the open-file limit, and the connection cap that keeps
 //!   descriptors for the stations' files.
 //! - [`direct`]: reads each request head and answers endless requests (streams, `/events`)
@@ -18,6 +19,7 @@ pub mod connection;
 pub mod direct;
 pub mod front;
 pub mod listener;
+pub mod movable;
 pub mod routes;
 pub mod server;
 pub mod urls;
