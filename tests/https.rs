@@ -505,6 +505,17 @@ async fn plain_http_garbage_and_silence_on_the_https_port_are_closed_and_disturb
             "{what}: no HTTP answer in the clear"
         );
     }
+    // An HTTP/2 connection that asks for nothing is closed too (as hyper closes an idle
+    // HTTP/1.1 one), where it would hold its descriptor for ever.
+    let mut idle = https.ca.connect(https.tls_addr(), &[b"h2"]).await;
+    assert_eq!(idle.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let closed = timeout(5 * SECOND, async {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 1024];
+        while matches!(idle.read(&mut buf).await, Ok(n) if n > 0) {}
+    })
+    .await;
+    assert!(closed.is_ok(), "an idle HTTP/2 connection stayed open");
     // The listener played on, and new handshakes are served.
     listener.read_for(SECOND).await;
     assert!(!listener.eof);

@@ -10,6 +10,7 @@
 //! - [`responses`]: text, JSON, 503, cache validators, text made safe for headers and HTML.
 //! - [`writer`]: the [`StreamWriter`](writer::StreamWriter) that writes endless bodies straight
 //!   to the socket, and the socket buffer bounds.
+//! - [`activity`]: whether an HTTP/2 connection has responses open, and since when not.
 //! - [`timed_io`]: the socket wrapper that drops clients whose socket accepts nothing.
 //! - [`proxy`]: the client's address behind a trusted reverse proxy.
 //! - [`icy`]: ICY metadata blocks, woven into a stream every 16,000 bytes.
@@ -18,6 +19,7 @@
 //!   passwords for a while.
 //! - [`request_body`]: a request body read as it comes (close-delimited, sized or chunked).
 
+pub mod activity;
 pub mod auth;
 pub mod body;
 pub mod guard;

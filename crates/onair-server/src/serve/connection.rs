@@ -23,6 +23,7 @@ use super::listener::Slot;
 use super::movable::MovableTcp;
 use super::routes;
 use crate::app::{App, Conn};
+use crate::http::activity::{Activity, Counted};
 use crate::http::head::Rewind;
 use crate::http::timed_io::{TimedIo, WriteTimeout};
 use crate::http::writer::{self, StreamWriter};
@@ -223,19 +224,31 @@ async fn serve_http<T: Transport>(io: Rewind<TimedIo<T>>, app: Arc<App>, conn: C
     let Http { h2, header_timeout } = http;
     let peer = conn.peer;
     let closing = app.closing.clone();
-    let service = service_fn(move |req| {
-        let (app, conn) = (Arc::clone(&app), conn.clone());
-        async move { Ok::<_, Infallible>(routes::respond(&app, &req, &conn).await) }
-    });
     let io = TokioIo::new(io);
     let result = if h2 {
+        // A connection that asks for nothing for the header timeout is closed, as hyper does
+        // for HTTP/1.1: every response counts as open until its body is done.
+        let activity = Activity::new(tokio::time::Instant::now());
+        let counted = Arc::clone(&activity);
+        let service = service_fn(move |req| {
+            let (app, conn, open) = (Arc::clone(&app), conn.clone(), counted.begin());
+            async move {
+                let response = routes::respond(&app, &req, &conn).await;
+                Ok::<_, Infallible>(response.map(|body| Counted::new(body, open)))
+            }
+        });
         let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
         builder
             .timer(TokioTimer::new())
             .max_header_list_size(crate::http::head::MAX_HEAD as u32);
         let conn = builder.serve_connection(io, service);
-        until_closing(conn, &closing, |c| c.graceful_shutdown()).await
+        let idle = Some((&*activity, header_timeout));
+        until_closing(conn, &closing, idle, |c| c.graceful_shutdown()).await
     } else {
+        let service = service_fn(move |req| {
+            let (app, conn) = (Arc::clone(&app), conn.clone());
+            async move { Ok::<_, Infallible>(routes::respond(&app, &req, &conn).await) }
+        });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
@@ -244,7 +257,7 @@ async fn serve_http<T: Transport>(io: Rewind<TimedIo<T>>, app: Arc<App>, conn: C
             // A client may shut down its side once its request is sent; it is still answered.
             .half_close(true);
         let conn = builder.serve_connection(io, service);
-        until_closing(conn, &closing, |c| c.graceful_shutdown()).await
+        until_closing(conn, &closing, None, |c| c.graceful_shutdown()).await
     };
     if let Some(Err(error)) = result {
         // Clients leave, time out and send junk: normal life for a radio server.
@@ -252,24 +265,48 @@ async fn serve_http<T: Transport>(io: Rewind<TimedIo<T>>, app: Arc<App>, conn: C
     }
 }
 
-/// Runs `conn` to its end; at shutdown, asks it to finish gracefully and waits a bounded time.
-/// `None` when it did not finish in time.
+/// Runs `conn` to its end; at shutdown, or once idle past the limit `idle` gives, asks it to
+/// finish gracefully and waits a bounded time. `None` when it did not finish in time.
 async fn until_closing<C, E>(
     conn: C,
     closing: &tokio_util::sync::CancellationToken,
+    idle: Option<(&Activity, Duration)>,
     graceful: impl FnOnce(std::pin::Pin<&mut C>),
 ) -> Option<Result<(), E>>
 where
     C: Future<Output = Result<(), E>>,
 {
     tokio::pin!(conn);
-    tokio::select! {
-        result = conn.as_mut() => Some(result),
-        () = closing.cancelled() => {
-            graceful(conn.as_mut());
-            tokio::time::timeout(HYPER_GRACE, conn.as_mut()).await.ok()
+    loop {
+        // Checked again at least every header timeout while responses are open.
+        let deadline = idle.map(|(activity, limit)| {
+            activity
+                .idle_deadline(limit)
+                .unwrap_or_else(|| tokio::time::Instant::now() + limit)
+        });
+        let idle_past = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            result = conn.as_mut() => return Some(result),
+            () = closing.cancelled() => break,
+            () = idle_past => {
+                let now = tokio::time::Instant::now();
+                let over = idle.is_some_and(|(activity, limit)| {
+                    activity.idle_deadline(limit).is_some_and(|at| at <= now)
+                });
+                if over {
+                    // Nothing is open: nothing to finish.
+                    return None;
+                }
+            }
         }
     }
+    graceful(conn.as_mut());
+    tokio::time::timeout(HYPER_GRACE, conn.as_mut()).await.ok()
 }
 
 /// A TLS connection's handshake on the front runtime, bounded by the header timeout; then it
