@@ -28,6 +28,11 @@ use crate::http::head::Rewind;
 use crate::http::timed_io::{TimedIo, WriteTimeout};
 use crate::http::writer::{self, StreamWriter};
 
+/// Most HTTP/2 streams open at once on one connection.
+const H2_MAX_STREAMS: u32 = 100;
+/// How often an HTTP/2 connection is pinged, and how long its answer may take.
+const H2_PING_EVERY: Duration = Duration::from_secs(20);
+
 /// How long shutdown lets hyper finish the responses under way.
 pub(super) const HYPER_GRACE: Duration = Duration::from_secs(4);
 
@@ -240,7 +245,14 @@ async fn serve_http<T: Transport>(io: Rewind<TimedIo<T>>, app: Arc<App>, conn: C
         let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
         builder
             .timer(TokioTimer::new())
-            .max_header_list_size(crate::http::head::MAX_HEAD as u32);
+            .max_header_list_size(crate::http::head::MAX_HEAD as u32)
+            // A page, its status, playlists and segments need a handful of streams at once;
+            // every stream may be a listener, and listener limits apply to each.
+            .max_concurrent_streams(H2_MAX_STREAMS)
+            // A peer that vanished while its streams' windows are shut (no write to time out)
+            // is found by a ping it does not answer.
+            .keep_alive_interval(H2_PING_EVERY)
+            .keep_alive_timeout(H2_PING_EVERY);
         let conn = builder.serve_connection(io, service);
         let idle = Some((&*activity, header_timeout));
         until_closing(conn, &closing, idle, |c| c.graceful_shutdown()).await
