@@ -582,3 +582,44 @@ async fn sighup_and_a_config_edit_load_a_new_pair() {
     listener.read_for(SECOND).await;
     assert!(!listener.eof, "the listener stayed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_listener_that_reads_nothing_is_dropped_after_client_timeout() {
+    use onair_core::testing::{adts_stream, FrameSpec};
+    use tokio::io::AsyncWriteExt;
+    // A loud synthetic station (about 750 kB/s) with a 20 s burst floods any socket buffer
+    // at once; over TLS too the listener that then reads nothing is dropped, and a reading
+    // one is served on.
+    let spec = FrameSpec {
+        sample_rate_index: 0,
+        payload_len: 8000,
+        ..FrameSpec::default()
+    };
+    let ca = TestCa::new();
+    let certs = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = ca.leaf("loud", 30 * DAY).write(certs.path());
+    let config = format!(
+        "listen_tls = \"127.0.0.1:0\"\n[pacing]\nburst_ms = 20000\nqueue_ms = 60000\nclient_timeout_s = 1\n[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+        cert.display(),
+        key.display()
+    );
+    let server = TestServer::start(&[("loud.aac", &adts_stream(&spec, 1000))], &config).await;
+    let addr = server.tls_addr.expect("HTTPS");
+    let mut stuck = ca.connect(addr, &[b"http/1.1"]).await;
+    stuck
+        .write_all(b"GET /loud HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .expect("send");
+    server.wait_listeners("loud", 1, 2 * SECOND).await;
+    let mut steady = HttpResponse::send_on(
+        ca.connect(addr, &[b"http/1.1"]).await,
+        "GET /loud HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    )
+    .await;
+    steady.read_for(SECOND).await;
+    // The stuck one is gone within the timeout (and the time to fill its buffers).
+    server.wait_listeners("loud", 1, 10 * SECOND).await;
+    steady.read_for(SECOND).await;
+    assert!(!steady.eof, "the reading listener stays");
+    drop(stuck);
+}

@@ -206,7 +206,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
         this.check(cx, polled)
     }
 
+    /// Timed too: over TLS a shutdown first sends what the session holds (and its
+    /// `close_notify`), which a client that reads nothing never takes.
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_shutdown(cx);
+        this.check(cx, polled)
     }
 }

@@ -148,6 +148,10 @@ impl<B: Body<Data = Bytes, Error = Infallible> + Unpin> StreamWriter<B> {
         }
         // After the burst, one piece at a time: keep no room for twenty.
         self.pieces.shrink_to(2);
+        // Over TLS a write may leave encrypted records in the session when the socket is full:
+        // they go out now, not with the next chunk (and a client that takes none is timed as
+        // a stalled write). Over plain TCP there is nothing to flush.
+        std::task::ready!(Pin::new(&mut *io).poll_flush(cx))?;
         Poll::Ready(Ok(()))
     }
 }

@@ -185,11 +185,19 @@ pub(super) async fn open<T: Transport>(stream: T, opened: Opened) {
             }
             T::carry_on(io, &connections, &main, move |mut io| async move {
                 let _slot = slot;
-                if let Err(error) = writer.run(&mut io).await {
-                    // Listeners leave and time out: normal life for a radio server.
-                    tracing::debug!(%peer, %error, "stream ended");
+                let ended = writer.run(&mut io).await;
+                // The listener is gone from its station now, not after the close below.
+                drop(writer);
+                match ended {
+                    // The stream ended (off air, shutdown): a clean close, bounded by the
+                    // write timeout.
+                    Ok(()) => {
+                        let _ = io.shutdown().await;
+                    }
+                    // Listeners leave and time out: normal life for a radio server. Nothing
+                    // more is sent to them.
+                    Err(error) => tracing::debug!(%peer, %error, "stream ended"),
                 }
-                let _ = io.shutdown().await;
             });
         }
         Opening::Other(prefix) => {
