@@ -25,6 +25,12 @@ pub enum TlsError {
         #[source]
         source: std::io::Error,
     },
+    /// The path is a folder, a FIFO or a device, not a file.
+    #[error("{} is not a regular file", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
     /// A file is larger than any certificate or key.
     #[error("{} is {size} bytes: not a PEM certificate or key", path.display())]
     TooLarge {
@@ -184,7 +190,14 @@ fn read_pem(path: &Path) -> Result<Vec<u8>, TlsError> {
         path: path.to_path_buf(),
         source,
     };
-    let size = std::fs::metadata(path).map_err(read_error)?.len();
+    let metadata = std::fs::metadata(path).map_err(read_error)?;
+    // A FIFO or a device would block the read (and the task doing it) for ever.
+    if !metadata.is_file() {
+        return Err(TlsError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let size = metadata.len();
     if size > MAX_PEM_BYTES {
         return Err(TlsError::TooLarge {
             path: path.to_path_buf(),
@@ -307,6 +320,14 @@ mod tests {
         assert!(error.to_string().contains("text.pem"), "{error}");
         let error = CertPair::load(&fixture("ec.crt"), &text, &provider()).expect_err("no key");
         assert!(matches!(error, TlsError::Key { .. }), "{error:?}");
+        let error = CertPair::load(dir.path(), &text, &provider()).expect_err("a folder");
+        assert!(matches!(error, TlsError::NotAFile { .. }), "{error:?}");
+        let fifo = dir.path().join("fifo.pem");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let error = CertPair::load(&fifo, &text, &provider()).expect_err("a FIFO");
+            assert!(matches!(error, TlsError::NotAFile { .. }), "{error:?}");
+        }
         let missing = dir.path().join("missing.pem");
         let error = CertPair::load(&missing, &text, &provider()).expect_err("missing");
         assert!(matches!(error, TlsError::Read { .. }), "{error:?}");
