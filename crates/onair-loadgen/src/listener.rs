@@ -36,7 +36,7 @@ pub struct Target {
     /// Ask for ICY metadata.
     pub icy: bool,
     /// TLS (an `https://` URL).
-    pub tls: Option<Tls>,
+    pub tls: Option<crate::tls::Tls>,
 }
 
 impl Target {
@@ -84,21 +84,6 @@ impl Target {
             icy,
             tls,
         })
-    }
-}
-
-/// How to speak TLS to a target.
-#[derive(Clone)]
-pub struct Tls {
-    /// The client settings (the CA trusted).
-    pub connector: tokio_rustls::TlsConnector,
-    /// The server name to verify.
-    pub name: rustls::pki_types::ServerName<'static>,
-}
-
-impl std::fmt::Debug for Tls {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tls({:?})", self.name)
     }
 }
 

@@ -1,8 +1,23 @@
 //! The TLS client of `https://` URLs: it trusts the CA given with `--tls-ca` and verifies the
 //! server's name, as a real player would.
 
+/// How to speak TLS to a target.
+#[derive(Clone)]
+pub struct Tls {
+    /// The client settings (the CA trusted).
+    pub connector: tokio_rustls::TlsConnector,
+    /// The server name to verify.
+    pub name: rustls::pki_types::ServerName<'static>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tls({:?})", self.name)
+    }
+}
+
 /// A TLS client that trusts the CA in `ca` and verifies `host` (without its port).
-pub fn client(ca: &std::path::Path, host: &str) -> Result<crate::listener::Tls, String> {
+pub fn client(ca: &std::path::Path, host: &str) -> Result<Tls, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, ServerName};
     let mut roots = rustls::RootCertStore::empty();
@@ -22,7 +37,7 @@ pub fn client(ca: &std::path::Path, host: &str) -> Result<crate::listener::Tls, 
     let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
     let name = ServerName::try_from(name.trim_matches(['[', ']']).to_string())
         .map_err(|e| format!("{host}: {e}"))?;
-    Ok(crate::listener::Tls {
+    Ok(Tls {
         connector: tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)),
         name,
     })
