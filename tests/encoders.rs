@@ -203,7 +203,8 @@ async fn gstreamer_shout2send_goes_live() {
         .kill_on_drop(true)
         .spawn()
         .expect("run gst-launch-1.0");
-    onair_tests::eventually("shout2send on air", 10 * SECOND, || {
+    // The first gst-launch-1.0 on a machine builds GStreamer's plugin registry first.
+    onair_tests::eventually("shout2send on air", 20 * SECOND, || {
         server.registry.get("mix").is_some_and(|s| s.live.on_air())
     })
     .await;
