@@ -52,22 +52,7 @@ pub(super) fn https_redirect<B>(
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
     let base = match config.server.public_url.as_deref() {
         Some(url) if url.starts_with("https://") => url.trim_end_matches('/').to_string(),
-        _ => {
-            let host = request_host(req).unwrap_or("localhost");
-            // The host without its port (`[::1]:8080`, `radio.example.com:8080`).
-            let name = match host.rsplit_once(':') {
-                Some((name, port))
-                    if !name.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) =>
-                {
-                    name
-                }
-                _ => host,
-            };
-            match tls_port {
-                443 => format!("https://{name}"),
-                port => format!("https://{name}:{port}"),
-            }
-        }
+        _ => https_origin(request_host(req).unwrap_or("localhost"), tls_port),
     };
     let mut response = text(
         StatusCode::PERMANENT_REDIRECT,
@@ -78,4 +63,37 @@ pub(super) fn https_redirect<B>(
         .headers_mut()
         .insert(http::header::LOCATION, location);
     Some(response)
+}
+
+/// `https://` and `host` (a `Host` value, its port left out) on port `tls_port`.
+fn https_origin(host: &str, tls_port: u16) -> String {
+    // The host without its port (`[::1]:8080`, `radio.example.com:8080`).
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !name.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    match tls_port {
+        443 => format!("https://{name}"),
+        port => format!("https://{name}:{port}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::https_origin;
+
+    #[test]
+    fn the_https_origin_keeps_the_host_and_takes_the_https_port() {
+        assert_eq!(
+            https_origin("radio.example.com:8080", 8443),
+            "https://radio.example.com:8443"
+        );
+        assert_eq!(
+            https_origin("radio.example.com", 443),
+            "https://radio.example.com"
+        );
+        assert_eq!(https_origin("[::1]:8080", 8443), "https://[::1]:8443");
+        assert_eq!(https_origin("[::1]", 8443), "https://[::1]:8443");
+        assert_eq!(https_origin("127.0.0.1:80", 443), "https://127.0.0.1");
+    }
 }
