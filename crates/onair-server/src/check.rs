@@ -196,7 +196,7 @@ fn tls_row(config: &crate::Config, now: std::time::SystemTime) -> Option<([Strin
                 },
                 humantime::format_rfc3339_seconds(pair.not_after),
             );
-            if pair.remaining(now) < crate::tls::reload::EXPIRY_WARNING {
+            if pair.remaining(now) < crate::tls::timing::EXPIRY_WARNING {
                 (format!("warning: expires soon: {what}"), Severity::Warning)
             } else {
                 (format!("ok: {what}"), Severity::Ok)

@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use notify::event::{AccessKind, AccessMode};
 use notify::{EventKind, RecursiveMode, Watcher as _};
@@ -16,15 +15,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::store::CertStore;
+use super::timing::ReloadTiming;
 use crate::config::Config;
-
-/// Quiet time after the last file event before reading: certbot writes the certificate and the
-/// key one after the other, and the pair is only whole after both.
-const QUIET: Duration = Duration::from_millis(200);
-/// The files are read this often anyway (a change inside a symlinked folder may not be seen).
-const LOOK_EVERY: Duration = Duration::from_secs(60);
-/// An operator is warned this long before the certificate expires.
-pub const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 24 * 3600);
 
 /// Reads the certificate again when it changes. Made when the server binds, so that no change
 /// after `bind` returns is missed; [`run`](Reloader::run) then keeps the store in step.
@@ -76,44 +68,40 @@ impl Reloader {
         stop: CancellationToken,
     ) {
         let store = Arc::clone(&self.store);
-        let mut warned_expiry = false;
+        let mut timing = ReloadTiming::new(Instant::now());
         let mut last_error = None;
-        let mut reload_at: Option<Instant> = None;
-        let mut next_look = Instant::now() + LOOK_EVERY;
         loop {
             let files = files_of(&config.borrow()).unwrap_or_else(|| store.files());
             self.watch(&files);
-            let wake = reload_at.map_or(next_look, |at| at.min(next_look));
             tokio::select! {
                 biased;
                 () = stop.cancelled() => return,
-                Some(()) = self.events.recv() => reload_at = Some(Instant::now() + QUIET),
+                Some(()) = self.events.recv() => timing.file_changed(Instant::now()),
                 () = next_signal(&mut self.hangup) => {
                     tracing::info!("SIGHUP: reading the TLS certificate and key again");
-                    reload_at = Some(Instant::now());
+                    timing.read_now(Instant::now());
                 }
                 changed = config.changed() => {
                     if changed.is_err() {
                         return;
                     }
                     if files_of(&config.borrow()).is_some_and(|f| f != store.files()) {
-                        reload_at = Some(Instant::now());
+                        timing.read_now(Instant::now());
                     }
                 }
-                () = tokio::time::sleep_until(wake) => {
-                    reload_at = None;
-                    next_look = Instant::now() + LOOK_EVERY;
+                () = tokio::time::sleep_until(timing.wake_at()) => {
+                    if !timing.due(Instant::now()) {
+                        continue;
+                    }
                     reload(&store, &files, &*clock, &mut last_error);
                     let remaining = store.current().remaining(clock.now());
-                    let expiring = remaining < EXPIRY_WARNING;
-                    if expiring && !warned_expiry {
+                    if timing.warn_expiry(remaining) {
                         tracing::warn!(
                             cert = %files.0.display(),
                             days_left = remaining.as_secs() / 86_400,
                             "the TLS certificate expires soon; renew it (the new files are loaded without a restart)"
                         );
                     }
-                    warned_expiry = expiring;
                 }
             }
         }
