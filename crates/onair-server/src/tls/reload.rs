@@ -70,6 +70,8 @@ impl Reloader {
         let store = Arc::clone(&self.store);
         let mut timing = ReloadTiming::new(Instant::now());
         let mut last_error = None;
+        // A certificate close to its end is said at start, not a minute later.
+        warn_if_expiring(&store, &mut timing, &*clock);
         loop {
             let files = files_of(&config.borrow()).unwrap_or_else(|| store.files());
             self.watch(&files);
@@ -94,17 +96,24 @@ impl Reloader {
                         continue;
                     }
                     reload(&store, &files, &*clock, &mut last_error);
-                    let remaining = store.current().remaining(clock.now());
-                    if timing.warn_expiry(remaining) {
-                        tracing::warn!(
-                            cert = %files.0.display(),
-                            days_left = remaining.as_secs() / 86_400,
-                            "the TLS certificate expires soon; renew it (the new files are loaded without a restart)"
-                        );
-                    }
+                    warn_if_expiring(&store, &mut timing, &*clock);
                 }
             }
         }
+    }
+}
+
+/// Warns once when the certificate served enters its last [`EXPIRY_WARNING`] window.
+///
+/// [`EXPIRY_WARNING`]: super::timing::EXPIRY_WARNING
+fn warn_if_expiring(store: &CertStore, timing: &mut ReloadTiming, clock: &dyn WallClock) {
+    let remaining = store.current().remaining(clock.now());
+    if timing.warn_expiry(remaining) {
+        tracing::warn!(
+            cert = %store.files().0.display(),
+            days_left = remaining.as_secs() / 86_400,
+            "the TLS certificate expires soon; renew it (the new files are loaded without a restart)"
+        );
     }
 }
 
