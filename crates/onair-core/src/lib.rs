@@ -20,6 +20,8 @@
 //! - [`timeline`]: which programme plays at which tick ([`Timeline`]: what plays now and next,
 //!   track and segment boundaries, switches), HLS segments cut from it, and the
 //!   [`SegmentWindow`] that also holds audio no file can give again.
+//! - [`schedule`]: a station's week grid (slots in an IANA time zone), jingles, and the
+//!   [`Planner`] that lays them on the station clock as [`Timeline`] entries.
 //! - [`feed`]: the seam below the hub: the [`Feed`] trait, the [`TimelineFeed`] of a station's
 //!   files, the [`LiveFeed`] that puts a live source's frames over it, and the [`Pacer`] that
 //!   publishes any feed on the station clock.
@@ -37,6 +39,7 @@ mod error;
 pub mod feed;
 pub mod format;
 pub mod library;
+pub mod schedule;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod timeline;
@@ -58,6 +61,7 @@ pub use format::{
     HeaderError, Kind, MpegHeader, MpegVersion, TrackTags,
 };
 pub use library::{probe, probe_until, Order, Programme, SeekIndex, SeekPoint, Spot, StationInfo};
+pub use schedule::{Planner, Schedule};
 pub use timeline::{
     Entry, FrameSpan, Listing, NowAndNext, Packed, Placed, Segment, SegmentWindow, Stretch, Switch,
     Timeline,

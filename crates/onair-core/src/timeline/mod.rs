@@ -117,6 +117,37 @@ impl Timeline {
         }
     }
 
+    /// A timeline of `entries` (by `from`; the first covers everything before the second),
+    /// as a schedule plans them; none without entries.
+    pub fn planned(entries: Vec<Entry>) -> Option<Self> {
+        let mut iter = entries.into_iter();
+        let mut timeline = Timeline {
+            entries: vec![iter.next()?],
+            forgotten_discontinuities: 0,
+        };
+        timeline.extend(iter);
+        Some(timeline)
+    }
+
+    /// Plays each of `entries` from its tick on (see [`switch`](Self::switch)).
+    pub fn extend(&mut self, entries: impl IntoIterator<Item = Entry>) {
+        for entry in entries {
+            if self
+                .entries
+                .last()
+                .is_some_and(|last| last.from < entry.from)
+            {
+                self.entries.push(entry);
+                continue;
+            }
+            let switch = Switch {
+                at: entry.from,
+                offset: entry.offset,
+            };
+            self.switch(switch, entry.programme);
+        }
+    }
+
     /// The entry playing at `tick`.
     pub fn at(&self, tick: u64) -> &Entry {
         let i = self.entries.partition_point(|e| e.from <= tick);

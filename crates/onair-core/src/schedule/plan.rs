@@ -1,0 +1,460 @@
+//! The schedule laid on the station clock: which programme plays from which tick, as a pure
+//! function of the programmes, the grid, the jingle rule and the epoch.
+//!
+//! The plan is played forward from the epoch (tick 0, the station's own programme on the clock),
+//! one decision at a time, and every replica (and a restart) plays it alike:
+//!
+//! - **A slot starts** at its start time `S`. `start = "track"`: when the track playing then ends,
+//!   if that is at most `max_wait` after `S`; a track that would run longer is cut at the first
+//!   frame boundary at or after `S` (on time, rather than late and cut anyway). `start = "time"`:
+//!   at the first frame boundary at or after `S`. The slot's programme begins with its first
+//!   track (a shuffled one, with the round of the day it starts on).
+//! - **A slot ends** at its end time `E` by the same rule (the track playing at `E` finishes if it
+//!   ends by `E + max_wait`). A slot track that would end later than that does not start: the
+//!   station's own programme takes over at the track boundary before it (but the slot's first
+//!   track always plays). The own programme comes back with the track its clock plays then,
+//!   from the track's start: the station's rotation goes on where the clock says, whatever the
+//!   slots before.
+//! - **Jingles** play between two tracks (never cutting one): after every `N` tracks, or at the
+//!   first track boundary after each `M`-minute mark of the station clock; then what they
+//!   interrupted goes on where it stopped. They are taken in turn from their folder. A jingle
+//!   never delays a slot: one due where a slot starts or ends is left out.
+//!
+//! A change (an edited grid, another programme) takes effect at a track boundary the caller
+//! chooses ([`Planner::change`]): the plan is played again up to it, then goes on with the new
+//! inputs.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::calendar::{Calendar, Occ};
+use super::inputs::{JingleEvery, Schedule, StartRule};
+use crate::clock::ticks::ticks_per_sample;
+use crate::library::{Programme, StationInfo};
+use crate::timeline::{Entry, Timeline};
+
+/// What plays, as the plan sees it.
+#[derive(Debug, Clone)]
+enum Playing {
+    /// The station's own programme.
+    Own,
+    /// A slot's programme, since tick `began`.
+    Slot { occ: Occ, began: u64 },
+    /// A jingle; then `resume` goes on.
+    Jingle { resume: Box<Resume> },
+}
+
+/// What a jingle interrupted.
+#[derive(Debug, Clone)]
+struct Resume {
+    programme: Arc<Programme>,
+    position: u64,
+    playing: Playing,
+}
+
+/// The plan at one tick (a track boundary): enough to go on from there.
+#[derive(Debug, Clone)]
+struct State {
+    entry: Entry,
+    playing: Playing,
+    /// A tick where a track of `entry` starts: every decision before it is made.
+    cursor: u64,
+    /// Tracks played (jingles aside), for jingles every N tracks.
+    tracks: u64,
+    /// Jingles played, for taking them in turn.
+    jingles: u64,
+    /// The next mark of jingles every M minutes not yet served.
+    next_mark: u64,
+    /// Occurrences that start before this tick are dealt with.
+    handled: u64,
+}
+
+/// A station's schedule, played forward on its clock.
+#[derive(Debug, Clone)]
+pub struct Planner {
+    schedule: Arc<Schedule>,
+    calendar: Calendar,
+    state: State,
+    /// The state at each entry planned lately, to play the plan again from after a change.
+    marks: VecDeque<State>,
+}
+
+impl Planner {
+    /// The plan of `schedule` from its epoch (tick 0: the own programme, on the clock).
+    pub fn new(schedule: Arc<Schedule>) -> Planner {
+        let calendar = Calendar::new(&schedule.grid, schedule.epoch, 0);
+        let state = State {
+            entry: Entry {
+                from: 0,
+                programme: Arc::clone(&schedule.own),
+                offset: 0,
+            },
+            playing: Playing::Own,
+            cursor: 0,
+            tracks: 0,
+            jingles: 0,
+            next_mark: match schedule.jingles.as_ref().map(|j| j.every) {
+                Some(JingleEvery::Ticks(m)) => m.max(1),
+                _ => u64::MAX,
+            },
+            handled: 0,
+        };
+        Planner {
+            schedule,
+            calendar,
+            marks: VecDeque::from([state.clone()]),
+            state,
+        }
+    }
+
+    /// What the plan is a function of.
+    pub fn schedule(&self) -> &Arc<Schedule> {
+        &self.schedule
+    }
+
+    /// The first entry, at tick 0.
+    pub fn first_entry(&self) -> Entry {
+        self.marks
+            .front()
+            .map_or_else(|| self.state.entry.clone(), |m| m.entry.clone())
+    }
+
+    /// How far the plan is decided: every entry starting before this tick is planned.
+    pub fn cursor(&self) -> u64 {
+        self.state.cursor
+    }
+
+    /// Plans on until every entry that starts before `until` is known; returns the new entries,
+    /// in order (an entry may start at `until` or after it).
+    pub fn plan_until(&mut self, until: u64) -> Vec<Entry> {
+        let mut out = Vec::new();
+        while self.state.cursor < until {
+            self.step(until, &mut out);
+        }
+        out
+    }
+
+    /// The timeline from tick `from` (its first entry the one playing there) up to `until`,
+    /// planned from wherever the plan is (the epoch, for a new planner).
+    pub fn timeline(&mut self, from: u64, until: u64) -> Timeline {
+        let mut current = self.state.entry.clone();
+        // A day at a time, keeping only the entry playing at the end of each.
+        let day = 86_400 * crate::clock::TICKS_PER_SECOND;
+        while self.state.cursor < from {
+            let step = from.min(self.state.cursor.saturating_add(day));
+            let entries = self.plan_until(step);
+            if let Some(last) = entries.into_iter().rev().find(|e| e.from <= from) {
+                current = last;
+            }
+            self.forget_before(self.state.cursor.saturating_sub(day));
+        }
+        let mut entries = vec![current];
+        entries.extend(self.plan_until(until));
+        let keep = entries.iter().rposition(|e| e.from <= from).unwrap_or(0);
+        let mut timeline = Timeline::planned(entries.split_off(keep))
+            .unwrap_or_else(|| Timeline::new(Arc::clone(&self.schedule.own)));
+        timeline.forget_before(from);
+        timeline
+    }
+
+    /// Forgets what is needed only to plan again before `tick`.
+    pub fn forget_before(&mut self, tick: u64) {
+        while self.marks.len() > 1 && self.marks[1].cursor <= tick {
+            self.marks.pop_front();
+        }
+    }
+
+    /// Goes on with `schedule` from tick `at` (a track boundary of the plan, after which nothing
+    /// has played yet); `ended` is the track that ended there, in its programme's round. Returns
+    /// the entries from `at` on, which replace the old ones: what plays at `at` stays if it is
+    /// the same slot (or the own programme) with the same programme; the same with another
+    /// programme goes on after the track that ended; anything else starts as the new grid says.
+    pub fn change(
+        &mut self,
+        at: u64,
+        schedule: Arc<Schedule>,
+        ended: Option<(&StationInfo, u64)>,
+        until: u64,
+    ) -> Vec<Entry> {
+        // The plan played again up to `at`, with the old inputs.
+        while self.marks.len() > 1 && self.marks.back().is_some_and(|m| m.cursor > at) {
+            self.marks.pop_back();
+        }
+        if let Some(mark) = self.marks.back() {
+            if mark.cursor <= at {
+                self.state = mark.clone();
+                self.calendar =
+                    Calendar::new(&self.schedule.grid, self.schedule.epoch, mark.cursor);
+            }
+        }
+        let mut replayed = Vec::new();
+        while self.state.cursor < at {
+            self.step(at, &mut replayed);
+        }
+        let mut calendar = Calendar::new(&schedule.grid, schedule.epoch, at);
+        let nominal = calendar
+            .under_way(&schedule.grid, at)
+            .into_iter()
+            .find(|o| programme_of(&schedule, o.slot).is_some());
+        let state = &mut self.state;
+        let mut playing = match &state.playing {
+            Playing::Jingle { resume } => resume.playing.clone(),
+            other => other.clone(),
+        };
+        let current = Arc::clone(match &state.playing {
+            Playing::Jingle { resume } => &resume.programme,
+            _ => &state.entry.programme,
+        });
+        let continuing = |new: &Arc<Programme>| -> Option<Entry> {
+            if Arc::ptr_eq(new, &current) && !matches!(state.playing, Playing::Jingle { .. }) {
+                return None;
+            }
+            let offset = match ended {
+                Some((track, round)) => new.continue_after(track, round).start,
+                None => new.locate(state.entry.position(at)).start,
+            };
+            Some(Entry {
+                from: at,
+                programme: Arc::clone(new),
+                offset,
+            })
+        };
+        let entry = match (&playing, nominal) {
+            (Playing::Slot { occ, .. }, Some(o)) if occ.slot == o.slot && occ.start == o.start => {
+                programme_of(&schedule, o.slot).and_then(continuing)
+            }
+            (Playing::Own, None) => continuing(&schedule.own),
+            (_, Some(o)) => {
+                playing = Playing::Slot { occ: o, began: at };
+                Some(slot_entry(&schedule, o, at))
+            }
+            (_, None) => {
+                playing = Playing::Own;
+                Some(own_entry(&schedule, at))
+            }
+        };
+        if let Some(entry) = entry {
+            state.entry = entry;
+        } else if let Playing::Jingle { resume } = &state.playing {
+            state.entry = Entry {
+                from: at,
+                programme: Arc::clone(&resume.programme),
+                offset: resume.position,
+            };
+        }
+        state.playing = playing;
+        state.handled = at + 1;
+        if let Some(JingleEvery::Ticks(m)) = schedule.jingles.as_ref().map(|j| j.every) {
+            let m = m.max(1);
+            state.next_mark = (at / m + 1) * m;
+        } else {
+            state.next_mark = u64::MAX;
+        }
+        let first = state.entry.clone();
+        self.schedule = schedule;
+        self.calendar = calendar;
+        self.marks.push_back(self.state.clone());
+        let mut out = vec![first];
+        out.extend(self.plan_until(until));
+        out
+    }
+
+    /// One decision: what happens during the track that starts at the cursor (jumping to the
+    /// track that holds the next event when nothing needs deciding before it, but never past
+    /// `limit`).
+    fn step(&mut self, limit: u64, out: &mut Vec<Entry>) {
+        let schedule = Arc::clone(&self.schedule);
+        let t = self.state.cursor;
+        let (spot, end) = {
+            let entry = &self.state.entry;
+            let spot = entry.programme.locate(entry.position(t));
+            let end = entry.tick_of(spot.end()).max(t + 1);
+            (spot, end)
+        };
+        if let Playing::Jingle { resume } = &self.state.playing {
+            let resume = (**resume).clone();
+            let entry = Entry {
+                from: end,
+                programme: resume.programme,
+                offset: resume.position,
+            };
+            return self.enter(end, entry, resume.playing, out);
+        }
+        let next = self.calendar.first_from(&schedule.grid, self.state.handled);
+        let slot_end = match &self.state.playing {
+            Playing::Slot { occ, began } => Some((occ.end, *began)),
+            _ => None,
+        };
+        // Nothing to decide before the track that holds the next event: go there at once.
+        let per_track = matches!(
+            schedule.jingles.as_ref().map(|j| j.every),
+            Some(JingleEvery::Tracks(_))
+        );
+        if !per_track {
+            let event = [
+                next.map(|o| o.start),
+                slot_end.map(|(e, _)| e),
+                Some(self.state.next_mark),
+                Some(limit),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(u64::MAX);
+            if event >= end && event != u64::MAX {
+                let entry = &self.state.entry;
+                let there = entry.tick_of(entry.programme.locate(entry.position(event)).start);
+                if there > t {
+                    self.state.cursor = there;
+                    return;
+                }
+            }
+        }
+        let frame = |tick: u64| {
+            frame_after(
+                entry_track_start(&self.state.entry, &spot),
+                &spot.track,
+                tick,
+                end,
+            )
+        };
+        // A slot that starts during this track.
+        if let Some(o) = next.filter(|o| o.start < end) {
+            let ends_first = slot_end.is_some_and(|(e, _)| e < o.start);
+            if !ends_first {
+                self.state.handled = o.start + 1;
+                if o.end <= t || programme_of(&schedule, o.slot).is_none() {
+                    return;
+                }
+                let play = &schedule.slots[o.slot];
+                let at = if o.start <= t {
+                    t
+                } else if play.start == StartRule::Track && end <= o.start + play.max_wait {
+                    end
+                } else {
+                    frame(o.start)
+                };
+                self.count_until(at, end);
+                let entry = slot_entry(&schedule, o, at);
+                return self.enter(at, entry, Playing::Slot { occ: o, began: at }, out);
+            }
+        }
+        // The slot playing ends during this track.
+        if let Some((e, began)) = slot_end.filter(|&(e, _)| e < end) {
+            let wait = match &self.state.playing {
+                Playing::Slot { occ, .. } => schedule.slots.get(occ.slot).map_or(0, |s| s.max_wait),
+                _ => 0,
+            };
+            let at = if e <= t {
+                t
+            } else if end <= e + wait {
+                end
+            } else if t > began {
+                t
+            } else {
+                frame(e)
+            };
+            self.count_until(at, end);
+            let entry = own_entry(&schedule, at);
+            return self.enter(at, entry, Playing::Own, out);
+        }
+        // The track plays to its end; a jingle may follow.
+        self.state.tracks += 1;
+        self.state.cursor = end;
+        let due = match schedule.jingles.as_ref().map(|j| j.every) {
+            Some(JingleEvery::Tracks(n)) => self.state.tracks.is_multiple_of(n.max(1)),
+            Some(JingleEvery::Ticks(m)) if end >= self.state.next_mark => {
+                self.state.next_mark = (end / m.max(1) + 1) * m.max(1);
+                true
+            }
+            _ => false,
+        };
+        let slot_here =
+            next.is_some_and(|o| o.start <= end) || slot_end.is_some_and(|(e, _)| e <= end);
+        if let (true, false, Some(jingles)) = (due, slot_here, schedule.jingles.as_ref()) {
+            let spot = jingles.programme.spot(0, self.state.jingles as usize);
+            self.state.jingles += 1;
+            let resume = Resume {
+                programme: Arc::clone(&self.state.entry.programme),
+                position: self.state.entry.position(end),
+                playing: self.state.playing.clone(),
+            };
+            let entry = Entry {
+                from: end,
+                programme: Arc::clone(&jingles.programme),
+                offset: spot.start,
+            };
+            self.enter(
+                end,
+                entry,
+                Playing::Jingle {
+                    resume: Box::new(resume),
+                },
+                out,
+            );
+        }
+    }
+
+    /// Counts the track that ends (or is cut) at `at`, if it played at all.
+    fn count_until(&mut self, at: u64, _end: u64) {
+        if at > self.state.cursor {
+            self.state.tracks += 1;
+        }
+    }
+
+    /// `entry` plays from `at` on.
+    fn enter(&mut self, at: u64, entry: Entry, playing: Playing, out: &mut Vec<Entry>) {
+        if out.last().is_some_and(|e| e.from == at) {
+            out.pop();
+        }
+        out.push(entry.clone());
+        self.state.entry = entry;
+        self.state.playing = playing;
+        self.state.cursor = at;
+        self.marks.push_back(self.state.clone());
+    }
+}
+
+/// The programme slot `slot` plays, if it has one.
+fn programme_of(schedule: &Schedule, slot: usize) -> Option<&Arc<Programme>> {
+    schedule.slots.get(slot).and_then(|s| s.programme.as_ref())
+}
+
+/// Occurrence `o` of a slot begins at `at` with its first track (of the round its day names).
+fn slot_entry(schedule: &Schedule, o: Occ, at: u64) -> Entry {
+    let programme = programme_of(schedule, o.slot).unwrap_or(&schedule.own);
+    Entry {
+        from: at,
+        programme: Arc::clone(programme),
+        offset: programme.spot(o.number, 0).start,
+    }
+}
+
+/// The own programme comes back at `at` with the track its clock plays there, from its start.
+fn own_entry(schedule: &Schedule, at: u64) -> Entry {
+    Entry {
+        from: at,
+        programme: Arc::clone(&schedule.own),
+        offset: schedule.own.locate(at).start,
+    }
+}
+
+/// The tick at which `spot` (a track of `entry`) starts (before the entry, for one it starts
+/// in the middle of).
+fn entry_track_start(entry: &Entry, spot: &crate::library::Spot) -> u64 {
+    if spot.start >= entry.offset {
+        entry.from + (spot.start - entry.offset)
+    } else {
+        entry.from.saturating_sub(entry.offset - spot.start)
+    }
+}
+
+/// The first frame boundary of `track` (started at tick `start`, ending at `end`) at or after
+/// `tick`.
+fn frame_after(start: u64, track: &StationInfo, tick: u64, end: u64) -> u64 {
+    let frame = u64::from(track.first.samples()) * ticks_per_sample(track.first.sample_rate());
+    if frame == 0 || tick <= start {
+        return tick.clamp(start, end);
+    }
+    (start + (tick - start).div_ceil(frame) * frame).min(end)
+}
