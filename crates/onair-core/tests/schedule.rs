@@ -426,9 +426,11 @@ fn an_edited_grid_takes_effect_at_the_chosen_boundary() {
         Arc::clone(&new),
         Some((&ended.track, ended.spot.round)),
         now + 600 * S,
+        false,
     );
     assert_eq!(entries[0].from, at);
     assert!(Arc::ptr_eq(&entries[0].programme, &show));
+    tl.truncate_from(at);
     tl.extend(entries);
     assert!(name_at(&tl, at).starts_with("show0"));
     // Another own programme, outside slots: it goes on after the track that ended.
@@ -448,8 +450,10 @@ fn an_edited_grid_takes_effect_at_the_chosen_boundary() {
         edited,
         Some((&ended.track, ended.spot.round)),
         later + 600 * S,
+        false,
     );
     assert!(Arc::ptr_eq(&entries[0].programme, &own2));
+    tl.truncate_from(at);
     tl.extend(entries.iter().cloned());
     assert_eq!(
         entries[0].offset,
@@ -464,7 +468,8 @@ fn an_edited_grid_takes_effect_at_the_chosen_boundary() {
     let same = Arc::clone(planner.schedule());
     let mut changed = tl.clone();
     changed.extend(planner.plan_until(at2));
-    changed.extend(planner.change(at2, same, None, until));
+    changed.truncate_from(at2);
+    changed.extend(planner.change(at2, same, None, until, false));
     for probe in (at2..until).step_by((97 * S) as usize) {
         let (a, b) = (expected.track_at(probe), changed.track_at(probe));
         assert_eq!((a.started, &a.track.path), (b.started, &b.track.path));
@@ -498,4 +503,32 @@ fn a_timeline_from_now_is_the_plan_from_the_epoch() {
         let (a, b) = (tl.track_at(probe), whole.track_at(probe));
         assert_eq!((a.started, &a.track.path), (b.started, &b.track.path));
     }
+}
+
+#[test]
+fn a_slot_that_interrupts_another_gives_it_back_where_it_stopped() {
+    let own = programme("own", &[200, 170, 230]);
+    let brunch = programme("brunch", &[600, 700]);
+    let mut news = slot("daily", "12:00", "12:05", &programme("news", &[240]));
+    news.start = StartRule::Time;
+    news.wait_s = 60;
+    let s = schedule(
+        "UTC",
+        &own,
+        vec![slot("sun", "09:00", "12:30", &brunch), news],
+        None,
+    );
+    let tl = timeline(&s, tick("2026-06-08T00:00:00Z"));
+    let noon = tick("2026-06-07T12:00:00Z");
+    let cut = tl.track_at(noon - 1);
+    assert!(cut.track.path.display().to_string().starts_with("brunch"));
+    let news_at = switch_in(&tl, noon, noon + FRAME).expect("the news on time");
+    // After the news (4:00), the brunch goes on from the frame where it was cut...
+    let back = switch_in(&tl, news_at.from + 1, news_at.from + 600 * S).expect("back");
+    assert_eq!(back.from, news_at.from + 240 * S);
+    assert!(Arc::ptr_eq(&back.programme, &brunch));
+    assert_eq!(back.offset, tl.at(noon - 1).position(news_at.from));
+    // ... and ends at its own end.
+    assert!(name_at(&tl, tick("2026-06-07T12:20:00Z")).starts_with("brunch"));
+    assert!(name_at(&tl, tick("2026-06-07T12:45:00Z")).starts_with("own"));
 }

@@ -54,6 +54,11 @@ impl Days {
         Ok(Days(bits))
     }
 
+    /// Whether day `day` of the week (0 is Monday) is one of these days.
+    pub fn contains(&self, day: usize) -> bool {
+        day < 7 && self.0 & (1 << day) != 0
+    }
+
     /// Whether `weekday` is one of these days.
     pub fn has(&self, weekday: Weekday) -> bool {
         self.0 & (1 << weekday.to_monday_zero_offset()) != 0
@@ -156,6 +161,12 @@ impl Grid {
         TimeZone::get(name).map_err(|_| format!("`{name}` is not an IANA time zone name"))
     }
 
+    /// The time zone named `name`, or UTC for a name that is not one (the config checks names
+    /// as it reads them).
+    pub fn zone_or_utc(name: &str) -> TimeZone {
+        TimeZone::get(name).unwrap_or(TimeZone::UTC)
+    }
+
     /// The grid's time zone.
     pub fn zone(&self) -> &TimeZone {
         &self.zone
@@ -242,6 +253,21 @@ impl Grid {
                 .to_string(),
             Err(_) => "?".to_string(),
         }
+    }
+
+    /// `at` as people say it at `now`: the local time (`07:00`) on the same day, with the day
+    /// of the week (`Mon 07:00`) on another.
+    pub fn short(&self, at: SystemTime, now: SystemTime) -> String {
+        let (Ok(t), Ok(n)) = (Timestamp::try_from(at), Timestamp::try_from(now)) else {
+            return "?".to_string();
+        };
+        let (t, n) = (t.to_zoned(self.zone.clone()), n.to_zoned(self.zone.clone()));
+        let format = if t.date() == n.date() {
+            "%H:%M"
+        } else {
+            "%a %H:%M"
+        };
+        t.strftime(format).to_string()
     }
 
     /// `at` as an RFC 3339 time with the zone's offset.

@@ -7,10 +7,12 @@
 //! - `calendar`: the grid's occurrences as station-clock ticks, read ahead by weeks.
 //! - `inputs`: what a plan is a function of ([`Schedule`]: programmes, grid, jingles, epoch),
 //!   and what it says about slots and live sources at an instant.
+//! - `change`: a running plan going on with new inputs from a track boundary.
 //! - `plan`: the [`Planner`] that plays the schedule forward from the epoch into
 //!   [`Entry`](crate::Entry)s of a [`Timeline`](crate::Timeline).
 
 mod calendar;
+mod change;
 mod grid;
 mod inputs;
 mod plan;

@@ -35,48 +35,53 @@ use crate::timeline::{Entry, Timeline};
 
 /// What plays, as the plan sees it.
 #[derive(Debug, Clone)]
-enum Playing {
+pub(super) enum Playing {
     /// The station's own programme.
     Own,
-    /// A slot's programme, since tick `began`.
-    Slot { occ: Occ, began: u64 },
+    /// A slot's programme, since tick `began`; `interrupted`: the slot it interrupted (one
+    /// that overlaps it), which goes on where it stopped if it is still on when this one ends.
+    Slot {
+        occ: Occ,
+        began: u64,
+        interrupted: Option<Box<Resume>>,
+    },
     /// A jingle; then `resume` goes on.
     Jingle { resume: Box<Resume> },
 }
 
 /// What a jingle interrupted.
 #[derive(Debug, Clone)]
-struct Resume {
-    programme: Arc<Programme>,
-    position: u64,
-    playing: Playing,
+pub(super) struct Resume {
+    pub(super) programme: Arc<Programme>,
+    pub(super) position: u64,
+    pub(super) playing: Playing,
 }
 
 /// The plan at one tick (a track boundary): enough to go on from there.
 #[derive(Debug, Clone)]
-struct State {
-    entry: Entry,
-    playing: Playing,
+pub(super) struct State {
+    pub(super) entry: Entry,
+    pub(super) playing: Playing,
     /// A tick where a track of `entry` starts: every decision before it is made.
-    cursor: u64,
+    pub(super) cursor: u64,
     /// Tracks played (jingles aside), for jingles every N tracks.
-    tracks: u64,
+    pub(super) tracks: u64,
     /// Jingles played, for taking them in turn.
-    jingles: u64,
+    pub(super) jingles: u64,
     /// The next mark of jingles every M minutes not yet served.
-    next_mark: u64,
+    pub(super) next_mark: u64,
     /// Occurrences that start before this tick are dealt with.
-    handled: u64,
+    pub(super) handled: u64,
 }
 
 /// A station's schedule, played forward on its clock.
 #[derive(Debug, Clone)]
 pub struct Planner {
-    schedule: Arc<Schedule>,
-    calendar: Calendar,
-    state: State,
+    pub(super) schedule: Arc<Schedule>,
+    pub(super) calendar: Calendar,
+    pub(super) state: State,
     /// The state at each entry planned lately, to play the plan again from after a change.
-    marks: VecDeque<State>,
+    pub(super) marks: VecDeque<State>,
 }
 
 impl Planner {
@@ -164,105 +169,10 @@ impl Planner {
         }
     }
 
-    /// Goes on with `schedule` from tick `at` (a track boundary of the plan, after which nothing
-    /// has played yet); `ended` is the track that ended there, in its programme's round. Returns
-    /// the entries from `at` on, which replace the old ones: what plays at `at` stays if it is
-    /// the same slot (or the own programme) with the same programme; the same with another
-    /// programme goes on after the track that ended; anything else starts as the new grid says.
-    pub fn change(
-        &mut self,
-        at: u64,
-        schedule: Arc<Schedule>,
-        ended: Option<(&StationInfo, u64)>,
-        until: u64,
-    ) -> Vec<Entry> {
-        // The plan played again up to `at`, with the old inputs.
-        while self.marks.len() > 1 && self.marks.back().is_some_and(|m| m.cursor > at) {
-            self.marks.pop_back();
-        }
-        if let Some(mark) = self.marks.back() {
-            if mark.cursor <= at {
-                self.state = mark.clone();
-                self.calendar =
-                    Calendar::new(&self.schedule.grid, self.schedule.epoch, mark.cursor);
-            }
-        }
-        let mut replayed = Vec::new();
-        while self.state.cursor < at {
-            self.step(at, &mut replayed);
-        }
-        let mut calendar = Calendar::new(&schedule.grid, schedule.epoch, at);
-        let nominal = calendar
-            .under_way(&schedule.grid, at)
-            .into_iter()
-            .find(|o| programme_of(&schedule, o.slot).is_some());
-        let state = &mut self.state;
-        let mut playing = match &state.playing {
-            Playing::Jingle { resume } => resume.playing.clone(),
-            other => other.clone(),
-        };
-        let current = Arc::clone(match &state.playing {
-            Playing::Jingle { resume } => &resume.programme,
-            _ => &state.entry.programme,
-        });
-        let continuing = |new: &Arc<Programme>| -> Option<Entry> {
-            if Arc::ptr_eq(new, &current) && !matches!(state.playing, Playing::Jingle { .. }) {
-                return None;
-            }
-            let offset = match ended {
-                Some((track, round)) => new.continue_after(track, round).start,
-                None => new.locate(state.entry.position(at)).start,
-            };
-            Some(Entry {
-                from: at,
-                programme: Arc::clone(new),
-                offset,
-            })
-        };
-        let entry = match (&playing, nominal) {
-            (Playing::Slot { occ, .. }, Some(o)) if occ.slot == o.slot && occ.start == o.start => {
-                programme_of(&schedule, o.slot).and_then(continuing)
-            }
-            (Playing::Own, None) => continuing(&schedule.own),
-            (_, Some(o)) => {
-                playing = Playing::Slot { occ: o, began: at };
-                Some(slot_entry(&schedule, o, at))
-            }
-            (_, None) => {
-                playing = Playing::Own;
-                Some(own_entry(&schedule, at))
-            }
-        };
-        if let Some(entry) = entry {
-            state.entry = entry;
-        } else if let Playing::Jingle { resume } = &state.playing {
-            state.entry = Entry {
-                from: at,
-                programme: Arc::clone(&resume.programme),
-                offset: resume.position,
-            };
-        }
-        state.playing = playing;
-        state.handled = at + 1;
-        if let Some(JingleEvery::Ticks(m)) = schedule.jingles.as_ref().map(|j| j.every) {
-            let m = m.max(1);
-            state.next_mark = (at / m + 1) * m;
-        } else {
-            state.next_mark = u64::MAX;
-        }
-        let first = state.entry.clone();
-        self.schedule = schedule;
-        self.calendar = calendar;
-        self.marks.push_back(self.state.clone());
-        let mut out = vec![first];
-        out.extend(self.plan_until(until));
-        out
-    }
-
     /// One decision: what happens during the track that starts at the cursor (jumping to the
     /// track that holds the next event when nothing needs deciding before it, but never past
     /// `limit`).
-    fn step(&mut self, limit: u64, out: &mut Vec<Entry>) {
+    pub(super) fn step(&mut self, limit: u64, out: &mut Vec<Entry>) {
         let schedule = Arc::clone(&self.schedule);
         let t = self.state.cursor;
         let (spot, end) = {
@@ -282,7 +192,7 @@ impl Planner {
         }
         let next = self.calendar.first_from(&schedule.grid, self.state.handled);
         let slot_end = match &self.state.playing {
-            Playing::Slot { occ, began } => Some((occ.end, *began)),
+            Playing::Slot { occ, began, .. } => Some((occ.end, *began)),
             _ => None,
         };
         // Nothing to decide before the track that holds the next event: go there at once.
@@ -335,8 +245,21 @@ impl Planner {
                     frame(o.start)
                 };
                 self.count_until(at, end);
+                let interrupted = match &self.state.playing {
+                    Playing::Slot { occ, .. } if occ.end > at => Some(Box::new(Resume {
+                        programme: Arc::clone(&self.state.entry.programme),
+                        position: self.state.entry.position(at),
+                        playing: self.state.playing.clone(),
+                    })),
+                    _ => None,
+                };
                 let entry = slot_entry(&schedule, o, at);
-                return self.enter(at, entry, Playing::Slot { occ: o, began: at }, out);
+                let playing = Playing::Slot {
+                    occ: o,
+                    began: at,
+                    interrupted,
+                };
+                return self.enter(at, entry, playing, out);
             }
         }
         // The slot playing ends during this track.
@@ -355,6 +278,22 @@ impl Planner {
                 frame(e)
             };
             self.count_until(at, end);
+            // A slot this one interrupted goes on where it stopped, if it is still on.
+            if let Playing::Slot {
+                interrupted: Some(resume),
+                ..
+            } = &self.state.playing
+            {
+                if matches!(&resume.playing, Playing::Slot { occ, .. } if occ.end > at) {
+                    let resume = (**resume).clone();
+                    let entry = Entry {
+                        from: at,
+                        programme: resume.programme,
+                        offset: resume.position,
+                    };
+                    return self.enter(at, entry, resume.playing, out);
+                }
+            }
             let entry = own_entry(&schedule, at);
             return self.enter(at, entry, Playing::Own, out);
         }
@@ -403,7 +342,7 @@ impl Planner {
     }
 
     /// `entry` plays from `at` on.
-    fn enter(&mut self, at: u64, entry: Entry, playing: Playing, out: &mut Vec<Entry>) {
+    pub(super) fn enter(&mut self, at: u64, entry: Entry, playing: Playing, out: &mut Vec<Entry>) {
         if out.last().is_some_and(|e| e.from == at) {
             out.pop();
         }
@@ -416,12 +355,12 @@ impl Planner {
 }
 
 /// The programme slot `slot` plays, if it has one.
-fn programme_of(schedule: &Schedule, slot: usize) -> Option<&Arc<Programme>> {
+pub(super) fn programme_of(schedule: &Schedule, slot: usize) -> Option<&Arc<Programme>> {
     schedule.slots.get(slot).and_then(|s| s.programme.as_ref())
 }
 
 /// Occurrence `o` of a slot begins at `at` with its first track (of the round its day names).
-fn slot_entry(schedule: &Schedule, o: Occ, at: u64) -> Entry {
+pub(super) fn slot_entry(schedule: &Schedule, o: Occ, at: u64) -> Entry {
     let programme = programme_of(schedule, o.slot).unwrap_or(&schedule.own);
     Entry {
         from: at,
@@ -431,7 +370,7 @@ fn slot_entry(schedule: &Schedule, o: Occ, at: u64) -> Entry {
 }
 
 /// The own programme comes back at `at` with the track its clock plays there, from its start.
-fn own_entry(schedule: &Schedule, at: u64) -> Entry {
+pub(super) fn own_entry(schedule: &Schedule, at: u64) -> Entry {
     Entry {
         from: at,
         programme: Arc::clone(&schedule.own),

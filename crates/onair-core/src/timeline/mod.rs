@@ -148,6 +148,13 @@ impl Timeline {
         }
     }
 
+    /// Drops every entry that starts at or after `tick` (but the first): what was planned from
+    /// there is planned again.
+    pub fn truncate_from(&mut self, tick: u64) {
+        let keep = self.entries.partition_point(|e| e.from < tick).max(1);
+        self.entries.truncate(keep);
+    }
+
     /// The entry playing at `tick`.
     pub fn at(&self, tick: u64) -> &Entry {
         let i = self.entries.partition_point(|e| e.from <= tick);

@@ -94,10 +94,7 @@ impl ConfigError {
     }
 
     pub(super) fn at_key(path: &Path, text: &str, key: &str, message: String) -> Self {
-        let table_line = key.rsplit_once('.').and_then(|(table, leaf)| {
-            find_line(text, &[&format!("[{table}.{leaf}]"), &format!("[{key}]")])
-        });
-        let (line, column) = match table_line {
+        let (line, column) = match header_of(text, key) {
             Some(at) => line_column(text, at),
             None => (0, 0),
         };
@@ -109,6 +106,45 @@ impl ConfigError {
             message,
         }
     }
+}
+
+/// Byte offset of the table header that holds `key`: `[key]`, the `n`-th `[[array]]` for
+/// `array[n]`, or else the nearest table above it that has a header.
+fn header_of(text: &str, key: &str) -> Option<usize> {
+    let mut key = key;
+    loop {
+        let found = match key.strip_suffix(']').and_then(|k| k.rsplit_once('[')) {
+            Some((array, index)) => {
+                let n: usize = index.parse().ok()?;
+                nth_line(text, &format!("[[{array}]]"), n)
+            }
+            None => find_line(text, &[&format!("[{key}]"), &format!("[[{key}]]")]),
+        };
+        if found.is_some() {
+            return found;
+        }
+        key = match key.rsplit_once('.') {
+            Some((parent, _)) => parent,
+            None => return None,
+        };
+    }
+}
+
+/// Byte offset of the `n`-th (0-based) line that starts with `start`.
+fn nth_line(text: &str, start: &str, n: usize) -> Option<usize> {
+    let mut offset = 0;
+    let mut seen = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with(start) {
+            if seen == n {
+                return Some(offset + line.len() - trimmed.len());
+            }
+            seen += 1;
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// 1-based line and column (in characters) of byte `at`.

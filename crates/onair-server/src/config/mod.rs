@@ -9,6 +9,7 @@
 //!   the checks across keys.
 //! - `station`: `[stations.<name>]` ([`StationConfig`]).
 //! - `live`: `[live]` and `[admin]`, and the passwords they name ([`Secrets`]).
+//! - `schedule`: a station's time zone, week grid and jingles ([`SlotConfig`], [`Zone`]).
 //! - `tls`: `[tls]`, the HTTPS listener's certificate ([`TlsConfig`]).
 //! - `values`: values that parse themselves ([`Bounded`], [`Epoch`], [`Cidr`]).
 //! - `error`: where the config comes from ([`ConfigSource`]) and [`ConfigError`].
@@ -25,15 +26,17 @@ use serde::Deserialize;
 mod error;
 mod live;
 pub mod naming;
+mod schedule;
 mod station;
 mod tls;
 mod values;
 
 pub use error::{ConfigError, ConfigSource};
 pub use live::{AdminConfig, LiveConfig, Secrets};
-pub use station::{CodecName, StationConfig, TrackOrder};
+pub use schedule::{JinglesConfig, SlotConfig, StartName, Zone};
+pub use station::{CodecName, StationConfig};
 pub use tls::TlsConfig;
-pub use values::{Bounded, Cidr, Epoch, Secret};
+pub use values::{Bounded, Cidr, Epoch, Secret, TrackOrder};
 
 /// Where the config is read from when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "config/config.toml";
@@ -100,7 +103,7 @@ impl Default for ServerConfig {
 }
 
 /// `[pacing]`
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PacingConfig {
     /// Audio per broadcast chunk, in milliseconds.
@@ -113,6 +116,8 @@ pub struct PacingConfig {
     pub client_timeout_s: Bounded<1, 3_600>,
     /// Tick 0 of every station's clock.
     pub epoch: Epoch,
+    /// The time zone of every station's slot times (IANA name).
+    pub timezone: Zone,
 }
 
 impl Default for PacingConfig {
@@ -123,6 +128,7 @@ impl Default for PacingConfig {
             queue_ms: Bounded(10_000),
             client_timeout_s: Bounded(30),
             epoch: Epoch::default(),
+            timezone: Zone::default(),
         }
     }
 }
@@ -174,6 +180,16 @@ impl Config {
             ),
             epoch: s.epoch.unwrap_or(p.epoch).0,
         }
+    }
+
+    /// The time zone of station `name`'s slot times: its own, else `[pacing]`'s.
+    pub fn timezone_for(&self, name: &str) -> &str {
+        self.stations
+            .get(name)
+            .and_then(|s| s.timezone.as_ref())
+            .unwrap_or(&self.pacing.timezone)
+            .0
+            .as_str()
     }
 
     /// The source password of station `name`: its own, else `[live]`'s; none refuses sources.
@@ -236,6 +252,7 @@ impl Config {
                     "a `live_only` station has no `file` or `folder`, and names the format its sources send: `codec`, `sample_rate` and `channels`".to_string(),
                 ));
             }
+            station::check_schedule(name, station, path, text)?;
             if let Some(why) = naming::reserved(name) {
                 return Err(ConfigError::at_key(
                     path,

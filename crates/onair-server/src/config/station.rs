@@ -1,10 +1,12 @@
 //! `[stations.<name>]`: one station's overrides, metadata, origin and format.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::values::{Bounded, Epoch, Secret};
+use super::error::ConfigError;
+use super::schedule::{JinglesConfig, SlotConfig, Zone};
+use super::values::{Bounded, Epoch, Secret, TrackOrder};
 
 /// `[stations.<name>]`
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -20,6 +22,12 @@ pub struct StationConfig {
     pub client_timeout_s: Option<Bounded<1, 3_600>>,
     /// Overrides `[pacing] epoch`.
     pub epoch: Option<Epoch>,
+    /// Overrides `[pacing] timezone`: the zone of the station's slot times.
+    pub timezone: Option<Zone>,
+    /// The week grid: `[[stations.<name>.slots]]`.
+    pub slots: Vec<SlotConfig>,
+    /// Jingles between tracks.
+    pub jingles: Option<JinglesConfig>,
     /// Station title shown to players.
     pub title: Option<String>,
     /// Genre shown to players.
@@ -69,6 +77,11 @@ pub enum CodecName {
 }
 
 impl StationConfig {
+    /// Whether the station plays a schedule (slots or jingles) rather than its programme alone.
+    pub fn is_scheduled(&self) -> bool {
+        !self.slots.is_empty() || self.jingles.is_some()
+    }
+
     /// Whether a track of `format` has what this station's config names (everything, when it
     /// names nothing).
     pub fn admits(&self, format: &onair_core::Format) -> bool {
@@ -104,14 +117,49 @@ impl StationConfig {
     }
 }
 
-/// `[stations.<name>] order`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TrackOrder {
-    /// In file-name order.
-    #[default]
-    Name,
-    /// Every track once per round, in an order drawn from the station's name and the round
-    /// number (the same on every replica and after a restart).
-    Shuffle,
+/// The checks across a station's schedule keys.
+pub(super) fn check_schedule(
+    name: &str,
+    station: &StationConfig,
+    path: &Path,
+    text: &str,
+) -> Result<(), ConfigError> {
+    let at =
+        |key: String, message: &str| ConfigError::at_key(path, text, &key, message.to_string());
+    if station.live_only && (!station.slots.is_empty() || station.jingles.is_some()) {
+        return Err(at(
+            format!("stations.{name}"),
+            "a `live_only` station has no programme to schedule: give the station files and mark slots `live_only` instead",
+        ));
+    }
+    for (i, slot) in station.slots.iter().enumerate() {
+        let key = format!("stations.{name}.slots[{i}]");
+        if slot.folder.is_some() && slot.file.is_some() {
+            return Err(at(key, "set `folder` or `file`, not both"));
+        }
+        if slot.folder.is_none() && slot.file.is_none() && !slot.live_only {
+            return Err(at(
+                key,
+                "a slot plays a `folder` or a `file` (or is `live_only`, for live shows over the station's programme)",
+            ));
+        }
+        if slot.from == slot.to {
+            return Err(at(
+                key,
+                "`from` and `to` are the same time: a slot lasts less than a day",
+            ));
+        }
+        if slot.name.trim().is_empty() {
+            return Err(at(key, "a slot has a `name`"));
+        }
+    }
+    if let Some(jingles) = &station.jingles {
+        if jingles.every_tracks.is_some() == jingles.every_minutes.is_some() {
+            return Err(at(
+                format!("stations.{name}.jingles"),
+                "set one of `every_tracks` and `every_minutes`",
+            ));
+        }
+    }
+    Ok(())
 }

@@ -162,3 +162,15 @@ impl fmt::Debug for Secret {
         f.write_str("Secret(..)")
     }
 }
+
+/// `[stations.<name>] order`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackOrder {
+    /// In file-name order.
+    #[default]
+    Name,
+    /// Every track once per round, in an order drawn from the station's name and the round
+    /// number (the same on every replica and after a restart).
+    Shuffle,
+}

@@ -287,6 +287,9 @@ fn admit(
         }
         Some(_) => app.logins.succeeded(peer.ip()),
     }
+    if let Some(refusal) = outside_live_slots(&station) {
+        return Err(refusal);
+    }
     let codec = station.info().codec();
     if let Some(content_type) = header(request.headers(), "content-type") {
         if !content_type_fits(&content_type, codec) {
@@ -309,6 +312,30 @@ fn admit(
         ));
     };
     Ok((station, session))
+}
+
+/// The refusal of a source outside `station`'s live-only slots (where it has some), naming
+/// the next one.
+fn outside_live_slots(station: &Station) -> Option<Refusal> {
+    let schedule = station.schedule().filter(|s| s.has_live_slots())?;
+    let now = station.clock_now();
+    if schedule.takes_sources_at(now) {
+        return None;
+    }
+    let next = match schedule.next_live_slot(now) {
+        Some(o) => format!(
+            "; the next, {}, starts {} ({})",
+            schedule.slots[o.slot].name,
+            schedule.grid.rfc3339(o.start),
+            humantime::format_rfc3339_seconds(o.start)
+        ),
+        None => String::new(),
+    };
+    Some(Refusal::new(
+        StatusCode::FORBIDDEN,
+        format!("Live sources are taken only during this station's live slots{next}"),
+        SourceResult::OutsideSlot,
+    ))
 }
 
 /// Whether a source announcing `content_type` may feed a station of `codec`. `audio/mpeg` is

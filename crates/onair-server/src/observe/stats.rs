@@ -51,6 +51,8 @@ pub enum SourceResult {
     NoStation,
     /// Connected, then dropped for its audio (another format, no frames).
     BadAudio,
+    /// Outside the station's live-only slots (403).
+    OutsideSlot,
 }
 
 impl SourceResult {
@@ -65,6 +67,7 @@ impl SourceResult {
             SourceResult::Unsupported => "unsupported",
             SourceResult::NoStation => "no_station",
             SourceResult::BadAudio => "bad_audio",
+            SourceResult::OutsideSlot => "outside_slot",
         }
     }
 }

@@ -98,6 +98,7 @@ fn station_json(station: &Station, base_url: &str, hls: &HlsConfig) -> Value {
         "duration_s": seconds(programme.duration().as_nanos()),
         "now_playing": now_playing,
         "next": next,
+        "schedule": super::slots::schedule_json(station),
         "position_s": seconds(u128::from(stats.position_ns.load(Relaxed))),
         "loops": stats.loops.load(Relaxed),
         "bytes_sent": stats.bytes_sent.load(Relaxed),

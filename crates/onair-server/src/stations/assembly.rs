@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use onair_core::{printable, Programme};
+use onair_core::{printable, Format, Programme, Schedule};
 
 use super::admission::Admission;
 use super::catalogue::Catalogue;
 use super::desired::Desired;
-use super::discovery::Wanted;
+use super::discovery::{Role, Wanted};
 use super::report::WarnOnce;
+use super::scheduled::{schedule_for, Extras};
 use super::station::Station;
 use crate::config::Config;
 
@@ -93,5 +94,87 @@ impl Assembler<'_> {
             Some(programme) => Assembly::New(programme),
             None => Assembly::Empty,
         }
+    }
+
+    /// Station `name`'s schedule, playing `own` outside its slots: `Some(None)` for a station
+    /// the config does not schedule, `None` while a slot's or jingle's track is being probed.
+    pub fn assemble_schedule(
+        &self,
+        name: &str,
+        wanted: &Wanted,
+        desired: &Desired,
+        station: Option<&Station>,
+        config: &Config,
+        own: &Arc<Programme>,
+    ) -> Option<Option<Schedule>> {
+        if !config.stations.get(name).is_some_and(|s| s.is_scheduled()) {
+            return Some(None);
+        }
+        let extras = self.assemble_extras(name, wanted, desired, station, own.format())?;
+        let epoch = config.pacing_for(name).epoch;
+        Some(Some(schedule_for(
+            name,
+            config,
+            Arc::clone(own),
+            &extras,
+            epoch,
+        )))
+    }
+
+    /// The programmes `wanted`'s schedule names ([`Extras`]): each as probed, its tracks of
+    /// another format than `format` (the station's) left out and warned about; `None` while a
+    /// track is being probed. A programme whose tracks are those `station` plays already is
+    /// that one, so that an unchanged schedule is seen to be unchanged.
+    fn assemble_extras(
+        &self,
+        name: &str,
+        wanted: &Wanted,
+        desired: &Desired,
+        station: Option<&Station>,
+        format: Format,
+    ) -> Option<Extras> {
+        let current = station.and_then(Station::schedule);
+        let mut extras = Vec::with_capacity(wanted.extras.len());
+        for (role, extra) in &wanted.extras {
+            let playing = current.as_ref().and_then(|s| match role {
+                Role::Slot(i) => s.slots.get(*i).and_then(|p| p.programme.clone()),
+                Role::Jingles => s.jingles.as_ref().map(|j| Arc::clone(&j.programme)),
+            });
+            let tracks =
+                self.catalogue
+                    .tracks_for(extra, &desired.unsettled, playing.as_deref())?;
+            let admitted: Vec<_> = tracks
+                .into_iter()
+                .filter(|track| {
+                    let other = track.first.format();
+                    let fits = other == format;
+                    let key = format!("format {} {other} {format}", track.path.display());
+                    if !fits && self.warned.first(key) {
+                        tracing::warn!(
+                            station = %name,
+                            track = %printable(&track.path),
+                            track_format = %other,
+                            station_format = %format,
+                            "scheduled track left out: a slot's or jingle's tracks must share the station's codec, sample rate and channels"
+                        );
+                    }
+                    fits
+                })
+                .collect();
+            let same = playing.as_ref().is_some_and(|p| {
+                p.order() == extra.order
+                    && p.tracks().len() == admitted.len()
+                    && p.tracks()
+                        .iter()
+                        .zip(&admitted)
+                        .all(|(a, b)| Arc::ptr_eq(a, b))
+            });
+            let programme = match same {
+                true => playing,
+                false => Programme::new(admitted, extra.order).map(Arc::new),
+            };
+            extras.push((*role, programme));
+        }
+        Some(extras)
     }
 }

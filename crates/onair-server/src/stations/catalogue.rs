@@ -257,6 +257,7 @@ mod tests {
             origin: Origin::Folder(PathBuf::from("mix")),
             tracks: vec![path.clone()],
             order: onair_core::Order::Name,
+            extras: Vec::new(),
         };
         let identity = Some(FileIdentity::for_tests(1, 2, 3));
         let jobs = catalogue.begin(vec![(path.as_path(), identity)], &stop);

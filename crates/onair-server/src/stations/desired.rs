@@ -34,7 +34,7 @@ impl Desired {
     pub fn wanted_tracks(&self) -> HashSet<&Path> {
         self.stations
             .values()
-            .flat_map(|w| w.tracks.iter().map(PathBuf::as_path))
+            .flat_map(|w| w.all_tracks().map(PathBuf::as_path))
             .collect()
     }
 }

@@ -24,15 +24,94 @@ pub struct Wanted {
     pub tracks: Vec<PathBuf>,
     /// The order they play in.
     pub order: Order,
+    /// The other programmes a scheduled station plays: its slots' and its jingles.
+    pub extras: Vec<(Role, Wanted)>,
+}
+
+/// What an extra programme of a scheduled station is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Slot `n` of the station's grid (its index in the config).
+    Slot(usize),
+    /// The station's jingles.
+    Jingles,
 }
 
 impl Wanted {
-    /// Whether `path` is one of the tracks (kept in name order: a binary search).
+    /// Whether `path` is one of the tracks, the extras' included (each kept in name order: a
+    /// binary search).
     pub fn has(&self, path: &Path) -> bool {
         self.tracks
             .binary_search_by(|t| t.as_path().cmp(path))
             .is_ok()
+            || self.extras.iter().any(|(_, extra)| extra.has(path))
     }
+
+    /// Every track, the extras' included.
+    pub fn all_tracks(&self) -> impl Iterator<Item = &PathBuf> {
+        self.tracks.iter().chain(
+            self.extras
+                .iter()
+                .flat_map(|(_, extra)| extra.tracks.iter()),
+        )
+    }
+}
+
+/// The extra programmes station `name`'s schedule names: each slot's folder or file, and the
+/// jingles' folder. A folder that cannot be listed now is noted in `unreadable`.
+fn extras_of(
+    name: &str,
+    station: &crate::config::StationConfig,
+    unreadable: &mut Vec<(PathBuf, String)>,
+) -> Vec<(Role, Wanted)> {
+    let order = |o: TrackOrder, key: &str| match o {
+        TrackOrder::Shuffle => Order::shuffle_for(&format!("{name}/{key}")),
+        TrackOrder::Name => Order::Name,
+    };
+    let mut extras = Vec::new();
+    let mut add = |role: Role, origin: Origin, order: Order| {
+        let tracks = match &origin {
+            Origin::Folder(folder) => match audio_files(folder) {
+                Ok((tracks, _)) => tracks,
+                Err(error) => {
+                    unreadable.push((folder.clone(), error.to_string()));
+                    return;
+                }
+            },
+            Origin::File(file) | Origin::LiveOnly(file) => {
+                if file.is_file() {
+                    vec![file.clone()]
+                } else {
+                    Vec::new()
+                }
+            }
+        };
+        extras.push((
+            role,
+            Wanted {
+                origin,
+                tracks,
+                order,
+                extras: Vec::new(),
+            },
+        ));
+    };
+    for (i, slot) in station.slots.iter().enumerate() {
+        let origin = match (&slot.folder, &slot.file) {
+            (Some(folder), _) => Origin::Folder(folder.clone()),
+            (None, Some(file)) => Origin::File(file.clone()),
+            (None, None) => continue,
+        };
+        add(Role::Slot(i), origin, order(slot.order, &slot.name));
+    }
+    if let Some(jingles) = &station.jingles {
+        add(
+            Role::Jingles,
+            Origin::Folder(jingles.folder.clone()),
+            order(jingles.order, "jingles"),
+        );
+    }
+    extras
 }
 
 /// Two files that claim one station name: `(name, kept, ignored)`.
@@ -95,6 +174,7 @@ pub fn discover(config: &Config) -> Discovery {
                 origin,
                 tracks,
                 order,
+                extras: Vec::new(),
             },
         );
     };
@@ -131,6 +211,14 @@ pub fn discover(config: &Config) -> Discovery {
             match naming::reserved(&name) {
                 Some(why) => found.unusable.push((origin.path().to_path_buf(), why)),
                 None => claim(&mut found, name, origin),
+            }
+        }
+    }
+    for (name, station) in &config.stations {
+        if station.is_scheduled() {
+            let extras = extras_of(name, station, &mut found.unreadable);
+            if let Some(wanted) = found.stations.get_mut(name) {
+                wanted.extras = extras;
             }
         }
     }

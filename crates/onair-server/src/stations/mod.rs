@@ -10,6 +10,8 @@
 //! - [`admission`]: the one rule for which tracks a station admits (its format).
 //! - [`desired`]: what should be on air, as the last look saw it.
 //! - [`assembly`]: a station's programme put together from the probes and the format rule.
+//! - [`scheduled`]: a scheduled station's plan: its schedule from the config and the
+//!   programmes, laid on its timeline ahead of the clock.
 //! - [`silence`]: the silence a live-only station plays between shows.
 //! - [`listeners`]: who listens to a station's stream now (for Icecast's listclients).
 //! - [`live`]: a station's live side: the buffer a source feeds, and who is connected.
@@ -32,6 +34,7 @@ pub mod live;
 pub mod origin;
 pub mod registry;
 pub mod report;
+pub mod scheduled;
 pub mod settle;
 pub mod silence;
 pub mod station;

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use onair_core::{
-    check_epoch, EpochError, Hub, LiveFeed, Pacer, Programme, SourceError, StationInfo, Timeline,
+    check_epoch, EpochError, Hub, LiveFeed, Pacer, Programme, Schedule, SourceError, StationInfo,
     TimelineFeed, WallClock,
 };
 use tokio::sync::watch;
@@ -36,6 +36,7 @@ pub use super::desired::Desired;
 use super::discovery::{discover, Wanted};
 use super::identity::FileIdentity;
 use super::report::{log_station, report_damage, report_discovery, WarnOnce};
+use super::scheduled::Course;
 use super::station::Station;
 use super::supervisor::supervise;
 use crate::config::Config;
@@ -155,7 +156,7 @@ impl StationRegistry {
         let seen = desired
             .stations
             .values()
-            .flat_map(|wanted| &wanted.tracks)
+            .flat_map(|wanted| wanted.all_tracks())
             .filter(|path| !desired.unsettled.contains(*path))
             .map(|path| {
                 let identity = match desired.identities.get(path) {
@@ -297,24 +298,40 @@ impl StationRegistry {
             catalogue: &self.catalogue,
             warned: &self.warned,
         };
-        match assembler.assemble(name, wanted, &desired, station.as_deref(), &config) {
-            Assembly::Waiting | Assembly::Same => {}
+        let own = match assembler.assemble(name, wanted, &desired, station.as_deref(), &config) {
+            Assembly::Waiting => return,
+            Assembly::Same => match &station {
+                Some(station) => station.programme(),
+                None => return,
+            },
             Assembly::Empty => {
                 if station.is_some() {
                     self.unmount(name, "its folder holds no playable track");
                 }
+                return;
             }
-            Assembly::New(programme) => {
-                let programme = Arc::new(programme);
-                match station {
-                    Some(station) => station.replace(programme, &config).await,
-                    None if self.clock_runs(name, &config) => {
-                        let station = self.mount(name, programme, wanted, &config);
-                        self.go_live(station).await;
-                    }
-                    None => {}
-                }
+            Assembly::New(programme) => Arc::new(programme),
+        };
+        let changed = station
+            .as_ref()
+            .is_none_or(|s| !Arc::ptr_eq(&s.programme(), &own));
+        // A scheduled station: its slots' and jingles' programmes too.
+        let Some(schedule) =
+            assembler.assemble_schedule(name, wanted, &desired, station.as_deref(), &config, &own)
+        else {
+            return;
+        };
+        match station {
+            Some(station) if schedule.is_some() || station.schedule().is_some() => {
+                station.reschedule(own, schedule, &config).await
             }
+            Some(station) if changed => station.replace(own, &config).await,
+            Some(_) => {}
+            None if self.clock_runs(name, &config) => {
+                let station = self.mount(name, own, schedule, wanted, &config);
+                self.go_live(station).await;
+            }
+            None => {}
         }
     }
 
@@ -350,6 +367,7 @@ impl StationRegistry {
         &self,
         name: &str,
         programme: Arc<Programme>,
+        schedule: Option<Schedule>,
         wanted: &Wanted,
         config: &Config,
     ) -> Arc<Station> {
@@ -357,16 +375,23 @@ impl StationRegistry {
         let hub = Hub::new(name, pacing.tuning);
         hub.notify_track_changes(Arc::clone(&self.track_changes));
         let stop = self.stop.child_token();
-        let (timeline, timelines) = watch::channel(Arc::new(Timeline::new(programme)));
+        let keep = Station::keep_ticks(config);
+        let (course, timelines) =
+            Course::new(programme, schedule, pacing.epoch, self.clock.now(), keep);
         let station = Arc::new(Station::new(
             name,
             wanted.origin.clone(),
             Arc::clone(&hub),
-            timeline,
+            course,
             Arc::clone(&self.clock),
             config,
             stop.clone(),
         ));
+        if station.schedule().is_some() {
+            let (planning, config) = (Arc::clone(&station), config.clone());
+            self.tasks
+                .spawn(async move { planning.keep_planning(&config).await });
+        }
         let (epoch, clock) = (station.epoch, Arc::clone(&self.clock));
         // Files that played are held while a segment may be cut from them: listed in the
         // window, or removed from it less than a window and a segment ago.

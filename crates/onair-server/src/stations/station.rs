@@ -16,6 +16,7 @@ use super::listeners::Listeners;
 use super::live::StationLive;
 use super::origin::{Origin, SwitchAt};
 use super::report::{escape, log_station};
+use super::scheduled::{Course, StationPlan, EXTEND_EVERY, HORIZON, LIVE_SLOT_LOOK};
 use crate::config::Config;
 use crate::http::icy::IcyTitle;
 use crate::sync::{read, write};
@@ -73,25 +74,30 @@ pub struct Station {
     /// Where its audio comes from.
     pub origin: Origin,
     settings: RwLock<Settings>,
+    /// Its schedule's planner, if it plays one.
+    plan: StationPlan,
     /// When the station went on air.
     pub started_at: SystemTime,
     stop: CancellationToken,
 }
 
 impl Station {
-    /// A station `name` playing `timeline` from `origin`, with the config's settings; `stop`
-    /// ends its pacer.
+    /// A station `name` playing its `Course` (a timeline, and the plan that lays it when it is
+    /// scheduled) from `origin`, with the config's settings; `stop` ends its pacer.
     pub(crate) fn new(
         name: &str,
         origin: Origin,
         hub: Arc<Hub>,
-        timeline: watch::Sender<Arc<Timeline>>,
+        Course { timeline, plan }: Course,
         clock: Arc<dyn WallClock>,
         config: &Config,
         stop: CancellationToken,
     ) -> Station {
         let pacing = config.pacing_for(name);
-        let programme = Arc::clone(timeline.borrow().newest());
+        let programme = match plan.schedule() {
+            Some(schedule) => Arc::clone(&schedule.own),
+            None => Arc::clone(timeline.borrow().newest()),
+        };
         let meta = meta_for(config, name, programme.first(), &origin);
         let station = Station {
             name: name.to_string(),
@@ -118,15 +124,109 @@ impl Station {
                 client_timeout: pacing.client_timeout,
                 max_listeners: None,
             }),
+            plan,
             stop,
         };
         station.configure(config);
         station
     }
 
-    /// The station's programme (the newest: a change is described as soon as it is scheduled).
+    /// The station's programme (the newest: a change is described as soon as it is scheduled;
+    /// a scheduled station's own programme, which plays outside its slots).
     pub fn programme(&self) -> Arc<Programme> {
-        Arc::clone(self.timeline.borrow().newest())
+        match self.plan.schedule() {
+            Some(schedule) => Arc::clone(&schedule.own),
+            None => Arc::clone(self.timeline.borrow().newest()),
+        }
+    }
+
+    /// The schedule the station plays, if any.
+    pub fn schedule(&self) -> Option<Arc<onair_core::Schedule>> {
+        self.plan.schedule()
+    }
+
+    /// How long entries are kept on the timeline: while a segment cut from them may still be
+    /// asked for (listed in the window, or removed from it less than a window and a segment
+    /// ago).
+    pub(crate) fn keep_ticks(config: &Config) -> u64 {
+        let segment = ticks_of(Duration::from_millis(config.hls.segment_ms.get()));
+        2 * ticks_of(Duration::from_secs(config.hls.window_s.get())) + 3 * segment
+    }
+
+    /// Lays a scheduled station's plan further ahead of the clock, every [`EXTEND_EVERY`],
+    /// until the station stops.
+    pub(crate) async fn keep_planning(&self, config: &Config) {
+        let keep = Self::keep_ticks(config);
+        loop {
+            let now = self.tick_now();
+            self.plan.extend(
+                &self.timeline,
+                now + ticks_of(HORIZON),
+                now.saturating_sub(keep),
+            );
+            let wake = match self.end_live_slot() {
+                Some(end) => end.min(LIVE_SLOT_LOOK),
+                None => EXTEND_EVERY,
+            };
+            tokio::select! {
+                () = self.stop.cancelled() => return,
+                () = tokio::time::sleep(wake) => {}
+            }
+        }
+    }
+
+    /// Where live sources are taken only in live-only slots: ends a source still on when its
+    /// slot is over (the schedule takes the station back), and returns how long until the
+    /// next look (none for a station without live-only slots).
+    fn end_live_slot(&self) -> Option<Duration> {
+        let schedule = self.schedule().filter(|s| s.has_live_slots())?;
+        let now = self.clock.now();
+        if !schedule.takes_sources_at(now) && self.live.cut_off() {
+            tracing::info!(station = %self.name, "live source ended: its live slot is over");
+        }
+        let end = schedule
+            .slot_at(now)
+            .filter(|o| schedule.slots[o.slot].live_only)
+            .map_or(LIVE_SLOT_LOOK, |o| {
+                o.end.duration_since(now).unwrap_or_default() + Duration::from_millis(10)
+            });
+        Some(end)
+    }
+
+    /// Plays `schedule` (with `own` outside its slots; none: `own` alone) from the next track
+    /// boundary after the settle time, and says so when anything changed.
+    pub(crate) async fn reschedule(
+        &self,
+        own: Arc<Programme>,
+        schedule: Option<onair_core::Schedule>,
+        config: &Config,
+    ) {
+        let Some(schedule) = schedule else {
+            if self.plan.stop() {
+                self.replace(own, config).await;
+            }
+            return;
+        };
+        let now = self.tick_now();
+        let settle = SWITCH_SETTLE.max(self.hub.tuning().chunk + Duration::from_secs(1));
+        let timeline = self.timeline();
+        let at = timeline.next_track_boundary(now + ticks_of(settle));
+        let ended = timeline.track_at(at.saturating_sub(1));
+        let until = now + ticks_of(HORIZON);
+        if self.plan.change(
+            &self.timeline,
+            schedule,
+            at,
+            (&ended.track, ended.spot.round),
+            until,
+        ) {
+            self.configure(config);
+            let what = format!(
+                "schedule changed; it takes effect in {:.1} s, at the next track boundary",
+                duration_of(at.saturating_sub(now)).as_secs_f64()
+            );
+            log_station(&self.name, &own, &what);
+        }
     }
 
     /// What the station's file holds (a programme's first track).
@@ -146,6 +246,11 @@ impl Station {
         self.origin.is_live_only()
             && self.live.input.counters().sessions > 0
             && !self.live.show_on()
+    }
+
+    /// The wall time now, from the injected clock.
+    pub fn clock_now(&self) -> SystemTime {
+        self.clock.now()
     }
 
     /// The station-clock tick now.

@@ -264,7 +264,7 @@ impl Watcher {
             // writes no event reports settles when it has not changed for a while.
             let identities: HashMap<PathBuf, Option<FileIdentity>> = stations
                 .values()
-                .flat_map(|wanted| &wanted.tracks)
+                .flat_map(|wanted| wanted.all_tracks())
                 .map(|p| (p.clone(), FileIdentity::of(p)))
                 .collect();
             (stations, unreadable, identities)

@@ -15,6 +15,8 @@ use crate::stations::admission::Admission;
 use crate::stations::discovery::discover;
 use crate::stations::report::format_duration;
 
+mod schedule;
+
 /// What `check` found.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CheckSummary {
@@ -120,6 +122,27 @@ pub fn check(
             }
         }
     }
+    // Scheduled stations: their slots' and jingles' tracks, then the week grid after the table.
+    let mut grids = Vec::new();
+    for (name, wanted) in stations {
+        let Some(station) = config.stations.get(name).filter(|s| s.is_scheduled()) else {
+            continue;
+        };
+        let own_format = wanted
+            .tracks
+            .iter()
+            .find_map(|path| probe(path).ok().map(|info| info.first.format()));
+        let report =
+            schedule::check_extras(name, station, wanted, own_format, &mut rows, &mut summary);
+        grids.push(schedule::week_grid(
+            name,
+            station,
+            config.timezone_for(name),
+            &report,
+            now,
+            &mut summary,
+        ));
+    }
     // Entries named like stations that cannot be one: a reserved name, a folder, a FIFO.
     for (path, why) in &found.unusable {
         summary.errors += 1;
@@ -160,12 +183,14 @@ pub fn check(
             format!("warning: ignored, /{name} plays {}", kept.display()),
         ]);
     }
-    Ok(write_table(
-        out,
-        &rows,
-        &config.server.stations_dir,
-        summary,
-    ))
+    let written =
+        write_table(out, &rows, &config.server.stations_dir, summary).and_then(|summary| {
+            for grid in &grids {
+                write!(out, "\n{grid}")?;
+            }
+            Ok(summary)
+        });
+    Ok(written)
 }
 
 enum Severity {
@@ -254,7 +279,7 @@ fn write_table(
 }
 
 /// A track's columns: duration, bitrate, rate, channels, frames, and its own verdict.
-fn row_of(info: &StationInfo) -> [String; 6] {
+pub(super) fn row_of(info: &StationInfo) -> [String; 6] {
     [
         format_duration(info.duration),
         format!("{} kb/s", info.bitrate_kbps()),
@@ -286,7 +311,7 @@ fn verdict(info: &StationInfo) -> String {
     }
 }
 
-fn error_verdict(error: &SourceError) -> String {
+pub(super) fn error_verdict(error: &SourceError) -> String {
     match error {
         SourceError::NotAudio { offset, reason, .. }
         | SourceError::Unplayable { offset, reason, .. } => {

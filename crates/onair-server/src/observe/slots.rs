@@ -1,0 +1,34 @@
+//! What status pages and `/events` say of a scheduled station: the slot on now and the next
+//! one, in the station's zone and in UTC, and whether it takes a live source now.
+
+use serde_json::{json, Value};
+
+use crate::stations::Station;
+
+/// A scheduled station's slot on now and the next one (local times in its zone, and UTC), and
+/// whether it takes a live source now; `null` for a station without a schedule.
+pub fn schedule_json(station: &Station) -> Value {
+    let Some(schedule) = station.schedule() else {
+        return Value::Null;
+    };
+    let now = station.clock_now();
+    let grid = &schedule.grid;
+    let slot = |o: onair_core::schedule::Occurrence| {
+        let play = &schedule.slots[o.slot];
+        json!({
+            "name": play.name,
+            "start": grid.rfc3339(o.start),
+            "start_utc": humantime::format_rfc3339_seconds(o.start).to_string(),
+            "end": grid.rfc3339(o.end),
+            "end_utc": humantime::format_rfc3339_seconds(o.end).to_string(),
+            "at": grid.short(o.start, now),
+            "live_only": play.live_only,
+        })
+    };
+    json!({
+        "timezone": grid.zone_name(),
+        "slot": schedule.slot_at(now).map(slot),
+        "next_slot": schedule.next_slot(now).map(slot),
+        "takes_sources": schedule.takes_sources_at(now),
+    })
+}
