@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
-use onair_core::schedule::{Grid, SlotTimes};
+use onair_core::schedule::Grid;
 use onair_core::{probe, Format};
 
 use super::{error_verdict, row_of, CheckSummary};
@@ -120,15 +120,7 @@ pub(super) fn week_grid(
     now: SystemTime,
     summary: &mut CheckSummary,
 ) -> String {
-    let times: Vec<SlotTimes> = station
-        .slots
-        .iter()
-        .map(|s| SlotTimes {
-            days: s.days.0,
-            from: s.from.0,
-            to: s.to.0,
-        })
-        .collect();
+    let times = station.slot_times();
     let grid = Grid::new(Grid::zone_or_utc(zone), times.clone());
     let mut out = String::new();
     let _ = writeln!(

@@ -77,6 +77,18 @@ pub enum CodecName {
 }
 
 impl StationConfig {
+    /// When each of its slots happens, in config order.
+    pub fn slot_times(&self) -> Vec<onair_core::schedule::SlotTimes> {
+        self.slots
+            .iter()
+            .map(|s| onair_core::schedule::SlotTimes {
+                days: s.days.0,
+                from: s.from.0,
+                to: s.to.0,
+            })
+            .collect()
+    }
+
     /// Whether the station plays a schedule (slots or jingles) rather than its programme alone.
     pub fn is_scheduled(&self) -> bool {
         !self.slots.is_empty() || self.jingles.is_some()

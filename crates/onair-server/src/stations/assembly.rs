@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use onair_core::{printable, Format, Programme, Schedule};
+use onair_core::{printable, Format, Programme, Schedule, StationInfo};
 
 use super::admission::Admission;
 use super::catalogue::Catalogue;
@@ -79,14 +79,9 @@ impl Assembler<'_> {
             }
         }
         let order = wanted.order;
-        let same = playing.as_ref().is_some_and(|p| {
-            p.order() == order
-                && p.tracks().len() == admitted.len()
-                && p.tracks()
-                    .iter()
-                    .zip(&admitted)
-                    .all(|(a, b)| Arc::ptr_eq(a, b))
-        });
+        let same = playing
+            .as_ref()
+            .is_some_and(|p| same_tracks(p, order, &admitted));
         if same {
             return Assembly::Same;
         }
@@ -161,14 +156,9 @@ impl Assembler<'_> {
                     fits
                 })
                 .collect();
-            let same = playing.as_ref().is_some_and(|p| {
-                p.order() == extra.order
-                    && p.tracks().len() == admitted.len()
-                    && p.tracks()
-                        .iter()
-                        .zip(&admitted)
-                        .all(|(a, b)| Arc::ptr_eq(a, b))
-            });
+            let same = playing
+                .as_ref()
+                .is_some_and(|p| same_tracks(p, extra.order, &admitted));
             let programme = match same {
                 true => playing,
                 false => Programme::new(admitted, extra.order).map(Arc::new),
@@ -177,4 +167,19 @@ impl Assembler<'_> {
         }
         Some(extras)
     }
+}
+
+/// Whether `programme` plays exactly `tracks` (the same probes) in `order`.
+fn same_tracks(
+    programme: &Programme,
+    order: onair_core::Order,
+    tracks: &[Arc<StationInfo>],
+) -> bool {
+    programme.order() == order
+        && programme.tracks().len() == tracks.len()
+        && programme
+            .tracks()
+            .iter()
+            .zip(tracks)
+            .all(|(a, b)| Arc::ptr_eq(a, b))
 }

@@ -5,9 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use onair_core::schedule::{
-    ClockTime, Grid, JingleEvery, Jingles, Planner, Schedule, SlotPlay, SlotTimes,
-};
+use onair_core::schedule::{Grid, JingleEvery, Jingles, Planner, Schedule, SlotPlay};
 use onair_core::{ticks_of, Programme, StationInfo, Timeline};
 use tokio::sync::watch;
 
@@ -47,15 +45,7 @@ pub fn schedule_for(
             .find(|(r, _)| *r == role)
             .and_then(|(_, p)| p.clone())
     };
-    let times = station
-        .slots
-        .iter()
-        .map(|s| SlotTimes {
-            days: s.days.0,
-            from: s.from.0,
-            to: s.to.0,
-        })
-        .collect();
+    let times = station.slot_times();
     let slots = station
         .slots
         .iter()
@@ -221,14 +211,4 @@ impl StationPlan {
     pub fn stop(&self) -> bool {
         lock(&self.planner).take().is_some()
     }
-}
-
-/// A slot's times in words: `mon,tue 07:00-10:00`.
-pub fn slot_times(times: &SlotTimes) -> String {
-    format!("{} {}-{}", times.days, times.from, times.to)
-}
-
-/// Whether `to` names the next day for a slot starting at `from`.
-pub fn crosses_midnight(from: ClockTime, to: ClockTime) -> bool {
-    to <= from
 }
