@@ -344,3 +344,49 @@ async fn a_live_only_slot_refuses_a_source_outside_it_and_ends_one_at_its_end() 
     .await;
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jingles_play_whole_between_whole_tracks() {
+    let media = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(media.path().join("ids")).expect("ids");
+    std::fs::write(media.path().join("ids/id.aac"), frames(40, 0x77)).expect("jingle");
+    let config = format!(
+        "[pacing]\nchunk_ms = 200\n[stations.rock]\njingles = {{ folder = {:?}, every_tracks = 1 }}\n",
+        media.path().join("ids").display().to_string()
+    );
+    let clock = TestClock::starting_at(at("2026-06-01T10:00:00Z"));
+    let server = start(&clock, &config).await;
+    let mut listener = server.get("/rock").await;
+    listener.read_for(16 * SECOND).await;
+    let heard = ids(&listener.body);
+    // Runs of one fill: every run but the first and the last is a whole track or jingle.
+    let mut runs: Vec<(u8, Vec<u32>)> = Vec::new();
+    for (fill, n) in heard {
+        match runs.last_mut() {
+            Some((f, numbers)) if *f == fill && numbers.last().is_some_and(|&l| l + 1 == n) => {
+                numbers.push(n)
+            }
+            _ => runs.push((fill, vec![n])),
+        }
+    }
+    let inner = &runs[1..runs.len() - 1];
+    assert!(
+        inner.iter().any(|(fill, _)| *fill == 0x77),
+        "a jingle played: {runs:?}"
+    );
+    for (fill, numbers) in inner {
+        let whole = match fill {
+            0x11 => 250,
+            0x22 => 350,
+            0x77 => 40,
+            other => panic!("unexpected fill {other:#x}"),
+        };
+        assert_eq!(numbers.len(), whole, "fill {fill:#x} whole");
+        assert_eq!(numbers[0], 0);
+    }
+    // Tracks and jingles alternate.
+    for pair in runs.windows(2) {
+        assert!((pair[0].0 == 0x77) != (pair[1].0 == 0x77), "{runs:?}");
+    }
+    server.shutdown().await;
+}

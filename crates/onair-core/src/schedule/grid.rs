@@ -289,10 +289,11 @@ impl Grid {
         let mut out: Vec<(usize, usize, SystemTime)> = Vec::new();
         for (i, a) in occurrences.iter().enumerate() {
             for b in &occurrences[i + 1..] {
-                if b.start < a.end
-                    && a.slot != b.slot
-                    && !out.iter().any(|&(x, y, _)| (x, y) == (a.slot, b.slot))
-                {
+                // By start: none after this one starts before `a` ends.
+                if b.start >= a.end {
+                    break;
+                }
+                if a.slot != b.slot && !out.iter().any(|&(x, y, _)| (x, y) == (a.slot, b.slot)) {
                     out.push((a.slot, b.slot, b.start));
                 }
             }

@@ -190,6 +190,9 @@ mod tests {
         assert_eq!(err.line, Some(2));
         let err = parse("[[stations.jazz.slots]]\nname = \"A\"\ndays = \"sat\"\nfrom = \"07:00\"\nto = \"08:00\"\n").expect_err("plays nothing");
         assert!(err.message.contains("folder"), "{err}");
+        let many = "[[stations.jazz.slots]]\nname = \"A\"\ndays = \"sat\"\nfrom = \"07:00\"\nto = \"08:00\"\nlive_only = true\n".repeat(1001);
+        let err = parse(&many).expect_err("too many slots");
+        assert_eq!(err.key.as_deref(), Some("stations.jazz.slots"));
         let err = parse("[stations.jazz]\njingles = { folder = \"ids\" }\n").expect_err("jingles");
         assert_eq!(err.key.as_deref(), Some("stations.jazz.jingles"));
         let err = parse("[[stations.jazz.slots]]\nname = \"A\"\ndays = \"sat\"\nfrom = \"07:00\"\nto = \"08:00\"\nfolder = \"a\"\nrelay = \"http://x\"\n").expect_err("unknown key");

@@ -129,6 +129,9 @@ impl StationConfig {
     }
 }
 
+/// The most slots a station's grid holds (a week of 15-minute slots is 672).
+pub const MAX_SLOTS: usize = 1_000;
+
 /// The checks across a station's schedule keys.
 pub(super) fn check_schedule(
     name: &str,
@@ -142,6 +145,12 @@ pub(super) fn check_schedule(
         return Err(at(
             format!("stations.{name}"),
             "a `live_only` station has no programme to schedule: give the station files and mark slots `live_only` instead",
+        ));
+    }
+    if station.slots.len() > MAX_SLOTS {
+        return Err(at(
+            format!("stations.{name}.slots"),
+            &format!("at most {MAX_SLOTS} slots a station"),
         ));
     }
     for (i, slot) in station.slots.iter().enumerate() {
