@@ -124,11 +124,6 @@ impl Planner {
             .map_or_else(|| self.state.entry.clone(), |m| m.entry.clone())
     }
 
-    /// How far the plan is decided: every entry starting before this tick is planned.
-    pub fn cursor(&self) -> u64 {
-        self.state.cursor
-    }
-
     /// Plans on until every entry that starts before `until` is known; returns the new entries,
     /// in order (an entry may start at `until` or after it).
     pub fn plan_until(&mut self, until: u64) -> Vec<Entry> {
@@ -191,8 +186,12 @@ impl Planner {
             return self.enter(end, entry, resume.playing, out);
         }
         let next = self.calendar.first_from(&schedule.grid, self.state.handled);
+        // The slot playing: its end, when it began, and how long its end waits for a track.
         let slot_end = match &self.state.playing {
-            Playing::Slot { occ, began, .. } => Some((occ.end, *began)),
+            Playing::Slot { occ, began, .. } => {
+                let wait = schedule.slots.get(occ.slot).map_or(0, |s| s.max_wait);
+                Some((occ.end, *began, wait))
+            }
             _ => None,
         };
         // Nothing to decide before the track that holds the next event: go there at once.
@@ -203,7 +202,7 @@ impl Planner {
         if !per_track {
             let event = [
                 next.map(|o| o.start),
-                slot_end.map(|(e, _)| e),
+                slot_end.map(|(e, _, _)| e),
                 Some(self.state.next_mark),
                 Some(limit),
             ]
@@ -230,7 +229,7 @@ impl Planner {
         };
         // A slot that starts during this track.
         if let Some(o) = next.filter(|o| o.start < end) {
-            let ends_first = slot_end.is_some_and(|(e, _)| e < o.start);
+            let ends_first = slot_end.is_some_and(|(e, _, _)| e < o.start);
             if !ends_first {
                 self.state.handled = o.start + 1;
                 if o.end <= t || programme_of(&schedule, o.slot).is_none() {
@@ -244,7 +243,7 @@ impl Planner {
                 } else {
                     frame(o.start)
                 };
-                self.count_until(at, end);
+                self.count_played(at);
                 let interrupted = match &self.state.playing {
                     Playing::Slot { occ, .. } if occ.end > at => Some(Box::new(Resume {
                         programme: Arc::clone(&self.state.entry.programme),
@@ -263,11 +262,7 @@ impl Planner {
             }
         }
         // The slot playing ends during this track.
-        if let Some((e, began)) = slot_end.filter(|&(e, _)| e < end) {
-            let wait = match &self.state.playing {
-                Playing::Slot { occ, .. } => schedule.slots.get(occ.slot).map_or(0, |s| s.max_wait),
-                _ => 0,
-            };
+        if let Some((e, began, wait)) = slot_end.filter(|&(e, _, _)| e < end) {
             let at = if e <= t {
                 t
             } else if end <= e + wait {
@@ -277,7 +272,7 @@ impl Planner {
             } else {
                 frame(e)
             };
-            self.count_until(at, end);
+            self.count_played(at);
             // A slot this one interrupted goes on where it stopped, if it is still on.
             if let Playing::Slot {
                 interrupted: Some(resume),
@@ -309,7 +304,7 @@ impl Planner {
             _ => false,
         };
         let slot_here =
-            next.is_some_and(|o| o.start <= end) || slot_end.is_some_and(|(e, _)| e <= end);
+            next.is_some_and(|o| o.start <= end) || slot_end.is_some_and(|(e, _, _)| e <= end);
         if let (true, false, Some(jingles)) = (due, slot_here, schedule.jingles.as_ref()) {
             let spot = jingles.programme.spot(0, self.state.jingles as usize);
             self.state.jingles += 1;
@@ -335,7 +330,7 @@ impl Planner {
     }
 
     /// Counts the track that ends (or is cut) at `at`, if it played at all.
-    fn count_until(&mut self, at: u64, _end: u64) {
+    fn count_played(&mut self, at: u64) {
         if at > self.state.cursor {
             self.state.tracks += 1;
         }

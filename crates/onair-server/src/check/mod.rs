@@ -49,6 +49,7 @@ pub fn check(
     .map(String::from)];
     let mut summary = CheckSummary::default();
     let now = onair_core::SystemClock.now();
+    let mut own_formats = std::collections::HashMap::new();
     for (name, wanted) in stations {
         let mount = format!("/{name}");
         // A station clock that cannot run now (an epoch ahead, or centuries back).
@@ -78,6 +79,10 @@ pub fn check(
             .map(|path| probe(path).map(|info| (info.first.format(), row_of(&info))))
             .collect();
         let formats = probes.iter().flatten().map(|(format, _)| *format);
+        // A scheduled station's slots and jingles are held to its first good track's format.
+        if let Some(first) = formats.clone().next() {
+            own_formats.insert(name.clone(), first);
+        }
         let mut admission = Admission::new(&named, &wanted.origin, None, formats);
         for (path, probed) in wanted.tracks.iter().zip(probes) {
             let file = path.display().to_string();
@@ -128,10 +133,7 @@ pub fn check(
         let Some(station) = config.stations.get(name).filter(|s| s.is_scheduled()) else {
             continue;
         };
-        let own_format = wanted
-            .tracks
-            .iter()
-            .find_map(|path| probe(path).ok().map(|info| info.first.format()));
+        let own_format = own_formats.get(name).copied();
         let report =
             schedule::check_extras(name, station, wanted, own_format, &mut rows, &mut summary);
         grids.push(schedule::week_grid(

@@ -363,9 +363,7 @@ impl Station {
             }
         };
         let first = programme.locate(switch.offset).track;
-        // Entries are kept while a segment cut from them may still be asked for: listed in
-        // the window, or removed from it less than a window and a segment ago.
-        let window = 2 * ticks_of(Duration::from_secs(config.hls.window_s.get())) + 3 * segment;
+        let window = Self::keep_ticks(config);
         self.timeline.send_modify(|timeline| {
             let timeline = Arc::make_mut(timeline);
             timeline.switch(switch, programme);
