@@ -3,6 +3,7 @@
 //! The client is deliberately raw TCP: the tests check bytes on the wire (status line, framing,
 //! close-delimited bodies) the way a hardware radio would see them.
 
+pub mod frames;
 pub mod tls;
 
 use std::net::SocketAddr;

@@ -53,7 +53,7 @@ pub use clock::{
 };
 pub use error::{printable, SourceError};
 pub use feed::live::{
-    LiveCounters, LiveInput, LiveSession, PushError, SourceFormatError, SourceFrames,
+    LiveCounters, LiveInput, LiveSession, PushError, Rank, SourceFormatError, SourceFrames,
 };
 pub use feed::{Feed, FeedChunk, LiveFeed, Pacer, TimelineFeed, REPLACEMENT_WAIT};
 pub use format::{

@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use onair_core::testing::{adts_frame, adts_stream, FrameSpec};
 use onair_core::{
-    probe, Chunk, Codec, Hub, LiveFeed, LiveInput, Pacer, Programme, SegmentWindow, Subscription,
-    TestClock, Timeline, TimelineFeed, TrackMeta, Tuning, WallClock,
+    probe, Chunk, Codec, Hub, LiveFeed, LiveInput, Pacer, Programme, Rank, SegmentWindow,
+    Subscription, TestClock, Timeline, TimelineFeed, TrackMeta, Tuning, WallClock,
 };
 use tokio::sync::watch;
 use tokio_stream::StreamExt;
@@ -138,7 +138,7 @@ async fn a_source_takes_over_at_a_chunk_boundary_and_the_programme_comes_back_on
     // A source sends 3 s of frames in real time, then leaves.
     let session = live
         .input
-        .connect(Arc::new(TrackMeta::named("the live show")))
+        .connect(Arc::new(TrackMeta::named("the live show")), Rank::Pushed)
         .expect("connect");
     let connected = tokio::time::Instant::now();
     let sender = tokio::spawn(async move {
@@ -254,7 +254,7 @@ async fn a_source_of_another_format_comes_and_goes_on_segment_boundaries() {
     let live_ticks = 1024 * 588; // 1024 samples at 48 kHz
     let session = live
         .input
-        .connect(Arc::new(TrackMeta::named("elsewhere")))
+        .connect(Arc::new(TrackMeta::named("elsewhere")), Rank::Pushed)
         .expect("connect");
     session.set_format(format);
     let sender = tokio::spawn(async move {

@@ -21,6 +21,7 @@
 //! - [`observe`]: counters, `/status.json`, `/events`, `/metrics`, the web page.
 //! - [`app`]: what every request handler shares.
 //! - [`live`]: live sources: Icecast's source protocol (ingest) and admin API.
+//! - [`relay`]: relays: a station pulls its live audio from another server.
 //! - [`serve`]: the accept loops (plain and HTTPS) and connections, the direct path for endless
 //!   responses, the one place every request is answered, and a listener's stream.
 //! - [`check`]: `onair check`, which validates the config and every station without serving.
@@ -45,6 +46,7 @@ pub mod hls;
 pub mod http;
 pub mod live;
 pub mod observe;
+pub mod relay;
 pub mod serve;
 pub mod stations;
 mod sync;

@@ -10,6 +10,7 @@
 //! - `station`: `[stations.<name>]` ([`StationConfig`]).
 //! - `live`: `[live]` and `[admin]`, and the passwords they name ([`Secrets`]).
 //! - `schedule`: a station's time zone, week grid and jingles ([`SlotConfig`], [`Zone`]).
+//! - `relay`: `[relay]` and a station's `relay` URL ([`RelayConfig`], [`RelayUrl`]).
 //! - `tls`: `[tls]`, the HTTPS listener's certificate ([`TlsConfig`]).
 //! - `values`: values that parse themselves ([`Bounded`], [`Epoch`], [`Cidr`]).
 //! - `error`: where the config comes from ([`ConfigSource`]) and [`ConfigError`].
@@ -26,6 +27,7 @@ use serde::Deserialize;
 mod error;
 mod live;
 pub mod naming;
+mod relay;
 mod schedule;
 mod station;
 mod tls;
@@ -33,6 +35,7 @@ mod values;
 
 pub use error::{ConfigError, ConfigSource};
 pub use live::{AdminConfig, LiveConfig, Secrets};
+pub use relay::{RelayConfig, RelayTiming, RelayUrl};
 pub use schedule::{JinglesConfig, SlotConfig, StartName, Zone};
 pub use station::{CodecName, StationConfig};
 pub use tls::TlsConfig;
@@ -59,6 +62,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// `[tls]`: the HTTPS listener's certificate and key.
     pub tls: TlsConfig,
+    /// `[relay]`: how relays connect and retry.
+    pub relay: RelayConfig,
     /// The passwords the config names, read when it was loaded.
     #[serde(skip)]
     pub secrets: Secrets,
@@ -250,6 +255,14 @@ impl Config {
                     text,
                     &format!("stations.{name}"),
                     "a `live_only` station has no `file` or `folder`, and names the format its sources send: `codec`, `sample_rate` and `channels`".to_string(),
+                ));
+            }
+            if station.on_demand && station.relay.is_none() {
+                return Err(ConfigError::at_key(
+                    path,
+                    text,
+                    &format!("stations.{name}.on_demand"),
+                    "`on_demand` is for a station with a `relay` URL".to_string(),
                 ));
             }
             station::check_schedule(name, station, path, text)?;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::error::ConfigError;
+use super::relay::RelayUrl;
 use super::schedule::{JinglesConfig, SlotConfig, Zone};
 use super::values::{Bounded, Epoch, Secret, TrackOrder};
 
@@ -58,6 +59,12 @@ pub struct StationConfig {
     /// codec): they come and go on an HLS segment boundary, marked as a discontinuity. Off:
     /// such a source is refused.
     pub live_other_formats: bool,
+    /// A remote stream pulled as the station's live input (`http://`, `https://`, or an
+    /// `.m3u`/`.pls` playlist naming one): it plays over the programme while it delivers, a
+    /// pushed source outranks it.
+    pub relay: Option<RelayUrl>,
+    /// Pull the relay only while the station has listeners (HLS clients counted).
+    pub on_demand: bool,
     /// This station's source password (else `[live]`'s).
     pub source_password: Option<Secret>,
     /// A file whose first line is this station's source password.

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
-use onair_core::{Codec, LiveSession, SourceFormatError, SourceFrames};
+use onair_core::{Codec, LiveSession, Rank};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{timeout, Instant};
 
@@ -23,6 +23,7 @@ use crate::http::auth::{Credentials, CHALLENGE};
 use crate::http::guard::Verdict;
 use crate::http::request_body::{Framing, RequestBody};
 use crate::http::route::Route;
+use crate::live::pump::{Ended, Pump};
 use crate::observe::stats::SourceResult;
 use crate::stations::live::{live_track, IceFields, SourceInfo};
 use crate::stations::Station;
@@ -131,39 +132,6 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     let _ = io.shutdown().await;
 }
 
-/// Why a source's session ended.
-#[derive(Debug)]
-enum Ended {
-    /// The source closed its connection (or ended its body).
-    Closed,
-    /// The socket failed.
-    Failed(String),
-    /// Nothing arrived for this long.
-    Silent(Duration),
-    /// Bytes, but no whole frame, for this long.
-    NoFrames(Duration),
-    /// Its audio was refused.
-    Format(SourceFormatError),
-    /// It was cut off (admin, or the station went off air).
-    CutOff,
-    /// onair is shutting down.
-    Shutdown,
-}
-
-impl Ended {
-    fn describe(&self) -> String {
-        match self {
-            Ended::Closed => "the source closed the connection".to_string(),
-            Ended::Failed(error) => format!("the connection failed: {error}"),
-            Ended::Silent(t) => format!("nothing received for {} s", t.as_secs()),
-            Ended::NoFrames(t) => format!("no whole frame for {} s", t.as_secs()),
-            Ended::Format(error) => error.to_string(),
-            Ended::CutOff => "cut off".to_string(),
-            Ended::Shutdown => "onair is shutting down".to_string(),
-        }
-    }
-}
-
 /// Reads the source's audio into the station's live input until it ends.
 async fn receive<S: AsyncRead + Unpin>(
     io: &mut S,
@@ -173,60 +141,28 @@ async fn receive<S: AsyncRead + Unpin>(
     info: &SourceInfo,
 ) -> Ended {
     let quiet = station.live.source_timeout;
-    // The station's format, or (where it takes others) the source's first frame's.
-    let expected = (!station.live.other_formats).then(|| station.programme().format());
-    let mut frames = SourceFrames::new(station.info().codec(), expected);
-    let mut format_said = false;
-    let mut last_frame = Instant::now();
-    let mut ended = None;
+    let mut pump = Pump::new(station);
     loop {
-        loop {
-            match frames.next_frame() {
-                Ok(Some((frame, ticks))) => {
-                    last_frame = Instant::now();
-                    if let Some(format) = frames.format().filter(|_| !format_said) {
-                        // Another format must be one onair can fill with silence to a
-                        // segment boundary.
-                        if onair_core::silent_frame(&format).is_none() {
-                            return Ended::Format(SourceFormatError::OtherFormat {
-                                got: format,
-                                expected: station.programme().format(),
-                            });
-                        }
-                        session.set_format(format);
-                        format_said = true;
-                    }
-                    if session.push(frame, ticks).await.is_err() {
-                        return Ended::CutOff;
-                    }
-                }
-                Ok(None) => break,
-                Err(error) => return Ended::Format(error),
-            }
-        }
-        if let Some(ended) = ended {
-            // Its last frames are pushed: they play out before the programme comes back.
+        if let Err(ended) = pump.drain(station, session).await {
             return ended;
-        }
-        if last_frame.elapsed() > quiet {
-            return Ended::NoFrames(quiet);
-        }
-        if !session.is_connected() {
-            return Ended::CutOff;
         }
         let read = match body.framing() {
             Framing::Done => Ok(Ok(0)),
-            _ => timeout(quiet, body.read(io, frames.input())).await,
+            _ => timeout(quiet, body.read(io, pump.input())).await,
         };
         match read {
             Err(_) => return Ended::Silent(quiet),
             Ok(Err(error)) => return Ended::Failed(error.to_string()),
             Ok(Ok(0)) => {
-                frames.finish();
-                ended = Some(Ended::Closed);
+                // Its last frames are pushed: they play out before the programme comes back.
+                pump.finish();
+                return match pump.drain(station, session).await {
+                    Err(ended @ (Ended::Format(_) | Ended::CutOff)) => ended,
+                    _ => Ended::Closed,
+                };
             }
             Ok(Ok(n)) => {
-                frames.received(n);
+                pump.received(n);
                 info.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
             }
         }
@@ -304,7 +240,7 @@ fn admit(
         }
     }
     let track = live_track(&ice_fields(request.headers()), &station.meta().title);
-    let Some(session) = station.live.input.connect(track) else {
+    let Some(session) = station.live.input.connect(track, Rank::Pushed) else {
         return Err(Refusal::new(
             StatusCode::FORBIDDEN,
             "Mountpoint in use",
@@ -340,7 +276,7 @@ fn outside_live_slots(station: &Station) -> Option<Refusal> {
 
 /// Whether a source announcing `content_type` may feed a station of `codec`. `audio/mpeg` is
 /// let through to an AAC station: ffmpeg announces it whatever it sends, and the frames decide.
-fn content_type_fits(content_type: &str, codec: Codec) -> bool {
+pub(crate) fn content_type_fits(content_type: &str, codec: Codec) -> bool {
     let essence = content_type
         .split(';')
         .next()
@@ -404,7 +340,7 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// The `ice-*` headers (and their older `icy-*` spellings).
-fn ice_fields(headers: &HeaderMap) -> IceFields {
+pub(crate) fn ice_fields(headers: &HeaderMap) -> IceFields {
     let field = |name: &str| {
         header(headers, &format!("ice-{name}")).or_else(|| header(headers, &format!("icy-{name}")))
     };

@@ -7,7 +7,10 @@
 //!
 //! - [`ingest`]: a source's connection: who may push, Icecast's answers, and the audio read
 //!   into the station's jitter buffer.
+//! - [`pump`]: a source's bytes into the station's jitter buffer as checked frames (pushed
+//!   sources and relays alike), and why a session ended.
 //! - [`admin`]: `/admin/metadata`, `/admin/killsource`, `/admin/listclients`.
 
 pub mod admin;
 pub mod ingest;
+pub mod pump;

@@ -201,6 +201,7 @@ fn snapshot(registry: &StationRegistry, hls: &HlsConfig) -> String {
                 "now_playing": s.stream_title(now.as_deref().map(|n| &*n.track)),
                 "next": s.stream_title(Some(&s.now_and_next().next.track.meta)),
                 "schedule": super::slots::schedule_json(s),
+                "relay": super::relays::relay_json(s),
                 "started_at_ms": started_at_ms,
                 "burst_ms": s.hub.tuning().burst.as_millis() as u64,
                 "listeners": s.hub.listeners(),

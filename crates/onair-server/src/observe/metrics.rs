@@ -13,6 +13,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use crate::app::App;
+use crate::stations::relayed::{Phase, RelaySnapshot};
 
 /// The numbers of one scrape.
 #[derive(Debug)]
@@ -44,6 +45,8 @@ struct StationNumbers {
     live_bytes: u64,
     live_underruns: u64,
     live_dropped: u64,
+    /// Its relay, if it has one.
+    relay: Option<RelaySnapshot>,
 }
 
 /// The metrics text for `app` now.
@@ -73,6 +76,7 @@ pub fn render(app: &App) -> Result<String, std::fmt::Error> {
                 live_bytes: live.bytes_in,
                 live_underruns: live.underruns,
                 live_dropped: live.dropped_frames,
+                relay: Some(s.relay.snapshot()).filter(|r| r.phase != Phase::Off),
             }
         })
         .collect();
@@ -243,6 +247,45 @@ impl Collector for Snapshot {
         for (station, result, n) in &self.sources {
             let labels = [("station", station.as_str()), ("result", result)];
             ConstCounter::new(*n).encode(family.encode_family(&labels)?)?;
+        }
+
+        let relays = || {
+            self.stations
+                .iter()
+                .filter_map(|s| s.relay.as_ref().map(|r| (s.name.as_str(), r)))
+        };
+        let mut family = encoder.encode_descriptor(
+            "onair_relay_state",
+            "A relayed station's relay state: 1 for the state it is in (idle, connecting, on_air, outranked, backing_off)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (station, relay) in relays() {
+            for phase in Phase::ALL.into_iter().filter(|p| *p != Phase::Off) {
+                let labels = [("station", station), ("state", phase.name())];
+                ConstGauge::new(i64::from(relay.phase == phase))
+                    .encode(family.encode_family(&labels)?)?;
+            }
+        }
+        let mut family = encoder.encode_descriptor(
+            "onair_relay_connects",
+            "Times a relay reached its upstream's audio",
+            None,
+            MetricType::Counter,
+        )?;
+        for (station, relay) in relays() {
+            ConstCounter::new(relay.connects)
+                .encode(family.encode_family(&[("station", station)])?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "onair_relay_failures_in_a_row",
+            "A relay's failures since it last reached its upstream",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (station, relay) in relays() {
+            ConstGauge::new(i64::from(relay.failures))
+                .encode(family.encode_family(&[("station", station)])?)?;
         }
 
         let mut family = encoder.encode_descriptor(

@@ -4,6 +4,7 @@
 //! - [`stats`]: server-wide counters, and why listener sessions end.
 //! - [`events`]: `/events`, server-sent events for the web page, one publisher for all clients.
 //! - [`slots`]: a scheduled station's slot on now and the next one, for status and events.
+//! - [`relays`]: a station's relay, for status and events.
 //! - [`status`]: `/status.json` and Icecast's `/status-json.xsl`.
 //! - [`metrics`]: `/metrics` in Prometheus text format.
 //! - [`page`]: `GET /`, the web page (`page.html`).
@@ -11,6 +12,7 @@
 pub mod events;
 pub mod metrics;
 pub mod page;
+pub mod relays;
 pub mod slots;
 pub mod stats;
 pub mod status;

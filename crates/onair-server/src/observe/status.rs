@@ -99,6 +99,7 @@ fn station_json(station: &Station, base_url: &str, hls: &HlsConfig) -> Value {
         "now_playing": now_playing,
         "next": next,
         "schedule": super::slots::schedule_json(station),
+        "relay": super::relays::relay_json(station),
         "position_s": seconds(u128::from(stats.position_ns.load(Relaxed))),
         "loops": stats.loops.load(Relaxed),
         "bytes_sent": stats.bytes_sent.load(Relaxed),
@@ -122,6 +123,7 @@ fn live_json(station: &Station) -> Value {
         "bytes_in": source.bytes_in(),
         "buffered_ms": station.live.input.buffered().as_millis() as u64,
         "title": source.title(),
+        "relay": source.relay,
         "ice": {
             "name": source.ice.name,
             "description": source.ice.description,

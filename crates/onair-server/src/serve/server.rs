@@ -92,6 +92,8 @@ impl Server {
             .as_ref()
             .map(|store| Reloader::new(Arc::clone(store)));
         let registry = StationRegistry::new(Arc::clone(&clock));
+        // Each station's relay runs beside it (idle where none is configured).
+        registry.run_beside(crate::relay::task::beside_each_station());
         let config = watch::Sender::new(Arc::new(config));
         let config_error = watch::Sender::new(None);
         // The watcher applies file and config changes while onair runs; without it (no inotify

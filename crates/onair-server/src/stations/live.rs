@@ -44,6 +44,8 @@ pub struct SourceInfo {
     pub ice: IceFields,
     /// Bytes received from it.
     pub bytes_in: AtomicU64,
+    /// The stream's URL, when it is a relay onair pulls.
+    pub relay: Option<String>,
     /// The title its last metadata update set, if any.
     title: RwLock<Option<String>>,
 }
@@ -64,7 +66,22 @@ impl SourceInfo {
             content_type,
             ice,
             bytes_in: AtomicU64::new(0),
+            relay: None,
             title: RwLock::new(None),
+        }
+    }
+
+    /// A relay's upstream at `url` (`address`), reached now.
+    pub fn relayed(
+        since: SystemTime,
+        address: SocketAddr,
+        url: String,
+        content_type: String,
+        ice: IceFields,
+    ) -> SourceInfo {
+        SourceInfo {
+            relay: Some(url),
+            ..SourceInfo::new(since, address, "onair relay".to_string(), content_type, ice)
         }
     }
 
@@ -121,6 +138,16 @@ impl StationLive {
     pub fn set_source(&self, source: Option<Arc<SourceInfo>>) {
         *write(&self.left_at) = source.is_none().then(Instant::now);
         *write(&self.source) = source;
+    }
+
+    /// Records that `source` left, unless another took its place already (a pushed source
+    /// outranking a relay).
+    pub fn clear_source(&self, source: &Arc<SourceInfo>) {
+        let mut now = write(&self.source);
+        if now.as_ref().is_some_and(|s| Arc::ptr_eq(s, source)) {
+            *now = None;
+            *write(&self.left_at) = Some(Instant::now());
+        }
     }
 
     /// Whether a show is on: a source is connected, or left less than `source_timeout` ago

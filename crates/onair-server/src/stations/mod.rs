@@ -15,6 +15,7 @@
 //! - [`silence`]: the silence a live-only station plays between shows.
 //! - [`listeners`]: who listens to a station's stream now (for Icecast's listclients).
 //! - [`live`]: a station's live side: the buffer a source feeds, and who is connected.
+//! - [`relayed`]: a station's relay: its settings from the config, and what it is doing.
 //! - [`station`]: one station on air: hub, timeline, HLS window and audience, metadata, switches.
 //! - [`registry`]: the stations on air, and the one place each station's fate is decided.
 //! - [`supervisor`]: restarts a station's pacer that panicked.
@@ -33,6 +34,7 @@ pub mod listeners;
 pub mod live;
 pub mod origin;
 pub mod registry;
+pub mod relayed;
 pub mod report;
 pub mod scheduled;
 pub mod settle;

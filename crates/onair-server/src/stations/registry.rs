@@ -16,9 +16,11 @@
 //! shutting it down ends every station and, through the hubs, every listener's stream.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use onair_core::{
@@ -70,6 +72,30 @@ pub struct StationRegistry {
     clock: Arc<dyn WallClock>,
     tasks: TaskTracker,
     stop: CancellationToken,
+    /// What runs beside each station (its relay), set once by the server.
+    beside: OnceLock<StationTask>,
+}
+
+/// A task that runs beside a station from its mount until its `stop` (the relay: the
+/// registry knows it only by this seam). It gets the config the station was mounted with.
+#[derive(Clone)]
+pub struct StationTask(
+    #[allow(clippy::type_complexity)]
+    pub  Arc<
+        dyn Fn(
+                Arc<Station>,
+                Arc<Config>,
+                CancellationToken,
+            ) -> Pin<Box<dyn Future<Output = ()> + Send>>
+            + Send
+            + Sync,
+    >,
+);
+
+impl std::fmt::Debug for StationTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StationTask")
+    }
 }
 
 impl StationRegistry {
@@ -86,7 +112,13 @@ impl StationRegistry {
             clock,
             tasks: Default::default(),
             stop: Default::default(),
+            beside: OnceLock::new(),
         })
+    }
+
+    /// Runs `task` beside every station mounted from now on.
+    pub fn run_beside(&self, task: StationTask) {
+        let _ = self.beside.set(task);
     }
 
     /// Where wall time comes from.
@@ -391,6 +423,13 @@ impl StationRegistry {
             let (planning, config) = (Arc::clone(&station), config.clone());
             self.tasks
                 .spawn(async move { planning.keep_planning(&config).await });
+        }
+        if let Some(beside) = self.beside.get() {
+            self.tasks.spawn((beside.0)(
+                Arc::clone(&station),
+                Arc::new(config.clone()),
+                stop.clone(),
+            ));
         }
         let (epoch, clock) = (station.epoch, Arc::clone(&self.clock));
         // Files that played are held while a segment may be cut from them: listed in the

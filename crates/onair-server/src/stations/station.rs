@@ -15,6 +15,7 @@ use super::audience::HlsAudience;
 use super::listeners::Listeners;
 use super::live::StationLive;
 use super::origin::{Origin, SwitchAt};
+use super::relayed::{RelaySettings, RelayStatus};
 use super::report::{escape, log_station};
 use super::scheduled::{Course, StationPlan, EXTEND_EVERY, HORIZON, LIVE_SLOT_LOOK};
 use crate::config::Config;
@@ -67,6 +68,8 @@ pub struct Station {
     pub window: Arc<SegmentWindow>,
     /// Its live source, if one is connected, and the buffer it feeds.
     pub live: StationLive,
+    /// Its relay (a remote stream it pulls as its live source), if it has one.
+    pub relay: RelayStatus,
     /// HLS clients and requests.
     pub audience: HlsAudience,
     /// Its stream listeners now.
@@ -115,6 +118,7 @@ impl Station {
                     .is_some_and(|s| s.live_other_formats);
                 StationLive::new(buffer, timeout, other_formats)
             },
+            relay: RelayStatus::default(),
             audience: HlsAudience::default(),
             listeners: Listeners::default(),
             origin,
@@ -235,9 +239,10 @@ impl Station {
     }
 
     /// Whether listeners can tune in: always, but for a live-only station, which is heard only
-    /// while a show is on (a source connected, or gone less than `source_timeout_s` ago).
+    /// while a show is on (a source connected, or gone less than `source_timeout_s` ago) or
+    /// while it has a relay (through the relay's failures and returns).
     pub fn is_audible(&self) -> bool {
-        !self.origin.is_live_only() || self.live.show_on()
+        !self.origin.is_live_only() || self.live.show_on() || self.relay.is_configured()
     }
 
     /// Whether this is a live-only station whose show is over (a source came, and left more
@@ -246,6 +251,7 @@ impl Station {
         self.origin.is_live_only()
             && self.live.input.counters().sessions > 0
             && !self.live.show_on()
+            && !self.relay.is_configured()
     }
 
     /// The wall time now, from the injected clock.
@@ -329,6 +335,15 @@ impl Station {
             .get(&self.name)
             .and_then(|s| s.max_listeners)
             .map(|m| m.get() as usize);
+        self.relay
+            .configure(config.stations.get(&self.name).and_then(|s| {
+                Some(RelaySettings {
+                    url: s.relay.clone()?,
+                    on_demand: s.on_demand,
+                    timing: config.relay.timing(),
+                    ca_file: config.relay.ca_file.clone(),
+                })
+            }));
         let mut settings = write(&self.settings);
         settings.meta = meta;
         settings.client_timeout = pacing.client_timeout;

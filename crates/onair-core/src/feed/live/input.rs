@@ -39,10 +39,22 @@ pub struct LiveCounters {
     pub dropped_frames: u64,
 }
 
+/// Who a session's audio comes from: a source pushed to onair outranks a relay onair pulls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rank {
+    /// A remote stream onair pulls (`relay = "..."`).
+    Relay,
+    /// A source that pushed its audio (Icecast's source protocol).
+    #[default]
+    Pushed,
+}
+
 #[derive(Debug, Default)]
 struct State {
     /// The session connected now, if any.
     connected: Option<u64>,
+    /// The rank of the session connected now.
+    rank: Rank,
     /// The last session handed out.
     last_session: u64,
     frames: VecDeque<Frame>,
@@ -85,15 +97,24 @@ impl LiveInput {
         })
     }
 
-    /// Connects a source called `track`, unless one is connected already.
-    pub fn connect(self: &Arc<Self>, track: Arc<TrackMeta>) -> Option<LiveSession> {
+    /// Connects a source called `track`, unless one of the same or a higher rank is connected:
+    /// one of a lower rank (a relay, when a source pushes) is cut off, its buffered audio
+    /// dropped.
+    pub fn connect(self: &Arc<Self>, track: Arc<TrackMeta>, rank: Rank) -> Option<LiveSession> {
         let mut state = self.lock();
         if state.connected.is_some() {
-            return None;
+            if state.rank >= rank {
+                return None;
+            }
+            Self::drop_buffer(&mut state);
+            drop(state);
+            self.room.notify_waiters();
+            state = self.lock();
         }
         state.last_session += 1;
         let id = state.last_session;
         state.connected = Some(id);
+        state.rank = rank;
         state.track = track;
         if state.frames.is_empty() {
             state.format = None;
@@ -109,15 +130,27 @@ impl LiveInput {
     /// fails.
     pub fn cut_off(&self) -> bool {
         let mut state = self.lock();
-        let was = state.connected.take().is_some();
-        let dropped = state.frames.len() as u64;
-        state.counters.dropped_frames += dropped;
-        state.frames.clear();
-        state.buffered = 0;
-        state.playing = false;
+        let was = Self::drop_buffer(&mut state);
         drop(state);
         self.room.notify_waiters();
         was
+    }
+
+    /// Disconnects the connected session and drops what it buffered; whether one was
+    /// connected.
+    fn drop_buffer(state: &mut State) -> bool {
+        let was = state.connected.take().is_some();
+        state.counters.dropped_frames += state.frames.len() as u64;
+        state.frames.clear();
+        state.buffered = 0;
+        state.playing = false;
+        was
+    }
+
+    /// The rank of the connected session, if any.
+    pub fn connected_rank(&self) -> Option<Rank> {
+        let state = self.lock();
+        state.connected.map(|_| state.rank)
     }
 
     /// Whether a source is connected.
@@ -287,9 +320,11 @@ mod tests {
     async fn plays_once_the_buffer_is_full_and_falls_back_when_it_runs_dry() {
         let input = input();
         let session = input
-            .connect(Arc::new(TrackMeta::named("live")))
+            .connect(Arc::new(TrackMeta::named("live")), Rank::Pushed)
             .expect("connect");
-        assert!(input.connect(Arc::new(TrackMeta::named("other"))).is_none());
+        assert!(input
+            .connect(Arc::new(TrackMeta::named("other")), Rank::Pushed)
+            .is_none());
         for i in 0..3u8 {
             session
                 .push(Bytes::from(vec![i; 10]), FRAME)
@@ -329,7 +364,7 @@ mod tests {
     async fn a_full_buffer_holds_the_source_back_until_the_pacer_takes() {
         let input = input();
         let session = input
-            .connect(Arc::new(TrackMeta::named("live")))
+            .connect(Arc::new(TrackMeta::named("live")), Rank::Pushed)
             .expect("connect");
         for _ in 0..8 {
             session
@@ -361,7 +396,7 @@ mod tests {
     async fn a_source_cut_off_loses_its_buffer_and_its_next_push_fails() {
         let input = input();
         let session = input
-            .connect(Arc::new(TrackMeta::named("live")))
+            .connect(Arc::new(TrackMeta::named("live")), Rank::Pushed)
             .expect("connect");
         for _ in 0..5 {
             session
@@ -377,6 +412,44 @@ mod tests {
             Err(PushError::Ended)
         );
         // The next source may connect at once.
-        assert!(input.connect(Arc::new(TrackMeta::named("next"))).is_some());
+        assert!(input
+            .connect(Arc::new(TrackMeta::named("next")), Rank::Pushed)
+            .is_some());
+    }
+
+    #[tokio::test]
+    async fn a_pushed_source_takes_over_from_a_relay_which_waits_its_turn() {
+        let input = input();
+        let relay = input
+            .connect(Arc::new(TrackMeta::named("relay")), Rank::Relay)
+            .expect("relay");
+        for _ in 0..5 {
+            relay
+                .push(Bytes::from_static(b"relayed"), FRAME)
+                .await
+                .expect("push");
+        }
+        assert!(input
+            .connect(Arc::new(TrackMeta::named("again")), Rank::Relay)
+            .is_none());
+        let pushed = input
+            .connect(Arc::new(TrackMeta::named("pushed")), Rank::Pushed)
+            .expect("a pushed source outranks a relay");
+        assert_eq!(input.connected_rank(), Some(Rank::Pushed));
+        assert_eq!(input.counters().dropped_frames, 5);
+        assert_eq!(
+            relay.push(Bytes::from_static(b"relayed"), FRAME).await,
+            Err(PushError::Ended)
+        );
+        assert!(!relay.is_connected());
+        drop(relay);
+        assert!(pushed.is_connected(), "the relay leaving ends nothing");
+        assert!(input
+            .connect(Arc::new(TrackMeta::named("relay")), Rank::Relay)
+            .is_none());
+        drop(pushed);
+        assert!(input
+            .connect(Arc::new(TrackMeta::named("relay")), Rank::Relay)
+            .is_some());
     }
 }

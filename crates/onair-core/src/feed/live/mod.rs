@@ -29,7 +29,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 pub use frames::{SourceFormatError, SourceFrames, MAX_BYTES_WITHOUT_FRAME};
-pub use input::{LiveCounters, LiveInput, LiveSession, PushError};
+pub use input::{LiveCounters, LiveInput, LiveSession, PushError, Rank};
 
 use super::{Feed, FeedChunk};
 use crate::broadcast::TrackMeta;
