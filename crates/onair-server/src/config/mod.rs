@@ -183,7 +183,12 @@ impl Config {
             client_timeout: Duration::from_secs(
                 s.client_timeout_s.unwrap_or(p.client_timeout_s).get(),
             ),
-            epoch: s.epoch.unwrap_or(p.epoch).0,
+            // An edge's clock is its origin's, `edge_delay_s` behind.
+            epoch: s.epoch.unwrap_or(p.epoch).0
+                + match s.relay.as_ref().filter(|r| r.is_edge()) {
+                    Some(_) => Duration::from_secs(self.relay.edge_delay_s.get()),
+                    None => Duration::ZERO,
+                },
         }
     }
 
@@ -255,6 +260,20 @@ impl Config {
                     text,
                     &format!("stations.{name}"),
                     "a `live_only` station has no `file` or `folder`, and names the format its sources send: `codec`, `sample_rate` and `channels`".to_string(),
+                ));
+            }
+            if station.relay.as_ref().is_some_and(|r| r.is_edge())
+                && config.relay.edge_delay_s.get() * 1000 < 2 * config.hls.segment_ms.get() + 1000
+            {
+                return Err(ConfigError::at_key(
+                    path,
+                    text,
+                    "relay.edge_delay_s",
+                    format!(
+                        "an edge plays {} s behind its origin: less than two segments and a second ([hls] segment_ms = {}) leaves no time to fetch them",
+                        config.relay.edge_delay_s.get(),
+                        config.hls.segment_ms.get()
+                    ),
                 ));
             }
             if station.on_demand && station.relay.is_none() {

@@ -27,6 +27,9 @@ pub struct RelayConfig {
     pub retry_max_s: Bounded<1, 3_600>,
     /// Most redirects (and playlists) followed to reach the stream.
     pub max_redirects: Bounded<0, 10>,
+    /// How far an edge (a station relaying an onair origin's `.m3u8`) plays behind its origin,
+    /// in seconds: room for a segment to be cut, listed, fetched and buffered.
+    pub edge_delay_s: Bounded<4, 600>,
     /// A PEM file of certificate authorities trusted for HTTPS upstreams, besides the Mozilla
     /// roots onair ships.
     pub ca_file: Option<PathBuf>,
@@ -41,6 +44,7 @@ impl Default for RelayConfig {
             retry_min_ms: Bounded(1_000),
             retry_max_s: Bounded(60),
             max_redirects: Bounded(5),
+            edge_delay_s: Bounded(20),
             ca_file: None,
         }
     }
@@ -56,6 +60,7 @@ impl RelayConfig {
             retry_min: Duration::from_millis(self.retry_min_ms.get()),
             retry_max: Duration::from_secs(self.retry_max_s.get()),
             max_redirects: self.max_redirects.get() as usize,
+            edge_delay: Duration::from_secs(self.edge_delay_s.get()),
         }
     }
 }
@@ -75,6 +80,8 @@ pub struct RelayTiming {
     pub retry_max: Duration,
     /// Most redirects followed.
     pub max_redirects: usize,
+    /// How far an edge plays behind its origin.
+    pub edge_delay: Duration,
 }
 
 /// An upstream's address: `http://` or `https://`, with a host; checked while parsing.
@@ -100,6 +107,14 @@ impl RelayUrl {
             return Err(format!("`{text}` names no host"));
         }
         Ok(RelayUrl(uri))
+    }
+}
+
+impl RelayUrl {
+    /// Whether it names an onair origin's HLS playlist (`.m3u8`): the station is then an edge,
+    /// each frame at the origin's tick, [`RelayTiming::edge_delay`] behind.
+    pub fn is_edge(&self) -> bool {
+        self.0.path().to_ascii_lowercase().ends_with(".m3u8")
     }
 }
 

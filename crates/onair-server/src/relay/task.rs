@@ -2,22 +2,18 @@
 //! waits its turn while a pushed source is live, waits for listeners when on demand, and backs
 //! off between failures; the programme (or silence) plays whenever the relay does not.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::BodyExt;
-use onair_core::{LiveSession, Rank};
-use tokio::time::{sleep, timeout, Instant};
+use onair_core::Rank;
+use tokio::time::{sleep, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
-use super::icy::{IcyDemux, Metadata};
-use super::upstream::{reach, tls_config, Upstream};
+use super::session::Outcome;
+use super::upstream::{reach, tls_config};
+use super::{edge, progressive};
 use crate::config::Config;
-use crate::live::ingest::ice_fields;
-use crate::live::pump::{Ended, Pump};
-use crate::stations::live::{live_track, SourceInfo};
 use crate::stations::registry::StationTask;
 use crate::stations::relayed::{Phase, RelaySettings};
 use crate::stations::Station;
@@ -30,16 +26,6 @@ const LOOK_EVERY: Duration = Duration::from_millis(250);
 
 /// An on-demand relay stops this long after its last listener left.
 const ON_DEMAND_LINGER: Duration = Duration::from_secs(5);
-
-/// How one pull of the upstream ended.
-enum Outcome {
-    /// A pushed source took the station over.
-    Outranked,
-    /// On demand, and the listeners left.
-    NoAudience,
-    /// It failed, after delivering for this long.
-    Failed(String, Duration),
-}
 
 /// The relay task as the registry runs it beside every station.
 pub fn beside_each_station() -> StationTask {
@@ -102,24 +88,29 @@ async fn relay(station: &Station, settings: &RelaySettings, hls_expiry: Duration
         station
             .relay
             .enter(Phase::Connecting, station.clock_now(), None);
-        let outcome = match &tls {
-            Ok(tls) => match reach(settings, tls, station.info().codec()).await {
-                Ok(upstream) => {
-                    let gone = async {
-                        if settings.on_demand {
-                            audience_gone(station, hls_expiry).await
-                        } else {
-                            std::future::pending().await
-                        }
-                    };
-                    tokio::select! {
-                        outcome = pull(station, settings, upstream) => outcome,
-                        () = gone => Outcome::NoAudience,
-                    }
-                }
+        let gone = async {
+            if settings.on_demand {
+                audience_gone(station, hls_expiry).await
+            } else {
+                std::future::pending().await
+            }
+        };
+        let attempt = async {
+            let tls = match &tls {
+                Ok(tls) => tls,
+                Err(error) => return Outcome::Failed(error.to_string(), Duration::ZERO),
+            };
+            if settings.url.is_edge() {
+                return edge::pull(station, settings, tls).await;
+            }
+            match reach(settings, tls, station.info().codec()).await {
+                Ok(upstream) => progressive::pull(station, settings, upstream).await,
                 Err(error) => Outcome::Failed(error.to_string(), Duration::ZERO),
-            },
-            Err(error) => Outcome::Failed(error.to_string(), Duration::ZERO),
+            }
+        };
+        let outcome = tokio::select! {
+            outcome = attempt => outcome,
+            () = gone => Outcome::NoAudience,
         };
         match outcome {
             Outcome::Outranked | Outcome::NoAudience => backoff.reset(),
@@ -159,119 +150,5 @@ async fn audience_gone(station: &Station, hls_expiry: Duration) {
             return;
         }
         sleep(LOOK_EVERY).await;
-    }
-}
-
-/// Takes `upstream`'s audio into the station until it ends.
-async fn pull(station: &Station, settings: &RelaySettings, upstream: Upstream) -> Outcome {
-    let Upstream {
-        url,
-        peer,
-        headers,
-        metaint,
-        mut body,
-        ..
-    } = upstream;
-    let ice = ice_fields(&headers);
-    let Some(session) = station
-        .live
-        .input
-        .connect(live_track(&ice, &station.meta().title), Rank::Relay)
-    else {
-        return Outcome::Outranked;
-    };
-    let content_type = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let info = Arc::new(SourceInfo::relayed(
-        station.clock_now(),
-        peer,
-        url.to_string(),
-        content_type,
-        ice,
-    ));
-    let source = SourceShown::new(station, Arc::clone(&info));
-    station
-        .relay
-        .enter(Phase::OnAir, station.clock_now(), Some(url.to_string()));
-    tracing::info!(station = %station.name, upstream = %url, %peer, "relay connected: on air once its buffer is full");
-    let began = Instant::now();
-    let mut demux = metaint.map(IcyDemux::new);
-    let mut pump = Pump::new(station);
-    let idle = settings.timing.idle;
-    let ended = loop {
-        if let Err(ended) = pump.drain(station, &session).await {
-            break ended;
-        }
-        let frame = match timeout(idle, body.frame()).await {
-            Err(_) => break Ended::Silent(idle),
-            Ok(None) => {
-                pump.finish();
-                break match pump.drain(station, &session).await {
-                    Err(ended @ (Ended::Format(_) | Ended::CutOff)) => ended,
-                    _ => Ended::Closed,
-                };
-            }
-            Ok(Some(Err(error))) => break Ended::Failed(error.to_string()),
-            Ok(Some(Ok(frame))) => frame,
-        };
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        info.bytes_in
-            .fetch_add(data.len() as u64, Ordering::Relaxed);
-        match demux.as_mut() {
-            None => pump.extend(&data),
-            Some(demux) => {
-                for metadata in demux.split(&data, |audio| pump.extend(audio)) {
-                    retitle(station, &session, metadata);
-                }
-            }
-        }
-    };
-    drop(source);
-    drop(session);
-    if matches!(ended, Ended::CutOff) && station.live.input.connected_rank() == Some(Rank::Pushed) {
-        return Outcome::Outranked;
-    }
-    let why = match ended {
-        Ended::Closed => "the upstream ended its stream".to_string(),
-        other => other.describe(),
-    };
-    Outcome::Failed(why, began.elapsed())
-}
-
-/// Passes an upstream's title on to listeners.
-fn retitle(station: &Station, session: &LiveSession, metadata: Metadata) {
-    match metadata {
-        Metadata::Title(title) if session.is_connected() => {
-            tracing::debug!(station = %station.name, %title, "relay title");
-            station.live.set_title(Some(&title), None, None);
-        }
-        Metadata::Title(_) => {}
-        Metadata::Unreadable => {
-            tracing::debug!(station = %station.name, "relay metadata block without a readable title ignored");
-        }
-    }
-}
-
-/// The relay shown as the station's source while it is connected.
-struct SourceShown<'a> {
-    station: &'a Station,
-    info: Arc<SourceInfo>,
-}
-
-impl<'a> SourceShown<'a> {
-    fn new(station: &'a Station, info: Arc<SourceInfo>) -> Self {
-        station.live.set_source(Some(Arc::clone(&info)));
-        SourceShown { station, info }
-    }
-}
-
-impl Drop for SourceShown<'_> {
-    fn drop(&mut self) {
-        self.station.live.clear_source(&self.info);
     }
 }

@@ -169,7 +169,11 @@ pub async fn reach(
             .map(str::to_string);
         match answer_kind(content_type.as_deref(), url.path()) {
             Answer::Stream => {}
-            Answer::Hls => return Err(RelayError::Playlist("an HLS playlist, not a stream")),
+            Answer::Hls => {
+                return Err(RelayError::Playlist(
+                    "an HLS playlist: name it with a URL ending in .m3u8 (an onair origin's)",
+                ))
+            }
             kind => {
                 let text = read_playlist(response.into_body(), timing.head).await?;
                 let next = first_url(kind, &text).map_err(RelayError::Playlist)?;
@@ -200,6 +204,36 @@ pub async fn reach(
         });
     }
     Err(RelayError::TooManyRedirects(timing.max_redirects))
+}
+
+/// The whole body at `url` (redirects followed), at most `limit` bytes, read within the idle
+/// timeout: an HLS playlist or segment.
+pub async fn fetch(
+    url: &Uri,
+    settings: &RelaySettings,
+    tls: &Arc<rustls::ClientConfig>,
+    limit: usize,
+) -> Result<(Uri, SocketAddr, Bytes), RelayError> {
+    let mut url = url.clone();
+    for _ in 0..=settings.timing.max_redirects {
+        let (response, peer, _connection) = exchange(&url, settings, tls).await?;
+        let status = response.status();
+        if status.is_redirection() {
+            url = follow(&url, response.headers())?;
+            continue;
+        }
+        if status != StatusCode::OK {
+            return Err(RelayError::Status(status.as_u16()));
+        }
+        let limited = http_body_util::Limited::new(response.into_body(), limit);
+        let bytes = timeout(settings.timing.idle, limited.collect())
+            .await
+            .map_err(|_| RelayError::Timeout("reading a body"))?
+            .map_err(|e| RelayError::Http(format!("{url}: {e}")))?
+            .to_bytes();
+        return Ok((url, peer, bytes));
+    }
+    Err(RelayError::TooManyRedirects(settings.timing.max_redirects))
 }
 
 /// Whether a stream of `content_type` may be of `codec` (the frames decide in the end).
@@ -288,7 +322,7 @@ fn follow(url: &Uri, headers: &HeaderMap) -> Result<Uri, RelayError> {
 }
 
 /// `reference` (absolute, or relative to `base`) as an `http`/`https` URL.
-fn resolve(base: &Uri, reference: &str) -> Result<Uri, RelayError> {
+pub fn resolve(base: &Uri, reference: &str) -> Result<Uri, RelayError> {
     let reference = reference.trim();
     let bad = || RelayError::BadRedirect(reference.chars().take(200).collect());
     let text = if reference.contains("://") {

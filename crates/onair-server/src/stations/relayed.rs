@@ -25,6 +25,8 @@ pub struct RelaySettings {
     pub timing: RelayTiming,
     /// Certificate authorities trusted besides the Mozilla roots.
     pub ca_file: Option<PathBuf>,
+    /// The HLS segment length (an edge's grid must be its origin's).
+    pub segment: std::time::Duration,
 }
 
 /// What a relay is doing.

@@ -342,6 +342,7 @@ impl Station {
                     on_demand: s.on_demand,
                     timing: config.relay.timing(),
                     ca_file: config.relay.ca_file.clone(),
+                    segment: Duration::from_millis(config.hls.segment_ms.get()),
                 })
             }));
         let mut settings = write(&self.settings);

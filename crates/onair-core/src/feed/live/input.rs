@@ -5,6 +5,10 @@
 //! (and again after it ran dry), so that a network's jitter never reaches the listeners; it
 //! holds at most twice that: past it, the ingest waits, so the source's TCP window closes and a
 //! sender faster than real time is slowed, never dropped, and memory per source is bounded.
+//!
+//! A timed session (an edge relaying an onair origin's HLS) pushes each frame with the tick it
+//! has on the origin's clock: it plays exactly at that tick (the pacer asks for it in turn, the
+//! grids being the same), late frames are dropped, and it holds as much as the edge's delay.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,6 +26,10 @@ use crate::format::Format;
 struct Frame {
     data: Bytes,
     ticks: u64,
+    /// Its tick, in a timed session.
+    at: Option<u64>,
+    /// What it is called, in a timed session (else the session's track).
+    track: Option<Arc<TrackMeta>>,
 }
 
 /// Counters of one station's live input, for status and metrics.
@@ -55,6 +63,8 @@ struct State {
     connected: Option<u64>,
     /// The rank of the session connected now.
     rank: Rank,
+    /// The most ticks a timed session holds (none: the session is not timed).
+    timed: Option<u64>,
     /// The last session handed out.
     last_session: u64,
     frames: VecDeque<Frame>,
@@ -115,6 +125,7 @@ impl LiveInput {
         let id = state.last_session;
         state.connected = Some(id);
         state.rank = rank;
+        state.timed = None;
         state.track = track;
         if state.frames.is_empty() {
             state.format = None;
@@ -124,6 +135,18 @@ impl LiveInput {
             input: Arc::clone(self),
             id,
         })
+    }
+
+    /// Connects a timed session (see the [module](self)) that may hold `capacity` of audio.
+    pub fn connect_timed(
+        self: &Arc<Self>,
+        track: Arc<TrackMeta>,
+        rank: Rank,
+        capacity: Duration,
+    ) -> Option<LiveSession> {
+        let session = self.connect(track, rank)?;
+        self.lock().timed = Some(ticks_of(capacity));
+        Some(session)
     }
 
     /// Ends the connected source's session: its buffered audio is dropped, and its next push
@@ -197,10 +220,30 @@ impl LiveInput {
         Arc::clone(&self.lock().track)
     }
 
-    /// Up to `target` ticks of live frames, if live audio is on air: `None` sends the station
-    /// back to its programme for this chunk.
-    pub(crate) fn take(&self, target: u64) -> Option<(Bytes, u32, u64, Arc<TrackMeta>)> {
+    /// Whether live audio is due at `tick`: a timed frame for it is buffered, or (untimed) live
+    /// audio is on air.
+    pub fn is_due(&self, tick: u64) -> bool {
+        let state = self.lock();
+        match state.frames.front() {
+            Some(Frame {
+                at: Some(at),
+                ticks,
+                ..
+            }) => *at < tick + ticks && at + ticks > tick,
+            _ => state.playing || self.ready(&state),
+        }
+    }
+
+    /// Up to `target` ticks of live frames for the chunk at tick `at`, if live audio is on air:
+    /// `None` sends the station back to its programme for this chunk.
+    pub(crate) fn take(&self, at: u64, target: u64) -> Option<(Bytes, u32, u64, Arc<TrackMeta>)> {
         let mut state = self.lock();
+        if state.frames.front().is_some_and(|f| f.at.is_some()) {
+            let taken = Self::take_timed(&mut state, at, target);
+            drop(state);
+            self.room.notify_waiters();
+            return taken;
+        }
         if !state.playing {
             if !self.ready(&state) {
                 return None;
@@ -234,15 +277,69 @@ impl LiveInput {
         Some((data.freeze(), frames as u32, ticks, track))
     }
 
+    /// Timed frames for the chunk at `at`: late ones dropped, then the frames from the one
+    /// that plays at `at` (or within its length of it: a stream off the station's grid plays
+    /// on, gapless), while they follow each other and have one track.
+    fn take_timed(
+        state: &mut State,
+        at: u64,
+        target: u64,
+    ) -> Option<(Bytes, u32, u64, Arc<TrackMeta>)> {
+        while let Some(frame) = state.frames.front() {
+            match frame.at {
+                Some(t) if t + frame.ticks <= at => {
+                    state.buffered -= frame.ticks;
+                    state.counters.dropped_frames += 1;
+                    state.frames.pop_front();
+                }
+                _ => break,
+            }
+        }
+        let Some(first) = state.frames.front() else {
+            if std::mem::take(&mut state.playing) && state.connected.is_some() {
+                state.counters.underruns += 1;
+            }
+            return None;
+        };
+        let start = first.at?;
+        if start >= at + first.ticks {
+            return None;
+        }
+        let track = first
+            .track
+            .clone()
+            .unwrap_or_else(|| Arc::clone(&state.track));
+        let (mut ticks, mut frames, mut len, mut next) = (0u64, 0usize, 0usize, start);
+        for frame in &state.frames {
+            let same_track = frame.track.as_ref().is_none_or(|t| Arc::ptr_eq(t, &track));
+            if frames > 0 && (ticks + frame.ticks > target || frame.at != Some(next) || !same_track)
+            {
+                break;
+            }
+            ticks += frame.ticks;
+            len += frame.data.len();
+            frames += 1;
+            next += frame.ticks;
+        }
+        let mut data = BytesMut::with_capacity(len);
+        for frame in state.frames.drain(..frames) {
+            data.extend_from_slice(&frame.data);
+        }
+        state.buffered -= ticks;
+        state.playing = true;
+        Some((data.freeze(), frames as u32, ticks, track))
+    }
+
     /// Whether enough is buffered for live audio to go on air: the buffer's worth, or all a
     /// source that left sent.
     fn ready(&self, state: &State) -> bool {
         !state.frames.is_empty() && (state.buffered >= self.buffer || state.connected.is_none())
     }
 
-    /// The most audio buffered: twice the buffer, and two frames at least.
+    /// The most audio buffered: twice the buffer (a timed session's capacity), and two
+    /// frames at least.
     fn full(&self, state: &State) -> bool {
-        state.buffered >= 2 * self.buffer && state.frames.len() >= 2
+        state.buffered >= state.timed.unwrap_or(2 * self.buffer) && state.frames.len() >= 2
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -261,6 +358,34 @@ pub struct LiveSession {
 impl LiveSession {
     /// Adds one whole frame of `ticks`, waiting while the buffer is full.
     pub async fn push(&self, data: Bytes, ticks: u64) -> Result<(), PushError> {
+        self.push_frame(Frame {
+            data,
+            ticks,
+            at: None,
+            track: None,
+        })
+        .await
+    }
+
+    /// Adds one whole frame of `ticks` that plays at tick `at`, called `track` (a timed
+    /// session's), waiting while the buffer is full.
+    pub async fn push_at(
+        &self,
+        data: Bytes,
+        ticks: u64,
+        at: u64,
+        track: Arc<TrackMeta>,
+    ) -> Result<(), PushError> {
+        self.push_frame(Frame {
+            data,
+            ticks,
+            at: Some(at),
+            track: Some(track),
+        })
+        .await
+    }
+
+    async fn push_frame(&self, frame: Frame) -> Result<(), PushError> {
         loop {
             let room = self.input.room.notified();
             {
@@ -270,9 +395,9 @@ impl LiveSession {
                 }
                 if !self.input.full(&state) {
                     state.counters.frames_in += 1;
-                    state.counters.bytes_in += data.len() as u64;
-                    state.buffered += ticks;
-                    state.frames.push_back(Frame { data, ticks });
+                    state.counters.bytes_in += frame.data.len() as u64;
+                    state.buffered += frame.ticks;
+                    state.frames.push_back(frame);
                     return Ok(());
                 }
             }
@@ -332,31 +457,31 @@ mod tests {
                 .expect("push");
         }
         assert!(
-            input.take(2 * FRAME).is_none(),
+            input.take(0, 2 * FRAME).is_none(),
             "three frames of four buffered"
         );
         session
             .push(Bytes::from(vec![3; 10]), FRAME)
             .await
             .expect("push");
-        let (data, frames, ticks, track) = input.take(3 * FRAME).expect("on air");
+        let (data, frames, ticks, track) = input.take(0, 3 * FRAME).expect("on air");
         assert_eq!((frames, ticks, track.name.as_str()), (3, 3 * FRAME, "live"));
         assert_eq!(&data[..], [vec![0; 10], vec![1; 10], vec![2; 10]].concat());
         // On air, it plays what it has until it runs dry.
-        assert_eq!(input.take(3 * FRAME).expect("the last frame").1, 1);
-        assert!(input.take(3 * FRAME).is_none());
+        assert_eq!(input.take(0, 3 * FRAME).expect("the last frame").1, 1);
+        assert!(input.take(0, 3 * FRAME).is_none());
         assert_eq!(input.counters().underruns, 1);
         // Then it waits for a full buffer again.
         session
             .push(Bytes::from(vec![4; 10]), FRAME)
             .await
             .expect("push");
-        assert!(input.take(FRAME).is_none());
+        assert!(input.take(0, FRAME).is_none());
         // A source that leaves: what it sent plays out, no underrun is counted.
         drop(session);
         assert!(!input.is_connected());
-        assert_eq!(input.take(FRAME).expect("played out").1, 1);
-        assert!(input.take(FRAME).is_none());
+        assert_eq!(input.take(0, FRAME).expect("played out").1, 1);
+        assert!(input.take(0, FRAME).is_none());
         assert_eq!(input.counters().underruns, 1);
     }
 
@@ -388,7 +513,7 @@ mod tests {
             })
         };
         tokio::task::yield_now().await;
-        assert!(input.take(FRAME).is_some());
+        assert!(input.take(0, FRAME).is_some());
         assert_eq!(pusher.await.expect("pusher"), Ok(()));
     }
 
@@ -406,7 +531,7 @@ mod tests {
         }
         assert!(input.cut_off());
         assert_eq!(input.counters().dropped_frames, 5);
-        assert!(input.take(FRAME).is_none());
+        assert!(input.take(0, FRAME).is_none());
         assert_eq!(
             session.push(Bytes::from_static(b"frame"), FRAME).await,
             Err(PushError::Ended)
@@ -451,5 +576,61 @@ mod tests {
         assert!(input
             .connect(Arc::new(TrackMeta::named("relay")), Rank::Relay)
             .is_some());
+    }
+
+    #[tokio::test]
+    async fn timed_frames_play_at_their_ticks_in_runs_of_one_track() {
+        let input = input();
+        let a = Arc::new(TrackMeta::named("a"));
+        let b = Arc::new(TrackMeta::named("b"));
+        let session = input
+            .connect_timed(Arc::clone(&a), Rank::Relay, Duration::from_secs(60))
+            .expect("connect");
+        let frames = [
+            (10, &a),
+            (11, &a),
+            (12, &a),
+            (13, &b),
+            (20, &b),
+            (21, &b),
+            (40, &b),
+            (41, &b),
+            (45, &b),
+        ];
+        for (n, track) in frames {
+            session
+                .push_at(
+                    Bytes::from(vec![n as u8; 4]),
+                    FRAME,
+                    n * FRAME,
+                    Arc::clone(track),
+                )
+                .await
+                .expect("a timed session holds its capacity");
+        }
+        assert!(!input.is_due(9 * FRAME));
+        assert!(
+            input.take(9 * FRAME, 3 * FRAME).is_none(),
+            "not before its tick"
+        );
+        assert!(input.is_due(10 * FRAME));
+        let (data, n, ticks, track) = input.take(10 * FRAME, 10 * FRAME).expect("due");
+        assert_eq!(
+            (n, ticks, track.name.as_str()),
+            (3, 3 * FRAME, "a"),
+            "one track a run"
+        );
+        assert_eq!(&data[..], [[10u8; 4], [11; 4], [12; 4]].concat());
+        assert_eq!(input.take(13 * FRAME, FRAME).expect("b").3.name, "b");
+        // Frames whose tick went by are dropped.
+        let (data, n, ..) = input.take(21 * FRAME, FRAME).expect("21");
+        assert_eq!((n, data[0]), (1, 21));
+        assert_eq!(input.counters().dropped_frames, 1);
+        // A run ends where the ticks jump (a gap on the origin).
+        assert_eq!(input.take(40 * FRAME, 10 * FRAME).expect("40").1, 2);
+        assert!(input.take(42 * FRAME, 2 * FRAME).is_none());
+        // Off the grid by less than a frame, it plays on.
+        assert_eq!(input.take(45 * FRAME - FRAME / 2, FRAME).expect("45").1, 1);
+        assert!(input.take(46 * FRAME, FRAME).is_none());
     }
 }

@@ -110,7 +110,7 @@ impl<F: Feed> LiveFeed<F> {
 
     /// Up to `target` ticks of live frames, as a chunk from `at`.
     fn live_chunk(&mut self, at: u64, target: u64) -> Option<FeedChunk> {
-        let (data, frames, ticks, track) = self.input.take(target)?;
+        let (data, frames, ticks, track) = self.input.take(at, target)?;
         let started = match &self.live_track {
             Some((playing, started)) if Arc::ptr_eq(playing, &track) => *started,
             _ => at,
@@ -234,7 +234,7 @@ impl<F: Feed> Feed for LiveFeed<F> {
         }
         // A programme chunk read ahead gives way to live audio of its format that became
         // ready meanwhile (audio of another format waits for a segment boundary).
-        let same_format_live = self.input.is_on_air()
+        let same_format_live = self.input.is_due(chunk.tick)
             && self
                 .input
                 .format()

@@ -1,0 +1,262 @@
+//! An edge: a station relaying an onair origin's HLS (`relay = ".../<name>.m3u8"`). Each
+//! segment's frames go into the station's live input at the origin's ticks (from the
+//! segment's number and PRIV timestamp), the edge's clock running `edge_delay_s` behind the
+//! origin's; so the edge cuts the very segments the origin cut (same numbers, same bytes) and
+//! its listeners hear the origin's frames, whatever the origin plays (its programme, a live
+//! show, its own relay).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::Uri;
+use onair_core::clock::ticks_per_sample;
+use onair_core::{ticks_of, Codec, Format, LiveSession, Rank, TrackMeta, TrackTags};
+use tokio::time::{sleep, Instant};
+
+use super::packed::{
+    agrees, packed, playlist, segment_tick, Playlist, MAX_PLAYLIST_BYTES, MAX_SEGMENT_BYTES,
+};
+use super::session::{Outcome, SourceShown};
+use super::upstream::{fetch, resolve};
+use crate::stations::live::{IceFields, SourceInfo};
+use crate::stations::relayed::{Phase, RelaySettings};
+use crate::stations::Station;
+
+/// What an edge keeps between segments.
+struct Edge<'a> {
+    station: &'a Station,
+    settings: &'a RelaySettings,
+    /// Ticks per segment.
+    segment: u64,
+    /// The next segment wanted.
+    next: Option<u64>,
+    /// The session and the source shown, once the first segment came.
+    live: Option<(LiveSession, SourceShown<'a>, Arc<SourceInfo>)>,
+    /// What the frames are called (the segment tags' title and artist).
+    track: Option<Arc<TrackMeta>>,
+    /// The frames' format (the station's, or the first segment's).
+    format: Option<Format>,
+    /// Segments whose tick was not exact (the origin's audio off the frame grid) were said.
+    said_inexact: bool,
+}
+
+/// Follows the origin's playlist at `settings.url`, pulling each new segment, until it fails.
+pub async fn pull(
+    station: &Station,
+    settings: &RelaySettings,
+    tls: &Arc<rustls::ClientConfig>,
+) -> Outcome {
+    let began = Instant::now();
+    let mut edge = Edge {
+        station,
+        settings,
+        segment: ticks_of(settings.segment),
+        next: None,
+        live: None,
+        track: None,
+        format: (!station.live.other_formats).then(|| station.programme().format()),
+        said_inexact: false,
+    };
+    let failed = |why: String| Outcome::Failed(why, began.elapsed());
+    let mut url = settings.url.0.clone();
+    let mut hops = 0;
+    let mut last_new = Instant::now();
+    let poll = (settings.segment / 3).max(std::time::Duration::from_millis(250));
+    loop {
+        let (at, peer, text) = match fetch(&url, settings, tls, MAX_PLAYLIST_BYTES).await {
+            Ok(fetched) => fetched,
+            Err(error) => return failed(error.to_string()),
+        };
+        let entries = match playlist(&String::from_utf8_lossy(&text)) {
+            Ok(Playlist::Main(variant)) if hops < settings.timing.max_redirects => {
+                hops += 1;
+                match resolve(&at, &variant) {
+                    Ok(variant) => url = variant,
+                    Err(error) => return failed(error.to_string()),
+                }
+                continue;
+            }
+            Ok(Playlist::Main(_)) => return failed("main playlists lead nowhere".to_string()),
+            Ok(Playlist::Media(entries)) => entries,
+            Err(why) => return failed(format!("{at}: {why}")),
+        };
+        url = at;
+        let first_listed = entries.first().map(|(k, _)| *k);
+        if let (Some(next), Some(first)) = (edge.next, first_listed) {
+            if first > next {
+                tracing::warn!(station = %station.name, missed = first - next, "edge: segments left the origin's playlist before they were fetched");
+                edge.next = Some(first);
+            }
+        }
+        let now = station.tick_now();
+        if edge.next.is_none()
+            && !entries.is_empty()
+            && !entries.iter().any(|(k, _)| (k + 1) * edge.segment > now)
+        {
+            return failed(
+                "the origin's newest segment has already played on this edge: is its clock behind (the same [pacing] epoch, a longer edge_delay_s)?"
+                    .to_string(),
+            );
+        }
+        for (k, uri) in entries {
+            let wanted = match edge.next {
+                Some(next) => k >= next,
+                None => (k + 1) * edge.segment > now,
+            };
+            if !wanted {
+                continue;
+            }
+            let segment_url = match resolve(&url, &uri) {
+                Ok(segment_url) => segment_url,
+                Err(error) => return failed(error.to_string()),
+            };
+            match edge.take(k, &segment_url, peer, tls).await {
+                Ok(()) => last_new = Instant::now(),
+                Err(Outcome::Failed(why, _)) => return failed(why),
+                Err(outcome) => return outcome,
+            }
+        }
+        let quiet = settings.timing.idle + settings.segment;
+        if last_new.elapsed() > quiet {
+            return failed(format!(
+                "no new segment from the origin for {} s",
+                quiet.as_secs()
+            ));
+        }
+        sleep(poll).await;
+    }
+}
+
+/// A segment's failure (the pull says how long it delivered).
+fn fails(why: String) -> Outcome {
+    Outcome::Failed(why, std::time::Duration::ZERO)
+}
+
+impl<'a> Edge<'a> {
+    /// Fetches segment `k` at `url` and pushes its frames at the origin's ticks.
+    async fn take(
+        &mut self,
+        k: u64,
+        url: &Uri,
+        peer: std::net::SocketAddr,
+        tls: &Arc<rustls::ClientConfig>,
+    ) -> Result<(), Outcome> {
+        let station = self.station;
+        let (_, _, bytes) = fetch(url, self.settings, tls, MAX_SEGMENT_BYTES)
+            .await
+            .map_err(|e| fails(e.to_string()))?;
+        let size = bytes.len() as u64;
+        let segment = packed(bytes).map_err(|why| fails(format!("segment {k}: {why}")))?;
+        let codec = station.info().codec();
+        let frames =
+            frames(codec, &segment.audio).map_err(|why| fails(format!("segment {k}: {why}")))?;
+        let Some(&(_, frame_ticks, format)) = frames.first() else {
+            return Err(fails(format!("segment {k} holds no frame")));
+        };
+        let expected = *self.format.get_or_insert(format);
+        if let Some((_, _, other)) = frames.iter().find(|(_, _, f)| *f != expected) {
+            return Err(fails(format!(
+                "segment {k}: the origin sends {other}; the station plays {expected}"
+            )));
+        }
+        let Some((tick, exact)) = segment_tick(k, self.segment, segment.pts, frame_ticks) else {
+            return Err(fails(format!(
+                "segment {k} is not on this edge's grid: give the edge the origin's [pacing] epoch and [hls] segment_ms"
+            )));
+        };
+        let ahead = ticks_of(self.settings.timing.edge_delay + 2 * self.settings.segment);
+        if tick > station.tick_now() + ahead {
+            return Err(fails(format!(
+                "segment {k} is further ahead of this edge's clock than its delay: give the edge the origin's [pacing] epoch"
+            )));
+        }
+        if (!exact || !agrees(tick, segment.pts))
+            && !std::mem::replace(&mut self.said_inexact, true)
+        {
+            tracing::warn!(station = %station.name, segment = k, "edge: the origin's audio is off the frame grid (several formats?); its frames play within 11 µs of the origin's ticks, and segments may differ from the origin's");
+        }
+        let track = self.track_of(segment.title, segment.artist);
+        if self.live.is_none() {
+            let Some(session) = station.live.input.connect_timed(
+                Arc::clone(&track),
+                Rank::Relay,
+                self.settings.timing.edge_delay + 2 * self.settings.segment,
+            ) else {
+                return Err(Outcome::Outranked);
+            };
+            let info = Arc::new(SourceInfo::relayed(
+                station.clock_now(),
+                peer,
+                self.settings.url.to_string(),
+                codec.content_type().to_string(),
+                IceFields::default(),
+            ));
+            let shown = SourceShown::new(station, Arc::clone(&info));
+            station
+                .relay
+                .enter(Phase::OnAir, station.clock_now(), Some(url.to_string()));
+            tracing::info!(station = %station.name, origin = %self.settings.url, segment = k, "edge connected: playing the origin's frames at its ticks");
+            self.live = Some((session, shown, info));
+        }
+        let Some((session, _, info)) = self.live.as_ref() else {
+            return Err(fails("no session".to_string()));
+        };
+        info.bytes_in.fetch_add(size, Ordering::Relaxed);
+        let mut at = tick;
+        for (frame, ticks, _) in frames {
+            if session
+                .push_at(frame, ticks, at, Arc::clone(&track))
+                .await
+                .is_err()
+            {
+                return Err(
+                    if station.live.input.connected_rank() == Some(Rank::Pushed) {
+                        Outcome::Outranked
+                    } else {
+                        fails("cut off".to_string())
+                    },
+                );
+            }
+            at += ticks;
+        }
+        self.next = Some(k + 1);
+        Ok(())
+    }
+
+    /// The track called `title` by `artist`: the one playing if it is the same.
+    fn track_of(&mut self, title: Option<String>, artist: Option<String>) -> Arc<TrackMeta> {
+        let tags = TrackTags { artist, title };
+        match &self.track {
+            Some(track) if track.tags == tags => Arc::clone(track),
+            _ => {
+                let name = tags
+                    .title
+                    .clone()
+                    .unwrap_or_else(|| self.station.meta().title);
+                let track = Arc::new(TrackMeta { tags, name });
+                self.track = Some(Arc::clone(&track));
+                track
+            }
+        }
+    }
+}
+
+/// A segment's frames, each with its ticks and format: every byte must be in a frame.
+fn frames(codec: Codec, audio: &Bytes) -> Result<Vec<(Bytes, u64, Format)>, String> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < audio.len() {
+        let header = codec
+            .parse(&audio[at..])
+            .map_err(|_| format!("byte {at} of its audio is not a {} frame", codec.name()))?;
+        let len = header.frame_length();
+        if len == 0 || at + len > audio.len() {
+            return Err(format!("a frame at byte {at} runs past the segment"));
+        }
+        let ticks = u64::from(header.samples()) * ticks_per_sample(header.sample_rate());
+        out.push((audio.slice(at..at + len), ticks, header.format()));
+        at += len;
+    }
+    Ok(out)
+}

@@ -1,0 +1,38 @@
+//! What the two kinds of relay (a stream, an onair origin's HLS) share: how a pull ended, and
+//! the relay shown as the station's source while it is connected.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::stations::live::SourceInfo;
+use crate::stations::Station;
+
+/// How one pull of the upstream ended.
+pub enum Outcome {
+    /// A pushed source took the station over.
+    Outranked,
+    /// On demand, and the listeners left.
+    NoAudience,
+    /// It failed, after delivering for this long.
+    Failed(String, Duration),
+}
+
+/// The relay shown as the station's source while it is connected.
+pub struct SourceShown<'a> {
+    station: &'a Station,
+    info: Arc<SourceInfo>,
+}
+
+impl<'a> SourceShown<'a> {
+    /// Shows `info` as `station`'s source until dropped.
+    pub fn new(station: &'a Station, info: Arc<SourceInfo>) -> Self {
+        station.live.set_source(Some(Arc::clone(&info)));
+        SourceShown { station, info }
+    }
+}
+
+impl Drop for SourceShown<'_> {
+    fn drop(&mut self) {
+        self.station.live.clear_source(&self.info);
+    }
+}

@@ -1,0 +1,143 @@
+//! Edges: a station relaying another onair's HLS (`relay = ".../jazz.m3u8"`) puts every frame
+//! at the origin's tick, a fixed delay behind; so its HLS segments are the origin's byte for
+//! byte (same numbers, same bytes), during the origin's live show too, and its listeners hear
+//! the origin's frames.
+
+use std::time::Duration;
+
+use onair_core::testing::{adts_frame, FrameSpec};
+use onair_tests::frames::{frames, payload, station_frames};
+use onair_tests::{sample, HttpResponse, TestServer};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{sleep, Instant};
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// Two-second segments and a 20 s window, on origin and edge alike.
+const HLS: &str = "[hls]\nsegment_ms = 2000\nwindow_s = 20\n";
+
+async fn body(server: &TestServer, path: &str) -> (u16, Vec<u8>) {
+    let mut response = server.get(path).await;
+    response.read_full(5 * SECOND).await;
+    (response.status(), response.body)
+}
+
+/// The segment numbers a media playlist lists.
+fn listed(playlist: &[u8]) -> Vec<u64> {
+    String::from_utf8_lossy(playlist)
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.rsplit('/').next()?.split('.').next()?.parse().ok())
+        .collect()
+}
+
+async fn relay_of(server: &TestServer, name: &str) -> Value {
+    let (_, status) = body(server, "/status.json").await;
+    let status: Value = serde_json::from_slice(&status).expect("status JSON");
+    status["stations"]
+        .as_array()
+        .expect("stations")
+        .iter()
+        .find(|s| s["name"] == name)
+        .map(|s| s["relay"].clone())
+        .expect("listed")
+}
+
+#[tokio::test]
+async fn an_edges_segments_are_its_origins_byte_for_byte_during_a_live_show() {
+    let origin = TestServer::start(
+        &[("jazz.aac", &sample("jazz.aac"))],
+        &format!("{HLS}[live]\npassword = \"pw\"\nbuffer_ms = 500\nsource_timeout_s = 2\n"),
+    )
+    .await;
+    // A live show on the origin: 14 s of synthetic frames (no file has them).
+    let show = adts_frame(&FrameSpec {
+        fill: 0xA5,
+        ..FrameSpec::default()
+    });
+    let mut source = TcpStream::connect(origin.addr).await.expect("connect");
+    source
+        .write_all(b"SOURCE /jazz HTTP/1.0\r\nAuthorization: Basic c291cmNlOnB3\r\nContent-Type: audio/aac\r\nice-name: Studio\r\n\r\n")
+        .await
+        .expect("head");
+    let mut answer = [0u8; 32];
+    let n = source.read(&mut answer).await.expect("answer");
+    assert!(answer[..n].starts_with(b"HTTP/1.0 200"));
+    let pusher = tokio::spawn(async move {
+        // 44.1 kHz frames of 1024 samples: 603 are 14 s.
+        let _ = source.write_all(&show.repeat(603)).await;
+        sleep(20 * SECOND).await;
+    });
+    let edge = TestServer::start(
+        &[("ambient.aac", &sample("ambient.aac"))],
+        &format!(
+            "{HLS}[relay]\nedge_delay_s = 6\nretry_min_ms = 200\nretry_max_s = 1\n[stations.ambient]\nrelay = \"http://{}/jazz.m3u8\"\n",
+            origin.addr
+        ),
+    )
+    .await;
+    let started = Instant::now();
+    while relay_of(&edge, "ambient").await["state"] != "on_air" {
+        assert!(
+            started.elapsed() < 10 * SECOND,
+            "{}",
+            relay_of(&edge, "ambient").await
+        );
+        sleep(Duration::from_millis(100)).await;
+    }
+    let (_, first) = body(&edge, "/ambient.m3u8").await;
+    let joined = *listed(&first).last().expect("segments") + 1;
+    // Listeners of the edge hear the origin: no frame of the edge's own programme once it is on.
+    let mut listener =
+        HttpResponse::send(edge.addr, "GET /ambient HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    listener.read_for(10 * SECOND).await;
+    // Segments after the one the edge joined in, as the edge lists them now.
+    let (status, playlist) = body(&edge, "/ambient.m3u8").await;
+    assert_eq!(status, 200);
+    let compared: Vec<u64> = listed(&playlist)
+        .into_iter()
+        .filter(|k| *k > joined)
+        .collect();
+    assert!(
+        compared.len() >= 3,
+        "{}",
+        String::from_utf8_lossy(&playlist)
+    );
+    let mut live_frames = 0;
+    for k in &compared {
+        let (edge_status, at_edge) = body(&edge, &format!("/ambient/{k}.aac")).await;
+        let (origin_status, at_origin) = body(&origin, &format!("/jazz/{k}.aac")).await;
+        assert_eq!((edge_status, origin_status), (200, 200), "segment {k}");
+        assert!(
+            at_edge == at_origin,
+            "segment {k}: the edge's {} bytes are not the origin's {}",
+            at_edge.len(),
+            at_origin.len()
+        );
+        let (_, audio) = onair_tests::split_hls_segment(&at_origin);
+        live_frames += frames(audio)
+            .iter()
+            .filter(|f| payload(f).iter().all(|&b| b == 0xA5))
+            .count();
+    }
+    assert!(
+        live_frames > 50,
+        "the origin's live show is in the compared segments"
+    );
+    let own: std::collections::HashSet<Vec<u8>> = frames(&station_frames(&sample("ambient.aac")))
+        .iter()
+        .map(|f| payload(f).to_vec())
+        .collect();
+    let heard = frames(&listener.body);
+    // The burst before the relay came on may hold the edge's own programme; the rest not.
+    let tail = &heard[heard.len() / 2..];
+    assert!(
+        tail.iter().all(|f| !own.contains(payload(f))),
+        "the edge's listeners hear the origin's frames"
+    );
+    pusher.abort();
+    edge.shutdown().await;
+    origin.shutdown().await;
+}
