@@ -3,7 +3,7 @@
 //! Operators run it before a deploy and in their own CI: it reads each file end to end exactly as
 //! the server would, prints one row per station file or programme track, and says what is wrong
 //! with the byte offset (or, for a track of another format than its programme's, that it is
-//! left out).
+//! left out). Relay URLs are read and their hosts resolved, never connected to.
 
 use std::io::{self, Write};
 
@@ -15,6 +15,7 @@ use crate::stations::admission::Admission;
 use crate::stations::discovery::discover;
 use crate::stations::report::format_duration;
 
+mod relay;
 mod schedule;
 
 /// What `check` found.
@@ -162,6 +163,7 @@ pub fn check(
             format!("error: not a station: {why}"),
         ]);
     }
+    relay::relay_rows(&config, &mut rows, &mut summary);
     if let Some((row, severity)) = tls_row(&config, now) {
         match severity {
             Severity::Ok => summary.ok += 1,
