@@ -617,3 +617,59 @@ async fn hostile_upstreams_are_bounded_and_their_stations_play_on() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn relay_edits_apply_at_once_and_metrics_show_the_state() {
+    let audio = Arc::new(jazz_frames());
+    let serve = move |title: &'static str| -> Script {
+        let audio = Arc::clone(&audio);
+        Arc::new(move |_, _, mut stream| {
+            let audio = Arc::clone(&audio);
+            Box::pin(async move {
+                let _ = stream.write_all(icy_head(16000).as_bytes()).await;
+                send_audio(&mut stream, &audio, Some(16000), title, None).await;
+            })
+        })
+    };
+    let first = Upstream::start(serve("First")).await;
+    let second = Upstream::start(serve("Second")).await;
+    let server = edge(&first.url("/a"), "").await;
+    relay_state(&server, "ambient", "on_air", 5 * SECOND).await;
+    let mut metrics = server.get("/metrics").await;
+    metrics.read_full(5 * SECOND).await;
+    let text = String::from_utf8_lossy(&metrics.body);
+    for line in [
+        "onair_relay_state{station=\"ambient\",state=\"on_air\"} 1",
+        "onair_relay_state{station=\"ambient\",state=\"backing_off\"} 0",
+        "onair_relay_connects_total{station=\"ambient\"} 1",
+        "onair_relay_failures_in_a_row{station=\"ambient\"} 0",
+    ] {
+        assert!(text.contains(line), "{line} missing:\n{text}");
+    }
+    // Another upstream: the relay starts over with it.
+    server.edit_config(&format!(
+        "[live]\nbuffer_ms = 500\n[stations.ambient]\nrelay = \"{}\"\n",
+        second.url("/b")
+    ));
+    let started = Instant::now();
+    loop {
+        let relay = station(&status(&server).await, "ambient")["relay"].clone();
+        if relay["upstream"] == second.url("/b") && relay["state"] == "on_air" {
+            break;
+        }
+        assert!(started.elapsed() < 10 * SECOND, "not moved: {relay}");
+        sleep(Duration::from_millis(100)).await;
+    }
+    // No relay: the programme only.
+    server.edit_config("[live]\nbuffer_ms = 500\n");
+    let started = Instant::now();
+    loop {
+        let s = station(&status(&server).await, "ambient");
+        if s["relay"].is_null() && s["live"].is_null() {
+            break;
+        }
+        assert!(started.elapsed() < 10 * SECOND, "relay not ended: {s}");
+        sleep(Duration::from_millis(100)).await;
+    }
+    server.shutdown().await;
+}
