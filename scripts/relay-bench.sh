@@ -7,9 +7,10 @@
 #
 # It measures the edge's CPU (% of one core) and RSS with its relays on air, against the same
 # edge without relays (the per-station cost of relaying), then kills the origin and times, per
-# station, how long until the edge's status shows the fallback (relay no longer on air, the
-# station's own audio playing), then starts the origin again and times the takeover (relay on
-# air, live audio playing). Prints one JSON object.
+# station, how long until the edge's status sees it (relay no longer on air) and until the
+# station's own audio plays (the relay's buffered audio played out: `now_playing.live` false),
+# then starts the origin again and times the takeover (relay on air, its audio playing). Prints
+# one JSON object.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -98,8 +99,26 @@ def status():
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/status.json", timeout=5) as r:
         return {s["name"]: s for s in json.load(r)["stations"]}
 
+def relay_on(s):
+    return (s.get("relay") or {}).get("state") == "on_air"
+
+def live_audio(s):
+    # What plays is the relay's audio (now_playing says "live" while live audio is on air).
+    return bool((s.get("now_playing") or {}).get("live"))
+
 def relaying(s):
-    return (s.get("relay") or {}).get("state") == "on_air" and bool((s.get("live") or {}).get("on_air"))
+    return relay_on(s) and live_audio(s)
+
+def wait_both(first, second, within):
+    start, seen = time.monotonic(), ({}, {})
+    while min(len(seen[0]), len(seen[1])) < stations and time.monotonic() - start < within:
+        t = time.monotonic() - start
+        for name, s in status().items():
+            for pred, got in ((first, seen[0]), (second, seen[1])):
+                if name not in got and pred(s):
+                    got[name] = t
+        time.sleep(0.05)
+    return sorted(seen[0].values()), sorted(seen[1].values())
 
 def wait_all(pred, within):
     start, seen = time.monotonic(), {}
@@ -114,7 +133,7 @@ def wait_all(pred, within):
 before = status()
 on_air = sum(relaying(s) for s in before.values())
 os.kill(origin_pid, signal.SIGKILL)
-fallback = wait_all(lambda s: not relaying(s), 60)
+detected, fallback = wait_both(lambda s: not relay_on(s), lambda s: not live_audio(s), 60)
 origin = subprocess.Popen(["target/release/onair", "--config", f"{work}/origin.toml"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                           env={**os.environ, "RUST_LOG": "warn"})
@@ -135,6 +154,7 @@ print(json.dumps({
     "edge_rss_mib": round(relay_rss / 1024, 1),
     "edge_rss_mib_without_relays": round(base_rss / 1024, 1),
     "rss_kib_per_relayed_station": round((relay_rss - base_rss) / stations, 1),
+    "death_to_detection": summary(detected),
     "death_to_fallback": summary(fallback),
     "return_to_takeover": summary(takeover),
 }, indent=1))

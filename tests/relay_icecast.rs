@@ -32,6 +32,16 @@ fn icecast(binary: &Path, dir: &Path, port: u16) -> Child {
         .args(["777"])
         .arg(&logs)
         .status();
+    // As root, Icecast must be told to drop to `nobody` (it refuses to run as root).
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let owner = if root {
+        "<changeowner><user>nobody</user><group>nogroup</group></changeowner>"
+    } else {
+        ""
+    };
     let config = format!(
         "<icecast>\n<limits><sources>4</sources></limits>\n\
          <authentication><source-password>hackme</source-password><admin-user>admin</admin-user><admin-password>adminpw</admin-password></authentication>\n\
@@ -39,7 +49,7 @@ fn icecast(binary: &Path, dir: &Path, port: u16) -> Child {
          <listen-socket><port>{port}</port><bind-address>127.0.0.1</bind-address></listen-socket>\n\
          <paths><basedir>/usr/share/icecast2</basedir><logdir>{}</logdir><webroot>/usr/share/icecast2/web</webroot><adminroot>/usr/share/icecast2/admin</adminroot></paths>\n\
          <logging><accesslog>access.log</accesslog><errorlog>error.log</errorlog><loglevel>3</loglevel></logging>\n\
-         <security><chroot>0</chroot><changeowner><user>nobody</user><group>nogroup</group></changeowner></security>\n</icecast>\n",
+         <security><chroot>0</chroot>{owner}</security>\n</icecast>\n",
         logs.display()
     );
     let path = dir.join("icecast.xml");

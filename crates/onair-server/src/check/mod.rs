@@ -56,18 +56,12 @@ pub fn check(
         // A station clock that cannot run now (an epoch ahead, or centuries back).
         if let Err(problem) = check_epoch(config.pacing_for(name).epoch, now) {
             summary.warnings += 1;
-            let dash = || "-".to_string();
-            rows.push([
+            rows.push(note_row(
                 name.clone(),
                 mount.clone(),
                 "(epoch)".to_string(),
-                dash(),
-                dash(),
-                dash(),
-                dash(),
-                dash(),
                 format!("warning: off air: {problem}"),
-            ]);
+            ));
         }
         // What the config names of the format, else a programme's first good track, sets its
         // format; a track of another one is left out.
@@ -112,18 +106,12 @@ pub fn check(
                 }
                 Err(error) => {
                     summary.errors += 1;
-                    let dash = || "-".to_string();
-                    rows.push([
+                    rows.push(note_row(
                         name.clone(),
                         mount.clone(),
                         file,
-                        dash(),
-                        dash(),
-                        dash(),
-                        dash(),
-                        dash(),
                         error_verdict(&error),
-                    ]);
+                    ));
                 }
             }
         }
@@ -151,17 +139,12 @@ pub fn check(
         summary.errors += 1;
         let dash = || "-".to_string();
         let name = name_of(path).unwrap_or_else(dash);
-        rows.push([
+        rows.push(note_row(
             name.clone(),
             dash(),
             path.display().to_string(),
-            dash(),
-            dash(),
-            dash(),
-            dash(),
-            dash(),
             format!("error: not a station: {why}"),
-        ]);
+        ));
     }
     relay::relay_rows(&config, &mut rows, &mut summary);
     if let Some((row, severity)) = tls_row(&config, now) {
@@ -174,18 +157,12 @@ pub fn check(
     }
     for (name, kept, ignored) in duplicates {
         summary.warnings += 1;
-        let dash = || "-".to_string();
-        rows.push([
+        rows.push(note_row(
             name.clone(),
             format!("/{name}"),
             ignored.display().to_string(),
-            dash(),
-            dash(),
-            dash(),
-            dash(),
-            dash(),
             format!("warning: ignored, /{name} plays {}", kept.display()),
-        ]);
+        ));
     }
     let written =
         write_table(out, &rows, &config.server.stations_dir, summary).and_then(|summary| {
@@ -195,6 +172,22 @@ pub fn check(
             Ok(summary)
         });
     Ok(written)
+}
+
+/// A row with no audio figures: `station`, `mount`, `file` and the verdict.
+fn note_row(station: String, mount: String, file: String, verdict: String) -> [String; 9] {
+    let dash = || "-".to_string();
+    [
+        station,
+        mount,
+        file,
+        dash(),
+        dash(),
+        dash(),
+        dash(),
+        dash(),
+        verdict,
+    ]
 }
 
 enum Severity {
@@ -209,7 +202,6 @@ fn tls_row(config: &crate::Config, now: std::time::SystemTime) -> Option<([Strin
     let listen = config.server.listen_tls?;
     let (cert, key) = config.tls.files()?;
     let provider = rustls::crypto::ring::default_provider();
-    let dash = || "-".to_string();
     let (verdict, severity) = match crate::tls::CertPair::load(cert, key, &provider)
         .and_then(|pair| pair.check_validity(now, cert).map(|()| pair))
     {
@@ -233,17 +225,12 @@ fn tls_row(config: &crate::Config, now: std::time::SystemTime) -> Option<([Strin
         }
         Err(error) => (format!("error: {error}"), Severity::Error),
     };
-    let row = [
+    let row = note_row(
         "(https)".to_string(),
         listen.to_string(),
         cert.display().to_string(),
-        dash(),
-        dash(),
-        dash(),
-        dash(),
-        dash(),
         verdict,
-    ];
+    );
     Some((row, severity))
 }
 

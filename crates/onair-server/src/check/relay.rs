@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::relay::playlist::{answer_kind, Answer};
 use crate::relay::upstream::tls_config;
 
-use super::CheckSummary;
+use super::{note_row, CheckSummary};
 
 /// Adds a row per relayed station to `rows`.
 pub(super) fn relay_rows(config: &Config, rows: &mut Vec<[String; 9]>, summary: &mut CheckSummary) {
@@ -64,17 +64,11 @@ pub(super) fn relay_rows(config: &Config, rows: &mut Vec<[String; 9]>, summary: 
                 }
             }
         };
-        let dash = || "-".to_string();
-        rows.push([
+        rows.push(note_row(
             name.clone(),
             format!("/{name}"),
             url.to_string(),
-            dash(),
-            dash(),
-            dash(),
-            dash(),
-            dash(),
             verdict,
-        ]);
+        ));
     }
 }

@@ -14,8 +14,8 @@ use super::session::Outcome;
 use super::upstream::{reach, tls_config};
 use super::{edge, progressive};
 use crate::config::Config;
-use crate::stations::registry::StationTask;
 use crate::stations::relayed::{Phase, RelaySettings};
+use crate::stations::tasks::StationTask;
 use crate::stations::Station;
 
 /// An upstream that delivered this long before failing starts the waits over.

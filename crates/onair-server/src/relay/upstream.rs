@@ -143,6 +143,45 @@ pub fn tls_config(
     Ok(Arc::new(config))
 }
 
+/// A `200 OK` answer reached, with the URL that gave it, its peer and its connection.
+struct Answered {
+    url: Uri,
+    response: http::Response<Incoming>,
+    peer: SocketAddr,
+    connection: AbortOnDropHandle<()>,
+}
+
+/// Asks `url`, following redirects; `hops` counts them (and playlists, for the caller) against
+/// `max_redirects`.
+async fn answer(
+    mut url: Uri,
+    settings: &RelaySettings,
+    tls: &Arc<rustls::ClientConfig>,
+    hops: &mut usize,
+) -> Result<Answered, RelayError> {
+    loop {
+        let (response, peer, connection) = exchange(&url, settings, tls).await?;
+        let status = response.status();
+        if status.is_redirection() {
+            *hops += 1;
+            if *hops > settings.timing.max_redirects {
+                return Err(RelayError::TooManyRedirects(settings.timing.max_redirects));
+            }
+            url = follow(&url, response.headers())?;
+            continue;
+        }
+        if status != StatusCode::OK {
+            return Err(RelayError::Status(status.as_u16()));
+        }
+        return Ok(Answered {
+            url,
+            response,
+            peer,
+            connection,
+        });
+    }
+}
+
 /// Follows `settings.url` (redirects, playlists) to a stream of `codec` and returns it once
 /// its head is checked.
 pub async fn reach(
@@ -152,22 +191,20 @@ pub async fn reach(
 ) -> Result<Upstream, RelayError> {
     let timing = settings.timing;
     let mut url = settings.url.0.clone();
-    for _ in 0..=timing.max_redirects {
-        let (response, peer, connection) = exchange(&url, settings, tls).await?;
-        let status = response.status();
-        if status.is_redirection() {
-            url = follow(&url, response.headers())?;
-            continue;
-        }
-        if status != StatusCode::OK {
-            return Err(RelayError::Status(status.as_u16()));
-        }
+    let mut hops = 0;
+    loop {
+        let Answered {
+            url: at,
+            response,
+            peer,
+            connection,
+        } = answer(url, settings, tls, &mut hops).await?;
         let content_type = response
             .headers()
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        match answer_kind(content_type.as_deref(), url.path()) {
+        match answer_kind(content_type.as_deref(), at.path()) {
             Answer::Stream => {}
             Answer::Hls => {
                 return Err(RelayError::Playlist(
@@ -175,9 +212,13 @@ pub async fn reach(
                 ))
             }
             kind => {
+                hops += 1;
+                if hops > timing.max_redirects {
+                    return Err(RelayError::TooManyRedirects(timing.max_redirects));
+                }
                 let text = read_playlist(response.into_body(), timing.head).await?;
                 let next = first_url(kind, &text).map_err(RelayError::Playlist)?;
-                url = resolve(&url, &next)?;
+                url = resolve(&at, &next)?;
                 continue;
             }
         }
@@ -195,7 +236,7 @@ pub async fn reach(
         };
         let (parts, body) = response.into_parts();
         return Ok(Upstream {
-            url,
+            url: at,
             peer,
             headers: parts.headers,
             metaint,
@@ -203,7 +244,6 @@ pub async fn reach(
             _connection: connection,
         });
     }
-    Err(RelayError::TooManyRedirects(timing.max_redirects))
 }
 
 /// The whole body at `url` (redirects followed), at most `limit` bytes, read within the idle
@@ -214,26 +254,14 @@ pub async fn fetch(
     tls: &Arc<rustls::ClientConfig>,
     limit: usize,
 ) -> Result<(Uri, SocketAddr, Bytes), RelayError> {
-    let mut url = url.clone();
-    for _ in 0..=settings.timing.max_redirects {
-        let (response, peer, _connection) = exchange(&url, settings, tls).await?;
-        let status = response.status();
-        if status.is_redirection() {
-            url = follow(&url, response.headers())?;
-            continue;
-        }
-        if status != StatusCode::OK {
-            return Err(RelayError::Status(status.as_u16()));
-        }
-        let limited = http_body_util::Limited::new(response.into_body(), limit);
-        let bytes = timeout(settings.timing.idle, limited.collect())
-            .await
-            .map_err(|_| RelayError::Timeout("reading a body"))?
-            .map_err(|e| RelayError::Http(format!("{url}: {e}")))?
-            .to_bytes();
-        return Ok((url, peer, bytes));
-    }
-    Err(RelayError::TooManyRedirects(settings.timing.max_redirects))
+    let answered = answer(url.clone(), settings, tls, &mut 0).await?;
+    let limited = http_body_util::Limited::new(answered.response.into_body(), limit);
+    let bytes = timeout(settings.timing.idle, limited.collect())
+        .await
+        .map_err(|_| RelayError::Timeout("reading a body"))?
+        .map_err(|e| RelayError::Http(format!("{}: {e}", answered.url)))?
+        .to_bytes();
+    Ok((answered.url, answered.peer, bytes))
 }
 
 /// Whether a stream of `content_type` may be of `codec` (the frames decide in the end).

@@ -18,6 +18,7 @@
 //! - [`relayed`]: a station's relay: its settings from the config, and what it is doing.
 //! - [`station`]: one station on air: hub, timeline, HLS window and audience, metadata, switches.
 //! - [`registry`]: the stations on air, and the one place each station's fate is decided.
+//! - [`tasks`]: the tasks that run a station (pacer, planner, relay), owned by the registry.
 //! - [`supervisor`]: restarts a station's pacer that panicked.
 //! - [`report`]: what the operator is told about stations.
 //! - [`settle`]: decides when a file is completely written (a pure state machine).
@@ -41,6 +42,7 @@ pub mod settle;
 pub mod silence;
 pub mod station;
 pub mod supervisor;
+pub mod tasks;
 pub mod watcher;
 
 pub use origin::Origin;

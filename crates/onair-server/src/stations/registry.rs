@@ -16,21 +16,17 @@
 //! shutting it down ends every station and, through the hubs, every listener's stream.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use onair_core::{
-    check_epoch, EpochError, Hub, LiveFeed, Pacer, Programme, Schedule, SourceError, StationInfo,
-    TimelineFeed, WallClock,
+    check_epoch, EpochError, Hub, Programme, Schedule, SourceError, StationInfo, WallClock,
 };
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::Instrument;
 
 use super::assembly::{Assembler, Assembly};
 use super::catalogue::Catalogue;
@@ -40,7 +36,7 @@ use super::identity::FileIdentity;
 use super::report::{log_station, report_damage, report_discovery, WarnOnce};
 use super::scheduled::Course;
 use super::station::Station;
-use super::supervisor::supervise;
+use super::tasks::{start_tasks, StationTask};
 use crate::config::Config;
 use crate::sync::{lock, read, write};
 
@@ -74,28 +70,6 @@ pub struct StationRegistry {
     stop: CancellationToken,
     /// What runs beside each station (its relay), set once by the server.
     beside: OnceLock<StationTask>,
-}
-
-/// A task that runs beside a station from its mount until its `stop` (the relay: the
-/// registry knows it only by this seam). It gets the config the station was mounted with.
-#[derive(Clone)]
-pub struct StationTask(
-    #[allow(clippy::type_complexity)]
-    pub  Arc<
-        dyn Fn(
-                Arc<Station>,
-                Arc<Config>,
-                CancellationToken,
-            ) -> Pin<Box<dyn Future<Output = ()> + Send>>
-            + Send
-            + Sync,
-    >,
-);
-
-impl std::fmt::Debug for StationTask {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StationTask")
-    }
 }
 
 impl StationRegistry {
@@ -419,51 +393,14 @@ impl StationRegistry {
             config,
             stop.clone(),
         ));
-        if station.schedule().is_some() {
-            let (planning, config) = (Arc::clone(&station), config.clone());
-            self.tasks
-                .spawn(async move { planning.keep_planning(&config).await });
-        }
-        if let Some(beside) = self.beside.get() {
-            self.tasks.spawn((beside.0)(
-                Arc::clone(&station),
-                Arc::new(config.clone()),
-                stop.clone(),
-            ));
-        }
-        let (epoch, clock) = (station.epoch, Arc::clone(&self.clock));
-        // Files that played are held while a segment may be cut from them: listed in the
-        // window, or removed from it less than a window and a segment ago.
-        let keep = Duration::from_secs(2 * config.hls.window_s.get())
-            + 3 * Duration::from_millis(config.hls.segment_ms.get());
-        let task_name = name.to_string();
-        let span = tracing::info_span!("station", name = %task_name);
-        let (input, window) = (Arc::clone(&station.live.input), Arc::clone(&station.window));
-        let (codec, format) = (station.info().codec(), station.programme().format());
-        let segment = Duration::from_millis(config.hls.segment_ms.get());
-        self.tasks.spawn(async move {
-            let start = || {
-                // A live source's frames over the station's files (see `onair_core::feed`).
-                let files = TimelineFeed::new(timelines.clone(), keep);
-                let feed = LiveFeed::new(
-                    files,
-                    Arc::clone(&input),
-                    Arc::clone(&window),
-                    codec,
-                    format,
-                    keep,
-                    segment,
-                );
-                Pacer::new(feed, Arc::clone(&hub), epoch, Arc::clone(&clock))
-                    .run(stop.clone())
-                    .instrument(span.clone())
-            };
-            // A pacer that ends closes its hub (its listeners' streams end); one that is stopped
-            // belongs to a station taken off air, whose hub `Station::off_air` closed.
-            if let Some(Err(error)) = supervise(&task_name, &stop, start).await {
-                tracing::warn!(station = %task_name, %error, "station went off air");
-            }
-        });
+        start_tasks(
+            &self.tasks,
+            &station,
+            timelines,
+            Arc::clone(&self.clock),
+            config,
+            self.beside.get(),
+        );
         station
     }
 

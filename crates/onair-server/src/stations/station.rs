@@ -414,6 +414,11 @@ impl Station {
         }
     }
 
+    /// The token that stops the station's tasks (cancelled when it goes off air).
+    pub(crate) fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
     /// Takes the station off air: its pacer stops, and its listeners' streams end after the
     /// chunk each is sending. The one place a station on air ends, but for a pacer that ends by
     /// itself (its file failed for good).
