@@ -17,7 +17,7 @@ use tokio::time::{sleep, Instant};
 use super::packed::{
     agrees, packed, playlist, segment_tick, Playlist, MAX_PLAYLIST_BYTES, MAX_SEGMENT_BYTES,
 };
-use super::session::{Outcome, SourceShown};
+use super::session::{note_delivery, Outcome, SourceShown};
 use super::upstream::{fetch, resolve};
 use crate::stations::live::{IceFields, SourceInfo};
 use crate::stations::relayed::{Phase, RelaySettings};
@@ -63,6 +63,7 @@ pub async fn pull(
     let mut hops = 0;
     let mut last_new = Instant::now();
     let poll = (settings.segment / 3).max(std::time::Duration::from_millis(250));
+    let mut noted = false;
     loop {
         let (at, peer, text) = match fetch(&url, settings, tls, MAX_PLAYLIST_BYTES).await {
             Ok(fetched) => fetched,
@@ -112,7 +113,10 @@ pub async fn pull(
                 Err(error) => return failed(error.to_string()),
             };
             match edge.take(k, &segment_url, peer, tls).await {
-                Ok(()) => last_new = Instant::now(),
+                Ok(()) => {
+                    last_new = Instant::now();
+                    note_delivery(station, began, &mut noted);
+                }
                 Err(Outcome::Failed(why, _)) => return failed(why),
                 Err(outcome) => return outcome,
             }
@@ -193,10 +197,12 @@ impl<'a> Edge<'a> {
                 IceFields::default(),
             ));
             let shown = SourceShown::new(station, Arc::clone(&info));
-            station
+            if station
                 .relay
-                .enter(Phase::OnAir, station.clock_now(), Some(url.to_string()));
-            tracing::info!(station = %station.name, origin = %self.settings.url, segment = k, "edge connected: playing the origin's frames at its ticks");
+                .enter(Phase::OnAir, station.clock_now(), Some(url.to_string()))
+            {
+                tracing::info!(station = %station.name, origin = %self.settings.url, segment = k, "edge connected: playing the origin's frames at its ticks");
+            }
             self.live = Some((session, shown, info));
         }
         let Some((session, _, info)) = self.live.as_ref() else {

@@ -9,7 +9,7 @@ use onair_core::{LiveSession, Rank};
 use tokio::time::{timeout, Instant};
 
 use super::icy::{IcyDemux, Metadata};
-use super::session::{Outcome, SourceShown};
+use super::session::{note_delivery, Outcome, SourceShown};
 use super::upstream::Upstream;
 use crate::live::ingest::ice_fields;
 use crate::live::pump::{Ended, Pump};
@@ -48,15 +48,19 @@ pub async fn pull(station: &Station, settings: &RelaySettings, upstream: Upstrea
         ice,
     ));
     let source = SourceShown::new(station, Arc::clone(&info));
-    station
+    if station
         .relay
-        .enter(Phase::OnAir, station.clock_now(), Some(url.to_string()));
-    tracing::info!(station = %station.name, upstream = %url, %peer, "relay connected: on air once its buffer is full");
+        .enter(Phase::OnAir, station.clock_now(), Some(url.to_string()))
+    {
+        tracing::info!(station = %station.name, upstream = %url, %peer, "relay connected: on air once its buffer is full");
+    }
     let began = Instant::now();
     let mut demux = metaint.map(IcyDemux::new);
     let mut pump = Pump::new(station);
     let idle = settings.timing.idle;
+    let mut noted = false;
     let ended = loop {
+        note_delivery(station, began, &mut noted);
         if let Err(ended) = pump.drain(station, &session).await {
             break ended;
         }

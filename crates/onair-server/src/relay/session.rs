@@ -7,6 +7,20 @@ use std::time::Duration;
 use crate::stations::live::SourceInfo;
 use crate::stations::Station;
 
+/// An upstream that delivered this long is back for good: the waits start over, and a relay
+/// that was failing says it is on air again.
+pub const DELIVERED_ENOUGH: Duration = Duration::from_secs(10);
+
+/// Notes (once per pull, from `began`) that the relay of `station` delivered long enough.
+pub fn note_delivery(station: &Station, began: tokio::time::Instant, noted: &mut bool) {
+    if !*noted && began.elapsed() >= DELIVERED_ENOUGH {
+        *noted = true;
+        if station.relay.delivered() {
+            tracing::info!(station = %station.name, "relay on air again after failing");
+        }
+    }
+}
+
 /// How one pull of the upstream ended.
 pub enum Outcome {
     /// A pushed source took the station over.

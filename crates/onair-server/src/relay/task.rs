@@ -10,16 +10,13 @@ use tokio::time::{sleep, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
-use super::session::Outcome;
+use super::session::{Outcome, DELIVERED_ENOUGH};
 use super::upstream::{reach, tls_config};
 use super::{edge, progressive};
 use crate::config::Config;
 use crate::stations::relayed::{Phase, RelaySettings};
 use crate::stations::tasks::StationTask;
 use crate::stations::Station;
-
-/// An upstream that delivered this long before failing starts the waits over.
-const DELIVERED_ENOUGH: Duration = Duration::from_secs(10);
 
 /// How often a waiting relay looks again (is the pushed source gone, are there listeners).
 const LOOK_EVERY: Duration = Duration::from_millis(250);

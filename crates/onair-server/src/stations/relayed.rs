@@ -136,7 +136,9 @@ impl RelayStatus {
         self.settings.subscribe()
     }
 
-    /// Moves to `phase` at `at`; whether that is a change worth a log line.
+    /// Moves to `phase` at `at`; whether that is a change worth a log line (reaching the
+    /// upstream again while failing is not: [`delivered`](Self::delivered) says when it is
+    /// back for good).
     pub fn enter(&self, phase: Phase, at: SystemTime, url: Option<String>) -> bool {
         let mut s = lock(&self.snapshot);
         let changed = s.phase != phase;
@@ -150,12 +152,18 @@ impl RelayStatus {
             Phase::OnAir => {
                 s.upstream = url;
                 s.connects += 1;
-                s.failures = 0;
-                *lock(&self.logged_error) = None;
+                return changed && lock(&self.logged_error).is_none();
             }
             _ => s.upstream = None,
         }
         changed && phase != Phase::Connecting
+    }
+
+    /// The upstream has delivered for a while: the failures in a row are over. Whether it had
+    /// failed (and said so): then its return is worth a log line.
+    pub fn delivered(&self) -> bool {
+        lock(&self.snapshot).failures = 0;
+        lock(&self.logged_error).take().is_some()
     }
 
     /// Notes the configured URL.
@@ -212,9 +220,15 @@ mod tests {
             (s.phase, s.failures, s.next_attempt),
             (Phase::BackingOff, 4, Some(t(16)))
         );
-        assert!(status.enter(Phase::OnAir, t(20), Some("http://u/".into())));
+        // Reaching the upstream while failing is no news (a garbage upstream answers every
+        // time); delivering for a while is.
+        assert!(!status.enter(Phase::OnAir, t(20), Some("http://u/".into())));
+        assert!(!status.failed("no whole frame for 7 s", t(21), t(22)));
+        assert!(!status.enter(Phase::OnAir, t(22), Some("http://u/".into())));
+        assert!(status.delivered(), "back after failures");
         let s = status.snapshot();
-        assert_eq!((s.failures, s.connects, s.since), (0, 1, Some(t(20))));
+        assert_eq!((s.failures, s.connects, s.since), (0, 2, Some(t(22))));
+        assert!(!status.delivered());
         // After a time on air, the same failure is news again.
         assert!(status.failed("connection refused", t(30), t(31)));
         assert!(status.enter(Phase::Outranked, t(40), None));
