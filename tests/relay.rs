@@ -528,8 +528,48 @@ async fn hostile(path: &str, mut stream: TcpStream, audio: &[u8]) {
     };
 }
 
+/// The log lines written while it is the default subscriber (this test's thread: the server's
+/// tasks run on it).
+#[derive(Clone, Default)]
+struct Log(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Log {
+    type Writer = Log;
+    fn make_writer(&'a self) -> Log {
+        self.clone()
+    }
+}
+
+impl Log {
+    /// Lines holding every one of `words`.
+    fn count(&self, words: &[&str]) -> usize {
+        let text = String::from_utf8_lossy(&self.0.lock().expect("log")).into_owned();
+        text.lines()
+            .filter(|l| words.iter().all(|w| l.contains(w)))
+            .count()
+    }
+}
+
 #[tokio::test]
 async fn hostile_upstreams_are_bounded_and_their_stations_play_on() {
+    let log = Log::default();
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(log.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish(),
+    );
     let audio = Arc::new(jazz_frames());
     let upstream = Upstream::start(Arc::new(move |_, head, stream| {
         let audio = Arc::clone(&audio);
@@ -611,6 +651,12 @@ async fn hostile_upstreams_are_bounded_and_their_stations_play_on() {
     listener.read_for(SECOND).await;
     let capture = origins(&listener.body, &station_frames(&ambient), &[]);
     assert!(capture.len() > 100, "the programme plays on");
+    // Logged once, however many attempts.
+    let garbage = station(&status(&server).await, "garbage")["relay"].clone();
+    assert!(garbage["failures"].as_u64() >= Some(3), "{garbage}");
+    assert_eq!(log.count(&["relay failed", "station=garbage"]), 1);
+    assert!(log.count(&["relay connected", "station=garbage"]) <= 1);
+    assert_eq!(log.count(&["relay failed", "station=loop"]), 1);
     assert!(
         server.registry.list().len() == cases.len(),
         "every station on air"
