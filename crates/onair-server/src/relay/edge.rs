@@ -112,7 +112,7 @@ pub async fn pull(
                 Ok(segment_url) => segment_url,
                 Err(error) => return failed(error.to_string()),
             };
-            match edge.take(k, &segment_url, peer, tls).await {
+            match edge.take(k, &segment_url, &url, peer, tls).await {
                 Ok(()) => {
                     last_new = Instant::now();
                     note_delivery(station, began, &mut noted);
@@ -138,11 +138,13 @@ fn fails(why: String) -> Outcome {
 }
 
 impl<'a> Edge<'a> {
-    /// Fetches segment `k` at `url` and pushes its frames at the origin's ticks.
+    /// Fetches segment `k` at `url` (listed in `playlist`) and pushes its frames at the
+    /// origin's ticks.
     async fn take(
         &mut self,
         k: u64,
         url: &Uri,
+        playlist: &Uri,
         peer: std::net::SocketAddr,
         tls: &Arc<rustls::ClientConfig>,
     ) -> Result<(), Outcome> {
@@ -197,10 +199,11 @@ impl<'a> Edge<'a> {
                 IceFields::default(),
             ));
             let shown = SourceShown::new(station, Arc::clone(&info));
-            if station
-                .relay
-                .enter(Phase::OnAir, station.clock_now(), Some(url.to_string()))
-            {
+            if station.relay.enter(
+                Phase::OnAir,
+                station.clock_now(),
+                Some(playlist.to_string()),
+            ) {
                 tracing::info!(station = %station.name, origin = %self.settings.url, segment = k, "edge connected: playing the origin's frames at its ticks");
             }
             self.live = Some((session, shown, info));

@@ -411,7 +411,9 @@ impl StationRegistry {
         if self.stop.is_cancelled() {
             return;
         }
-        let what = if station.origin.is_live_only() {
+        let what = if station.origin.is_live_only() && station.relay.is_configured() {
+            "relayed live-only station ready: its relay's audio, silence while it is down"
+        } else if station.origin.is_live_only() {
             "live-only station ready: off air until a source connects"
         } else {
             "station on air"
