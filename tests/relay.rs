@@ -518,6 +518,35 @@ async fn hostile(path: &str, mut stream: TcpStream, audio: &[u8]) {
                 )
                 .await
         }
+        // An .m3u naming the stream, by a path relative to it.
+        "/live.m3u" => {
+            let body = "#EXTM3U\n#EXTINF:-1,Upstream FM\nchunked\n";
+            stream
+                .write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: audio/x-mpegurl\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                )
+                .await
+        }
+        // A well-formed chunked stream (HTTP/1.1), chunks of 1,000 bytes.
+        "/chunked" => {
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: audio/aac\r\ntransfer-encoding: chunked\r\n\r\n")
+                .await;
+            loop {
+                for piece in audio.chunks(1000) {
+                    let mut chunk = format!("{:x}\r\n", piece.len()).into_bytes();
+                    chunk.extend_from_slice(piece);
+                    chunk.extend_from_slice(b"\r\n");
+                    if stream.write_all(&chunk).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
         // Ten times real time and more: as fast as the edge reads.
         "/fast" => {
             let _ = stream.write_all(format!("{ok}\r\n").as_bytes()).await;
@@ -597,6 +626,7 @@ async fn hostile_upstreams_are_bounded_and_their_stations_play_on() {
         ("nohead", "/no-head", Some("head timed out")),
         ("junkmeta", "/junk-metadata", None),
         ("pls", "/live.pls", None),
+        ("m3u", "/live.m3u", None),
     ];
     let ambient = sample("ambient.aac");
     let files: Vec<(String, Vec<u8>)> = cases
@@ -625,6 +655,15 @@ async fn hostile_upstreams_are_bounded_and_their_stations_play_on() {
             }
         }
     }
+    // The .m3u led to the chunked stream beside it.
+    let m3u = station(&status(&server).await, "m3u");
+    assert!(
+        m3u["relay"]["upstream"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("/chunked"),
+        "{m3u}"
+    );
     // The junk metadata was no title.
     let junk = station(&status(&server).await, "junkmeta");
     assert_eq!(junk["live"]["title"], Value::Null, "{junk}");
