@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use onair_core::testing::{adts_frame, FrameSpec};
 use onair_tests::frames::{frames, payload, station_frames};
-use onair_tests::{sample, HttpResponse, TestServer};
+use onair_tests::{sample, station_in, HttpResponse, TestServer};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -34,15 +34,7 @@ fn listed(playlist: &[u8]) -> Vec<u64> {
 }
 
 async fn relay_of(server: &TestServer, name: &str) -> Value {
-    let (_, status) = body(server, "/status.json").await;
-    let status: Value = serde_json::from_slice(&status).expect("status JSON");
-    status["stations"]
-        .as_array()
-        .expect("stations")
-        .iter()
-        .find(|s| s["name"] == name)
-        .map(|s| s["relay"].clone())
-        .expect("listed")
+    station_in(&server.status_json().await, name)["relay"].clone()
 }
 
 /// A segment's timestamp and its frames in runs by where they come from (the origin's

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use onair_tests::frames::{frames, origins, payload, station_frames, Origin};
-use onair_tests::{installed_tool, sample, strip_icy, HttpResponse, TestServer};
+use onair_tests::{installed_tool, sample, station_in, strip_icy, HttpResponse, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::Command;
@@ -118,20 +118,8 @@ fn source_head(name: &str, content_type: &str) -> String {
     )
 }
 
-async fn status(server: &TestServer) -> serde_json::Value {
-    let mut response = server.get("/status.json").await;
-    response.read_full(5 * SECOND).await;
-    serde_json::from_slice(&response.body).expect("status JSON")
-}
-
 fn jazz(status: &serde_json::Value) -> serde_json::Value {
-    status["stations"]
-        .as_array()
-        .expect("stations")
-        .iter()
-        .find(|s| s["name"] == "jazz")
-        .cloned()
-        .expect("jazz listed")
+    station_in(status, "jazz")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,7 +139,7 @@ async fn ffmpeg_takes_a_station_over_and_the_programme_comes_back_on_the_clock()
         server.registry.get("jazz").is_some_and(|s| s.live.on_air())
     })
     .await;
-    let on_air = status(&server).await;
+    let on_air = server.status_json().await;
     let live_status = &jazz(&on_air)["live"];
     assert_eq!(live_status["ice"]["name"], serde_json::Value::Null);
     assert!(live_status["user_agent"]
@@ -218,7 +206,7 @@ async fn ffmpeg_takes_a_station_over_and_the_programme_comes_back_on_the_clock()
         assert!(errors.trim().is_empty(), "ffmpeg: {errors}");
     }
     // After the show: no source, the programme's own title.
-    let after = status(&server).await;
+    let after = server.status_json().await;
     assert_eq!(jazz(&after)["live"], serde_json::Value::Null);
     assert_eq!(jazz(&after)["now_playing"]["file"], "jazz.aac");
 }
@@ -396,7 +384,7 @@ async fn a_source_ten_times_faster_than_real_time_is_slowed_not_dropped() {
     .await;
     tokio::time::sleep(2 * SECOND).await;
     // Read no faster than real time plus the buffer (twice 500 ms at most, and a read).
-    let read = jazz(&status(&server).await)["live"]["bytes_in"]
+    let read = jazz(&server.status_json().await)["live"]["bytes_in"]
         .as_u64()
         .expect("bytes in");
     assert!(
@@ -480,7 +468,7 @@ async fn metadata_updates_reach_listeners_and_the_admin_cuts_a_source_off() {
         Some("StreamTitle='Café Live';"),
         "{titles:?}"
     );
-    let live = status(&server).await;
+    let live = server.status_json().await;
     assert_eq!(jazz(&live)["now_playing"]["title"], "Café Live");
     assert_eq!(jazz(&live)["live"]["title"], "Café Live");
     // listclients and killsource are the admin's only.
@@ -632,13 +620,8 @@ async fn a_live_only_station_is_off_air_until_a_source_connects_and_keeps_its_li
     // Off air: 404, listed as off air.
     assert_eq!(server.get("/talk").await.status(), 404);
     assert_eq!(server.get("/talk.m3u8").await.status(), 404);
-    let off = status(&server).await;
-    let talk = |status: &serde_json::Value| {
-        status["stations"]
-            .as_array()
-            .and_then(|s| s.iter().find(|s| s["name"] == "talk").cloned())
-            .expect("talk listed")
-    };
+    let off = server.status_json().await;
+    let talk = |status: &serde_json::Value| station_in(status, "talk");
     assert_eq!(talk(&off)["on_air"], false);
     // A source connects: the station is on air, and a listener hears the show.
     let dir = tempfile::tempdir().expect("temp dir");
@@ -651,7 +634,7 @@ async fn a_live_only_station_is_off_air_until_a_source_connects_and_keeps_its_li
     .await;
     let mut listener = server.get("/talk").await;
     assert_eq!(listener.status(), 200);
-    assert_eq!(talk(&status(&server).await)["on_air"], true);
+    assert_eq!(talk(&server.status_json().await)["on_air"], true);
     let exit = timeout(15 * SECOND, source.wait())
         .await
         .expect("ffmpeg ends")

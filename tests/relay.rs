@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use onair_tests::frames::{origins, station_frames, Origin};
 use onair_tests::tls::TestCa;
-use onair_tests::{eventually, sample, strip_icy, HttpResponse, TestServer};
+use onair_tests::{eventually, sample, station_in, strip_icy, HttpResponse, TestServer};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -143,36 +143,30 @@ async fn edge(url: &str, extra: &str) -> TestServer {
     TestServer::start(&[("ambient.aac", &sample("ambient.aac"))], &config).await
 }
 
-async fn status(server: &TestServer) -> Value {
-    let mut response = server.get("/status.json").await;
-    response.read_full(5 * SECOND).await;
-    serde_json::from_slice(&response.body).expect("status JSON")
-}
-
-fn station(status: &Value, name: &str) -> Value {
-    status["stations"]
-        .as_array()
-        .expect("stations")
-        .iter()
-        .find(|s| s["name"] == name)
-        .cloned()
-        .unwrap_or_else(|| panic!("{name} listed"))
+/// Waits (bounded) until station `name`'s status satisfies `ready`; returns it.
+async fn station_until(
+    server: &TestServer,
+    name: &str,
+    within: Duration,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    let started = Instant::now();
+    loop {
+        let station = station_in(&server.status_json().await, name);
+        if ready(&station) {
+            return station;
+        }
+        assert!(
+            started.elapsed() < within,
+            "{name} not as expected within {within:?}: {station}"
+        );
+        sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Waits (bounded) until station `name`'s relay is in `state`; returns its relay object.
 async fn relay_state(server: &TestServer, name: &str, state: &str, within: Duration) -> Value {
-    let started = Instant::now();
-    loop {
-        let relay = station(&status(server).await, name)["relay"].clone();
-        if relay["state"] == state {
-            return relay;
-        }
-        assert!(
-            started.elapsed() < within,
-            "{name}'s relay not {state} within {within:?}: {relay}"
-        );
-        sleep(Duration::from_millis(100)).await;
-    }
+    station_until(server, name, within, |s| s["relay"]["state"] == state).await["relay"].clone()
 }
 
 /// The runs of a capture's frames: (from the relay?, how many frames).
@@ -259,7 +253,7 @@ async fn listeners_stay_through_an_upstreams_death_and_return_and_hear_its_title
         titles.contains(&"StreamTitle='Upstream Show - Part 1';"),
         "the upstream's title reaches listeners: {titles:?}"
     );
-    let live = station(&status(&server).await, "ambient")["live"].clone();
+    let live = station_in(&server.status_json().await, "ambient")["live"].clone();
     assert_eq!(live["title"], "Upstream Show - Part 1", "{live}");
     assert_eq!(live["relay"], upstream.url("/stream"));
     server.shutdown().await;
@@ -389,7 +383,7 @@ async fn a_pushed_source_outranks_a_relay_which_comes_back_after_it() {
     );
     let relay = relay_state(&server, "ambient", "outranked", 5 * SECOND).await;
     assert_eq!(relay["on_air"], false);
-    let live = station(&status(&server).await, "ambient")["live"].clone();
+    let live = station_in(&server.status_json().await, "ambient")["live"].clone();
     assert_eq!(
         live["ice"]["name"], "Studio",
         "the pushed source is the one shown"
@@ -656,7 +650,7 @@ async fn hostile_upstreams_are_bounded_and_their_stations_play_on() {
         }
     }
     // The .m3u led to the chunked stream beside it.
-    let m3u = station(&status(&server).await, "m3u");
+    let m3u = station_in(&server.status_json().await, "m3u");
     assert!(
         m3u["relay"]["upstream"]
             .as_str()
@@ -665,10 +659,10 @@ async fn hostile_upstreams_are_bounded_and_their_stations_play_on() {
         "{m3u}"
     );
     // The junk metadata was no title.
-    let junk = station(&status(&server).await, "junkmeta");
+    let junk = station_in(&server.status_json().await, "junkmeta");
     assert_eq!(junk["live"]["title"], Value::Null, "{junk}");
     // The playlist led to the stream, read no faster than real time plus the buffer.
-    let pls = station(&status(&server).await, "pls");
+    let pls = station_in(&server.status_json().await, "pls");
     assert!(
         pls["relay"]["upstream"]
             .as_str()
@@ -679,7 +673,7 @@ async fn hostile_upstreams_are_bounded_and_their_stations_play_on() {
     let on_air_since = Instant::now();
     let bytes_then = pls["live"]["bytes_in"].as_u64().expect("bytes in");
     sleep(3 * SECOND).await;
-    let pls = station(&status(&server).await, "pls");
+    let pls = station_in(&server.status_json().await, "pls");
     let read = pls["live"]["bytes_in"].as_u64().expect("bytes in") - bytes_then;
     let real_time = jazz_frames().len() as f64 / 10.0 * on_air_since.elapsed().as_secs_f64();
     assert!(
@@ -691,7 +685,7 @@ async fn hostile_upstreams_are_bounded_and_their_stations_play_on() {
     let capture = origins(&listener.body, &station_frames(&ambient), &[]);
     assert!(capture.len() > 100, "the programme plays on");
     // Logged once, however many attempts.
-    let garbage = station(&status(&server).await, "garbage")["relay"].clone();
+    let garbage = station_in(&server.status_json().await, "garbage")["relay"].clone();
     assert!(garbage["failures"].as_u64() >= Some(3), "{garbage}");
     assert_eq!(log.count(&["relay failed", "station=garbage"]), 1);
     assert!(log.count(&["relay connected", "station=garbage"]) <= 1);
@@ -736,25 +730,16 @@ async fn relay_edits_apply_at_once_and_metrics_show_the_state() {
         "[live]\nbuffer_ms = 500\n[stations.ambient]\nrelay = \"{}\"\n",
         second.url("/b")
     ));
-    let started = Instant::now();
-    loop {
-        let relay = station(&status(&server).await, "ambient")["relay"].clone();
-        if relay["upstream"] == second.url("/b") && relay["state"] == "on_air" {
-            break;
-        }
-        assert!(started.elapsed() < 10 * SECOND, "not moved: {relay}");
-        sleep(Duration::from_millis(100)).await;
-    }
+    let moved = second.url("/b");
+    station_until(&server, "ambient", 10 * SECOND, |s| {
+        s["relay"]["upstream"] == moved && s["relay"]["state"] == "on_air"
+    })
+    .await;
     // No relay: the programme only.
     server.edit_config("[live]\nbuffer_ms = 500\n");
-    let started = Instant::now();
-    loop {
-        let s = station(&status(&server).await, "ambient");
-        if s["relay"].is_null() && s["live"].is_null() {
-            break;
-        }
-        assert!(started.elapsed() < 10 * SECOND, "relay not ended: {s}");
-        sleep(Duration::from_millis(100)).await;
-    }
+    station_until(&server, "ambient", 10 * SECOND, |s| {
+        s["relay"].is_null() && s["live"].is_null()
+    })
+    .await;
     server.shutdown().await;
 }

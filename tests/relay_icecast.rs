@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use onair_tests::frames::{origins, station_frames, Origin};
-use onair_tests::{installed_tool, sample, strip_icy, HttpResponse, TestServer};
+use onair_tests::{installed_tool, sample, station_in, strip_icy, HttpResponse, TestServer};
 use serde_json::Value;
 use tokio::process::{Child, Command};
 use tokio::time::{sleep, Instant};
@@ -79,16 +79,7 @@ fn ffmpeg_push(port: u16, file: &Path) -> Child {
 }
 
 async fn relay_and_live(server: &TestServer) -> (Value, Value) {
-    let mut response = server.get("/status.json").await;
-    response.read_full(5 * SECOND).await;
-    let status: Value = serde_json::from_slice(&response.body).expect("status JSON");
-    let station = status["stations"]
-        .as_array()
-        .expect("stations")
-        .iter()
-        .find(|s| s["name"] == "ambient")
-        .cloned()
-        .expect("listed");
+    let station = station_in(&server.status_json().await, "ambient");
     (station["relay"].clone(), station["live"].clone())
 }
 

@@ -99,6 +99,14 @@ pub fn strip_icy(bytes: &[u8]) -> (Vec<u8>, Vec<(usize, Option<String>)>) {
     (audio, blocks)
 }
 
+/// Station `name` in a `/status.json` document; panics when it is not listed.
+pub fn station_in(status: &serde_json::Value, name: &str) -> serde_json::Value {
+    status["stations"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == name).cloned())
+        .unwrap_or_else(|| panic!("{name} listed in {status}"))
+}
+
 /// A committed fixture's path.
 pub fn fixture(name: &str) -> PathBuf {
     repo_root().join("tests/fixtures").join(name)
@@ -233,6 +241,13 @@ impl TestServer {
                 .expect("server task");
         }
         started.elapsed()
+    }
+
+    /// `/status.json`, parsed.
+    pub async fn status_json(&self) -> serde_json::Value {
+        let mut response = self.get("/status.json").await;
+        response.read_full(Duration::from_secs(5)).await;
+        serde_json::from_slice(&response.body).expect("status JSON")
     }
 
     /// `GET path` over HTTP/1.1.

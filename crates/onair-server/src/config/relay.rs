@@ -108,9 +108,7 @@ impl RelayUrl {
         }
         Ok(RelayUrl(uri))
     }
-}
 
-impl RelayUrl {
     /// Whether it names an onair origin's HLS playlist (`.m3u8`): the station is then an edge,
     /// each frame at the origin's tick, [`RelayTiming::edge_delay`] behind.
     pub fn is_edge(&self) -> bool {

@@ -101,7 +101,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         header(request.headers(), "content-type").unwrap_or_default(),
         ice_fields(request.headers()),
     ));
-    station.live.set_source(Some(Arc::clone(&info)));
+    station.live.set_source(Arc::clone(&info));
     tracing::info!(
         station = %name,
         %peer,
@@ -115,7 +115,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         () = app.closing.cancelled() => Ended::Shutdown,
     };
     drop(session);
-    station.live.set_source(None);
+    station.live.clear_source(&info);
     if station.origin.is_live_only() {
         // Its listeners stay a while (encoders reconnect), then their streams end.
         app.registry.decide_later(
@@ -155,11 +155,7 @@ async fn receive<S: AsyncRead + Unpin>(
             Ok(Err(error)) => return Ended::Failed(error.to_string()),
             Ok(Ok(0)) => {
                 // Its last frames are pushed: they play out before the programme comes back.
-                pump.finish();
-                return match pump.drain(station, session).await {
-                    Err(ended @ (Ended::Format(_) | Ended::CutOff)) => ended,
-                    _ => Ended::Closed,
-                };
+                return pump.close(station, session).await;
             }
             Ok(Ok(n)) => {
                 pump.received(n);

@@ -82,9 +82,15 @@ impl Pump {
         self.frames.extend(bytes);
     }
 
-    /// Says the source sent its last byte.
-    pub fn finish(&mut self) {
+    /// The source sent its last byte: its last frames are pushed (they play out before the
+    /// programme comes back), and the session ends as closed, unless they were refused or it
+    /// was cut off.
+    pub async fn close(&mut self, station: &Station, session: &LiveSession) -> Ended {
         self.frames.finish();
+        match self.drain(station, session).await {
+            Err(ended @ (Ended::Format(_) | Ended::CutOff)) => ended,
+            _ => Ended::Closed,
+        }
     }
 
     /// Pushes every whole frame received into `session` (waiting while its buffer is full);

@@ -15,7 +15,7 @@ use onair_core::{ticks_of, Codec, Format, LiveSession, Rank, TrackMeta, TrackTag
 use tokio::time::{sleep, Instant};
 
 use super::packed::{
-    agrees, packed, playlist, segment_tick, Playlist, MAX_PLAYLIST_BYTES, MAX_SEGMENT_BYTES,
+    agrees, packed, playlist, segment_tick, Playlist, MAX_MEDIA_PLAYLIST_BYTES, MAX_SEGMENT_BYTES,
 };
 use super::session::{note_delivery, Outcome, SourceShown};
 use super::upstream::{fetch, resolve};
@@ -65,7 +65,7 @@ pub async fn pull(
     let poll = (settings.segment / 3).max(std::time::Duration::from_millis(250));
     let mut noted = false;
     loop {
-        let (at, peer, text) = match fetch(&url, settings, tls, MAX_PLAYLIST_BYTES).await {
+        let (at, peer, text) = match fetch(&url, settings, tls, MAX_MEDIA_PLAYLIST_BYTES).await {
             Ok(fetched) => fetched,
             Err(error) => return failed(error.to_string()),
         };

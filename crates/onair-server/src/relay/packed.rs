@@ -6,7 +6,7 @@ use bytes::Bytes;
 use onair_core::{pts_90k, TICKS_PER_SECOND};
 
 /// The most bytes of a playlist an edge reads.
-pub const MAX_PLAYLIST_BYTES: usize = 256 * 1024;
+pub const MAX_MEDIA_PLAYLIST_BYTES: usize = 256 * 1024;
 
 /// The most bytes of a segment an edge reads (30 s of 320 kbit/s is 1.2 MB).
 pub const MAX_SEGMENT_BYTES: usize = 8 * 1024 * 1024;

@@ -66,13 +66,7 @@ pub async fn pull(station: &Station, settings: &RelaySettings, upstream: Upstrea
         }
         let frame = match timeout(idle, body.frame()).await {
             Err(_) => break Ended::Silent(idle),
-            Ok(None) => {
-                pump.finish();
-                break match pump.drain(station, &session).await {
-                    Err(ended @ (Ended::Format(_) | Ended::CutOff)) => ended,
-                    _ => Ended::Closed,
-                };
-            }
+            Ok(None) => break pump.close(station, &session).await,
             Ok(Some(Err(error))) => break Ended::Failed(error.to_string()),
             Ok(Some(Ok(frame))) => frame,
         };

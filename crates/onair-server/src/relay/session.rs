@@ -40,7 +40,7 @@ pub struct SourceShown<'a> {
 impl<'a> SourceShown<'a> {
     /// Shows `info` as `station`'s source until dropped.
     pub fn new(station: &'a Station, info: Arc<SourceInfo>) -> Self {
-        station.live.set_source(Some(Arc::clone(&info)));
+        station.live.set_source(Arc::clone(&info));
         SourceShown { station, info }
     }
 }

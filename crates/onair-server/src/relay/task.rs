@@ -13,7 +13,7 @@ use super::backoff::Backoff;
 use super::session::{Outcome, DELIVERED_ENOUGH};
 use super::upstream::{reach, tls_config};
 use super::{edge, progressive};
-use crate::config::Config;
+use crate::config::{Config, HlsConfig};
 use crate::stations::relayed::{Phase, RelaySettings};
 use crate::stations::tasks::StationTask;
 use crate::stations::Station;
@@ -32,15 +32,15 @@ pub fn beside_each_station() -> StationTask {
 }
 
 /// Runs station `station`'s relay, as its settings say (none: it waits for some), until
-/// `stop`; `config` says how long an HLS client counts as a listener after it asked.
+/// `stop`; `config`'s `[hls]` says how long an HLS client counts as a listener.
 pub async fn run(station: Arc<Station>, config: Arc<Config>, stop: CancellationToken) {
-    let hls_expiry = 2 * crate::hls::playlist::target_duration(&config.hls);
+    let hls = &config.hls;
     let mut settings = station.relay.settings();
     loop {
         let current = settings.borrow_and_update().clone();
         let pull = async {
             match &current {
-                Some(current) => relay(&station, current, hls_expiry).await,
+                Some(current) => relay(&station, current, hls).await,
                 None => {
                     station.relay.enter(Phase::Off, station.clock_now(), None);
                     std::future::pending().await
@@ -56,18 +56,18 @@ pub async fn run(station: Arc<Station>, config: Arc<Config>, stop: CancellationT
 }
 
 /// Pulls the upstream `settings` names, for ever.
-async fn relay(station: &Station, settings: &RelaySettings, hls_expiry: Duration) {
+async fn relay(station: &Station, settings: &RelaySettings, hls: &HlsConfig) {
     let url = settings.url.to_string();
     station.relay.set_url(url.clone());
     let mut backoff = Backoff::new(settings.timing.retry_min, settings.timing.retry_max);
     tracing::info!(station = %station.name, %url, on_demand = settings.on_demand, "relay started");
     let tls = tls_config(settings.ca_file.as_deref());
     loop {
-        if settings.on_demand && audience(station, hls_expiry) == 0 {
+        if settings.on_demand && audience(station, hls) == 0 {
             if station.relay.enter(Phase::Idle, station.clock_now(), None) {
                 tracing::info!(station = %station.name, "relay idle: no listeners");
             }
-            while audience(station, hls_expiry) == 0 {
+            while audience(station, hls) == 0 {
                 sleep(LOOK_EVERY).await;
             }
         }
@@ -87,7 +87,7 @@ async fn relay(station: &Station, settings: &RelaySettings, hls_expiry: Duration
             .enter(Phase::Connecting, station.clock_now(), None);
         let gone = async {
             if settings.on_demand {
-                audience_gone(station, hls_expiry).await
+                audience_gone(station, hls).await
             } else {
                 std::future::pending().await
             }
@@ -133,15 +133,15 @@ async fn relay(station: &Station, settings: &RelaySettings, hls_expiry: Duration
 }
 
 /// Listeners of `station` now: stream listeners and HLS clients.
-fn audience(station: &Station, hls_expiry: Duration) -> usize {
-    station.hub.listeners() + station.audience.listeners(hls_expiry)
+fn audience(station: &Station, hls: &HlsConfig) -> usize {
+    station.hub.listeners() + crate::hls::listeners(station, hls)
 }
 
 /// Ends once `station` has had no listener for [`ON_DEMAND_LINGER`].
-async fn audience_gone(station: &Station, hls_expiry: Duration) {
+async fn audience_gone(station: &Station, hls: &HlsConfig) {
     let mut alone_since = None;
     loop {
-        if audience(station, hls_expiry) > 0 {
+        if audience(station, hls) > 0 {
             alone_since = None;
         } else if alone_since.get_or_insert_with(Instant::now).elapsed() >= ON_DEMAND_LINGER {
             return;

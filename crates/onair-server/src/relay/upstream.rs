@@ -216,8 +216,15 @@ pub async fn reach(
                 if hops > timing.max_redirects {
                     return Err(RelayError::TooManyRedirects(timing.max_redirects));
                 }
-                let text = read_playlist(response.into_body(), timing.head).await?;
-                let next = first_url(kind, &text).map_err(RelayError::Playlist)?;
+                let text = read_body(
+                    response.into_body(),
+                    MAX_PLAYLIST_BYTES,
+                    timing.head,
+                    "the playlist",
+                )
+                .await?;
+                let next = first_url(kind, &String::from_utf8_lossy(&text))
+                    .map_err(RelayError::Playlist)?;
                 url = resolve(&at, &next)?;
                 continue;
             }
@@ -255,12 +262,14 @@ pub async fn fetch(
     limit: usize,
 ) -> Result<(Uri, SocketAddr, Bytes), RelayError> {
     let answered = answer(url.clone(), settings, tls, &mut 0).await?;
-    let limited = http_body_util::Limited::new(answered.response.into_body(), limit);
-    let bytes = timeout(settings.timing.idle, limited.collect())
-        .await
-        .map_err(|_| RelayError::Timeout("reading a body"))?
-        .map_err(|e| RelayError::Http(format!("{}: {e}", answered.url)))?
-        .to_bytes();
+    let what = answered.url.to_string();
+    let bytes = read_body(
+        answered.response.into_body(),
+        limit,
+        settings.timing.idle,
+        &what,
+    )
+    .await?;
     Ok((answered.url, answered.peer, bytes))
 }
 
@@ -370,15 +379,19 @@ pub fn resolve(base: &Uri, reference: &str) -> Result<Uri, RelayError> {
         .map_err(|_| bad())
 }
 
-/// A playlist's text: at most [`MAX_PLAYLIST_BYTES`], within `limit`.
-async fn read_playlist(body: Incoming, limit: std::time::Duration) -> Result<String, RelayError> {
-    let limited = http_body_util::Limited::new(body, MAX_PLAYLIST_BYTES);
-    let bytes = timeout(limit, limited.collect())
+/// A body, at most `limit` bytes, read within `within`; `what` names it in errors.
+async fn read_body(
+    body: Incoming,
+    limit: usize,
+    within: std::time::Duration,
+    what: &str,
+) -> Result<Bytes, RelayError> {
+    let limited = http_body_util::Limited::new(body, limit);
+    Ok(timeout(within, limited.collect())
         .await
-        .map_err(|_| RelayError::Timeout("reading the playlist"))?
-        .map_err(|e| RelayError::Http(format!("the playlist: {e}")))?
-        .to_bytes();
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+        .map_err(|_| RelayError::Timeout("reading a body"))?
+        .map_err(|e| RelayError::Http(format!("{what}: {e}")))?
+        .to_bytes())
 }
 
 /// Reads a Shoutcast answer's `ICY 200 OK` status line as `HTTP/1.0 200 OK`, so that hyper

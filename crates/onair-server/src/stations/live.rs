@@ -134,10 +134,10 @@ impl StationLive {
         self.input.is_on_air()
     }
 
-    /// Records the source now connected (or none: it left now).
-    pub fn set_source(&self, source: Option<Arc<SourceInfo>>) {
-        *write(&self.left_at) = source.is_none().then(Instant::now);
-        *write(&self.source) = source;
+    /// Records the source now connected.
+    pub fn set_source(&self, source: Arc<SourceInfo>) {
+        *write(&self.left_at) = None;
+        *write(&self.source) = Some(source);
     }
 
     /// Records that `source` left, unless another took its place already (a pushed source
