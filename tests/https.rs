@@ -404,12 +404,14 @@ async fn ffmpeg_pushes_a_live_source_over_tls() {
         status.read_full(5 * SECOND).await;
         let status: serde_json::Value = serde_json::from_slice(&status.body).expect("JSON");
         let live = status["stations"][0]["live"].clone();
-        if !live.is_null() {
+        // Going live is not enough: the go-ahead must reach the encoder through the TLS
+        // session (it sat there unflushed once, and ffmpeg never sent a byte).
+        if live["bytes_in"].as_u64().unwrap_or(0) > 32_000 {
             break live;
         }
         assert!(
             started.elapsed() < 10 * SECOND,
-            "the source over TLS never went live: {status}"
+            "the source over TLS never sent its audio: {status}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };

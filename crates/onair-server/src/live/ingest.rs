@@ -87,10 +87,14 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     } else {
         b"HTTP/1.0 200 OK\r\n\r\n"
     };
-    if !matches!(
-        timeout(ANSWER_TIMEOUT, io.write_all(go_ahead)).await,
-        Ok(Ok(()))
-    ) {
+    // Flushed: over TLS the answer otherwise waits in the session for a write that never
+    // comes, and an encoder that waits for it (ffmpeg's 100 Continue) never starts.
+    let answered = timeout(ANSWER_TIMEOUT, async {
+        io.write_all(go_ahead).await?;
+        io.flush().await
+    })
+    .await;
+    if !matches!(answered, Ok(Ok(()))) {
         return;
     }
     app.stats.count_source(&name, SourceResult::Accepted);
