@@ -791,3 +791,55 @@ async fn a_station_that_takes_other_formats_switches_on_segment_boundaries_with_
     assert_eq!(changes, vec![44_100, 48_000, 44_100], "{text}");
     assert_eq!(marked_before.iter().filter(|m| **m).count(), 2, "{text}");
 }
+
+/// Behind a trusted proxy (the shipped nginx config), the login guard counts the client's
+/// address, not the proxy's: five wrong passwords from one client lock that client out, and a
+/// presenter and the operator coming through the same proxy still get in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_proxy_the_guard_counts_the_client_not_the_proxy() {
+    let config = format!(
+        "trusted_proxies = [\"127.0.0.1\"]\n[live]\npassword = \"{PASSWORD}\"\nbuffer_ms = 500\n[admin]\npassword = \"admin-pw\"\n"
+    );
+    let server = TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], &config).await;
+    let wrong = |client: &str| {
+        format!(
+            "SOURCE /jazz HTTP/1.0\r\nAuthorization: Basic c291cmNlOndyb25n\r\nX-Forwarded-For: {client}\r\n\r\n"
+        )
+    };
+    for _ in 0..5 {
+        expect_answer(server.addr, &wrong("198.51.100.7"), "HTTP/1.0 401").await;
+    }
+    expect_answer(server.addr, &wrong("198.51.100.7"), "HTTP/1.0 429").await;
+    // Another client through the same proxy, with the right password: on air.
+    let (mut presenter, answer) = source_request(
+        server.addr,
+        &format!(
+            "SOURCE /jazz HTTP/1.0\r\nAuthorization: Basic {CREDENTIALS}\r\nContent-Type: audio/aac\r\nX-Forwarded-For: 203.0.113.20\r\n\r\n"
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    let frame = onair_core::testing::adts_frame(&onair_core::testing::FrameSpec::default());
+    presenter.write_all(&frame.repeat(5)).await.expect("send");
+    // Operators see the presenter's address, not the proxy's.
+    onair_tests::eventually("the source listed", 5 * SECOND, || {
+        server
+            .registry
+            .get("jazz")
+            .and_then(|s| s.live.source())
+            .is_some_and(|s| s.address.ip().to_string() == "203.0.113.20")
+    })
+    .await;
+    // The admin API through the proxy: the operator is let in.
+    let admin = HttpResponse::send(
+        server.addr,
+        "GET /admin/listclients?mount=/jazz HTTP/1.1\r\nHost: x\r\n\
+         Authorization: Basic YWRtaW46YWRtaW4tcHc=\r\nX-Forwarded-For: 203.0.113.30\r\n\r\n",
+    )
+    .await;
+    assert!(
+        admin.status_line.starts_with("HTTP/1.1 200"),
+        "{}",
+        admin.status_line
+    );
+}

@@ -12,7 +12,7 @@
 //! wrong credentials count against the address like a source's.
 
 use std::borrow::Cow;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 use http::header::{HeaderValue, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderMap, Response, StatusCode};
@@ -41,7 +41,7 @@ pub fn respond(
     command: AdminCommand,
     query: Option<&str>,
     headers: &HeaderMap,
-    peer: SocketAddr,
+    client: IpAddr,
 ) -> Response<Body> {
     let params = Params::parse(query.unwrap_or(""));
     let name = params
@@ -55,7 +55,7 @@ pub fn respond(
             return xml(StatusCode::NOT_FOUND, &answer("Unknown admin command", 0))
         }
     };
-    if let Some(refused) = refusal(app, allowed, &name, headers, peer) {
+    if let Some(refused) = refusal(app, allowed, &name, headers, client) {
         return refused;
     }
     let Some(station) = app.registry.get(&name) else {
@@ -83,9 +83,9 @@ fn refusal(
     allowed: Allowed,
     name: &str,
     headers: &HeaderMap,
-    peer: SocketAddr,
+    client: IpAddr,
 ) -> Option<Response<Body>> {
-    if let Verdict::Refused(_) = app.logins.check(peer.ip(), Instant::now()) {
+    if let Verdict::Refused(_) = app.logins.check(client, Instant::now()) {
         return Some(xml(
             StatusCode::TOO_MANY_REQUESTS,
             &answer("Too many failed logins", 0),
@@ -109,12 +109,16 @@ fn refusal(
     let is_admin = admin.is_some_and(|p| credentials.are(&config.admin.user, p.expose()));
     let is_source = source.is_some_and(|p| credentials.are(&config.live.user, p.expose()));
     if is_admin || is_source {
-        app.logins.succeeded(peer.ip());
+        app.logins.succeeded(client);
         return None;
     }
-    if app.logins.failed(peer.ip(), Instant::now()) {
-        tracing::warn!(station = %name, address = %peer.ip(), user = %credentials.user, "admin login failed");
-    }
+    crate::http::guard::log_failure(
+        app.logins.failed(client, Instant::now()),
+        "admin",
+        name,
+        client,
+        &credentials.user,
+    );
     Some(challenge())
 }
 

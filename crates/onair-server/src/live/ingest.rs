@@ -61,6 +61,14 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         Route::Stream(name) => name.to_string(),
         _ => String::new(),
     };
+    // The client's address (behind a trusted proxy, the one it forwarded for): what the login
+    // guard counts and what operators see.
+    let client = crate::http::proxy::client_ip(
+        peer.ip(),
+        request.headers(),
+        &app.config().server.trusted_proxies,
+    );
+    let peer = SocketAddr::new(client, peer.port());
     let admitted = admit(&app, &request, &name, peer);
     let (station, session) = match admitted {
         Ok(admitted) => admitted,
@@ -212,9 +220,13 @@ fn admit(
             ))
         }
         Some(c) if !c.are(&config.live.user, password.expose()) => {
-            if app.logins.failed(peer.ip(), Instant::now()) {
-                tracing::warn!(station = %name, address = %peer.ip(), user = %c.user, "live source login failed");
-            }
+            crate::http::guard::log_failure(
+                app.logins.failed(peer.ip(), Instant::now()),
+                "live source",
+                name,
+                peer.ip(),
+                &c.user,
+            );
             return Err(Refusal::new(
                 StatusCode::UNAUTHORIZED,
                 "Authentication required",

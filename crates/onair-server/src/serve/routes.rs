@@ -99,7 +99,9 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
         Route::Events => events(app),
         Route::Metrics => metrics(app),
         Route::Admin(command) => {
-            crate::live::admin::respond(app, command, req.uri().query(), req.headers(), conn.peer)
+            // The client's address behind a trusted proxy: the login guard counts it.
+            let (client, _) = client_of(&app.config(), req, conn);
+            crate::live::admin::respond(app, command, req.uri().query(), req.headers(), client)
         }
         Route::Stream(name) => match app.registry.audible(name) {
             Some(station) => stream(app, &station, req, conn),
