@@ -112,11 +112,12 @@ impl LoginGuard {
                 .records
                 .retain(|_, r| r.refused_until.is_some_and(|u| u > now) || now - r.last < WINDOW);
             if state.records.len() >= MAX_TRACKED {
-                // Under a flood of addresses: the oldest goes, not everyone's record.
+                // Under a flood of addresses: the oldest goes, not everyone's record, and one
+                // that is only counting before one that is refused.
                 let oldest = state
                     .records
                     .iter()
-                    .min_by_key(|(_, r)| r.last)
+                    .min_by_key(|(_, r)| (r.refused_until.is_some_and(|u| u > now), r.last))
                     .map(|(a, _)| *a);
                 if let Some(oldest) = oldest {
                     state.records.remove(&oldest);
