@@ -281,3 +281,68 @@ async fn gstreamer_shout2send_goes_live() {
     assert!(!listener.eof, "the listener stayed through the show");
     assert!(listener.body.len() > 10_000);
 }
+
+/// An MP3 file with a large ID3v2 tag pushed as it is (`ffmpeg -re -i show.mp3 -c copy -f mp3
+/// icecast://...`, the README's command) goes live: ffmpeg writes the tag to a stream with no
+/// size in its header (it cannot seek back), ~100 KB of it before the first frame, more than a
+/// source may send without a frame; onair walks its frames by their own sizes, and its title
+/// is the live title. (A picture frame, cover art, is skipped the same way; ffmpeg then holds
+/// the audio back behind it for up to 10 s, which `-map 0:a` avoids: the README says so.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mp3_with_a_large_tag_goes_live_with_its_title() {
+    let Some(_) = ffmpeg() else { return };
+    let server = mix_live().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let show = dir.path().join("show.mp3");
+    let made = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i"])
+        .arg("sine=frequency=500:sample_rate=44100:duration=12")
+        .args([
+            "-ac",
+            "2",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "128k",
+            "-id3v2_version",
+            "3",
+        ])
+        .args([
+            "-metadata",
+            "title=Cover Tune",
+            "-metadata",
+            "artist=The Art",
+        ])
+        .arg("-metadata")
+        .arg(format!("comment={}", "liner notes ".repeat(9_000)))
+        .arg(&show)
+        .status()
+        .await
+        .expect("ffmpeg");
+    assert!(made.success());
+    let head = std::fs::read(&show).expect("read show");
+    let tag = 10
+        + head[6..10]
+            .iter()
+            .fold(0usize, |a, &b| (a << 7) | usize::from(b));
+    assert!(tag > 64 * 1024, "the notes make a tag of {tag} bytes");
+    let mut child = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-re", "-i"])
+        .arg(&show)
+        .args(["-c", "copy", "-f", "mp3", "-content_type", "audio/mpeg"])
+        .arg(format!(
+            "icecast://source:{PASSWORD}@127.0.0.1:{}/mix",
+            server.addr.port()
+        ))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run ffmpeg");
+    // ffmpeg sends in 32 KiB writes: a quarter of a second a write at 128 kb/s.
+    onair_tests::eventually("the show on air", 8 * SECOND, || {
+        server.registry.get("mix").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    let live = mix_status(&server).await["live"].clone();
+    assert_eq!(live["title"], "The Art - Cover Tune", "{live}");
+    let _ = child.kill().await;
+}

@@ -34,6 +34,8 @@ pub struct Damage {
     pub tags: u64,
     /// Their bytes.
     pub tag_bytes: u64,
+    /// The largest tag's size.
+    pub largest_tag: u64,
 }
 
 /// What dropped bytes were.
@@ -61,8 +63,22 @@ pub struct Deframer {
     at_end: bool,
     /// Bytes of a tag still to skip as they arrive.
     tag_left: u64,
+    /// Inside a tag whose header gives no size (its ID3v2 version): what a muxer writing to a
+    /// stream it cannot seek back in sends (ffmpeg to `icecast://`). Its frames are skipped one
+    /// by one, by their own sizes, until something else follows.
+    open_tag: Option<u8>,
+    /// Tags are kept (their first [`TAG_KEPT`] bytes) for their titles: a live stream's.
+    keep_tags: bool,
+    /// The start of the tag being skipped, while kept.
+    tag: BytesMut,
+    /// The start of the last tag skipped whole, until taken.
+    last_tag: Option<Bytes>,
     damage: Damage,
 }
+
+/// Bytes of a tag kept for its titles: text frames come first in what encoders write, cover art
+/// after them.
+pub const TAG_KEPT: usize = 64 * 1024;
 
 impl Deframer {
     /// A deframer of `codec` frames whose first byte is at file offset `offset`.
@@ -75,8 +91,22 @@ impl Deframer {
             offset,
             at_end: false,
             tag_left: 0,
+            open_tag: None,
+            keep_tags: false,
+            tag: BytesMut::new(),
+            last_tag: None,
             damage: Damage::default(),
         }
+    }
+
+    /// Keeps the start of each tag skipped, for [`take_tag`](Self::take_tag).
+    pub fn keep_tags(&mut self) {
+        self.keep_tags = true;
+    }
+
+    /// The start (up to [`TAG_KEPT`] bytes) of the last tag skipped whole, once.
+    pub fn take_tag(&mut self) -> Option<Bytes> {
+        self.last_tag.take()
     }
 
     /// The buffer to append newly read bytes to.
@@ -120,8 +150,32 @@ impl Deframer {
                     };
                 }
                 self.tag_left -= n as u64;
+                if self.keep_tags {
+                    let room = TAG_KEPT.saturating_sub(self.tag.len()).min(n);
+                    let start = self.scanned;
+                    self.tag.extend_from_slice(&self.buf[start..start + room]);
+                    if self.tag_left == 0 && self.open_tag.is_none() {
+                        self.last_tag = Some(std::mem::take(&mut self.tag).freeze());
+                    }
+                }
                 self.drop_unscanned(n, Dropped::Tag);
                 continue;
+            }
+            if let Some(version) = self.open_tag {
+                match id3_frame_len(&self.buf[self.scanned..], version) {
+                    Id3Frame::Frame(len) => {
+                        self.damage.tag_bytes += len;
+                        self.tag_left = len;
+                        continue;
+                    }
+                    Id3Frame::NeedMore if !self.at_end => return Next::NeedMore,
+                    _ => {
+                        self.open_tag = None;
+                        if self.keep_tags {
+                            self.last_tag = Some(std::mem::take(&mut self.tag).freeze());
+                        }
+                    }
+                }
             }
             match scan(self.codec, &self.buf[self.scanned..], self.at_end) {
                 Scan::Frame(header) => return Next::Frame(header),
@@ -135,7 +189,13 @@ impl Deframer {
                 Scan::Tag(size) => {
                     self.damage.tags += 1;
                     self.damage.tag_bytes += size;
+                    self.damage.largest_tag = self.damage.largest_tag.max(size);
                     self.tag_left = size;
+                    let header = &self.buf[self.scanned..];
+                    // A v2.3 or v2.4 header of no size, without a footer: its frames follow.
+                    if size == 10 && matches!(header[3], 3 | 4) && header[5] & 0x10 == 0 {
+                        self.open_tag = Some(header[3]);
+                    }
                 }
             }
         }
@@ -186,6 +246,53 @@ impl Deframer {
         let _ = self.buf.split_to(n);
         self.offset += n as u64;
     }
+}
+
+/// What stands at the start of a tag's frames.
+enum Id3Frame {
+    /// A frame of this many bytes, header included.
+    Frame(u64),
+    /// Too few bytes to say.
+    NeedMore,
+    /// Not a frame: padding, audio, anything else.
+    Not,
+}
+
+/// The length of the ID3v2.`version` frame at the start of `buf`: a four-character ID of
+/// capitals and digits, a size (synchsafe in v2.4), two flag bytes; or of the padding (zeros)
+/// there.
+fn id3_frame_len(buf: &[u8], version: u8) -> Id3Frame {
+    // Padding: zeros to the end of the tag.
+    let zeros = buf.iter().take_while(|&&b| b == 0).count();
+    if zeros > 0 {
+        return Id3Frame::Frame(zeros as u64);
+    }
+    let Some(head) = buf.get(..10) else {
+        let id_so_far = buf
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        return if id_so_far {
+            Id3Frame::NeedMore
+        } else {
+            Id3Frame::Not
+        };
+    };
+    if !head[..4]
+        .iter()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
+        return Id3Frame::Not;
+    }
+    let size = &head[4..8];
+    let size = if version == 4 {
+        if size.iter().any(|b| b & 0x80 != 0) {
+            return Id3Frame::Not;
+        }
+        size.iter().fold(0u64, |a, &b| (a << 7) | u64::from(b))
+    } else {
+        size.iter().fold(0u64, |a, &b| (a << 8) | u64::from(b))
+    };
+    Id3Frame::Frame(10 + size)
 }
 
 #[cfg(test)]

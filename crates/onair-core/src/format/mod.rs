@@ -21,4 +21,4 @@ pub use deframer::Damage;
 pub use frame::{Codec, FirstFrame, Format, FrameHeader, Kind};
 pub use mpeg::{MpegHeader, Version as MpegVersion};
 pub use silence::silent_frame;
-pub use tags::{audio_range, AudioRange, TrackTags};
+pub use tags::{audio_range, id3v2_tags, AudioRange, TrackTags};

@@ -113,6 +113,12 @@ impl Pump {
                         session.set_format(format);
                         self.format_said = true;
                     }
+                    // A file pushed as it is (`-c copy`) names itself in its ID3 tag.
+                    if let Some(tags) = self.frames.take_tags() {
+                        station
+                            .live
+                            .set_title(None, tags.artist.as_deref(), tags.title.as_deref());
+                    }
                     if session.push(frame, ticks).await.is_err() {
                         return Err(Ended::CutOff);
                     }

@@ -6,12 +6,17 @@ use bytes::{Bytes, BytesMut};
 
 use crate::clock::ticks_per_sample;
 use crate::format::deframer::{Deframer, Next};
-use crate::format::{Codec, FirstFrame, Format};
+use crate::format::{id3v2_tags, Codec, FirstFrame, Format, TrackTags};
 
 /// Most bytes a source may send without a whole frame of audio before it is dropped (at its
 /// start or between frames): a few seconds of any bit rate, far more than any garbage a real
-/// encoder emits.
+/// encoder emits. ID3 tags do not count (they are skipped by their size, as in files: a file
+/// pushed with `-c copy` starts with its cover art), up to [`MAX_TAG_BYTES`] each.
 pub const MAX_BYTES_WITHOUT_FRAME: u64 = 64 * 1024;
+
+/// The largest ID3v2 tag a source may send: cover art of a few megabytes passes, a tag header
+/// claiming hundreds of megabytes of nothing does not.
+pub const MAX_TAG_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Why a source's stream was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,6 +29,9 @@ pub enum SourceFormatError {
         /// What the station plays.
         expected: Format,
     },
+    /// An ID3 tag larger than [`MAX_TAG_BYTES`].
+    #[error("an ID3 tag of {0} bytes from the source (at most {max} are taken)", max = MAX_TAG_BYTES)]
+    HugeTag(u64),
     /// Its first frame cannot start a stream (by the codec's rule).
     #[error("the source's stream cannot be played: {0}")]
     Unplayable(&'static str),
@@ -44,6 +52,8 @@ pub struct SourceFrames {
     started: bool,
     /// Where the last frame ended, in the source's bytes.
     last_frame_end: u64,
+    /// Bytes of ID3 tags skipped up to then.
+    tag_bytes_then: u64,
     /// Bytes received.
     received: u64,
 }
@@ -52,12 +62,15 @@ impl SourceFrames {
     /// Frames of `codec` that must have format `expected`, or (`None`) all the format of the
     /// first.
     pub fn new(codec: Codec, expected: Option<Format>) -> Self {
+        let mut deframer = Deframer::new(codec, 0);
+        deframer.keep_tags();
         SourceFrames {
-            deframer: Deframer::new(codec, 0),
+            deframer,
             codec,
             expected,
             started: false,
             last_frame_end: 0,
+            tag_bytes_then: 0,
             received: 0,
         }
     }
@@ -90,6 +103,13 @@ impl SourceFrames {
         self.expected.filter(|_| self.started)
     }
 
+    /// The artist and title of the last ID3 tag the source sent, once.
+    pub fn take_tags(&mut self) -> Option<TrackTags> {
+        let tag = self.deframer.take_tag()?;
+        let tags = id3v2_tags(&tag);
+        (tags.title.is_some() || tags.artist.is_some()).then_some(tags)
+    }
+
     /// Bytes of garbage skipped so far.
     pub fn garbage(&self) -> u64 {
         self.deframer.damage().garbage_bytes
@@ -101,7 +121,13 @@ impl SourceFrames {
             let header = match self.deframer.peek() {
                 Next::Frame(header) => header,
                 Next::NeedMore | Next::End => {
-                    let without = self.received - self.last_frame_end;
+                    let damage = self.deframer.damage();
+                    if damage.largest_tag > MAX_TAG_BYTES {
+                        return Err(SourceFormatError::HugeTag(damage.largest_tag));
+                    }
+                    // Tag bytes are skipped by their size, not counted as bytes without a frame.
+                    let tags = damage.tag_bytes - self.tag_bytes_then;
+                    let without = (self.received - self.last_frame_end).saturating_sub(tags);
                     if without > MAX_BYTES_WITHOUT_FRAME {
                         return Err(SourceFormatError::NoFrames(without, self.codec.name()));
                     }
@@ -119,6 +145,7 @@ impl SourceFrames {
             self.deframer.consume(&header);
             let frame = self.deframer.take();
             self.last_frame_end = self.deframer.position();
+            self.tag_bytes_then = self.deframer.damage().tag_bytes;
             if !std::mem::replace(&mut self.started, true) {
                 match header.first_frame(&frame) {
                     FirstFrame::Audio => {}
@@ -191,5 +218,99 @@ mod tests {
             }
         }
         assert!(refused, "80 KiB of garbage is refused");
+    }
+}
+
+#[cfg(test)]
+mod tag_tests {
+    use super::*;
+    use crate::testing::{adts_frame, FrameSpec};
+
+    /// An ID3v2.`version` frame `id` holding `body`.
+    fn id3_frame(id: &[u8; 4], body: &[u8], version: u8) -> Vec<u8> {
+        let n = body.len() as u32;
+        let size = if version == 4 {
+            [
+                (n >> 21) as u8 & 0x7F,
+                (n >> 14) as u8 & 0x7F,
+                (n >> 7) as u8 & 0x7F,
+                n as u8 & 0x7F,
+            ]
+        } else {
+            n.to_be_bytes()
+        };
+        let mut frame = id.to_vec();
+        frame.extend_from_slice(&size);
+        frame.extend_from_slice(&[0, 0]);
+        frame.extend_from_slice(body);
+        frame
+    }
+
+    /// A v2.`version` tag with a title, an artist and `art` bytes of picture; its header says
+    /// its size, or (`sized` false) none, as a muxer writing to a stream leaves it.
+    fn tag(version: u8, art: usize, sized: bool) -> Vec<u8> {
+        let mut frames = id3_frame(b"TIT2", b"\x03Cover Tune", version);
+        frames.extend(id3_frame(b"TPE1", b"\x03The Art", version));
+        frames.extend(id3_frame(b"APIC", &vec![0x5A; art], version));
+        frames.extend([0u8; 10]);
+        let n = if sized { frames.len() as u32 } else { 0 };
+        let mut tag = vec![b'I', b'D', b'3', version, 0, 0];
+        tag.extend([
+            (n >> 21) as u8 & 0x7F,
+            (n >> 14) as u8 & 0x7F,
+            (n >> 7) as u8 & 0x7F,
+            n as u8 & 0x7F,
+        ]);
+        tag.extend(frames);
+        tag
+    }
+
+    /// The frames and the tags `bytes` give, fed in reads of `block`.
+    fn run(bytes: &[u8], block: usize) -> Result<(usize, Option<TrackTags>), SourceFormatError> {
+        let mut source = SourceFrames::new(Codec::Adts, None);
+        let (mut frames, mut tags) = (0, None);
+        for piece in bytes.chunks(block) {
+            source.extend(piece);
+            while source.next_frame()?.is_some() {
+                frames += 1;
+                tags = tags.or_else(|| source.take_tags());
+            }
+        }
+        source.finish();
+        while source.next_frame()?.is_some() {
+            frames += 1;
+        }
+        Ok((frames, tags.or_else(|| source.take_tags())))
+    }
+
+    #[test]
+    fn a_leading_tag_larger_than_the_frameless_bound_is_skipped_and_names_the_show() {
+        let audio = adts_frame(&FrameSpec::default()).repeat(20);
+        for (version, sized) in [(3, true), (4, true), (3, false), (4, false)] {
+            let mut stream = tag(version, 100_000, sized);
+            assert!(stream.len() as u64 > MAX_BYTES_WITHOUT_FRAME);
+            stream.extend_from_slice(&audio);
+            for block in [100, 4096, 65_536] {
+                let (frames, tags) = run(&stream, block).expect("accepted");
+                assert_eq!(frames, 20, "v2.{version} sized {sized} block {block}");
+                let tags = tags.expect("tags");
+                assert_eq!(tags.title.as_deref(), Some("Cover Tune"));
+                assert_eq!(tags.artist.as_deref(), Some("The Art"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_tag_claiming_more_than_the_bound_and_garbage_after_a_tag_are_refused() {
+        // A header claiming ~256 MiB.
+        let huge = [b'I', b'D', b'3', 4, 0, 0, 0x7F, 0x7F, 0x7F, 0x7F];
+        assert!(matches!(run(&huge, 10), Err(SourceFormatError::HugeTag(_))));
+        // Garbage after a tag still counts.
+        let mut stream = tag(3, 1000, true);
+        stream.extend(vec![0x11; 70_000]);
+        assert!(matches!(
+            run(&stream, 4096),
+            Err(SourceFormatError::NoFrames(..))
+        ));
     }
 }
