@@ -625,3 +625,77 @@ async fn an_https_listener_that_reads_nothing_is_dropped_after_client_timeout() 
     assert!(!steady.eof, "the reading listener stays");
     drop(stuck);
 }
+
+/// One HTTPS connection opening audio streams over HTTP/2 and giving them no window (it answers
+/// pings, so the connection lives) holds no listener slots for ever: past a few streams it is
+/// refused, and the streams it holds are dropped after `client_timeout_s`, as an HTTP/1.1
+/// listener that reads nothing is. With `max_listeners = 5`, newcomers then get in again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_streams_given_no_window_are_capped_and_dropped_after_client_timeout() {
+    let ca = TestCa::new();
+    let certs = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = ca.leaf("h2", 30 * DAY).write(certs.path());
+    let config = format!(
+        "listen_tls = \"127.0.0.1:0\"\nmax_listeners = 5\n[pacing]\nclient_timeout_s = 2\n[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+        cert.display(),
+        key.display()
+    );
+    let server = TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], &config).await;
+    let addr = server.tls_addr.expect("HTTPS");
+    let tls = ca.connect(addr, &[b"h2"]).await;
+    // No window for any stream's data; the connection itself is served (pings answered).
+    let (client, connection) = h2::client::Builder::new()
+        .initial_window_size(0)
+        .handshake::<_, bytes::Bytes>(tls)
+        .await
+        .expect("HTTP/2 handshake");
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let mut statuses = Vec::new();
+    let mut held = Vec::new();
+    for _ in 0..6 {
+        let mut client = client.clone().ready().await.expect("ready");
+        let request = http::Request::get(format!("https://localhost:{}/jazz", addr.port()))
+            .body(())
+            .expect("request");
+        let (response, _) = client.send_request(request, true).expect("send");
+        let response = timeout(5 * SECOND, response)
+            .await
+            .expect("answered")
+            .expect("response");
+        statuses.push(response.status().as_u16());
+        held.push(response);
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 429, 429],
+        "a few streams a connection"
+    );
+    assert_eq!(server.listeners("jazz"), 4, "the four hold slots");
+    let mut reader = server.get("/jazz").await;
+    assert!(reader.status_line.contains("200"), "{}", reader.status_line);
+    let full = server.get("/jazz").await;
+    assert!(full.status_line.contains("503"), "{}", full.status_line);
+    // No window for 2 s: each stream is dropped, as a stalled HTTP/1.1 listener is.
+    let started = Instant::now();
+    while server.listeners("jazz") != 1 {
+        assert!(
+            started.elapsed() < 8 * SECOND,
+            "the HTTP/2 streams were never dropped"
+        );
+        reader.read_for(SECOND / 4).await;
+    }
+    assert!(!reader.eof, "the reading listener stays");
+    let mut newcomer = server.get("/jazz").await;
+    assert!(
+        newcomer.status_line.contains("200"),
+        "{}",
+        newcomer.status_line
+    );
+    newcomer.read_for(SECOND).await;
+    assert!(!newcomer.body.is_empty());
+    drop(held);
+    drop(client);
+    driver.abort();
+}

@@ -65,4 +65,6 @@ pub struct Conn {
     pub write_timeout: WriteTimeout,
     /// Whether the connection is HTTPS.
     pub secure: bool,
+    /// The audio streams it may still open (a few over HTTP/2).
+    pub streams: crate::serve::h2::StreamCap,
 }

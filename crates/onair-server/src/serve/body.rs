@@ -11,6 +11,7 @@ use onair_core::{NowPlaying, Subscription};
 use tokio::time::Instant;
 use tokio_stream::Stream;
 
+use super::h2::StreamSlot;
 use crate::app::App;
 use crate::http::body::Endless;
 use crate::http::icy::{IcyCursor, IcyNext};
@@ -39,12 +40,15 @@ pub struct ListenerBody {
     since: Instant,
     bytes: u64,
     ended: bool,
+    /// Its place among its connection's audio streams.
+    _slot: StreamSlot,
 }
 
 impl ListenerBody {
     /// The body for a listener of `station`; `icy` when it asked for `Icy-MetaData: 1`. Sets the
     /// connection's write timeout to the station's `client_timeout_s`.
     pub fn new(
+        slot: StreamSlot,
         subscription: Subscription,
         station: Arc<Station>,
         icy: bool,
@@ -72,10 +76,13 @@ impl ListenerBody {
             since: Instant::now(),
             bytes: 0,
             ended: false,
+            _slot: slot,
         }
     }
 
     fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        // Asked for data: over HTTP/2, the client is taking what it is sent.
+        super::h2::taking(self.station.client_timeout());
         let Some(icy) = &mut self.icy else {
             return self.poll_audio(cx);
         };

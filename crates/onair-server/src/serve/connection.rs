@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::Handle;
@@ -156,6 +156,11 @@ pub(super) async fn open<T: Transport>(stream: T, opened: Opened) {
         peer,
         write_timeout: write_timeout.clone(),
         secure: T::SECURE,
+        streams: if stream.is_h2() {
+            super::h2::StreamCap::h2()
+        } else {
+            super::h2::StreamCap::default()
+        },
     };
     let mut io = TimedIo::new(stream, write_timeout);
     let opening = if io.get_ref().is_h2() {
@@ -250,7 +255,9 @@ async fn serve_http<T: Transport>(io: Rewind<TimedIo<T>>, app: Arc<App>, conn: C
                 Ok::<_, Infallible>(response.map(|body| Counted::new(body, open)))
             }
         });
-        let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+        // Each stream's task is watched: one whose client keeps its window shut is dropped
+        // after `client_timeout_s`, as a stalled HTTP/1.1 listener is.
+        let mut builder = hyper::server::conn::http2::Builder::new(super::h2::StreamExecutor);
         builder
             .timer(TokioTimer::new())
             .max_header_list_size(crate::http::head::MAX_HEAD as u32)

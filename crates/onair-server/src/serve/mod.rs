@@ -5,6 +5,8 @@
 //! - [`front`]: the front-door runtime whose accept loops take every connection.
 //! - [`connection`]: one connection, plain or TLS: its opening, its hand-off to the main
 //!   runtime, and hyper (HTTP/1.1, or HTTP/2 over TLS) for everything that is not endless.
+//! - [`h2`]: HTTP/2 audio streams held to HTTP/1.1's rules: dropped when they take nothing for
+//!   `client_timeout_s`, a few a connection.
 //! - [`movable`]: a TCP socket that moves between runtimes under a TLS session.
 //! - [`listener`]: the listening socket, the open-file limit, and the connection cap that keeps
 //!   descriptors for the stations' files.
@@ -18,6 +20,7 @@ pub mod body;
 pub mod connection;
 pub mod direct;
 pub mod front;
+pub mod h2;
 pub mod listener;
 pub mod movable;
 pub mod routes;

@@ -248,8 +248,19 @@ fn subscribe<B>(
             )));
         }
     };
+    // A page plays one station, not a hundred: an HTTP/2 connection holds a few streams.
+    let Some(slot) = conn.streams.take() else {
+        return Err(Box::new(text(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "at most {} audio streams on one connection\n",
+                crate::serve::h2::AUDIO_STREAMS
+            ),
+        )));
+    };
     let (client, user_agent) = client_of(&config, req, conn);
     Ok(Body::endless(ListenerBody::new(
+        slot,
         subscription,
         Arc::clone(station),
         icy,
