@@ -45,7 +45,8 @@ pub struct ListenerBody {
 }
 
 impl ListenerBody {
-    /// The body for a listener of `station`; `icy` when it asked for `Icy-MetaData: 1`. Sets the
+    /// The body for a listener of `station` (its address and user agent), in `slot` of its
+    /// connection; `icy` when it asked for `Icy-MetaData: 1`. Sets the
     /// connection's write timeout to the station's `client_timeout_s`.
     pub fn new(
         slot: StreamSlot,
@@ -54,8 +55,7 @@ impl ListenerBody {
         icy: bool,
         app: Arc<App>,
         write_timeout: WriteTimeout,
-        client: IpAddr,
-        user_agent: String,
+        (client, user_agent): (IpAddr, String),
     ) -> Self {
         tracing::debug!(station = %station.name, %client, icy, "listener joined");
         // The connection's writes time out after the station's `client_timeout_s` from now on.

@@ -258,7 +258,7 @@ fn subscribe<B>(
             ),
         )));
     };
-    let (client, user_agent) = client_of(&config, req, conn);
+    let who = client_of(&config, req, conn);
     Ok(Body::endless(ListenerBody::new(
         slot,
         subscription,
@@ -266,8 +266,7 @@ fn subscribe<B>(
         icy,
         Arc::clone(app),
         conn.write_timeout.clone(),
-        client,
-        user_agent,
+        who,
     )))
 }
 
