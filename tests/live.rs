@@ -843,3 +843,29 @@ async fn behind_a_proxy_the_guard_counts_the_client_not_the_proxy() {
         admin.status_line
     );
 }
+
+/// A source that leaves before it delivered `buffer_ms` of whole frames never goes on air:
+/// 900 bytes (four frames) and gone, the listener hears the programme on and not one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_that_leaves_before_its_buffer_is_full_never_goes_on_air() {
+    let server = jazz_live("").await;
+    let mut listener = server.get("/jazz").await;
+    listener.read_for(SECOND / 2).await;
+    let spec = onair_core::testing::FrameSpec {
+        fill: 0xA5,
+        ..onair_core::testing::FrameSpec::default()
+    };
+    let frame = onair_core::testing::adts_frame(&spec);
+    let (mut source, answer) = source_request(server.addr, &source_head("jazz", "audio/aac")).await;
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    source.write_all(&frame.repeat(4)).await.expect("send");
+    drop(source);
+    listener.read_for(3 * SECOND).await;
+    let heard = frames(&listener.body);
+    assert!(heard.len() > 100, "the listener heard the programme");
+    assert!(
+        heard.iter().all(|f| payload(f)[..16] != [0xA5; 16]),
+        "a source's frames reached the listener"
+    );
+    assert!(!server.registry.get("jazz").is_some_and(|s| s.live.on_air()));
+}

@@ -420,10 +420,17 @@ impl LiveSession {
 }
 
 impl Drop for LiveSession {
+    /// The source leaves. What it sent plays out if its audio is on air; a source that leaves
+    /// before it delivered a whole buffer never goes on air (50 ms of a show, then a hole, is
+    /// worse than none), so what it sent is dropped.
     fn drop(&mut self) {
         let mut state = self.input.lock();
         if state.connected == Some(self.id) {
             state.connected = None;
+            let timed = state.frames.front().is_some_and(|f| f.at.is_some());
+            if !state.playing && !timed && state.buffered < self.input.buffer {
+                LiveInput::drop_buffer(&mut state);
+            }
         }
     }
 }
@@ -477,12 +484,44 @@ mod tests {
             .await
             .expect("push");
         assert!(input.take(0, FRAME).is_none());
-        // A source that leaves: what it sent plays out, no underrun is counted.
+        // A source that leaves before its buffer is full again never goes back on air: what
+        // it sent is dropped.
         drop(session);
         assert!(!input.is_connected());
-        assert_eq!(input.take(0, FRAME).expect("played out").1, 1);
         assert!(input.take(0, FRAME).is_none());
         assert_eq!(input.counters().underruns, 1);
+        assert_eq!(input.counters().dropped_frames, 1);
+    }
+
+    #[tokio::test]
+    async fn a_source_that_leaves_on_air_plays_out_and_one_that_never_filled_its_buffer_never_plays(
+    ) {
+        let input = input();
+        // 900 bytes and gone: never on air.
+        let short = input
+            .connect(Arc::new(TrackMeta::named("short")), Rank::Pushed)
+            .expect("connect");
+        for _ in 0..2 {
+            short
+                .push(Bytes::from_static(b"frame"), FRAME)
+                .await
+                .expect("push");
+        }
+        drop(short);
+        assert!(!input.is_due(0));
+        assert!(input.take(0, 4 * FRAME).is_none(), "never on air");
+        // A full buffer, on air, then gone: its frames play out.
+        let full = input
+            .connect(Arc::new(TrackMeta::named("full")), Rank::Pushed)
+            .expect("connect");
+        for _ in 0..6 {
+            full.push(Bytes::from_static(b"frame"), FRAME)
+                .await
+                .expect("push");
+        }
+        assert_eq!(input.take(0, FRAME).expect("on air").1, 1);
+        drop(full);
+        assert_eq!(input.take(0, 8 * FRAME).expect("plays out").1, 5);
     }
 
     #[tokio::test(start_paused = true)]
