@@ -869,3 +869,57 @@ async fn a_source_that_leaves_before_its_buffer_is_full_never_goes_on_air() {
     );
     assert!(!server.registry.get("jazz").is_some_and(|s| s.live.on_air()));
 }
+
+/// The bytes the kernel holds received for onair but not read, on the server's side of the
+/// connection from `client` to `server` (`/proc/net/tcp`'s `rx_queue`).
+fn unread_by_server(server: SocketAddr, client: SocketAddr) -> Option<u64> {
+    let hex = |a: SocketAddr| match a {
+        SocketAddr::V4(a) => format!(
+            "{:08X}:{:04X}",
+            u32::from_le_bytes(a.ip().octets()),
+            a.port()
+        ),
+        SocketAddr::V6(_) => String::new(),
+    };
+    let (local, remote) = (hex(server), hex(client));
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.get(1) == Some(&local.as_str()) && fields.get(2) == Some(&remote.as_str()))
+            .then(|| fields.get(4)?.split(':').nth(1))
+            .flatten()
+            .and_then(|rx| u64::from_str_radix(rx, 16).ok())
+    })
+}
+
+/// A source faster than real time is slowed by TCP within a second or two of audio: onair
+/// bounds its socket's receive buffer (unbounded, Linux let it grow toward 32 MiB, and a show
+/// uploaded in 0.6 s stayed on air 27 s after the encoder left).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_faster_than_real_time_is_slowed_within_seconds() {
+    let server = jazz_live("").await;
+    let spec = onair_core::testing::FrameSpec {
+        payload_len: 1000,
+        ..onair_core::testing::FrameSpec::default()
+    };
+    // 60 s of 44.1 kHz frames (1024 samples each), about 350 kb/s: 2.6 MB.
+    let show = onair_core::testing::adts_frame(&spec).repeat(2_600);
+    let mut source = TcpStream::connect(server.addr).await.expect("connect");
+    let client = source.local_addr().expect("address");
+    source
+        .write_all(source_head("jazz", "audio/aac").as_bytes())
+        .await
+        .expect("head");
+    let answer = read_answer(&mut source).await;
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    // As fast as TCP takes it, for 3 s.
+    let _ = timeout(3 * SECOND, source.write_all(&show)).await;
+    // What the sender's kernel holds reaches the server's as fast as its window lets it.
+    tokio::time::sleep(SECOND).await;
+    let unread = unread_by_server(server.addr, client).expect("the connection in /proc/net/tcp");
+    // About a second of audio at the station's rate (128 kb/s), doubled by the kernel.
+    assert!(
+        unread <= 64 * 1024,
+        "the kernel holds {unread} bytes of the source that onair has not read"
+    );
+}

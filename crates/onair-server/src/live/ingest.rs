@@ -31,6 +31,36 @@ use crate::stations::Station;
 /// How long writing an answer to a source may take.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The kernel's receive buffer of a source's socket: about a second of audio at `bitrate`
+/// bits/s (Linux doubles what is asked for, and advertises about half of it), 16 to 128 KiB.
+/// Unbounded, Linux grows it to `tcp_rmem`'s maximum (32 MiB here): an encoder sending faster
+/// than real time would park half a minute of its show in the kernel, out of onair's reach,
+/// and "stop" would take that long to reach listeners.
+pub fn receive_buffer(bitrate: u64) -> usize {
+    ((bitrate / 8) as usize).clamp(16 * 1024, 128 * 1024)
+}
+
+/// Bounds `socket`'s receive buffer to [`receive_buffer`] of `bitrate`: past the jitter
+/// buffer onair stops reading, and TCP slows the sender within a second or two of audio.
+pub fn bound_receive_buffer(socket: &tokio::net::TcpStream, bitrate: u64) {
+    let socket = socket2::SockRef::from(socket);
+    if let Err(error) = socket.set_recv_buffer_size(receive_buffer(bitrate)) {
+        tracing::debug!(%error, "cannot set the receive buffer size");
+    }
+}
+
+/// The bit rate of the station a source asks for, for its receive buffer (128 kb/s when it
+/// names none).
+pub fn bitrate_for(app: &App, request: &Request<()>) -> u64 {
+    match Route::of(request.uri().path()) {
+        Route::Stream(name) => app
+            .registry
+            .get(name)
+            .map_or(128_000, |s| s.programme().bitrate()),
+        _ => 128_000,
+    }
+}
+
 /// A refusal: Icecast's status and words.
 struct Refusal {
     status: StatusCode,

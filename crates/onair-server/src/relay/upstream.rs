@@ -280,6 +280,9 @@ fn fits(content_type: &str, codec: Codec) -> bool {
         || crate::live::ingest::content_type_fits(content_type, codec)
 }
 
+/// The bit rate a relay's receive buffer is sized for.
+const RELAY_RECEIVE_BITRATE: u64 = 256_000;
+
 /// One request to `url` and its answer's head.
 async fn exchange(
     url: &Uri,
@@ -299,6 +302,10 @@ async fn exchange(
             reason: e.to_string(),
         })?;
     let _ = tcp.set_nodelay(true);
+    // As a pushed source's: onair reads no faster than it plays, and the kernel holds a second
+    // or two, not half a minute, of a sender faster than real time (32 KiB: two seconds at
+    // 128 kb/s, and room for an edge's segment fetches at 300 KB/s over a 100 ms path).
+    crate::live::ingest::bound_receive_buffer(&tcp, RELAY_RECEIVE_BITRATE);
     let peer = tcp.peer_addr().map_err(|e| RelayError::Connect {
         host: target.clone(),
         reason: e.to_string(),

@@ -221,6 +221,10 @@ pub(super) async fn open<T: Transport>(stream: T, opened: Opened) {
             });
         }
         Opening::Source(request, already) => {
+            if let Some(tcp) = io.get_ref().tcp() {
+                let bitrate = crate::live::ingest::bitrate_for(&app, &request);
+                crate::live::ingest::bound_receive_buffer(tcp, bitrate);
+            }
             T::carry_on(io, &connections, &main, move |io| async move {
                 let _slot = slot;
                 crate::live::ingest::serve(io, request, already, app, peer).await;
