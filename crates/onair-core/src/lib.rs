@@ -55,10 +55,10 @@ pub use error::{printable, SourceError};
 pub use feed::live::{
     LiveCounters, LiveInput, LiveSession, PushError, Rank, SourceFormatError, SourceFrames,
 };
-pub use feed::{Feed, FeedChunk, LiveFeed, Pacer, TimelineFeed, REPLACEMENT_WAIT};
+pub use feed::{Feed, FeedChunk, LiveFeed, Pacer, Run, TimelineFeed, REPLACEMENT_WAIT};
 pub use format::{
-    audio_range, silent_frame, AdtsHeader, AudioRange, Codec, Damage, Format, FrameHeader,
-    HeaderError, Kind, MpegHeader, MpegVersion, TrackTags,
+    audio_range, silent_frame, startable, AdtsHeader, AudioRange, Codec, Damage, Format,
+    FrameHeader, HeaderError, Kind, MpegHeader, MpegVersion, TrackTags,
 };
 pub use library::{probe, probe_until, Order, Programme, SeekIndex, SeekPoint, Spot, StationInfo};
 pub use schedule::{Planner, Schedule};

@@ -64,6 +64,11 @@ pub struct HubStats {
     pub late_ns: AtomicU64,
     /// The most the pacer was ever late, in nanoseconds.
     pub late_max_ns: AtomicU64,
+    /// Switches of an MP3 station whose new audio leaned on frames before it.
+    pub switch_repairs: AtomicU64,
+    /// Frames that played as silence at those switches (carrying the bytes the next ones
+    /// lean on).
+    pub switch_carriers: AtomicU64,
 }
 
 /// Why a listener was not tuned in.
@@ -327,6 +332,15 @@ impl Hub {
         stats
             .late_max_ns
             .fetch_max(duration_ns_of(late), Ordering::Relaxed);
+    }
+
+    /// Says that a switch needed `carriers` silent carrier frames (see
+    /// [`crate::format::startable`]).
+    pub fn record_switch_carriers(&self, carriers: u32) {
+        self.stats.switch_repairs.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .switch_carriers
+            .fetch_add(u64::from(carriers), Ordering::Relaxed);
     }
 
     pub(crate) fn listener_left(&self) {

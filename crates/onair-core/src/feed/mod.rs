@@ -48,6 +48,29 @@ pub struct FeedChunk {
     pub looped: bool,
     /// The frames come from a live source: no file can give them again.
     pub live: bool,
+    /// The byte stream the frames come from: two chunks of one run at adjacent ticks are
+    /// adjacent frames of it. Where a chunk does not continue the run published before it, the
+    /// pacer makes it decodable from its first frame ([`crate::format::startable`]).
+    pub run: Run,
+}
+
+/// One unbroken byte stream of frames (a track read from a position on, a live session's
+/// frames while none is dropped): each new one is unlike every other in the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run(u64);
+
+impl Run {
+    /// A run unlike any before it.
+    pub fn new() -> Run {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Run(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl Default for Run {
+    fn default() -> Self {
+        Run::new()
+    }
 }
 
 /// Whatever yields a station's audio: whole frames, with their ticks and their track.

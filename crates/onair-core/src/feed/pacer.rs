@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::{Feed, FeedChunk};
+use super::{Feed, FeedChunk, Run};
 use crate::broadcast::{Hub, NowPlaying};
 use crate::clock::{duration_of, ticks_of, Anchor, Step, WallClock};
 use crate::error::SourceError;
@@ -88,6 +88,9 @@ impl<F: Feed> Pacer<F> {
         let mut now_playing: Option<Arc<NowPlaying>> = None;
         // Reads are failing (said once until they work again).
         let mut failing = false;
+        // The run the last chunk published belongs to, and the tick after it: a chunk that does
+        // not go on from there is a switch.
+        let mut continues: Option<(Run, u64)> = None;
         loop {
             let target = self.hub.tuning().chunk;
             let read = tokio::select! {
@@ -95,7 +98,7 @@ impl<F: Feed> Pacer<F> {
                 () = stop.cancelled() => return Ok(()),
                 chunk = self.feed.next(tick, target) => chunk,
             };
-            let chunk = match read {
+            let mut chunk = match read {
                 Ok(chunk) => chunk,
                 // A read that may pass (out of descriptors, an I/O error) never takes the
                 // station off air: it is tried again shortly, where the clock is then.
@@ -167,6 +170,21 @@ impl<F: Feed> Pacer<F> {
                 late,
             );
             tick = chunk.tick + chunk.ticks;
+            if continues != Some((chunk.run, chunk.tick)) {
+                // A switch: the new audio must decode from its first byte (an MP3 frame may
+                // lean on bytes of frames the listeners never got).
+                let (data, carriers) = crate::format::startable(chunk.data.clone());
+                if carriers > 0 {
+                    tracing::debug!(
+                        station = self.hub.name(),
+                        carriers,
+                        "MP3 switch: frames leaning on earlier ones play as silence"
+                    );
+                    self.hub.record_switch_carriers(carriers);
+                    chunk.data = data;
+                }
+            }
+            continues = Some((chunk.run, tick));
             self.hub.publish(
                 chunk.data.clone(),
                 chunk.frames,

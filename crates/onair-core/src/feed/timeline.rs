@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::pacer::REPLACEMENT_WAIT;
-use super::{Feed, FeedChunk};
+use super::{Feed, FeedChunk, Run};
 use crate::clock::ticks_of;
 use crate::error::SourceError;
 use crate::library::{StationSource, TrackFile};
@@ -37,6 +37,9 @@ struct Playing {
     entry: Entry,
     source: StationSource,
     next: u64,
+    /// The run its frames are, and the track it is in (a new track is a new run).
+    run: Run,
+    track_start: u64,
 }
 
 impl TimelineFeed {
@@ -104,6 +107,8 @@ impl Feed for TimelineFeed {
                     entry: entry.clone(),
                     source: StationSource::open_at(&entry.programme, entry.position(at)),
                     next: at,
+                    run: Run::new(),
+                    track_start: u64::MAX,
                 },
             };
             let playing = self.playing.insert(playing);
@@ -118,6 +123,12 @@ impl Feed for TimelineFeed {
                     let tick = playing.entry.tick_of(chunk.start);
                     playing.next = tick + chunk.ticks;
                     let track_started = playing.entry.tick_of(chunk.track_start);
+                    if std::mem::replace(&mut playing.track_start, chunk.track_start)
+                        != chunk.track_start
+                    {
+                        playing.run = Run::new();
+                    }
+                    let run = playing.run;
                     self.hold(&chunk.track.file, tick + chunk.ticks);
                     return Ok(FeedChunk {
                         data: chunk.data,
@@ -129,6 +140,7 @@ impl Feed for TimelineFeed {
                         track_ticks: chunk.track.ticks,
                         looped: chunk.looped,
                         live: false,
+                        run,
                     });
                 }
                 // Out of descriptors, an I/O error: the pacer tries again where the clock is.

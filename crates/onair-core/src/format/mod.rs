@@ -7,12 +7,15 @@
 //! - [`frame`]: what both have in common ([`Codec`], [`FrameHeader`], [`Format`]), each codec's
 //!   first-frame rule behind one call, and the scanner that confirms frames.
 //! - [`deframer`]: blocks of bytes to confirmed frames, zero-copy, dropping and counting garbage.
+//! - [`reservoir`]: an MP3 run made decodable from its first frame at a switch (Layer III's
+//!   bit reservoir).
 //! - [`silence`]: a frame of silence in a format (what a live-only station plays between shows).
 
 pub(crate) mod adts;
 pub(crate) mod deframer;
 pub(crate) mod frame;
 pub(crate) mod mpeg;
+pub(crate) mod reservoir;
 pub(crate) mod silence;
 pub(crate) mod tags;
 
@@ -20,5 +23,6 @@ pub use adts::{AdtsHeader, HeaderError};
 pub use deframer::Damage;
 pub use frame::{Codec, FirstFrame, Format, FrameHeader, Kind};
 pub use mpeg::{MpegHeader, Version as MpegVersion};
+pub use reservoir::startable;
 pub use silence::silent_frame;
 pub use tags::{audio_range, id3v2_tags, AudioRange, TrackTags};

@@ -19,7 +19,11 @@ use tokio::sync::Notify;
 
 use crate::broadcast::TrackMeta;
 use crate::clock::{duration_of, ticks_of};
+use crate::feed::Run;
 use crate::format::Format;
+
+/// Frames taken for a chunk: their bytes, count, ticks, track and run.
+pub(crate) type Taken = (Bytes, u32, u64, Arc<TrackMeta>, Run);
 
 /// A whole frame from the source, and its length in ticks.
 #[derive(Debug)]
@@ -74,6 +78,9 @@ struct State {
     playing: bool,
     /// What the live audio is called now.
     track: Arc<TrackMeta>,
+    /// The run the buffered frames continue: a new one at each session, and wherever frames
+    /// are dropped.
+    run: Run,
     /// The format of the connected source's frames (once its first frame came).
     format: Option<Format>,
     counters: LiveCounters,
@@ -124,6 +131,7 @@ impl LiveInput {
         state.last_session += 1;
         let id = state.last_session;
         state.connected = Some(id);
+        state.run = Run::new();
         state.rank = rank;
         state.timed = None;
         state.track = track;
@@ -165,6 +173,7 @@ impl LiveInput {
         let was = state.connected.take().is_some();
         state.counters.dropped_frames += state.frames.len() as u64;
         state.frames.clear();
+        state.run = Run::new();
         state.buffered = 0;
         state.playing = false;
         was
@@ -236,7 +245,7 @@ impl LiveInput {
 
     /// Up to `target` ticks of live frames for the chunk at tick `at`, if live audio is on air:
     /// `None` sends the station back to its programme for this chunk.
-    pub(crate) fn take(&self, at: u64, target: u64) -> Option<(Bytes, u32, u64, Arc<TrackMeta>)> {
+    pub(crate) fn take(&self, at: u64, target: u64) -> Option<Taken> {
         let mut state = self.lock();
         if state.frames.front().is_some_and(|f| f.at.is_some()) {
             let taken = Self::take_timed(&mut state, at, target);
@@ -271,26 +280,23 @@ impl LiveInput {
             data.extend_from_slice(&frame.data);
         }
         state.buffered -= ticks;
-        let track = Arc::clone(&state.track);
+        let (track, run) = (Arc::clone(&state.track), state.run);
         drop(state);
         self.room.notify_waiters();
-        Some((data.freeze(), frames as u32, ticks, track))
+        Some((data.freeze(), frames as u32, ticks, track, run))
     }
 
     /// Timed frames for the chunk at `at`: late ones dropped, then the frames from the one
     /// that plays at `at` (or within its length of it: a stream off the station's grid plays
     /// on, gapless), while they follow each other and have one track.
-    fn take_timed(
-        state: &mut State,
-        at: u64,
-        target: u64,
-    ) -> Option<(Bytes, u32, u64, Arc<TrackMeta>)> {
+    fn take_timed(state: &mut State, at: u64, target: u64) -> Option<Taken> {
         while let Some(frame) = state.frames.front() {
             match frame.at {
                 Some(t) if t + frame.ticks <= at => {
                     state.buffered -= frame.ticks;
                     state.counters.dropped_frames += 1;
                     state.frames.pop_front();
+                    state.run = Run::new();
                 }
                 _ => break,
             }
@@ -327,7 +333,7 @@ impl LiveInput {
         }
         state.buffered -= ticks;
         state.playing = true;
-        Some((data.freeze(), frames as u32, ticks, track))
+        Some((data.freeze(), frames as u32, ticks, track, state.run))
     }
 
     /// Whether enough is buffered for live audio to go on air: the buffer's worth, or all a
@@ -471,7 +477,7 @@ mod tests {
             .push(Bytes::from(vec![3; 10]), FRAME)
             .await
             .expect("push");
-        let (data, frames, ticks, track) = input.take(0, 3 * FRAME).expect("on air");
+        let (data, frames, ticks, track, _) = input.take(0, 3 * FRAME).expect("on air");
         assert_eq!((frames, ticks, track.name.as_str()), (3, 3 * FRAME, "live"));
         assert_eq!(&data[..], [vec![0; 10], vec![1; 10], vec![2; 10]].concat());
         // On air, it plays what it has until it runs dry.
@@ -653,7 +659,7 @@ mod tests {
             "not before its tick"
         );
         assert!(input.is_due(10 * FRAME));
-        let (data, n, ticks, track) = input.take(10 * FRAME, 10 * FRAME).expect("due");
+        let (data, n, ticks, track, _) = input.take(10 * FRAME, 10 * FRAME).expect("due");
         assert_eq!(
             (n, ticks, track.name.as_str()),
             (3, 3 * FRAME, "a"),

@@ -31,7 +31,7 @@ use bytes::Bytes;
 pub use frames::{SourceFormatError, SourceFrames, MAX_BYTES_WITHOUT_FRAME};
 pub use input::{LiveCounters, LiveInput, LiveSession, PushError, Rank};
 
-use super::{Feed, FeedChunk};
+use super::{Feed, FeedChunk, Run};
 use crate::broadcast::TrackMeta;
 use crate::clock::{ticks_of, ticks_per_sample};
 use crate::error::SourceError;
@@ -56,6 +56,8 @@ pub struct LiveFeed<F> {
     other: Option<OtherFormat>,
     /// Where the last chunk published ended, and its format.
     last: Option<(u64, Format)>,
+    /// The run of the silence it plays (frames that lean on nothing).
+    silence_run: Run,
 }
 
 /// Live audio of another format than the programme's: it plays from a segment boundary, and
@@ -93,6 +95,7 @@ impl<F: Feed> LiveFeed<F> {
             programme_format: Some(format),
             other: None,
             last: None,
+            silence_run: Run::new(),
         }
     }
 
@@ -110,7 +113,7 @@ impl<F: Feed> LiveFeed<F> {
 
     /// Up to `target` ticks of live frames, as a chunk from `at`.
     fn live_chunk(&mut self, at: u64, target: u64) -> Option<FeedChunk> {
-        let (data, frames, ticks, track) = self.input.take(at, target)?;
+        let (data, frames, ticks, track, run) = self.input.take(at, target)?;
         let started = match &self.live_track {
             Some((playing, started)) if Arc::ptr_eq(playing, &track) => *started,
             _ => at,
@@ -126,6 +129,7 @@ impl<F: Feed> LiveFeed<F> {
             track_ticks: 0,
             looped: false,
             live: true,
+            run,
         })
     }
 
@@ -165,6 +169,7 @@ impl<F: Feed> LiveFeed<F> {
             track_ticks: 0,
             looped: false,
             live: true,
+            run: self.silence_run,
         })
     }
 
