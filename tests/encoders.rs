@@ -182,9 +182,13 @@ async fn liquidsoap_goes_live() {
     })
     .await;
     let mix = mix_status(&server).await;
-    assert!(mix["live"]["user_agent"]
-        .as_str()
-        .is_some_and(|ua| ua.contains("Liquidsoap")));
+    // The source's user agent is the operator's to see (`/admin/status.json`), not the public's.
+    assert!(mix["live"]["user_agent"].is_null(), "{}", mix["live"]);
+    assert!(server
+        .registry
+        .get("mix")
+        .and_then(|s| s.live.source())
+        .is_some_and(|s| s.user_agent.contains("Liquidsoap")));
     assert_eq!(mix["live"]["ice"]["name"], "Liq Show");
     listener.read_for(2 * SECOND).await;
     let _ = child.kill().await;
@@ -253,9 +257,11 @@ async fn gstreamer_shout2send_goes_live() {
         "{live_status}"
     );
     assert!(
-        live_status["user_agent"]
-            .as_str()
-            .is_some_and(|ua| ua.starts_with("GStreamer")),
+        server
+            .registry
+            .get("mix")
+            .and_then(|s| s.live.source())
+            .is_some_and(|s| s.user_agent.starts_with("GStreamer")),
         "{live_status}"
     );
     // shout2send sends the file's tags as a metadata update (libshout's, through the admin

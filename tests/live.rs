@@ -142,9 +142,11 @@ async fn ffmpeg_takes_a_station_over_and_the_programme_comes_back_on_the_clock()
     let on_air = server.status_json().await;
     let live_status = &jazz(&on_air)["live"];
     assert_eq!(live_status["ice"]["name"], serde_json::Value::Null);
-    assert!(live_status["user_agent"]
-        .as_str()
-        .is_some_and(|ua| ua.starts_with("Lavf")));
+    assert!(server
+        .registry
+        .get("jazz")
+        .and_then(|s| s.live.source())
+        .is_some_and(|s| s.user_agent.starts_with("Lavf")));
     assert_eq!(jazz(&on_air)["now_playing"]["live"], true);
     let mut during = server.get("/jazz").await;
     let exit = timeout(15 * SECOND, source.wait())
@@ -922,4 +924,54 @@ async fn a_source_faster_than_real_time_is_slowed_within_seconds() {
         unread <= 64 * 1024,
         "the kernel holds {unread} bytes of the source that onair has not read"
     );
+}
+
+/// A presenter's address and user agent are the operator's to see: public status
+/// (`/status.json`, `/status-json.xsl`) has neither, `/admin/status.json` (admin credentials)
+/// has both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_status_shows_no_source_address_and_the_admin_view_does() {
+    let config = format!(
+        "[live]\npassword = \"{PASSWORD}\"\nbuffer_ms = 200\n[admin]\npassword = \"admin-pw\"\n"
+    );
+    let server = TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], &config).await;
+    let (mut source, answer) = source_request(
+        server.addr,
+        &format!(
+            "SOURCE /jazz HTTP/1.0\r\nAuthorization: Basic {CREDENTIALS}\r\nContent-Type: audio/aac\r\nUser-Agent: SecretMixer/1.0\r\n\r\n"
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    let frame = onair_core::testing::adts_frame(&onair_core::testing::FrameSpec::default());
+    source.write_all(&frame.repeat(30)).await.expect("send");
+    onair_tests::eventually("live", 5 * SECOND, || {
+        server.registry.get("jazz").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    for path in ["/status.json", "/status-json.xsl"] {
+        let mut public = server.get(path).await;
+        public.read_full(5 * SECOND).await;
+        let text = String::from_utf8_lossy(&public.body);
+        assert!(
+            !text.contains("127.0.0.1") && !text.contains("SecretMixer"),
+            "{path}: {text}"
+        );
+    }
+    let refused = server.get("/admin/status.json").await;
+    assert!(
+        refused.status_line.contains("401"),
+        "{}",
+        refused.status_line
+    );
+    let mut admin = HttpResponse::send(
+        server.addr,
+        "GET /admin/status.json HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWRtaW46YWRtaW4tcHc=\r\n\r\n",
+    )
+    .await;
+    admin.read_full(5 * SECOND).await;
+    let status: serde_json::Value = serde_json::from_slice(&admin.body).expect("JSON");
+    let live = &jazz(&status)["live"];
+    assert_eq!(live["address"], "127.0.0.1", "{live}");
+    assert_eq!(live["user_agent"], "SecretMixer/1.0", "{live}");
 }

@@ -574,6 +574,11 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Log {
 }
 
 impl Log {
+    /// All it holds.
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log")).into_owned()
+    }
+
     /// Lines holding every one of `words`.
     fn count(&self, words: &[&str]) -> usize {
         let text = String::from_utf8_lossy(&self.0.lock().expect("log")).into_owned();
@@ -742,4 +747,76 @@ async fn relay_edits_apply_at_once_and_metrics_show_the_state() {
     })
     .await;
     server.shutdown().await;
+}
+
+/// A relay URL's `user:password@` is a Basic login (never in the `Host` header), and the URL
+/// is shown without it and without its query (tokens) in status, `/events`, the page and the
+/// log.
+#[tokio::test]
+async fn relay_url_credentials_are_a_login_and_never_shown() {
+    let heads = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&heads);
+    let audio = Arc::new(jazz_frames());
+    let upstream = Upstream::start(Arc::new(move |_, head, mut stream| {
+        let (seen, audio) = (Arc::clone(&seen), Arc::clone(&audio));
+        Box::pin(async move {
+            seen.lock().expect("lock").push(head);
+            let _ = stream
+                .write_all(b"HTTP/1.0 200 OK\r\ncontent-type: audio/aac\r\n\r\n")
+                .await;
+            send_audio(&mut stream, &audio, None, "", None).await;
+        })
+    }))
+    .await;
+    let url = format!(
+        "http://relayuser:s%40cret@{}/live.aac?token=hush-hush",
+        upstream.addr
+    );
+    let log = Log::default();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(log.clone())
+            .with_ansi(false)
+            .finish(),
+    );
+    let server = edge(&url, "").await;
+    relay_state(&server, "ambient", "on_air", 10 * SECOND).await;
+    let head = heads.lock().expect("lock")[0].to_lowercase();
+    assert!(
+        head.contains(&format!("host: {}\r\n", upstream.addr)),
+        "the Host header names the host alone: {head}"
+    );
+    // relayuser:s@cret
+    assert!(
+        head.contains("authorization: basic cmvsyxl1c2vyonnay3jlda==\r\n"),
+        "{head}"
+    );
+    let status = String::from_utf8_lossy(&{
+        let mut r = server.get("/status.json").await;
+        r.read_full(5 * SECOND).await;
+        r.body
+    })
+    .to_string();
+    let mut page = server.get("/").await;
+    page.read_full(5 * SECOND).await;
+    let mut events = server.get("/events").await;
+    events.read_for(SECOND).await;
+    let shown = [
+        status.clone(),
+        String::from_utf8_lossy(&page.body).to_string(),
+        String::from_utf8_lossy(&events.body).to_string(),
+        log.text(),
+    ];
+    for (what, text) in ["status", "page", "events", "log"].iter().zip(&shown) {
+        assert!(
+            !text.contains("s%40cret")
+                && !text.contains("relayuser")
+                && !text.contains("hush-hush"),
+            "the {what} shows a secret: {text}"
+        );
+    }
+    assert!(
+        status.contains(&format!("http://{}/live.aac?…", upstream.addr)),
+        "{status}"
+    );
 }

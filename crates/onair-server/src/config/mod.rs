@@ -27,7 +27,7 @@ use serde::Deserialize;
 mod error;
 mod live;
 pub mod naming;
-mod relay;
+pub(crate) mod relay;
 mod schedule;
 mod station;
 mod tls;

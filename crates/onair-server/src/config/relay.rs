@@ -116,9 +116,34 @@ impl RelayUrl {
     }
 }
 
+/// `uri` as operators and the public may see it: no `user:password@`, no query (tokens live
+/// there): `https://radio.example.com:8000/live?…`.
+pub fn shown(uri: &http::Uri) -> String {
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let host = uri.host().unwrap_or_default();
+    let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+    let query = if uri.query().is_some() { "?…" } else { "" };
+    format!("{scheme}://{host}{port}{}{query}", uri.path())
+}
+
+/// The `user:password` a URL carries, percent-decoded: sent as a Basic login, never in the
+/// `Host` header.
+pub fn credentials(uri: &http::Uri) -> Option<(String, String)> {
+    let authority = uri.authority()?.as_str();
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    Some((decode(user), decode(password)))
+}
+
+/// Shown without credentials or query ([`shown`]): in status, `/events`, the page and the log.
 impl fmt::Display for RelayUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        f.write_str(&shown(&self.0))
     }
 }
 
@@ -132,6 +157,20 @@ impl<'de> Deserialize<'de> for RelayUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_shown_without_credentials_or_query_and_credentials_are_a_login() {
+        let url = RelayUrl::parse("https://dj:p%40ss@radio.example.com:8000/live?token=abc")
+            .expect("url");
+        assert_eq!(url.to_string(), "https://radio.example.com:8000/live?…");
+        assert_eq!(
+            credentials(&url.0),
+            Some(("dj".to_string(), "p@ss".to_string()))
+        );
+        let plain = RelayUrl::parse("http://radio.example.com/live").expect("url");
+        assert_eq!(plain.to_string(), "http://radio.example.com/live");
+        assert_eq!(credentials(&plain.0), None);
+    }
 
     #[test]
     fn urls_are_absolute_http_or_https_with_a_host() {

@@ -20,6 +20,9 @@ pub enum AdminCommand {
     KillSource,
     /// `/admin/listclients`: listeners and source.
     ListClients,
+    /// `/admin/status.json`: `/status.json` with what only the operator sees (the source's
+    /// address and user agent).
+    Status,
     /// Any other.
     Unknown,
 }
@@ -74,6 +77,7 @@ impl<'a> Route<'a> {
             "/admin/listclients" | "/admin/listclients.xsl" => {
                 Route::Admin(AdminCommand::ListClients)
             }
+            "/admin/status.json" => Route::Admin(AdminCommand::Status),
             _ if path.starts_with("/admin/") => Route::Admin(AdminCommand::Unknown),
             _ => {
                 let name = path.strip_prefix('/').unwrap_or(path);

@@ -42,6 +42,7 @@ pub fn respond(
     query: Option<&str>,
     headers: &HeaderMap,
     client: IpAddr,
+    base: &str,
 ) -> Response<Body> {
     let params = Params::parse(query.unwrap_or(""));
     let name = params
@@ -50,13 +51,22 @@ pub fn respond(
         .unwrap_or_default();
     let allowed = match command {
         AdminCommand::Metadata => Allowed::AdminOrSource,
-        AdminCommand::KillSource | AdminCommand::ListClients => Allowed::Admin,
+        AdminCommand::KillSource | AdminCommand::ListClients | AdminCommand::Status => {
+            Allowed::Admin
+        }
         AdminCommand::Unknown => {
             return xml(StatusCode::NOT_FOUND, &answer("Unknown admin command", 0))
         }
     };
     if let Some(refused) = refusal(app, allowed, &name, headers, client) {
         return refused;
+    }
+    if command == AdminCommand::Status {
+        return crate::http::responses::json(&crate::observe::status::status(
+            app,
+            base,
+            crate::observe::status::View::Admin,
+        ));
     }
     let Some(station) = app.registry.get(&name) else {
         return xml(StatusCode::BAD_REQUEST, &answer("Source does not exist", 0));
@@ -72,7 +82,10 @@ pub fn respond(
             }
         }
         AdminCommand::ListClients => list_clients(&station),
-        AdminCommand::Unknown => xml(StatusCode::NOT_FOUND, &answer("Unknown admin command", 0)),
+        // Status was answered above, station or not.
+        AdminCommand::Status | AdminCommand::Unknown => {
+            xml(StatusCode::NOT_FOUND, &answer("Unknown admin command", 0))
+        }
     }
 }
 

@@ -10,14 +10,23 @@ use crate::app::App;
 use crate::config::HlsConfig;
 use crate::stations::Station;
 
-/// `/status.json`.
-pub fn status(app: &App, base_url: &str) -> Value {
+/// Who a status view is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Anyone (`/status.json`): no client or source addresses, no user agents of sources.
+    Public,
+    /// The operator (`/admin/status.json`): the live source's address and user agent too.
+    Admin,
+}
+
+/// `/status.json` (or, for [`View::Admin`], `/admin/status.json`).
+pub fn status(app: &App, base_url: &str, view: View) -> Value {
     let hls = app.config().hls;
     let stations: Vec<Value> = app
         .registry
         .list()
         .iter()
-        .map(|station| station_json(station, base_url, &hls))
+        .map(|station| station_json(station, base_url, &hls, view))
         .collect();
     json!({
         "server": {
@@ -36,7 +45,7 @@ pub fn status(app: &App, base_url: &str) -> Value {
     })
 }
 
-fn station_json(station: &Station, base_url: &str, hls: &HlsConfig) -> Value {
+fn station_json(station: &Station, base_url: &str, hls: &HlsConfig, view: View) -> Value {
     use std::sync::atomic::Ordering::Relaxed;
     let programme = station.programme();
     let info = programme.first();
@@ -61,7 +70,7 @@ fn station_json(station: &Station, base_url: &str, hls: &HlsConfig) -> Value {
         "duration_s": seconds(next.duration.as_nanos()),
     });
     // While a source is live, what plays is what the hub publishes, not the programme.
-    let live = live_json(station);
+    let live = live_json(station, view);
     let now_playing = match station.hub.now_playing() {
         Some(now) if station.live.on_air() => json!({
             "artist": now.track.tags.artist,
@@ -108,16 +117,14 @@ fn station_json(station: &Station, base_url: &str, hls: &HlsConfig) -> Value {
 }
 
 /// A station's live source, or `null`: who, since when, what it sent and says of itself.
-fn live_json(station: &Station) -> Value {
+fn live_json(station: &Station, view: View) -> Value {
     let Some(source) = station.live.source() else {
         return Value::Null;
     };
     let counters = station.live.input.counters();
-    json!({
+    let mut live = json!({
         "on_air": station.live.on_air(),
         "since": iso8601(source.since),
-        "address": source.address.ip().to_string(),
-        "user_agent": source.user_agent,
         "content_type": source.content_type,
         "format": station.programme().format().to_string(),
         "bytes_in": source.bytes_in(),
@@ -133,7 +140,14 @@ fn live_json(station: &Station) -> Value {
             "audio_info": source.ice.audio_info,
         },
         "underruns": counters.underruns,
-    })
+    });
+    if view == View::Admin {
+        // A presenter's address is the operator's business, not the public's (Icecast's
+        // public status drops `source_ip` too).
+        live["address"] = json!(source.address.ip().to_string());
+        live["user_agent"] = json!(source.user_agent);
+    }
+    live
 }
 
 /// `/status-json.xsl`: Icecast 2.4's `icestats`, with `source` always an array.
@@ -163,9 +177,8 @@ pub fn icestats(app: &App, base_url: &str) -> Value {
                 "bitrate": kbps,
                 "channels": info.channels(),
                 "genre": ice.and_then(|i| i.genre.clone()).or(meta.genre.clone()).unwrap_or_default(),
-                // While live, as Icecast's admin stats say them.
-                "source_ip": source.as_ref().map(|s| s.address.ip().to_string()),
-                "user_agent": source.as_ref().map(|s| s.user_agent.clone()),
+                // While live; no `source_ip` or `user_agent` (Icecast's public status drops them:
+                // `/admin/status.json` has them).
                 "total_bytes_read": source.as_ref().map(|s| s.bytes_in()),
                 "listener_peak": station.hub.stats().peak.load(Relaxed),
                 // Icecast counts its listeners; onair's HLS clients are listeners too.

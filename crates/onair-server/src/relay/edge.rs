@@ -80,7 +80,7 @@ pub async fn pull(
             }
             Ok(Playlist::Main(_)) => return failed("main playlists lead nowhere".to_string()),
             Ok(Playlist::Media(entries)) => entries,
-            Err(why) => return failed(format!("{at}: {why}")),
+            Err(why) => return failed(format!("{}: {why}", crate::config::relay::shown(&at))),
         };
         url = at;
         let first_listed = entries.first().map(|(k, _)| *k);
@@ -202,7 +202,7 @@ impl<'a> Edge<'a> {
             if station.relay.enter(
                 Phase::OnAir,
                 station.clock_now(),
-                Some(playlist.to_string()),
+                Some(crate::config::relay::shown(playlist)),
             ) {
                 tracing::info!(station = %station.name, origin = %self.settings.url, segment = k, "edge connected: playing the origin's frames at its ticks");
             }

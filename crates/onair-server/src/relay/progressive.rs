@@ -43,16 +43,17 @@ pub async fn pull(station: &Station, settings: &RelaySettings, upstream: Upstrea
     let info = Arc::new(SourceInfo::relayed(
         station.clock_now(),
         peer,
-        url.to_string(),
+        crate::config::relay::shown(&url),
         content_type,
         ice,
     ));
     let source = SourceShown::new(station, Arc::clone(&info));
-    if station
-        .relay
-        .enter(Phase::OnAir, station.clock_now(), Some(url.to_string()))
-    {
-        tracing::info!(station = %station.name, upstream = %url, %peer, "relay connected: on air once its buffer is full");
+    if station.relay.enter(
+        Phase::OnAir,
+        station.clock_now(),
+        Some(crate::config::relay::shown(&url)),
+    ) {
+        tracing::info!(station = %station.name, upstream = %crate::config::relay::shown(&url), %peer, "relay connected: on air once its buffer is full");
     }
     let began = Instant::now();
     let mut demux = metaint.map(IcyDemux::new);

@@ -59,22 +59,25 @@ pub enum RelayError {
     /// Too many redirects or playlists in a row.
     #[error("more than {0} redirects")]
     TooManyRedirects(usize),
-    /// A redirect without a usable `Location`.
-    #[error("a redirect to nowhere usable: {0}")]
+    /// A redirect without a usable `Location` (what it said stays out of public views).
+    #[error("a redirect to nowhere usable")]
     BadRedirect(String),
+    /// A redirect or playlist leading to a loopback or private address from a public upstream.
+    #[error("a redirect to a private address ({0}), refused")]
+    PrivateRedirect(&'static str),
     /// A playlist that names no stream.
     #[error("playlist: {0}")]
     Playlist(&'static str),
     /// A stream of a content type of another codec than the station's.
-    #[error("the upstream sends {got}; the station plays {codec}")]
+    #[error("the upstream sends {}; the station plays {codec}", media_type(got))]
     ContentType {
         /// The upstream's `Content-Type`.
         got: String,
         /// The station's codec's.
         codec: &'static str,
     },
-    /// A bad `icy-metaint`.
-    #[error("{0}")]
+    /// A bad `icy-metaint` (its value stays out of public views).
+    #[error("a bad icy-metaint")]
     Metaint(String),
     /// The CA file could not be read.
     #[error("the relay CA file {path}: {reason}")]
@@ -84,6 +87,40 @@ pub enum RelayError {
         /// Why.
         reason: String,
     },
+}
+
+/// A content type as a public view may show it: a media type's characters only, 64 at most;
+/// anything else a private service might answer is not repeated.
+fn media_type(got: &str) -> String {
+    let essence = got.split(';').next().unwrap_or("").trim();
+    let fine = |c: char| c.is_ascii_alphanumeric() || "/.+-_".contains(c);
+    if essence.is_empty() || essence.len() > 64 || !essence.chars().all(fine) {
+        "another content type".to_string()
+    } else {
+        essence.to_string()
+    }
+}
+
+/// What an address is, where a redirect may not lead from a public upstream.
+fn private_kind(ip: std::net::IpAddr) -> Option<&'static str> {
+    use std::net::IpAddr;
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(v4) if v4.is_loopback() => Some("loopback"),
+        IpAddr::V4(v4) if v4.is_private() => Some("private"),
+        IpAddr::V4(v4) if v4.is_link_local() => Some("link-local"),
+        IpAddr::V4(v4) if v4.is_unspecified() || v4.octets()[0] == 0 => Some("unspecified"),
+        // 100.64.0.0/10, carrier-grade NAT.
+        IpAddr::V4(v4) if v4.octets()[0] == 100 && (v4.octets()[1] & 0xC0) == 64 => Some("shared"),
+        IpAddr::V6(v6) if v6.is_loopback() => Some("loopback"),
+        IpAddr::V6(v6) if v6.is_unspecified() => Some("unspecified"),
+        IpAddr::V6(v6) if (v6.segments()[0] & 0xFE00) == 0xFC00 => Some("private"),
+        IpAddr::V6(v6) if (v6.segments()[0] & 0xFFC0) == 0xFE80 => Some("link-local"),
+        _ => None,
+    }
 }
 
 /// An upstream's audio, reached.
@@ -158,9 +195,23 @@ async fn answer(
     settings: &RelaySettings,
     tls: &Arc<rustls::ClientConfig>,
     hops: &mut usize,
+    private_ok: &mut Option<bool>,
 ) -> Result<Answered, RelayError> {
     loop {
         let (response, peer, connection) = exchange(&url, settings, tls).await?;
+        // The configured URL's own address says whether private ones are fine (an upstream on
+        // the operator's network); from a public one, a redirect or playlist may not send onair
+        // to a loopback or private address.
+        let kind = private_kind(peer.ip());
+        match *private_ok {
+            None => *private_ok = Some(kind.is_some()),
+            Some(false) => {
+                if let Some(kind) = kind {
+                    return Err(RelayError::PrivateRedirect(kind));
+                }
+            }
+            Some(true) => {}
+        }
         let status = response.status();
         if status.is_redirection() {
             *hops += 1;
@@ -192,13 +243,14 @@ pub async fn reach(
     let timing = settings.timing;
     let mut url = settings.url.0.clone();
     let mut hops = 0;
+    let mut private_ok = None;
     loop {
         let Answered {
             url: at,
             response,
             peer,
             connection,
-        } = answer(url, settings, tls, &mut hops).await?;
+        } = answer(url, settings, tls, &mut hops, &mut private_ok).await?;
         let content_type = response
             .headers()
             .get(http::header::CONTENT_TYPE)
@@ -261,8 +313,8 @@ pub async fn fetch(
     tls: &Arc<rustls::ClientConfig>,
     limit: usize,
 ) -> Result<(Uri, SocketAddr, Bytes), RelayError> {
-    let answered = answer(url.clone(), settings, tls, &mut 0).await?;
-    let what = answered.url.to_string();
+    let answered = answer(url.clone(), settings, tls, &mut 0, &mut None).await?;
+    let what = crate::config::relay::shown(&answered.url);
     let bytes = read_body(
         answered.response.into_body(),
         limit,
@@ -337,10 +389,20 @@ async fn exchange(
     let connection = AbortOnDropHandle::new(tokio::spawn(async move {
         let _ = connection.await;
     }));
-    let authority = url.authority().map(|a| a.as_str()).unwrap_or(host);
+    // The Host header names the host (and port), never the URL's `user:password@`: those
+    // are a Basic login.
+    let authority = match url.port_u16() {
+        Some(port) => format!("{}:{port}", url.host().unwrap_or(host)),
+        None => url.host().unwrap_or(host).to_string(),
+    };
     let path = url.path_and_query().map_or("/", |p| p.as_str());
-    let request = Request::get(path)
-        .header(http::header::HOST, authority)
+    let mut request = Request::get(path).header(http::header::HOST, authority);
+    if let Some((user, password)) = crate::config::relay::credentials(url) {
+        use base64::Engine as _;
+        let login = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        request = request.header(http::header::AUTHORIZATION, format!("Basic {login}"));
+    }
+    let request = request
         .header(
             http::header::USER_AGENT,
             concat!("onair/", env!("CARGO_PKG_VERSION"), " (relay)"),
@@ -479,6 +541,42 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for IcyStatusLine<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirects_may_not_lead_to_private_addresses_and_public_errors_repeat_no_answer() {
+        for (ip, kind) in [
+            ("127.0.0.1", Some("loopback")),
+            ("10.1.2.3", Some("private")),
+            ("172.20.0.1", Some("private")),
+            ("192.168.1.1", Some("private")),
+            ("169.254.169.254", Some("link-local")),
+            ("100.64.0.1", Some("shared")),
+            ("0.0.0.0", Some("unspecified")),
+            ("::1", Some("loopback")),
+            ("fd00::1", Some("private")),
+            ("fe80::1", Some("link-local")),
+            ("::ffff:10.0.0.1", Some("private")),
+            ("203.0.113.7", None),
+            ("2001:db8::1", None),
+        ] {
+            assert_eq!(private_kind(ip.parse().expect("ip")), kind, "{ip}");
+        }
+        let sneaky = RelayError::ContentType {
+            got: "text/html; <h1>internal admin: password=hunter2</h1>".to_string(),
+            codec: "audio/aac",
+        };
+        assert_eq!(
+            sneaky.to_string(),
+            "the upstream sends text/html; the station plays audio/aac"
+        );
+        let sneaky = RelayError::ContentType {
+            got: "x".repeat(100),
+            codec: "audio/aac",
+        };
+        assert!(sneaky.to_string().contains("another content type"));
+        let redirect = RelayError::BadRedirect("http://secret.internal/?key=1".to_string());
+        assert!(!redirect.to_string().contains("secret"));
+    }
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[tokio::test]

@@ -94,14 +94,25 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
     match Route::of(path) {
         Route::Page => crate::observe::page::page(app),
         Route::Health => text(StatusCode::OK, "ok\n"),
-        Route::Status => json(&crate::observe::status::status(app, &base)),
+        Route::Status => json(&crate::observe::status::status(
+            app,
+            &base,
+            crate::observe::status::View::Public,
+        )),
         Route::Icestats => json(&crate::observe::status::icestats(app, &base)),
         Route::Events => events(app),
         Route::Metrics => metrics(app),
         Route::Admin(command) => {
             // The client's address behind a trusted proxy: the login guard counts it.
             let (client, _) = client_of(&app.config(), req, conn);
-            crate::live::admin::respond(app, command, req.uri().query(), req.headers(), client)
+            crate::live::admin::respond(
+                app,
+                command,
+                req.uri().query(),
+                req.headers(),
+                client,
+                &base,
+            )
         }
         Route::Stream(name) => match app.registry.audible(name) {
             Some(station) => stream(app, &station, req, conn),
