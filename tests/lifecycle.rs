@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use onair_core::testing::{adts_frame, FrameSpec};
-use onair_tests::{config_text, eventually, walk, HttpResponse, TestServer};
+use onair_tests::{config_text, eventually, sample, walk, HttpResponse, TestServer};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -447,4 +447,33 @@ async fn a_config_behind_a_symlink_is_reloaded_when_its_target_changes() {
     std::fs::write(dir.join("..v2").join("config.toml"), text).expect("edit target");
     let took = eventually("title Three", 3 * SECOND, || title_is("Three")).await;
     assert!(took < SECOND, "took {took:?}");
+}
+
+/// Keys that need a restart (the bound sockets) are named in a warning when a running server's
+/// config changes them, `listen_tls` as well as `listen` (an added `listen_tls` was dropped
+/// without a word), and the rest of the edit applies.
+#[tokio::test]
+async fn a_config_edit_of_a_bound_address_is_warned_about_by_name() {
+    let log = onair_tests::Log::default();
+    let _logging = log.capture();
+    let server = TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], "").await;
+    let ca = onair_tests::tls::TestCa::new();
+    let certs = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = ca
+        .leaf("added", Duration::from_secs(30 * 86_400))
+        .write(certs.path());
+    server.edit_config(&format!(
+        "listen_tls = \"127.0.0.1:0\"\nmax_listeners = 1\n[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+        cert.display(),
+        key.display()
+    ));
+    onair_tests::eventually("the warning", 10 * SECOND, || {
+        log.count(&["server.listen_tls", "restart"]) == 1
+    })
+    .await;
+    // The rest of the edit applies: one listener at most.
+    let mut first = server.get("/jazz").await;
+    first.read_for(SECOND / 2).await;
+    let second = server.get("/jazz").await;
+    assert!(second.status_line.contains("503"), "{}", second.status_line);
 }

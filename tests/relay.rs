@@ -551,53 +551,10 @@ async fn hostile(path: &str, mut stream: TcpStream, audio: &[u8]) {
     };
 }
 
-/// The log lines written while it is the default subscriber (this test's thread: the server's
-/// tasks run on it).
-#[derive(Clone, Default)]
-struct Log(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Log {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Log {
-    type Writer = Log;
-    fn make_writer(&'a self) -> Log {
-        self.clone()
-    }
-}
-
-impl Log {
-    /// All it holds.
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("log")).into_owned()
-    }
-
-    /// Lines holding every one of `words`.
-    fn count(&self, words: &[&str]) -> usize {
-        let text = String::from_utf8_lossy(&self.0.lock().expect("log")).into_owned();
-        text.lines()
-            .filter(|l| words.iter().all(|w| l.contains(w)))
-            .count()
-    }
-}
-
 #[tokio::test]
 async fn hostile_upstreams_are_bounded_and_their_stations_play_on() {
-    let log = Log::default();
-    let _logging = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_writer(log.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish(),
-    );
+    let log = onair_tests::Log::default();
+    let _logging = log.capture();
     let audio = Arc::new(jazz_frames());
     let upstream = Upstream::start(Arc::new(move |_, head, stream| {
         let audio = Arc::clone(&audio);
@@ -772,13 +729,8 @@ async fn relay_url_credentials_are_a_login_and_never_shown() {
         "http://relayuser:s%40cret@{}/live.aac?token=hush-hush",
         upstream.addr
     );
-    let log = Log::default();
-    let _guard = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_writer(log.clone())
-            .with_ansi(false)
-            .finish(),
-    );
+    let log = onair_tests::Log::default();
+    let _guard = log.capture();
     let server = edge(&url, "").await;
     relay_state(&server, "ambient", "on_air", 10 * SECOND).await;
     let head = heads.lock().expect("lock")[0].to_lowercase();

@@ -555,3 +555,52 @@ pub fn split_hls_segment(bytes: &[u8]) -> (u64, &[u8]) {
     let pts = u64::from_be_bytes(tag[at..at + 8].try_into().expect("8 bytes"));
     (pts, &bytes[10 + size..])
 }
+
+/// The log lines written while it is the default subscriber (this test's thread: the server's
+/// tasks run on it).
+#[derive(Clone, Default)]
+pub struct Log(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Log {
+    type Writer = Log;
+    fn make_writer(&'a self) -> Log {
+        self.clone()
+    }
+}
+
+impl Log {
+    /// Makes this log the default subscriber of the calling thread for as long as the guard
+    /// lives (a current-thread test runtime: the server's tasks run on it).
+    pub fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        tracing::subscriber::set_default(
+            tracing_subscriber::fmt()
+                .with_writer(self.clone())
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .finish(),
+        )
+    }
+
+    /// All it holds.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log")).into_owned()
+    }
+
+    /// Lines holding every one of `words`.
+    pub fn count(&self, words: &[&str]) -> usize {
+        let text = String::from_utf8_lossy(&self.0.lock().expect("log")).into_owned();
+        text.lines()
+            .filter(|l| words.iter().all(|w| l.contains(w)))
+            .count()
+    }
+}

@@ -301,13 +301,12 @@ impl Watcher {
         match self.source.load() {
             Ok(mut new) => {
                 self.config_error.send_replace(None);
-                if new.server.listen != old.server.listen {
+                let keys = new.keep_bound(&old);
+                if !keys.is_empty() {
                     tracing::warn!(
-                        old = %old.server.listen,
-                        new = %new.server.listen,
-                        "server.listen cannot change while running; restart onair to move it"
+                        keys = %keys.join(", "),
+                        "these keys cannot change while onair runs (its sockets are bound); the running values stay until a restart"
                     );
-                    new.server.listen = old.server.listen;
                 }
                 if new != *old {
                     tracing::info!(file = %self.config_path_display(), "config reloaded");
