@@ -120,3 +120,23 @@ fn check_reports_relay_urls_without_connecting() {
         "onair check connected to an upstream"
     );
 }
+
+#[test]
+fn check_reports_a_relay_with_nothing_under_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("stations")).expect("folder");
+    let jazz = std::fs::read(repo_root().join("tests/fixtures/station-jazz.aac")).expect("fixture");
+    std::fs::write(root.join("stations/jazz.aac"), &jazz).expect("write");
+    std::fs::write(
+        root.join("config.toml"),
+        "[stations.talk]\nrelay = \"http://127.0.0.1:9/live\"\n",
+    )
+    .expect("config");
+    let (code, out) = run_check(root);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("a relay with no programme") && out.contains("live_only = true"),
+        "{out}"
+    );
+}

@@ -215,6 +215,15 @@ pub fn discover(config: &Config) -> Discovery {
         }
     }
     for (name, station) in &config.stations {
+        // A relay plays over a programme or over silence: with neither, nothing would mount.
+        if station.relay.is_some() && !found.stations.contains_key(name) {
+            found.unusable.push((
+                PathBuf::from(name),
+                "a relay with no programme: give the station files, or make it relay-only with \
+                 `live_only = true` and its `codec`, `sample_rate` and `channels`"
+                    .to_string(),
+            ));
+        }
         if station.is_scheduled() {
             let extras = extras_of(name, station, &mut found.unreadable);
             if let Some(wanted) = found.stations.get_mut(name) {
