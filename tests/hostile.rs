@@ -263,12 +263,14 @@ async fn stations_named_like_built_in_endpoints_are_refused() {
             ("Metrics.aac", &jazz),
             ("healthz.aac", &jazz),
             ("status.aac", &jazz),
+            // Its segments (`/admin/<k>.aac`) would reach the admin API.
+            ("admin.aac", &jazz),
             ("events-fm.aac", &jazz),
         ],
         "",
     )
     .await;
-    for name in ["events", "metrics", "healthz", "status"] {
+    for name in ["events", "metrics", "healthz", "status", "admin"] {
         assert!(server.registry.get(name).is_none(), "{name} mounted");
     }
     assert!(server.registry.get("events-fm").is_some());

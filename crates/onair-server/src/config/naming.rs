@@ -15,9 +15,10 @@ pub fn station_name(stem: &str) -> String {
         .collect()
 }
 
-/// Names taken by built-in endpoints (`/events`, `/healthz`, `/metrics`, and `/status`, kept
-/// for the status pages): a station there would be advertised at a path that never plays it.
-pub const RESERVED: [&str; 4] = ["events", "healthz", "metrics", "status"];
+/// Names taken by built-in endpoints (the router's own: `/events`, `/healthz`, `/metrics`,
+/// `/status.json`, `/admin/...`): a station there would be advertised at a path that never
+/// plays it, or its segments would reach the admin API.
+pub const RESERVED: [&str; 5] = crate::http::route::BUILT_IN;
 
 /// Why `name` cannot be a station, with how to fix it; `None` when it can.
 pub fn reserved(name: &str) -> Option<String> {

@@ -11,6 +11,12 @@ pub enum HlsRequest {
     Segment(u64, &'static str),
 }
 
+/// The first path segments the router keeps for itself (`/events`, `/healthz`, `/metrics`,
+/// `/status.json` and `/status-json.xsl`, `/admin/...`): no station may be named so, or its
+/// stream, playlists or segments would be answered by something else. Station naming reads
+/// them here, and a test checks them against [`Route::of`].
+pub const BUILT_IN: [&str; 5] = ["admin", "events", "healthz", "metrics", "status"];
+
 /// An admin command (`/admin/<command>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdminCommand {
@@ -124,6 +130,36 @@ fn segment_name(file: &str) -> Option<(u64, &'static str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn built_in_names_are_exactly_those_the_router_keeps_from_stations() {
+        // A station's paths: its stream, playlists and segments.
+        let station_paths = |name: &str| {
+            [
+                format!("/{name}"),
+                format!("/{name}.json"),
+                format!("/{name}-json.xsl"),
+                format!("/{name}.m3u8"),
+                format!("/{name}/index.m3u8"),
+                format!("/{name}/0.aac"),
+                format!("/{name}/metadata"),
+            ]
+        };
+        let taken = |name: &str| {
+            station_paths(name).iter().any(|path| {
+                !matches!(
+                    Route::of(path),
+                    Route::Stream(_) | Route::Hls(..) | Route::Playlist(..)
+                )
+            })
+        };
+        for name in BUILT_IN {
+            assert!(taken(name), "{name} is not taken by the router");
+        }
+        for name in ["jazz", "admins", "event", "lounge", "status-fm"] {
+            assert!(!taken(name), "{name} is taken");
+        }
+    }
 
     #[test]
     fn paths() {
