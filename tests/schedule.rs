@@ -390,3 +390,27 @@ async fn jingles_play_whole_between_whole_tracks() {
     }
     server.shutdown().await;
 }
+
+/// A slot's start and end are said in the log, once each.
+#[tokio::test]
+async fn a_slot_starting_and_ending_is_said_in_the_log() {
+    let log = onair_tests::Log::default();
+    let _logging = log.capture();
+    let config = "[stations.rock]\ntimezone = \"Europe/Berlin\"\n[[stations.rock.slots]]\n\
+                  name = \"Late Show\"\ndays = \"mon-fri\"\nfrom = \"20:00\"\nto = \"22:00\"\n\
+                  live_only = true\n";
+    // Monday 19:59:58 in Berlin.
+    let clock = TestClock::starting_at(at("2026-06-01T17:59:58Z"));
+    let server = start(&clock, config).await;
+    onair_tests::eventually("the slot started", 10 * SECOND, || {
+        log.count(&["schedule slot started", "Late Show"]) == 1
+    })
+    .await;
+    clock.advance(Duration::from_secs(2 * 3600));
+    onair_tests::eventually("the slot ended", 10 * SECOND, || {
+        log.count(&["schedule slot ended", "Late Show"]) == 1
+    })
+    .await;
+    assert_eq!(log.count(&["schedule slot started"]), 1);
+    drop(server);
+}

@@ -94,12 +94,15 @@ impl EventFeed {
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last = String::new();
         let mut quiet = 0;
+        // The same look says when a schedule slot starts and ends.
+        let mut slots = super::slots::SlotLog::default();
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,
                 _ = tick.tick() => {}
                 () = registry.track_changes.notified() => {}
             }
+            slots.look(&registry);
             let hls = config.borrow().hls;
             let now = snapshot(&registry, &hls);
             if now != last {
