@@ -524,8 +524,88 @@ pub async fn ffprobe_packets(url: &str, seconds: u32) -> Option<(Vec<(f64, f64)>
     Some((packets, String::from_utf8_lossy(&output.stderr).to_string()))
 }
 
+/// A real client the end-to-end tests drive, where it may be installed, and how to install it.
+pub struct RealClient {
+    /// What it is called.
+    pub name: &'static str,
+    /// Where it may be (the first that exists).
+    pub paths: &'static [&'static str],
+    /// How to install it.
+    pub install: &'static str,
+}
+
+impl RealClient {
+    /// Where it is installed, if it is.
+    pub fn find(&self) -> Option<PathBuf> {
+        self.paths
+            .iter()
+            .map(|p| repo_root().join(p))
+            .find(|p| p.exists())
+    }
+}
+
+/// Every real client some test needs (`tests/tools.rs` says which are missing on every run).
+pub const REAL_CLIENTS: &[RealClient] = &[
+    RealClient {
+        name: "ffmpeg",
+        paths: &["/usr/bin/ffmpeg"],
+        install: "apt-get install ffmpeg",
+    },
+    RealClient {
+        name: "ffprobe",
+        paths: &["/usr/bin/ffprobe"],
+        install: "apt-get install ffmpeg",
+    },
+    RealClient {
+        name: "chromium",
+        paths: &[
+            "/usr/bin/chromium",
+            "/usr/bin/chromium-browser",
+            "/usr/lib/chromium/chromium",
+        ],
+        install: "apt-get install chromium",
+    },
+    RealClient {
+        name: "hls.js",
+        paths: &["tests/hlsjs/node_modules/hls.js/dist/hls.min.js"],
+        install: "cd tests/hlsjs && npm install",
+    },
+    RealClient {
+        name: "nginx",
+        paths: &["/usr/sbin/nginx", "/usr/bin/nginx"],
+        install: "apt-get install nginx",
+    },
+    RealClient {
+        name: "curl",
+        paths: &["/usr/bin/curl"],
+        install: "apt-get install curl",
+    },
+    RealClient {
+        name: "ezstream",
+        paths: &["/usr/bin/ezstream"],
+        install: "apt-get install ezstream",
+    },
+    RealClient {
+        name: "liquidsoap",
+        paths: &["/usr/bin/liquidsoap"],
+        install: "apt-get install liquidsoap",
+    },
+    RealClient {
+        name: "gstreamer",
+        paths: &["/usr/bin/gst-launch-1.0"],
+        install: "apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good",
+    },
+    RealClient {
+        name: "icecast2",
+        paths: &["/usr/bin/icecast2"],
+        install: "apt-get install icecast2",
+    },
+];
+
 /// The first of `paths` that exists, or `None` (the test is skipped) on a developer machine
-/// without the tool. Under CI a missing tool is a failure: `.ci/run` installs it.
+/// without the tool. Under CI a missing tool is a failure: `.ci/run` installs it. Every
+/// `cargo test --workspace` says which are missing (`tests/tools.rs`), since a skipped test
+/// passes.
 pub fn installed_tool(paths: &[&str], install: &str) -> Option<PathBuf> {
     let found = paths.iter().map(PathBuf::from).find(|p| p.exists());
     if found.is_none() {
