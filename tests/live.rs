@@ -975,3 +975,46 @@ async fn public_status_shows_no_source_address_and_the_admin_view_does() {
     assert_eq!(live["address"], "127.0.0.1", "{live}");
     assert_eq!(live["user_agent"], "SecretMixer/1.0", "{live}");
 }
+
+/// Titles and a source's self-description lose control characters on the way in and are cut
+/// to 1 KiB: a NUL, CR and LF in a metadata update and a 15,000-character `ice-name` reach no
+/// status page as they came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn titles_and_ice_fields_are_cleaned_and_capped() {
+    let server = jazz_live("").await;
+    let name = "N".repeat(15_000);
+    let (mut source, answer) = source_request(
+        server.addr,
+        &format!(
+            "SOURCE /jazz HTTP/1.0\r\nAuthorization: Basic {CREDENTIALS}\r\nContent-Type: audio/aac\r\nice-name: {name}\r\n\r\n"
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    let frame = onair_core::testing::adts_frame(&onair_core::testing::FrameSpec::default());
+    source.write_all(&frame.repeat(40)).await.expect("send");
+    onair_tests::eventually("live", 5 * SECOND, || {
+        server.registry.get("jazz").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    let update = HttpResponse::send(
+        server.addr,
+        &format!(
+            "GET /admin/metadata?mount=/jazz&mode=updinfo&song=Night%00Walk%0D%0AInjected HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {CREDENTIALS}\r\n\r\n"
+        ),
+    )
+    .await;
+    assert!(update.status_line.contains("200"), "{}", update.status_line);
+    let status = server.status_json().await;
+    let live = &jazz(&status)["live"];
+    assert_eq!(live["title"], "NightWalk Injected", "{live}");
+    let shown = live["ice"]["name"].as_str().expect("ice name");
+    assert_eq!(shown.len(), 1024);
+    let mut icestats = server.get("/status-json.xsl").await;
+    icestats.read_full(5 * SECOND).await;
+    assert!(
+        icestats.body.len() < 8 * 1024,
+        "{} bytes",
+        icestats.body.len()
+    );
+}

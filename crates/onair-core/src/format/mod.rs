@@ -25,4 +25,4 @@ pub use frame::{Codec, FirstFrame, Format, FrameHeader, Kind};
 pub use mpeg::{MpegHeader, Version as MpegVersion};
 pub use reservoir::startable;
 pub use silence::silent_frame;
-pub use tags::{audio_range, id3v2_tags, AudioRange, TrackTags};
+pub use tags::{audio_range, clean_text, id3v2_tags, AudioRange, TrackTags};

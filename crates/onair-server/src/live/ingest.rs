@@ -383,8 +383,13 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The `ice-*` headers (and their older `icy-*` spellings).
 pub(crate) fn ice_fields(headers: &HeaderMap) -> IceFields {
+    // What a source says of itself reaches every status page: control characters out, 1 KiB
+    // at most.
     let field = |name: &str| {
-        header(headers, &format!("ice-{name}")).or_else(|| header(headers, &format!("icy-{name}")))
+        header(headers, &format!("ice-{name}"))
+            .or_else(|| header(headers, &format!("icy-{name}")))
+            .map(|v| onair_core::clean_text(&v))
+            .filter(|v| !v.is_empty())
     };
     IceFields {
         name: field("name"),

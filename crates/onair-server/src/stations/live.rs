@@ -174,12 +174,9 @@ impl StationLive {
             },
             (Some(song), _, _) => TrackTags {
                 artist: None,
-                title: Some(song.to_string()),
+                title: Some(song),
             },
-            (None, artist, title) => TrackTags {
-                artist: artist.map(str::to_string),
-                title: title.map(str::to_string),
-            },
+            (None, artist, title) => TrackTags { artist, title },
         };
         let track = TrackMeta {
             tags,
@@ -197,8 +194,9 @@ impl StationLive {
 }
 
 /// `field` without its spaces, if anything is left.
-fn given(field: Option<&str>) -> Option<&str> {
-    field.map(str::trim).filter(|s| !s.is_empty())
+/// A metadata field as shown: control characters out, at most 1 KiB; empty is none.
+fn given(field: Option<&str>) -> Option<String> {
+    field.map(onair_core::clean_text).filter(|s| !s.is_empty())
 }
 
 /// What live audio is called before any metadata update: the source's `ice-name`, else the
