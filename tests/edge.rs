@@ -167,3 +167,33 @@ async fn an_edges_segments_are_its_origins_byte_for_byte_during_a_live_show() {
     edge.shutdown().await;
     origin.shutdown().await;
 }
+
+/// An edge whose `[hls] segment_ms` is not its origin's is told so by name (it was told to
+/// look at its clock or its epoch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edge_of_an_origin_with_another_segment_length_is_told_which_key() {
+    let origin = TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], HLS).await;
+    let edge = TestServer::start(
+        &[("ambient.aac", &sample("ambient.aac"))],
+        &format!(
+            "[hls]\nsegment_ms = 4000\nwindow_s = 20\n[relay]\nretry_min_ms = 200\nretry_max_s = 1\n[stations.ambient]\nrelay = \"http://{}/jazz.m3u8\"\n",
+            origin.addr
+        ),
+    )
+    .await;
+    let started = Instant::now();
+    loop {
+        let relay = relay_of(&edge, "ambient").await;
+        if let Some(error) = relay["last_error"].as_str() {
+            assert!(
+                error.contains("origin cuts segments of 1")
+                    && error.contains("4000 ms")
+                    && error.contains("[hls] segment_ms"),
+                "{error}"
+            );
+            break;
+        }
+        assert!(started.elapsed() < 10 * SECOND, "{relay}");
+        sleep(SECOND / 5).await;
+    }
+}

@@ -15,7 +15,8 @@ use onair_core::{ticks_of, Codec, Format, LiveSession, Rank, TrackMeta, TrackTag
 use tokio::time::{sleep, Instant};
 
 use super::packed::{
-    agrees, packed, playlist, segment_tick, Playlist, MAX_MEDIA_PLAYLIST_BYTES, MAX_SEGMENT_BYTES,
+    agrees, packed, playlist, segment_ms, segment_tick, Playlist, MAX_MEDIA_PLAYLIST_BYTES,
+    MAX_SEGMENT_BYTES,
 };
 use super::session::{note_delivery, Outcome, SourceShown};
 use super::upstream::{fetch, resolve};
@@ -69,7 +70,18 @@ pub async fn pull(
             Ok(fetched) => fetched,
             Err(error) => return failed(error.to_string()),
         };
-        let entries = match playlist(&String::from_utf8_lossy(&text)) {
+        let text = String::from_utf8_lossy(&text);
+        // The origin's grid must be the edge's: say so by name when its segments are longer or
+        // shorter (more than the frame they may vary by, and a margin).
+        if let Some(origin_ms) = segment_ms(&text) {
+            let edge_ms = settings.segment.as_millis() as u64;
+            if origin_ms.abs_diff(edge_ms) > 100 {
+                return failed(format!(
+                    "the origin cuts segments of {origin_ms} ms and this edge of {edge_ms} ms: give the edge the origin's [hls] segment_ms"
+                ));
+            }
+        }
+        let entries = match playlist(&text) {
             Ok(Playlist::Main(variant)) if hops < settings.timing.max_redirects => {
                 hops += 1;
                 match resolve(&at, &variant) {

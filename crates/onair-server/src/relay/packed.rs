@@ -46,6 +46,20 @@ pub fn playlist(text: &str) -> Result<Playlist, &'static str> {
     Ok(Playlist::Media(segments))
 }
 
+/// The segment length a media playlist's `#EXTINF` durations say (their median), in
+/// milliseconds: an onair origin cuts every segment within a frame of its `[hls] segment_ms`.
+pub fn segment_ms(text: &str) -> Option<u64> {
+    let mut durations: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("#EXTINF:"))
+        .filter_map(|d| d.split(',').next()?.trim().parse::<f64>().ok())
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .map(|d| (d * 1000.0).round() as u64)
+        .collect();
+    durations.sort_unstable();
+    durations.get(durations.len() / 2).copied()
+}
+
 /// A packed-audio segment (RFC 8216 3.4), read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packed {
@@ -161,6 +175,13 @@ pub fn agrees(tick: u64, pts: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_playlists_segment_length_is_its_median_extinf() {
+        let text = "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:2.019,\na.aac\n#EXTINF:1.996,\nb.aac\n#EXTINF:2.002,\nc.aac\n#EXTINF:0.5,\nd.aac\n";
+        assert_eq!(segment_ms(text), Some(2002));
+        assert_eq!(segment_ms("#EXTM3U\n"), None);
+    }
 
     #[test]
     fn main_and_media_playlists() {
