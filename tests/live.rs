@@ -619,8 +619,15 @@ const TALK: &str =
 async fn a_live_only_station_is_off_air_until_a_source_connects_and_keeps_its_listeners_a_while() {
     let Some(_) = ffmpeg() else { return };
     let server = jazz_live(TALK).await;
-    // Off air: 404, listed as off air.
-    assert_eq!(server.get("/talk").await.status(), 404);
+    // Off air: 404, listed as off air, and the 404 says so (not "no station").
+    let mut off_air = server.get("/talk").await;
+    assert_eq!(off_air.status(), 404);
+    off_air.read_full(2 * SECOND).await;
+    let said = String::from_utf8_lossy(&off_air.body).to_string();
+    assert!(
+        said.contains("/talk is off air until a live source connects"),
+        "{said}"
+    );
     assert_eq!(server.get("/talk.m3u8").await.status(), 404);
     let off = server.status_json().await;
     let talk = |status: &serde_json::Value| station_in(status, "talk");
@@ -1017,4 +1024,22 @@ async fn titles_and_ice_fields_are_cleaned_and_capped() {
         "{} bytes",
         icestats.body.len()
     );
+}
+
+/// A refused source leaves one log line with the reason (another codec, a busy mount).
+#[tokio::test]
+async fn a_refused_source_is_said_in_the_log() {
+    let log = onair_tests::Log::default();
+    let _logging = log.capture();
+    let server = jazz_live("").await;
+    expect_answer(
+        server.addr,
+        &source_head("jazz", "application/ogg"),
+        "HTTP/1.0 415",
+    )
+    .await;
+    onair_tests::eventually("the refusal said", 5 * SECOND, || {
+        log.count(&["live source refused", "jazz", "application/ogg"]) == 1
+    })
+    .await;
 }

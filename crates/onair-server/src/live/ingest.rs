@@ -109,7 +109,20 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 _ => name.as_str(),
             };
             app.stats.count_source(label, refusal.result);
-            tracing::debug!(station = %name, %peer, status = refusal.status.as_u16(), "source refused");
+            match refusal.result {
+                // Scanners asking for paths that are no station, and libshout's first try
+                // without credentials (a failed login is said by the guard, once a run).
+                SourceResult::NoStation | SourceResult::Unauthorized => {
+                    tracing::debug!(station = %name, %peer, status = refusal.status.as_u16(), "source refused");
+                }
+                _ => tracing::info!(
+                    station = %name,
+                    %peer,
+                    status = refusal.status.as_u16(),
+                    reason = %refusal.message,
+                    "live source refused"
+                ),
+            }
             refuse(&mut io, &refusal, request.headers()).await;
             return;
         }

@@ -414,6 +414,18 @@ fn metrics(app: &App) -> Response<Body> {
 }
 
 fn not_found(app: &App, path: &str) -> Response<Body> {
+    // A live-only station between shows is listed, and says so rather than "no station".
+    if let Route::Stream(name) | Route::Playlist(name, _) | Route::Hls(name, _) = Route::of(path) {
+        if app.registry.get(name).is_some() {
+            return text(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "/{} is off air until a live source connects\n",
+                    escape_text(name)
+                ),
+            );
+        }
+    }
     let mut message = format!("no station at {}\nstations:", escape_text(path));
     for station in app.registry.list() {
         message.push_str(&format!(" /{}", station.name));
