@@ -9,7 +9,11 @@ use crate::config::{ConfigSource, DEFAULT_CONFIG_PATH};
 
 /// onair: an internet-radio server for file-based stations.
 #[derive(Debug, Clone, Default, Parser)]
-#[command(name = "onair", version, about)]
+#[command(
+    name = "onair",
+    version,
+    about = "onair, an internet-radio server: every .aac or .mp3 file, or folder of them, in the stations folder is a station at /<name> (a stream with ICY titles, HLS, playlists), with schedules, live shows from Icecast encoders, relays and HTTPS"
+)]
 pub struct Cli {
     /// What to do instead of serving.
     #[command(subcommand)]

@@ -483,6 +483,11 @@ fn help_names_what_the_stations_folder_holds() {
         help.contains("*.aac and *.mp3") && help.contains("programmes"),
         "{help}"
     );
+    // It opens by saying what onair is, not what the crate holds.
+    assert!(
+        help.starts_with("onair, an internet-radio server") && !help.contains("accept loop"),
+        "{help}"
+    );
 }
 
 #[test]

@@ -69,7 +69,13 @@ impl ConfigError {
     /// text did not parse far enough to have one).
     pub(super) fn from_toml(path: &Path, text: &str, error: &toml::de::Error, key: &str) -> Self {
         // toml's messages may span lines ("invalid table header\nexpected `.`"): keep one line.
-        let message = error.message().trim().replace('\n', "; ");
+        let mut message = error.message().trim().replace('\n', "; ");
+        // A snippet pasted below a table the file already has.
+        if message.contains("duplicate key") && message.contains("invalid table header") {
+            message.push_str(
+                "; a table may appear once: put these keys in the file's existing table of that name",
+            );
+        }
         let Some(span) = error.span() else {
             return ConfigError {
                 path: path.to_path_buf(),
@@ -94,7 +100,7 @@ impl ConfigError {
     }
 
     pub(super) fn at_key(path: &Path, text: &str, key: &str, message: String) -> Self {
-        let (line, column) = match header_of(text, key) {
+        let (line, column) = match key_line(text, key).or_else(|| header_of(text, key)) {
             Some(at) => line_column(text, at),
             None => (0, 0),
         };
@@ -110,6 +116,27 @@ impl ConfigError {
 
 /// Byte offset of the table header that holds `key`: `[key]`, the `n`-th `[[array]]` for
 /// `array[n]`, or else the nearest table above it that has a header.
+/// Byte offset of the line that sets `key` (`live.password_file`) inside its table, if the
+/// file writes it there.
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    let (table, leaf) = key.rsplit_once('.')?;
+    let header = header_of(text, table)?;
+    let mut offset = header;
+    for (i, line) in text[header..].split_inclusive('\n').enumerate() {
+        let trimmed = line.trim_start();
+        if i > 0 && trimmed.starts_with('[') {
+            return None;
+        }
+        if let Some(rest) = trimmed.strip_prefix(leaf) {
+            if rest.trim_start().starts_with('=') {
+                return Some(offset + line.len() - trimmed.len());
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
 fn header_of(text: &str, key: &str) -> Option<usize> {
     let mut key = key;
     loop {

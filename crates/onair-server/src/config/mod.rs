@@ -337,6 +337,20 @@ mod tests {
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("config.toml"))
     }
+    #[test]
+    fn a_password_key_error_points_at_the_key_line_not_the_table() {
+        let err = parse("[server]\nlisten = \"127.0.0.1:8080\"\n[live]\nuser = \"source\"\n\npassword_env = \"ONAIR_TEST_NO_SUCH_VARIABLE\"\n")
+            .expect_err("unset variable");
+        assert_eq!(err.line, Some(6), "{err}");
+        assert_eq!(err.key.as_deref(), Some("live.password_env"), "{err}");
+    }
+
+    #[test]
+    fn a_snippet_pasted_below_an_existing_table_is_told_where_its_keys_go() {
+        let err =
+            parse("[live]\npassword = \"a\"\n[live]\nbuffer_ms = 500\n").expect_err("duplicate");
+        assert!(err.message.contains("existing table"), "{err}");
+    }
 
     #[test]
     fn empty_is_all_defaults() {

@@ -162,10 +162,10 @@ impl Server {
         let app = Arc::clone(&self.app);
         match app.tls_addr {
             Some(tls) => {
-                tracing::info!(address = %app.local_addr, https = %tls, stations = app.registry.list().len(), "onair listening")
+                tracing::info!(address = %app.local_addr, https = %tls, "onair listening; each station says when it is on air")
             }
             None => {
-                tracing::info!(address = %app.local_addr, stations = app.registry.list().len(), "onair listening")
+                tracing::info!(address = %app.local_addr, "onair listening; each station says when it is on air")
             }
         }
         let connections = TaskTracker::new();
