@@ -360,19 +360,26 @@ async fn an_mp3_with_a_large_tag_goes_live_with_its_title() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mp3_takeover_and_fallback_decode_without_a_message() {
     let Some(_) = ffmpeg() else { return };
-    let server = mix_live().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    // Noise: LAME leans on the reservoir all the time.
-    let live = dir.path().join("noise.mp3");
-    let made = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i"])
-        .arg("anoisesrc=color=pink:amplitude=0.5:sample_rate=44100:duration=4")
-        .args(["-ac", "2", "-c:a", "libmp3lame", "-b:a", "64k"])
-        .arg(&live)
-        .status()
-        .await
-        .expect("ffmpeg");
-    assert!(made.success());
+    // Noise: LAME leans on the reservoir nearly every frame, the station's file and the show.
+    let noise = |name: &str, seconds: u32| {
+        let path = dir.path().join(name);
+        let made = std::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i"])
+            .arg(format!(
+                "anoisesrc=color=pink:amplitude=0.5:sample_rate=44100:duration={seconds}"
+            ))
+            .args(["-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k"])
+            .arg(&path)
+            .status()
+            .expect("ffmpeg");
+        assert!(made.success());
+        path
+    };
+    let station = std::fs::read(noise("mix.mp3", 20)).expect("station");
+    let live = noise("show.mp3", 4);
+    let config = format!("[live]\npassword = \"{PASSWORD}\"\nbuffer_ms = 500\n");
+    let server = TestServer::start(&[("mix.mp3", &station)], &config).await;
     let mut listener = HttpResponse::send(server.addr, "GET /mix HTTP/1.0\r\n\r\n").await;
     listener.read_for(SECOND).await;
     let mut child = Command::new("ffmpeg")
@@ -431,4 +438,16 @@ async fn mp3_takeover_and_fallback_decode_without_a_message() {
         repairs >= 1,
         "no switch needed a repair: the test shows nothing"
     );
+    // The repairs are counted where operators look.
+    let mut metrics = server.get("/metrics").await;
+    metrics.read_full(5 * SECOND).await;
+    let metrics = String::from_utf8_lossy(&metrics.body).to_string();
+    let carriers = metrics
+        .lines()
+        .find(|l| l.starts_with("onair_switch_carrier_frames_total{station=\"mix\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .expect("carrier frames counted");
+    eprintln!("MP3 switches repaired: {repairs}, carrier frames: {carriers}");
+    // The reservoir reaches back 511 bytes at most: two frames' worth at 128 kb/s.
+    assert!(carriers >= repairs && carriers <= 2 * repairs, "{metrics}");
 }

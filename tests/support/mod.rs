@@ -636,6 +636,12 @@ pub fn split_hls_segment(bytes: &[u8]) -> (u64, &[u8]) {
     (pts, &bytes[10 + size..])
 }
 
+/// A [`Log`] capturing, until dropped.
+pub struct Capture {
+    _guard: tracing::subscriber::DefaultGuard,
+    _second: tracing::Dispatch,
+}
+
 /// The log lines written while it is the default subscriber (this test's thread: the server's
 /// tasks run on it).
 #[derive(Clone, Default)]
@@ -661,14 +667,23 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Log {
 impl Log {
     /// Makes this log the default subscriber of the calling thread for as long as the guard
     /// lives (a current-thread test runtime: the server's tasks run on it).
-    pub fn capture(&self) -> tracing::subscriber::DefaultGuard {
-        tracing::subscriber::set_default(
+    pub fn capture(&self) -> Capture {
+        let guard = tracing::subscriber::set_default(
             tracing_subscriber::fmt()
                 .with_writer(self.clone())
                 .with_ansi(false)
                 .with_max_level(tracing::Level::INFO)
                 .finish(),
-        )
+        );
+        // With a single scoped subscriber registered, tracing asks only the *calling* thread's
+        // subscriber whether a call site is wanted: a line first logged on another test's
+        // thread (no subscriber there) would be switched off for this one too. A second
+        // registered dispatcher makes it ask every one.
+        let second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+        Capture {
+            _guard: guard,
+            _second: second,
+        }
     }
 
     /// All it holds.

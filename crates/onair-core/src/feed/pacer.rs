@@ -89,8 +89,10 @@ impl<F: Feed> Pacer<F> {
         // Reads are failing (said once until they work again).
         let mut failing = false;
         // The run the last chunk published belongs to, and the tick after it: a chunk that does
-        // not go on from there is a switch.
+        // not go on from there is a switch. A fresh station's first chunk follows nothing any
+        // listener heard (a restarted pacer's does: its listeners stayed).
         let mut continues: Option<(Run, u64)> = None;
+        let mut first = fresh;
         loop {
             let target = self.hub.tuning().chunk;
             let read = tokio::select! {
@@ -170,7 +172,7 @@ impl<F: Feed> Pacer<F> {
                 late,
             );
             tick = chunk.tick + chunk.ticks;
-            if continues != Some((chunk.run, chunk.tick)) {
+            if !std::mem::take(&mut first) && continues != Some((chunk.run, chunk.tick)) {
                 // A switch: the new audio must decode from its first byte (an MP3 frame may
                 // lean on bytes of frames the listeners never got).
                 let (data, carriers) = crate::format::startable(chunk.data.clone());

@@ -45,6 +45,8 @@ struct StationNumbers {
     live_bytes: u64,
     live_underruns: u64,
     live_dropped: u64,
+    switch_repairs: u64,
+    switch_carriers: u64,
     /// Its relay, if it has one.
     relay: Option<RelaySnapshot>,
 }
@@ -76,6 +78,8 @@ pub fn render(app: &App) -> Result<String, std::fmt::Error> {
                 live_bytes: live.bytes_in,
                 live_underruns: live.underruns,
                 live_dropped: live.dropped_frames,
+                switch_repairs: stats.switch_repairs.load(Relaxed),
+                switch_carriers: stats.switch_carriers.load(Relaxed),
                 relay: Some(s.relay.snapshot()).filter(|r| r.phase != Phase::Off),
             }
         })
@@ -237,6 +241,20 @@ impl Collector for Snapshot {
             "Live frames received but never played (a source cut off with audio buffered)",
             MetricType::Counter,
             &|s| counter(s.live_dropped),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_switch_repairs",
+            "MP3 switches whose new audio leaned on frames listeners never got (played from a silent carrier frame)",
+            MetricType::Counter,
+            &|s| counter(s.switch_repairs),
+        )?;
+        per_station(
+            &mut encoder,
+            "onair_switch_carrier_frames",
+            "Frames played as silence at MP3 switches, carrying the bytes the next frames lean on",
+            MetricType::Counter,
+            &|s| counter(s.switch_carriers),
         )?;
         let mut family = encoder.encode_descriptor(
             "onair_live_connects",
