@@ -419,3 +419,30 @@ async fn a_slot_starting_and_ending_is_said_in_the_log() {
     assert_eq!(log.count(&["schedule slot started"]), 1);
     drop(server);
 }
+
+/// An untagged slot file is called by the slot's name while it plays (it kept the station's
+/// title for the whole slot).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untagged_slot_file_is_called_by_the_slots_name() {
+    let media = tempfile::tempdir().expect("temp dir");
+    shows(media.path());
+    let config = format!(
+        "[pacing]\nchunk_ms = 200\n[stations.rock]\ntimezone = \"Europe/Berlin\"\n\
+         [[stations.rock.slots]]\nname = \"News at Nine\"\ndays = \"daily\"\nfrom = \"09:00\"\n\
+         to = \"09:05\"\nstart = \"time\"\nfile = {:?}\n",
+        media.path().join("news.aac").display().to_string()
+    );
+    let clock = TestClock::starting_at(at("2026-06-01T06:59:58Z"));
+    let server = start(&clock, &config).await;
+    let started = tokio::time::Instant::now();
+    loop {
+        let now = status(&server).await;
+        if now["schedule"]["slot"]["name"] == "News at Nine"
+            && now["now_playing"]["title"] == "News at Nine"
+        {
+            break;
+        }
+        assert!(started.elapsed() < 10 * SECOND, "{}", now["now_playing"]);
+        tokio::time::sleep(SECOND / 5).await;
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use onair_core::{printable, Format, Programme, Schedule, StationInfo};
+use onair_core::{printable, Format, Programme, Schedule, StationInfo, TrackMeta};
 
 use super::admission::Admission;
 use super::catalogue::Catalogue;
@@ -105,7 +105,13 @@ impl Assembler<'_> {
         if !config.stations.get(name).is_some_and(|s| s.is_scheduled()) {
             return Some(None);
         }
-        let extras = self.assemble_extras(name, wanted, desired, station, own.format())?;
+        let slot_names: Vec<String> = config
+            .stations
+            .get(name)
+            .map(|s| s.slots.iter().map(|slot| slot.name.clone()).collect())
+            .unwrap_or_default();
+        let extras =
+            self.assemble_extras(name, wanted, desired, station, own.format(), &slot_names)?;
         let epoch = config.pacing_for(name).epoch;
         Some(Some(schedule_for(
             name,
@@ -127,6 +133,7 @@ impl Assembler<'_> {
         desired: &Desired,
         station: Option<&Station>,
         format: Format,
+        slot_names: &[String],
     ) -> Option<Extras> {
         let current = station.and_then(Station::schedule);
         let mut extras = Vec::with_capacity(wanted.extras.len());
@@ -155,7 +162,19 @@ impl Assembler<'_> {
                     }
                     fits
                 })
-                .collect();
+                .collect::<Vec<_>>();
+            // A slot's untagged tracks are called by the slot's name (not the station's title,
+            // which they would otherwise carry for the whole slot).
+            let admitted: Vec<_> = match role {
+                Role::Slot(i) => match slot_names.get(*i) {
+                    Some(slot) => admitted
+                        .into_iter()
+                        .map(|t| named_by_slot(t, slot))
+                        .collect(),
+                    None => admitted,
+                },
+                Role::Jingles => admitted,
+            };
             let same = playing
                 .as_ref()
                 .is_some_and(|p| same_tracks(p, extra.order, &admitted));
@@ -170,6 +189,27 @@ impl Assembler<'_> {
 }
 
 /// Whether `programme` plays exactly `tracks` (the same probes) in `order`.
+/// `track`, called `slot` when its file has no artist or title tag.
+fn named_by_slot(track: Arc<StationInfo>, slot: &str) -> Arc<StationInfo> {
+    if track.meta.is_tagged() || slot.is_empty() {
+        return track;
+    }
+    let meta = TrackMeta {
+        tags: onair_core::TrackTags {
+            artist: None,
+            title: Some(slot.to_string()),
+        },
+        name: track.meta.name.clone(),
+    };
+    Arc::new(StationInfo {
+        meta: Arc::new(meta),
+        ..(*track).clone()
+    })
+}
+
+/// Whether `tracks` are the ones `programme` plays, in `order`: the same versions of the same
+/// files (by value: a slot's renamed tracks are new each time they are assembled), called the
+/// same.
 fn same_tracks(
     programme: &Programme,
     order: onair_core::Order,
@@ -177,9 +217,11 @@ fn same_tracks(
 ) -> bool {
     programme.order() == order
         && programme.tracks().len() == tracks.len()
-        && programme
-            .tracks()
-            .iter()
-            .zip(tracks)
-            .all(|(a, b)| Arc::ptr_eq(a, b))
+        && programme.tracks().iter().zip(tracks).all(|(a, b)| {
+            Arc::ptr_eq(a, b)
+                || (a.file == b.file
+                    && a.range == b.range
+                    && a.frames == b.frames
+                    && a.meta == b.meta)
+        })
 }
