@@ -36,6 +36,21 @@ async fn mp3_tone(dir: &Path, seconds: u32, title: Option<&str>) -> PathBuf {
     path
 }
 
+/// ffmpeg pushing the MP3 file `file` as it is (`-re -c copy`), as the README says, to `mix`.
+fn push_mp3(file: &Path, server: &TestServer) -> tokio::process::Child {
+    Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-re", "-i"])
+        .arg(file)
+        .args(["-c", "copy", "-f", "mp3", "-content_type", "audio/mpeg"])
+        .arg(format!(
+            "icecast://source:{PASSWORD}@127.0.0.1:{}/mix",
+            server.addr.port()
+        ))
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run ffmpeg")
+}
+
 /// `/status.json`'s entry of the station `mix`.
 async fn mix_status(server: &TestServer) -> serde_json::Value {
     let mut status = server.get("/status.json").await;
@@ -332,17 +347,7 @@ async fn an_mp3_with_a_large_tag_goes_live_with_its_title() {
             .iter()
             .fold(0usize, |a, &b| (a << 7) | usize::from(b));
     assert!(tag > 64 * 1024, "the notes make a tag of {tag} bytes");
-    let mut child = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-re", "-i"])
-        .arg(&show)
-        .args(["-c", "copy", "-f", "mp3", "-content_type", "audio/mpeg"])
-        .arg(format!(
-            "icecast://source:{PASSWORD}@127.0.0.1:{}/mix",
-            server.addr.port()
-        ))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("run ffmpeg");
+    let mut child = push_mp3(&show, &server);
     // ffmpeg sends in 32 KiB writes: a quarter of a second a write at 128 kb/s.
     onair_tests::eventually("the show on air", 8 * SECOND, || {
         server.registry.get("mix").is_some_and(|s| s.live.on_air())
@@ -382,17 +387,7 @@ async fn mp3_takeover_and_fallback_decode_without_a_message() {
     let server = TestServer::start(&[("mix.mp3", &station)], &config).await;
     let mut listener = HttpResponse::send(server.addr, "GET /mix HTTP/1.0\r\n\r\n").await;
     listener.read_for(SECOND).await;
-    let mut child = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-re", "-i"])
-        .arg(&live)
-        .args(["-c", "copy", "-f", "mp3", "-content_type", "audio/mpeg"])
-        .arg(format!(
-            "icecast://source:{PASSWORD}@127.0.0.1:{}/mix",
-            server.addr.port()
-        ))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("run ffmpeg");
+    let mut child = push_mp3(&live, &server);
     onair_tests::eventually("the show on air", 5 * SECOND, || {
         server.registry.get("mix").is_some_and(|s| s.live.on_air())
     })

@@ -68,6 +68,26 @@ fn push(addr: SocketAddr, name: &str, file: &Path, realtime: bool) -> tokio::pro
         .expect("run ffmpeg")
 }
 
+/// A source on `jazz` with `headers` besides its credentials, sending synthetic frames until
+/// its audio is on air; its connection.
+async fn go_live(server: &TestServer, headers: &str) -> TcpStream {
+    let (mut source, answer) = source_request(
+        server.addr,
+        &format!(
+            "SOURCE /jazz HTTP/1.0\r\nAuthorization: Basic {CREDENTIALS}\r\nContent-Type: audio/aac\r\n{headers}\r\n"
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    let frame = onair_core::testing::adts_frame(&onair_core::testing::FrameSpec::default());
+    source.write_all(&frame.repeat(40)).await.expect("send");
+    onair_tests::eventually("live", 5 * SECOND, || {
+        server.registry.get("jazz").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    source
+}
+
 /// Sends a source's request head `head` and reads the answer's status line and head.
 async fn source_request(addr: SocketAddr, head: &str) -> (TcpStream, String) {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
@@ -942,20 +962,7 @@ async fn public_status_shows_no_source_address_and_the_admin_view_does() {
         "[live]\npassword = \"{PASSWORD}\"\nbuffer_ms = 200\n[admin]\npassword = \"admin-pw\"\n"
     );
     let server = TestServer::start(&[("jazz.aac", &sample("jazz.aac"))], &config).await;
-    let (mut source, answer) = source_request(
-        server.addr,
-        &format!(
-            "SOURCE /jazz HTTP/1.0\r\nAuthorization: Basic {CREDENTIALS}\r\nContent-Type: audio/aac\r\nUser-Agent: SecretMixer/1.0\r\n\r\n"
-        ),
-    )
-    .await;
-    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
-    let frame = onair_core::testing::adts_frame(&onair_core::testing::FrameSpec::default());
-    source.write_all(&frame.repeat(30)).await.expect("send");
-    onair_tests::eventually("live", 5 * SECOND, || {
-        server.registry.get("jazz").is_some_and(|s| s.live.on_air())
-    })
-    .await;
+    let _source = go_live(&server, "User-Agent: SecretMixer/1.0\r\n").await;
     for path in ["/status.json", "/status-json.xsl"] {
         let mut public = server.get(path).await;
         public.read_full(5 * SECOND).await;
@@ -990,20 +997,7 @@ async fn public_status_shows_no_source_address_and_the_admin_view_does() {
 async fn titles_and_ice_fields_are_cleaned_and_capped() {
     let server = jazz_live("").await;
     let name = "N".repeat(15_000);
-    let (mut source, answer) = source_request(
-        server.addr,
-        &format!(
-            "SOURCE /jazz HTTP/1.0\r\nAuthorization: Basic {CREDENTIALS}\r\nContent-Type: audio/aac\r\nice-name: {name}\r\n\r\n"
-        ),
-    )
-    .await;
-    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
-    let frame = onair_core::testing::adts_frame(&onair_core::testing::FrameSpec::default());
-    source.write_all(&frame.repeat(40)).await.expect("send");
-    onair_tests::eventually("live", 5 * SECOND, || {
-        server.registry.get("jazz").is_some_and(|s| s.live.on_air())
-    })
-    .await;
+    let _source = go_live(&server, &format!("ice-name: {name}\r\n")).await;
     let update = HttpResponse::send(
         server.addr,
         &format!(
