@@ -772,3 +772,49 @@ async fn relay_url_credentials_are_a_login_and_never_shown() {
         "{status}"
     );
 }
+
+/// An upstream that sends a 100 KB ID3v2 tag before its first frame (a file with cover art
+/// served as it is) is relayed: the tag is skipped by its size (it counted as 100 KB without a
+/// frame, and the relay failed on every retry), and its title is the live title.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_starting_with_a_large_id3_tag_is_relayed_with_its_title() {
+    let mut tag = b"TIT2".to_vec();
+    let title = b"\x03Tagged Upstream";
+    tag.extend((title.len() as u32).to_be_bytes());
+    tag.extend([0, 0]);
+    tag.extend(title);
+    tag.extend(b"APIC");
+    tag.extend(100_000u32.to_be_bytes());
+    tag.extend([0, 0]);
+    tag.extend(vec![0x5A; 100_000]);
+    let size = tag.len() as u32;
+    let mut head = vec![b'I', b'D', b'3', 3, 0, 0];
+    head.extend([
+        (size >> 21) as u8 & 0x7F,
+        (size >> 14) as u8 & 0x7F,
+        (size >> 7) as u8 & 0x7F,
+        size as u8 & 0x7F,
+    ]);
+    head.extend(tag);
+    let head = Arc::new(head);
+    let audio = Arc::new(jazz_frames());
+    let upstream = Upstream::start(Arc::new(move |_, _, mut stream| {
+        let (head, audio) = (Arc::clone(&head), Arc::clone(&audio));
+        Box::pin(async move {
+            let _ = stream
+                .write_all(b"HTTP/1.0 200 OK\r\ncontent-type: audio/aac\r\n\r\n")
+                .await;
+            if stream.write_all(&head).await.is_ok() {
+                send_audio(&mut stream, &audio, None, "", None).await;
+            }
+        })
+    }))
+    .await;
+    let server = edge(&upstream.url("/show.aac"), "").await;
+    relay_state(&server, "ambient", "on_air", 10 * SECOND).await;
+    let station = station_until(&server, "ambient", 10 * SECOND, |s| {
+        s["live"]["title"] == "Tagged Upstream"
+    })
+    .await;
+    assert_eq!(station["relay"]["failures"], 0, "{station}");
+}
