@@ -13,6 +13,7 @@
 //!   playlists, the head checked.
 //! - [`icy`]: in-band metadata blocks out of the audio, titles read.
 //! - [`playlist`]: `.m3u` and `.pls` playlists that name a stream.
+//! - [`private`]: the addresses a public upstream may not redirect a relay to.
 //! - [`packed`]: HLS playlists and packed-audio segments read, and a segment's exact tick.
 //! - [`backoff`]: the waits between attempts.
 //!
@@ -24,6 +25,7 @@ pub mod edge;
 pub mod icy;
 pub mod packed;
 pub mod playlist;
+pub mod private;
 pub mod progressive;
 pub mod session;
 pub mod task;
