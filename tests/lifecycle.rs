@@ -136,7 +136,17 @@ async fn a_replaced_file_switches_audio_and_keeps_listeners() {
 
     // In place: truncate and rewrite the same file.
     std::fs::write(server.stations().join("jazz.aac"), audio(0x33, 2000)).expect("overwrite");
-    listener.read_for(4 * SECOND).await;
+    // The write settles (the watcher waits for it to go quiet), then the new audio starts at
+    // the first segment boundary 2 s or more on.
+    let written = std::time::Instant::now();
+    while last_fill(&listener.body) != 0x33 {
+        assert!(
+            written.elapsed() < 8 * SECOND,
+            "the rewritten file never played"
+        );
+        listener.read_for(SECOND / 4).await;
+    }
+    listener.read_for(SECOND).await;
     assert!(!listener.eof, "the listener stays connected");
     assert_eq!(last_fill(&listener.body), 0x33);
     // Every byte the listener got, across both switches, is whole frames.
