@@ -778,24 +778,12 @@ async fn relay_url_credentials_are_a_login_and_never_shown() {
 /// frame, and the relay failed on every retry), and its title is the live title.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstream_starting_with_a_large_id3_tag_is_relayed_with_its_title() {
-    let mut tag = b"TIT2".to_vec();
-    let title = b"\x03Tagged Upstream";
-    tag.extend((title.len() as u32).to_be_bytes());
-    tag.extend([0, 0]);
-    tag.extend(title);
-    tag.extend(b"APIC");
-    tag.extend(100_000u32.to_be_bytes());
-    tag.extend([0, 0]);
-    tag.extend(vec![0x5A; 100_000]);
-    let size = tag.len() as u32;
-    let mut head = vec![b'I', b'D', b'3', 3, 0, 0];
-    head.extend([
-        (size >> 21) as u8 & 0x7F,
-        (size >> 14) as u8 & 0x7F,
-        (size >> 7) as u8 & 0x7F,
-        size as u8 & 0x7F,
-    ]);
-    head.extend(tag);
+    let picture = vec![0x5A; 100_000];
+    let head = onair_core::testing::id3v2_tag(
+        3,
+        &[(b"TIT2", b"\x03Tagged Upstream"), (b"APIC", &picture)],
+        true,
+    );
     let head = Arc::new(head);
     let audio = Arc::new(jazz_frames());
     let upstream = Upstream::start(Arc::new(move |_, _, mut stream| {

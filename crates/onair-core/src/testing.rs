@@ -152,3 +152,34 @@ pub fn track(name: &str, ticks: u64) -> std::sync::Arc<crate::library::probe::St
         index: Default::default(),
     })
 }
+
+/// An ID3v2.`version` (3 or 4) tag of text and other `frames` (id, body), padded with ten
+/// zeros; its header says its size, or (`sized` false) none, as a muxer writing to a stream it
+/// cannot seek back in leaves it.
+pub fn id3v2_tag(version: u8, frames: &[(&[u8; 4], &[u8])], sized: bool) -> Vec<u8> {
+    let synchsafe = |n: u32| {
+        [
+            (n >> 21) as u8 & 0x7F,
+            (n >> 14) as u8 & 0x7F,
+            (n >> 7) as u8 & 0x7F,
+            n as u8 & 0x7F,
+        ]
+    };
+    let mut body = Vec::new();
+    for (id, content) in frames {
+        let n = content.len() as u32;
+        body.extend_from_slice(*id);
+        body.extend(if version == 4 {
+            synchsafe(n)
+        } else {
+            n.to_be_bytes()
+        });
+        body.extend([0, 0]);
+        body.extend_from_slice(content);
+    }
+    body.extend([0u8; 10]);
+    let mut tag = vec![b'I', b'D', b'3', version, 0, 0];
+    tag.extend(synchsafe(if sized { body.len() as u32 } else { 0 }));
+    tag.extend(body);
+    tag
+}

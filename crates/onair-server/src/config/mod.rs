@@ -69,23 +69,6 @@ pub struct Config {
     pub secrets: Secrets,
 }
 
-impl Config {
-    /// Keeps `running`'s values of the keys that need a restart (the sockets onair bound at
-    /// start: `server.listen`, `server.listen_tls`), and names each that differed.
-    pub fn keep_bound(&mut self, running: &Config) -> Vec<&'static str> {
-        let mut kept = Vec::new();
-        if self.server.listen != running.server.listen {
-            self.server.listen = running.server.listen;
-            kept.push("server.listen");
-        }
-        if self.server.listen_tls != running.server.listen_tls {
-            self.server.listen_tls = running.server.listen_tls;
-            kept.push("server.listen_tls");
-        }
-        kept
-    }
-}
-
 /// `[server]`
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -187,6 +170,21 @@ pub struct StationPacing {
 }
 
 impl Config {
+    /// Keeps `running`'s values of the keys that need a restart (the sockets onair bound at
+    /// start: `server.listen`, `server.listen_tls`), and names each that differed.
+    pub fn keep_bound(&mut self, running: &Config) -> Vec<&'static str> {
+        let mut kept = Vec::new();
+        if self.server.listen != running.server.listen {
+            self.server.listen = running.server.listen;
+            kept.push("server.listen");
+        }
+        if self.server.listen_tls != running.server.listen_tls {
+            self.server.listen_tls = running.server.listen_tls;
+            kept.push("server.listen_tls");
+        }
+        kept
+    }
+
     /// The pacing station `name` plays with.
     pub fn pacing_for(&self, name: &str) -> StationPacing {
         let p = &self.pacing;

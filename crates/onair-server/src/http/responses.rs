@@ -8,10 +8,6 @@ use http::{HeaderMap, Response, StatusCode};
 
 use super::body::Body;
 
-/// The longest `icy-*` header value or playlist title, in bytes: a 60 KB ID3 title must not
-/// become a 60 KB header (many clients refuse heads over 8 KiB).
-pub const MAX_HEADER_TEXT: usize = 1024;
-
 /// A plain-text answer.
 pub fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
     let mut response = Response::new(Body::full(body.into()));
@@ -80,19 +76,6 @@ pub fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         headers.insert(name, value);
     }
-}
-
-/// Text fit for a header value or a playlist line: control characters dropped (no header or
-/// line injection from a title), at most [`MAX_HEADER_TEXT`] bytes, cut on a character boundary.
-pub fn header_safe(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars().filter(|c| !c.is_control()) {
-        if out.len() + c.len_utf8() > MAX_HEADER_TEXT {
-            break;
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A request path echoed in plain text: control characters shown escaped, length bounded.

@@ -10,10 +10,15 @@ pub const MAX_METAINT: usize = 256 * 1024;
 pub fn metaint(value: &str) -> Result<usize, String> {
     match value.trim().parse::<usize>() {
         Ok(n) if (1..=MAX_METAINT).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "icy-metaint `{}` is not an interval from 1 to {MAX_METAINT} bytes",
-            value.chars().take(32).collect::<String>()
-        )),
+        // The value is repeated only when it is a number: public views show this text, and
+        // say nothing else an upstream answered.
+        _ if value.trim().len() <= 12 && value.trim().bytes().all(|b| b.is_ascii_digit()) => {
+            Err(format!(
+                "icy-metaint `{}` is not an interval from 1 to {MAX_METAINT} bytes",
+                value.trim()
+            ))
+        }
+        _ => Err("a bad icy-metaint".to_string()),
     }
 }
 

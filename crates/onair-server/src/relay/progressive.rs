@@ -40,20 +40,21 @@ pub async fn pull(station: &Station, settings: &RelaySettings, upstream: Upstrea
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
+    // The upstream as everyone sees it: no credentials, no query.
+    let shown = crate::config::relay::shown(&url);
     let info = Arc::new(SourceInfo::relayed(
         station.clock_now(),
         peer,
-        crate::config::relay::shown(&url),
+        shown.clone(),
         content_type,
         ice,
     ));
     let source = SourceShown::new(station, Arc::clone(&info));
-    if station.relay.enter(
-        Phase::OnAir,
-        station.clock_now(),
-        Some(crate::config::relay::shown(&url)),
-    ) {
-        tracing::info!(station = %station.name, upstream = %crate::config::relay::shown(&url), %peer, "relay connected: on air once its buffer is full");
+    if station
+        .relay
+        .enter(Phase::OnAir, station.clock_now(), Some(shown.clone()))
+    {
+        tracing::info!(station = %station.name, upstream = %shown, %peer, "relay connected: on air once its buffer is full");
     }
     let began = Instant::now();
     let mut demux = metaint.map(IcyDemux::new);

@@ -82,7 +82,7 @@ impl ListenerBody {
 
     fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         // Asked for data: over HTTP/2, the client is taking what it is sent.
-        super::h2::taking(self.station.client_timeout());
+        super::h2::taking(|| self.station.client_timeout());
         let Some(icy) = &mut self.icy else {
             return self.poll_audio(cx);
         };

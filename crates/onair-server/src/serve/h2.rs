@@ -66,9 +66,10 @@ impl Watch {
 }
 
 /// Says that the client of the HTTP/2 stream running now took data (its body is asked for
-/// more), with the stream's `timeout`. Elsewhere (HTTP/1.1) it does nothing.
-pub fn taking(timeout: Duration) {
-    let _ = WATCH.try_with(|watch| watch.note(timeout, Instant::now()));
+/// more), with the stream's timeout (asked for only then). Elsewhere (HTTP/1.1, every poll of
+/// every listener) it costs a task-local look and nothing more.
+pub fn taking(timeout: impl FnOnce() -> Duration) {
+    let _ = WATCH.try_with(|watch| watch.note(timeout(), Instant::now()));
 }
 
 /// hyper's executor for HTTP/2 streams: each runs until it ends, or until its [`Watch`] says it

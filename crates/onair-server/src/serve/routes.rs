@@ -27,7 +27,7 @@ use super::urls::{base_url, https_redirect};
 use crate::app::{App, Conn};
 use crate::http::body::Body;
 use crate::http::icy::METAINT;
-use crate::http::responses::{escape_text, header_safe, json, text, try_later};
+use crate::http::responses::{escape_text, json, text, try_later};
 use crate::http::route::{PlaylistKind, Route};
 use crate::stations::Station;
 
@@ -200,8 +200,10 @@ fn stream<B>(
         .clone()
         .unwrap_or_else(|| format!("{base}/{}", station.name));
     let mut set = |name: &'static str, value: &str| {
-        // Titles are UTF-8; header values carry the bytes as they are, as Icecast does.
-        if let Ok(value) = HeaderValue::from_bytes(header_safe(value).as_bytes()) {
+        // Titles are UTF-8; header values carry the bytes as they are, as Icecast does, without
+        // control characters (no header injection) and at most 1 KiB (a 60 KB ID3 title is no
+        // 60 KB header).
+        if let Ok(value) = HeaderValue::from_bytes(onair_core::clean_text(value).as_bytes()) {
             h.insert(HeaderName::from_static(name), value);
         }
     };
@@ -341,7 +343,7 @@ fn range_probe(station: &Station, (start, end): (usize, usize)) -> Response<Body
 /// `.m3u` and `.pls` playlists pointing at the stream's absolute URL.
 fn playlist(station: &Station, kind: PlaylistKind, base: &str) -> Response<Body> {
     let url = format!("{base}/{}", station.name);
-    let title = header_safe(&station.meta().title);
+    let title = onair_core::clean_text(&station.meta().title);
     let (body, content_type) = if kind == PlaylistKind::M3u {
         (
             format!("#EXTM3U\n#EXTINF:-1,{title}\n{url}\n"),

@@ -224,45 +224,21 @@ mod tests {
 #[cfg(test)]
 mod tag_tests {
     use super::*;
-    use crate::testing::{adts_frame, FrameSpec};
-
-    /// An ID3v2.`version` frame `id` holding `body`.
-    fn id3_frame(id: &[u8; 4], body: &[u8], version: u8) -> Vec<u8> {
-        let n = body.len() as u32;
-        let size = if version == 4 {
-            [
-                (n >> 21) as u8 & 0x7F,
-                (n >> 14) as u8 & 0x7F,
-                (n >> 7) as u8 & 0x7F,
-                n as u8 & 0x7F,
-            ]
-        } else {
-            n.to_be_bytes()
-        };
-        let mut frame = id.to_vec();
-        frame.extend_from_slice(&size);
-        frame.extend_from_slice(&[0, 0]);
-        frame.extend_from_slice(body);
-        frame
-    }
+    use crate::testing::{adts_frame, id3v2_tag, FrameSpec};
 
     /// A v2.`version` tag with a title, an artist and `art` bytes of picture; its header says
-    /// its size, or (`sized` false) none, as a muxer writing to a stream leaves it.
+    /// its size, or (`sized` false) none.
     fn tag(version: u8, art: usize, sized: bool) -> Vec<u8> {
-        let mut frames = id3_frame(b"TIT2", b"\x03Cover Tune", version);
-        frames.extend(id3_frame(b"TPE1", b"\x03The Art", version));
-        frames.extend(id3_frame(b"APIC", &vec![0x5A; art], version));
-        frames.extend([0u8; 10]);
-        let n = if sized { frames.len() as u32 } else { 0 };
-        let mut tag = vec![b'I', b'D', b'3', version, 0, 0];
-        tag.extend([
-            (n >> 21) as u8 & 0x7F,
-            (n >> 14) as u8 & 0x7F,
-            (n >> 7) as u8 & 0x7F,
-            n as u8 & 0x7F,
-        ]);
-        tag.extend(frames);
-        tag
+        let picture = vec![0x5A; art];
+        id3v2_tag(
+            version,
+            &[
+                (b"TIT2", b"\x03Cover Tune"),
+                (b"TPE1", b"\x03The Art"),
+                (b"APIC", &picture),
+            ],
+            sized,
+        )
     }
 
     /// The frames and the tags `bytes` give, fed in reads of `block`.
