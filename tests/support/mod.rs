@@ -68,6 +68,26 @@ pub fn programme_files(folder: &str, tracks: &[&str]) -> Vec<(String, Vec<u8>)> 
         .collect()
 }
 
+/// Writes station file `name` (`folder/track.mp3` makes a programme folder) into the stations
+/// folder under `dir`; returns its path.
+fn write_station_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join("stations").join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("programme folder");
+    }
+    std::fs::write(&path, bytes).expect("write station file");
+    path
+}
+
+/// Sets the modification time of the file at `path`.
+pub fn set_modified(path: &Path, modified: std::time::SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(modified))
+        .expect("set the modification time");
+}
+
 /// A stream read with `Icy-MetaData: 1`, taken apart: its audio, and each metadata block (its
 /// text, `None` for `L = 0`) with the number of audio bytes before it. Every block must be
 /// `StreamTitle='...';`, UTF-8, NUL-padded.
@@ -152,15 +172,42 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(dir.path().join("stations")).expect("stations folder");
         for (name, bytes) in files {
-            // `folder/track.mp3` makes a programme folder.
-            let path = dir.path().join("stations").join(name);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).expect("programme folder");
-            }
-            std::fs::write(path, bytes).expect("write station file");
+            write_station_file(dir.path(), name, bytes);
+        }
+        std::fs::write(
+            dir.path().join("config.toml"),
+            config_text(dir.path(), extra),
+        )
+        .expect("write config");
+        TestServer::launch(dir, clock).await
+    }
+
+    /// Like [`start_with_clock`](Self::start_with_clock), each file (and the config file, when
+    /// `config_modified` is given) with the modification time given, as `rsync -a` or `cp -p`
+    /// would deploy it.
+    pub async fn start_dated(
+        files: &[(String, Vec<u8>, std::time::SystemTime)],
+        extra: &str,
+        config_modified: Option<std::time::SystemTime>,
+        clock: Arc<TestClock>,
+    ) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("stations")).expect("stations folder");
+        for (name, bytes, modified) in files {
+            let path = write_station_file(dir.path(), name, bytes);
+            set_modified(&path, *modified);
         }
         let config_path = dir.path().join("config.toml");
         std::fs::write(&config_path, config_text(dir.path(), extra)).expect("write config");
+        if let Some(modified) = config_modified {
+            set_modified(&config_path, modified);
+        }
+        TestServer::launch(dir, clock).await
+    }
+
+    /// Starts a server on the stations folder and config file in `dir`.
+    async fn launch(dir: tempfile::TempDir, clock: Arc<TestClock>) -> TestServer {
+        let config_path = dir.path().join("config.toml");
         let source = ConfigSource {
             path: Some(config_path),
             ..ConfigSource::default()
@@ -214,8 +261,17 @@ impl TestServer {
     /// Rewrites the config file with `extra` after the address and folder, as an editor that
     /// saves by rename does.
     pub fn edit_config(&self, extra: &str) {
+        self.edit_config_dated(extra, None);
+    }
+
+    /// Like [`edit_config`](Self::edit_config), the file with modification time `modified`
+    /// when given (as a deploy tool that keeps times writes it).
+    pub fn edit_config_dated(&self, extra: &str, modified: Option<std::time::SystemTime>) {
         let temp = self.dir.path().join(".config.toml.swp");
         std::fs::write(&temp, config_text(self.dir.path(), extra)).expect("write config");
+        if let Some(modified) = modified {
+            set_modified(&temp, modified);
+        }
         std::fs::rename(&temp, self.config_path()).expect("rename config");
     }
 

@@ -59,6 +59,7 @@ fn schedule(epoch: SystemTime) -> Arc<Schedule> {
             every: JingleEvery::Tracks(4),
         }),
         epoch,
+        anchor: 0,
     })
 }
 

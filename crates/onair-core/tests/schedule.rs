@@ -90,6 +90,7 @@ fn schedule(
             .collect(),
         jingles,
         epoch: epoch(),
+        anchor: 0,
     })
 }
 
@@ -531,4 +532,43 @@ fn a_slot_that_interrupts_another_gives_it_back_where_it_stopped() {
     // ... and ends at its own end.
     assert!(name_at(&tl, tick("2026-06-07T12:20:00Z")).starts_with("brunch"));
     assert!(name_at(&tl, tick("2026-06-07T12:45:00Z")).starts_with("own"));
+}
+
+#[test]
+fn a_plan_from_an_anchor_starts_there_and_agrees_with_itself_from_anywhere_later() {
+    let own = programme("own", &[200, 170, 230]);
+    let show = programme("show", &[150, 160]);
+    let slots = || vec![slot("daily", "07:00", "10:00", &show)];
+    let anchored = |anchor: u64| {
+        let mut s = (*schedule("UTC", &own, slots(), None)).clone();
+        s.anchor = anchor;
+        Arc::new(s)
+    };
+    // Anchored outside the slot: the own programme from its first track, at the anchor.
+    let a = tick("2026-06-01T06:00:03Z");
+    let s = anchored(a);
+    let plan = timeline(&s, tick("2026-06-01T12:00:00Z"));
+    let first = plan.track_at(a);
+    assert_eq!((first.started, name_at(&plan, a)), (a, "own0.aac".into()));
+    assert_eq!(name_at(&plan, a + 200 * S), "own1.aac");
+    // The slot still starts at its time (the track playing at 07:00 ends first).
+    let seven = tick("2026-06-01T07:00:00Z");
+    let started = switch_in(&plan, seven, seven + 600 * S).expect("the slot starts");
+    assert_eq!(name_at(&plan, started.from), "show0.aac");
+    // Anchored inside the slot: the slot's first track at the anchor.
+    let b = tick("2026-06-01T08:30:00Z");
+    let plan = timeline(&anchored(b), tick("2026-06-01T12:00:00Z"));
+    assert_eq!(plan.track_at(b).started, b);
+    assert_eq!(name_at(&plan, b), "show0.aac");
+    // A replica that starts later lays the same plan as one that planned from the anchor.
+    let (from, until) = (tick("2026-06-01T09:00:00Z"), tick("2026-06-01T13:00:00Z"));
+    let later = Planner::new(anchored(b)).timeline(from, until);
+    let whole = timeline(&anchored(b), until);
+    for probe in (from..until).step_by((61 * S) as usize) {
+        let (x, y) = (later.track_at(probe), whole.track_at(probe));
+        assert_eq!((x.started, &x.track.path), (y.started, &y.track.path));
+    }
+    // The epoch's plan is the anchor 0.
+    let epoch_plan = timeline(&anchored(0), from);
+    assert_eq!(epoch_plan.track_at(0).started, 0);
 }

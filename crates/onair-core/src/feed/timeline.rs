@@ -105,7 +105,7 @@ impl Feed for TimelineFeed {
                 Some(p) if p.entry.from == entry.from && p.next == at => p,
                 _ => Playing {
                     entry: entry.clone(),
-                    source: StationSource::open_at(&entry.programme, entry.position(at)),
+                    source: entry.open(at),
                     next: at,
                     run: Run::new(),
                     track_start: u64::MAX,

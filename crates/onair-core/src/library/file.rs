@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::SystemTime;
 
 use crate::error::SourceError;
 use crate::format::AudioRange;
@@ -28,6 +29,8 @@ pub struct TrackFile {
     id: (u64, u64),
     /// The file, while a reader holds it open.
     open: Arc<Mutex<Weak<File>>>,
+    /// Its modification time when it was probed.
+    modified: Option<SystemTime>,
 }
 
 impl PartialEq for TrackFile {
@@ -41,11 +44,18 @@ impl Eq for TrackFile {}
 impl TrackFile {
     /// The identity of `file`, open at `path`.
     pub fn of(path: &Path, file: &File) -> io::Result<TrackFile> {
+        let meta = file.metadata()?;
         Ok(TrackFile {
             path: path.to_path_buf(),
-            id: id_of(&file.metadata()?),
+            id: id_of(&meta),
             open: Arc::default(),
+            modified: meta.modified().ok(),
         })
+    }
+
+    /// The file's modification time when it was probed (none where the platform has none).
+    pub fn modified(&self) -> Option<SystemTime> {
+        self.modified
     }
 
     /// A track file of no real file (for tests of programme arithmetic).
@@ -55,6 +65,7 @@ impl TrackFile {
             path: path.to_path_buf(),
             id: (0, 0),
             open: Arc::default(),
+            modified: None,
         }
     }
 

@@ -66,6 +66,9 @@ pub struct StationSource {
     /// Frames that end at or before this position are passed over (a seek lands in the frame
     /// that holds its position).
     skip_until: u64,
+    /// Frames that start before `skip_until` are passed over too (a seek lands on the first
+    /// frame at or after its position).
+    from_boundary: bool,
     /// The next track's file, opened while this one plays (`None` inside: it could not be
     /// opened): a new version renamed over it meanwhile does not replace what the clock has
     /// laid out before the registry switches to it.
@@ -97,8 +100,18 @@ impl StationSource {
             new_round: false,
             rounds: 0,
             skip_until: position,
+            from_boundary: false,
             next_file: None,
         }
+    }
+
+    /// Opens `programme` at the first frame that starts at or after programme position
+    /// `position` (the next track's first frame, after a track's last): where a stretch of the
+    /// timeline that starts inside a frame plays from.
+    pub fn open_from(programme: &Arc<Programme>, position: u64) -> Self {
+        let mut source = StationSource::open_at(programme, position);
+        source.from_boundary = true;
+        source
     }
 
     /// Bytes read ahead and not yet sent: at most one read block plus a frame, whatever the
@@ -146,7 +159,9 @@ impl StationSource {
                     self.seen_frame = true;
                     let rate = header.sample_rate();
                     let frame_ticks = u64::from(header.samples()) * ticks_per_sample(rate);
-                    if self.tick + frame_ticks <= self.skip_until {
+                    if self.tick + frame_ticks <= self.skip_until
+                        || (self.from_boundary && self.tick < self.skip_until)
+                    {
                         // Before the position sought: passed over.
                         self.deframer.consume(&header);
                         drop(self.deframer.take());

@@ -65,9 +65,19 @@ pub struct Schedule {
     pub jingles: Option<Jingles>,
     /// The station clock's tick 0.
     pub epoch: SystemTime,
+    /// The tick the plan starts from: 0 (the epoch), or the anchor of the last edit under
+    /// `edits = "file_times"` (then the plan is played forward from there, with the slot on
+    /// there from its first track and the own programme from its first).
+    pub anchor: u64,
 }
 
 impl Schedule {
+    /// The own programme's position at `tick`: its tracks laid end to end with a round starting
+    /// at the anchor.
+    pub fn own_position(&self, tick: u64) -> u64 {
+        tick + crate::timeline::anchored_offset(self.own.ticks(), self.anchor)
+    }
+
     /// The occurrence under way at `now`, if any (the first to start, where slots overlap).
     pub fn slot_at(&self, now: SystemTime) -> Option<Occurrence> {
         self.grid

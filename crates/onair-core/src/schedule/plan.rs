@@ -1,8 +1,9 @@
 //! The schedule laid on the station clock: which programme plays from which tick, as a pure
 //! function of the programmes, the grid, the jingle rule and the epoch.
 //!
-//! The plan is played forward from the epoch (tick 0, the station's own programme on the clock),
-//! one decision at a time, and every replica (and a restart) plays it alike:
+//! The plan is played forward from its anchor (the epoch, tick 0, with the station's own
+//! programme on the clock; or the tick of the last edit, under `edits = "file_times"`), one
+//! decision at a time, and every replica (and a restart) plays it alike:
 //!
 //! - **A slot starts** at its start time `S`. `start = "track"`: when the track playing then ends,
 //!   if that is at most `max_wait` after `S`; a track that would run longer is cut at the first
@@ -85,24 +86,45 @@ pub struct Planner {
 }
 
 impl Planner {
-    /// The plan of `schedule` from its epoch (tick 0: the own programme, on the clock).
+    /// The plan of `schedule` from its anchor: the epoch (tick 0: the own programme, on the
+    /// clock), or a later tick, where the slot under way starts with its first track, or else
+    /// the own programme with its first.
     pub fn new(schedule: Arc<Schedule>) -> Planner {
-        let calendar = Calendar::new(&schedule.grid, schedule.epoch, 0);
+        let anchor = schedule.anchor;
+        let mut calendar = Calendar::new(&schedule.grid, schedule.epoch, anchor);
+        let mut playing = Playing::Own;
+        let mut handled = anchor;
+        let mut entry = Entry {
+            from: 0,
+            programme: Arc::clone(&schedule.own),
+            offset: schedule.own_position(0),
+        };
+        if anchor > 0 {
+            let under_way = calendar
+                .under_way(&schedule.grid, anchor)
+                .into_iter()
+                .find(|o| programme_of(&schedule, o.slot).is_some());
+            if let Some(o) = under_way {
+                entry = slot_entry(&schedule, o, anchor);
+                playing = Playing::Slot {
+                    occ: o,
+                    began: anchor,
+                    interrupted: None,
+                };
+                handled = anchor + 1;
+            }
+        }
         let state = State {
-            entry: Entry {
-                from: 0,
-                programme: Arc::clone(&schedule.own),
-                offset: 0,
-            },
-            playing: Playing::Own,
-            cursor: 0,
+            entry,
+            playing,
+            cursor: anchor,
             tracks: 0,
             jingles: 0,
             next_mark: match schedule.jingles.as_ref().map(|j| j.every) {
-                Some(JingleEvery::Ticks(m)) => m.max(1),
+                Some(JingleEvery::Ticks(m)) => (anchor / m.max(1) + 1) * m.max(1),
                 _ => u64::MAX,
             },
-            handled: 0,
+            handled,
         };
         Planner {
             schedule,
@@ -117,7 +139,7 @@ impl Planner {
         &self.schedule
     }
 
-    /// The first entry, at tick 0.
+    /// The first entry (at tick 0, or at the anchor).
     pub fn first_entry(&self) -> Entry {
         self.marks
             .front()
@@ -369,7 +391,7 @@ pub(super) fn own_entry(schedule: &Schedule, at: u64) -> Entry {
     Entry {
         from: at,
         programme: Arc::clone(&schedule.own),
-        offset: schedule.own.locate(at).start,
+        offset: schedule.own.locate(schedule.own_position(at)).start,
     }
 }
 

@@ -20,6 +20,8 @@
 //! they hold.
 //!
 //! - this module: [`Timeline`], its entries and the questions answered from them alone.
+//! - `anchor`: a programme laid from an anchor other than the epoch, and one timeline going on
+//!   as another from a tick ([`Timeline::splice`]), for edits that every replica times alike.
 //! - `bounds`: frame boundaries read from the files (segment starts, where a new file joins).
 //! - `segment`: the frames between two ticks, cut from the files ([`Segment`]).
 //! - `window`: a station's HLS [`SegmentWindow`]: boundaries kept, segments kept ready, and
@@ -29,10 +31,12 @@ use std::sync::Arc;
 
 use crate::library::{Programme, Spot, StationInfo};
 
+mod anchor;
 mod bounds;
 mod segment;
 mod window;
 
+pub use anchor::anchored_offset;
 pub use bounds::FrameSpan;
 pub use segment::Segment;
 pub use window::{Listing, Packed, SegmentWindow, Stretch};

@@ -12,7 +12,6 @@ use bytes::{Bytes, BytesMut};
 use super::Timeline;
 use crate::broadcast::TrackMeta;
 use crate::error::SourceError;
-use crate::library::StationSource;
 
 /// One segment's audio.
 #[derive(Debug, Clone)]
@@ -41,7 +40,7 @@ impl Timeline {
         while tick < end {
             let entry = self.at(tick);
             let stop = self.next_change(tick).map_or(end, |at| at.min(end));
-            let mut source = StationSource::open_at(&entry.programme, entry.position(tick));
+            let mut source = entry.open(tick);
             while tick < stop {
                 let chunk = match source
                     .next_chunk_within(Duration::from_secs(3600), stop - tick)
@@ -60,6 +59,11 @@ impl Timeline {
                 track.get_or_insert_with(|| Arc::clone(&chunk.track.meta));
                 data.extend_from_slice(&chunk.data);
                 frames += chunk.frames;
+                // A stretch entered inside a frame (a splice) starts with the next frame, at
+                // its own tick: a gap of less than a frame before it.
+                if tick == entry.from {
+                    tick = entry.tick_of(chunk.start).clamp(tick, stop);
+                }
                 tick += chunk.ticks;
             }
         }

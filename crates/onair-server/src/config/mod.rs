@@ -39,7 +39,7 @@ pub use relay::{RelayConfig, RelayTiming, RelayUrl};
 pub use schedule::{JinglesConfig, SlotConfig, StartName, Zone};
 pub use station::{CodecName, StationConfig};
 pub use tls::TlsConfig;
-pub use values::{Bounded, Cidr, Epoch, Secret, TrackOrder};
+pub use values::{Bounded, Cidr, Edits, Epoch, Secret, TrackOrder};
 
 /// Where the config is read from when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "config/config.toml";
@@ -67,6 +67,10 @@ pub struct Config {
     /// The passwords the config names, read when it was loaded.
     #[serde(skip)]
     pub secrets: Secrets,
+    /// The config file's modification time when it was read (the anchor of schedule edits
+    /// under `edits = "file_times"`); none without a file.
+    #[serde(skip)]
+    pub modified: Option<SystemTime>,
 }
 
 /// `[server]`
@@ -121,6 +125,8 @@ pub struct PacingConfig {
     pub client_timeout_s: Bounded<1, 3_600>,
     /// Tick 0 of every station's clock.
     pub epoch: Epoch,
+    /// How edits to a station's files and schedule are timed.
+    pub edits: Edits,
     /// The time zone of every station's slot times (IANA name).
     pub timezone: Zone,
 }
@@ -133,6 +139,7 @@ impl Default for PacingConfig {
             queue_ms: Bounded(10_000),
             client_timeout_s: Bounded(30),
             epoch: Epoch::default(),
+            edits: Edits::default(),
             timezone: Zone::default(),
         }
     }
@@ -167,6 +174,8 @@ pub struct StationPacing {
     pub client_timeout: Duration,
     /// Tick 0 of the station's clock.
     pub epoch: SystemTime,
+    /// How edits to its files and schedule are timed.
+    pub edits: Edits,
 }
 
 impl Config {
@@ -204,6 +213,7 @@ impl Config {
                     Some(_) => Duration::from_secs(self.relay.edge_delay_s.get()),
                     None => Duration::ZERO,
                 },
+            edits: s.edits.unwrap_or(p.edits),
         }
     }
 
@@ -324,7 +334,9 @@ impl Config {
             key: None,
             message: format!("cannot read the config file: {e}"),
         })?;
-        Config::parse(&text, path)
+        let mut config = Config::parse(&text, path)?;
+        config.modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        Ok(config)
     }
 }
 

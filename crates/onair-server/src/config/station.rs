@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::error::ConfigError;
 use super::relay::RelayUrl;
 use super::schedule::{JinglesConfig, SlotConfig, Zone};
-use super::values::{Bounded, Epoch, Secret, TrackOrder};
+use super::values::{Bounded, Edits, Epoch, Secret, TrackOrder};
 
 /// `[stations.<name>]`
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -23,6 +23,8 @@ pub struct StationConfig {
     pub client_timeout_s: Option<Bounded<1, 3_600>>,
     /// Overrides `[pacing] epoch`.
     pub epoch: Option<Epoch>,
+    /// Overrides `[pacing] edits`.
+    pub edits: Option<Edits>,
     /// Overrides `[pacing] timezone`: the zone of the station's slot times.
     pub timezone: Option<Zone>,
     /// The week grid: `[[stations.<name>.slots]]`.

@@ -174,3 +174,19 @@ pub enum TrackOrder {
     /// number (the same on every replica and after a restart).
     Shuffle,
 }
+
+/// `[pacing] edits`: how a change to a station's files or schedule is timed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Edits {
+    /// At the first track boundary (segment boundary for a station file) after it is seen:
+    /// no track is cut, but a replica restarted after the change lays the programme from the
+    /// epoch again and is elsewhere than replicas that lived through it.
+    #[default]
+    NextTrack,
+    /// At an instant every replica reads from its files: 10 s after the newest modification
+    /// time of the station's tracks (and of the config file, for a scheduled station), where
+    /// the programme starts from its first track. Replicas restarted after an edit agree with
+    /// the ones that lived through it; a track playing then is cut.
+    FileTimes,
+}

@@ -12,6 +12,8 @@
 //! - [`assembly`]: a station's programme put together from the probes and the format rule.
 //! - [`scheduled`]: a scheduled station's plan: its schedule from the config and the
 //!   programmes, laid on its timeline ahead of the clock.
+//! - [`anchored`]: edits timed by the files' modification times (`edits = "file_times"`), so
+//!   that a replica restarted after an edit agrees with those that lived through it.
 //! - [`silence`]: the silence a live-only station plays between shows.
 //! - [`listeners`]: who listens to a station's stream now (for Icecast's listclients).
 //! - [`live`]: a station's live side: the buffer a source feeds, and who is connected.
@@ -25,6 +27,7 @@
 //! - [`watcher`]: watches the stations folder and the config file, applying changes live.
 
 pub mod admission;
+pub mod anchored;
 pub mod assembly;
 pub mod audience;
 pub mod catalogue;

@@ -11,6 +11,8 @@
 //! A station file replaced by a new version switches at the next HLS segment boundary, joining
 //! the station clock where it is; a programme that changed (a track added, removed, replaced or
 //! renamed, another order) switches at the next track boundary, so that no track is ever cut.
+//! Under `edits = "file_times"` every change instead takes effect at the instant its files'
+//! modification times name, the same on every replica, restarted or not ([`super::anchored`]).
 //!
 //! The registry owns every pacer task (in one `TaskTracker`, under one `CancellationToken`), so
 //! shutting it down ends every station and, through the hubs, every listener's stream.
@@ -28,6 +30,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::anchored::programme_anchor;
 use super::assembly::{Assembler, Assembly};
 use super::catalogue::Catalogue;
 pub use super::desired::Desired;
@@ -37,7 +40,7 @@ use super::report::{log_station, report_damage, report_discovery, WarnOnce};
 use super::scheduled::Course;
 use super::station::Station;
 use super::tasks::{start_tasks, StationTask};
-use crate::config::Config;
+use crate::config::{Config, Edits};
 use crate::sync::{lock, read, write};
 
 /// One station's decisions: one at a time, and at most one more queued.
@@ -328,6 +331,9 @@ impl StationRegistry {
             return;
         };
         match station {
+            Some(station) if config.pacing_for(name).edits == Edits::FileTimes => {
+                station.re_lay(own, schedule, &config).await
+            }
             Some(station) if schedule.is_some() || station.schedule().is_some() => {
                 station.reschedule(own, schedule, &config).await
             }
@@ -382,8 +388,9 @@ impl StationRegistry {
         hub.notify_track_changes(Arc::clone(&self.track_changes));
         let stop = self.stop.child_token();
         let keep = Station::keep_ticks(config);
-        let (course, timelines) =
-            Course::new(programme, schedule, pacing.epoch, self.clock.now(), keep);
+        let anchor = programme_anchor(config, name, &programme);
+        let now = onair_core::tick_at(pacing.epoch, self.clock.now());
+        let (course, timelines) = Course::new(programme, schedule, anchor, now, keep);
         let station = Arc::new(Station::new(
             name,
             wanted.origin.clone(),

@@ -9,6 +9,7 @@ use onair_core::schedule::{Grid, JingleEvery, Jingles, Planner, Schedule, SlotPl
 use onair_core::{ticks_of, Programme, StationInfo, Timeline};
 use tokio::sync::watch;
 
+use super::anchored::anchor_of;
 use super::discovery::Role;
 use crate::config::Config;
 use crate::sync::lock;
@@ -38,6 +39,10 @@ pub fn schedule_for(
     epoch: SystemTime,
 ) -> Schedule {
     let station = config.stations.get(name).cloned().unwrap_or_default();
+    let programmes = std::iter::once(&own)
+        .chain(extras.iter().filter_map(|(_, p)| p.as_ref()))
+        .map(|p| &**p);
+    let anchor = anchor_of(&config.pacing_for(name), programmes, config.modified);
     let zone = Grid::zone_or_utc(config.timezone_for(name));
     let extra = |role: Role| {
         extras
@@ -75,6 +80,7 @@ pub fn schedule_for(
         slots,
         jingles,
         epoch,
+        anchor,
     }
 }
 
@@ -88,6 +94,7 @@ pub fn same_schedule(a: &Schedule, b: &Schedule) -> bool {
     Arc::ptr_eq(&a.own, &b.own)
         && a.grid == b.grid
         && a.epoch == b.epoch
+        && a.anchor == b.anchor
         && a.slots.len() == b.slots.len()
         && a.slots.iter().zip(&b.slots).all(|(x, y)| {
             x.name == y.name
@@ -111,29 +118,51 @@ pub struct Course {
     pub timeline: watch::Sender<Arc<Timeline>>,
     /// The plan, if any.
     pub plan: StationPlan,
+    /// The tick the programme or plan is laid from (see [`anchor_of`]).
+    pub anchor: u64,
 }
 
 impl Course {
-    /// What a new station plays: `programme` alone, or `schedule`'s plan laid from the epoch
-    /// (wall time `now`) to a little ahead, `keep` ticks of the past on it; and the receiver
-    /// its pacer reads the timeline from.
+    /// What a new station plays: `programme` alone with a round starting at `anchor` (0: the
+    /// epoch), or `schedule`'s plan laid from its anchor up to a little ahead of tick `now`,
+    /// `keep` ticks of the past on it; and the receiver its pacer reads the timeline from.
     pub fn new(
         programme: Arc<Programme>,
         schedule: Option<Schedule>,
-        epoch: SystemTime,
-        now: SystemTime,
+        anchor: u64,
+        now: u64,
         keep: u64,
     ) -> (Course, watch::Receiver<Arc<Timeline>>) {
-        let (plan, timeline) = match schedule {
+        let (plan, timeline, anchor) = match schedule {
             Some(schedule) => {
-                let now = onair_core::tick_at(epoch, now);
-                StationPlan::start(schedule, now.saturating_sub(keep), now + ticks_of(HORIZON))
+                let anchor = schedule.anchor;
+                let (planner, timeline) = lay(schedule, now, keep);
+                (StationPlan::with(Some(planner)), timeline, anchor)
             }
-            None => (StationPlan::default(), Timeline::new(programme)),
+            None => (
+                StationPlan::default(),
+                Timeline::anchored(programme, anchor),
+                anchor,
+            ),
         };
         let (timeline, timelines) = watch::channel(Arc::new(timeline));
-        (Course { timeline, plan }, timelines)
+        (
+            Course {
+                timeline,
+                plan,
+                anchor,
+            },
+            timelines,
+        )
     }
+}
+
+/// `schedule`'s plan from its anchor, and its timeline from `keep` ticks before tick `now` to
+/// [`HORIZON`] after it.
+pub fn lay(schedule: Schedule, now: u64, keep: u64) -> (Planner, Timeline) {
+    let mut planner = Planner::new(Arc::new(schedule));
+    let timeline = planner.timeline(now.saturating_sub(keep), now + ticks_of(HORIZON));
+    (planner, timeline)
 }
 
 /// A station's planner, if it plays a schedule.
@@ -143,16 +172,16 @@ pub struct StationPlan {
 }
 
 impl StationPlan {
-    /// The plan of `schedule`, and its timeline from tick `from` to `until`.
-    pub fn start(schedule: Schedule, from: u64, until: u64) -> (StationPlan, Timeline) {
-        let mut planner = Planner::new(Arc::new(schedule));
-        let timeline = planner.timeline(from, until);
-        (
-            StationPlan {
-                planner: Mutex::new(Some(planner)),
-            },
-            timeline,
-        )
+    /// A station's plan: `planner`'s, or none.
+    pub fn with(planner: Option<Planner>) -> StationPlan {
+        StationPlan {
+            planner: Mutex::new(planner),
+        }
+    }
+
+    /// Plans with `planner` from now on (none: the station plays its programme alone).
+    pub fn replace(&self, planner: Option<Planner>) {
+        *lock(&self.planner) = planner;
     }
 
     /// The schedule played, if any.

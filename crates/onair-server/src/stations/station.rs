@@ -1,6 +1,7 @@
 //! One station on air: its hub, its timeline, its HLS window and audience, what players are
 //! told about it, and how it switches to new audio.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -79,6 +80,8 @@ pub struct Station {
     settings: RwLock<Settings>,
     /// Its schedule's planner, if it plays one.
     plan: StationPlan,
+    /// The tick its programme is laid from (0: the epoch; see [`super::anchored`]).
+    anchor: AtomicU64,
     /// When the station went on air.
     pub started_at: SystemTime,
     stop: CancellationToken,
@@ -91,7 +94,11 @@ impl Station {
         name: &str,
         origin: Origin,
         hub: Arc<Hub>,
-        Course { timeline, plan }: Course,
+        Course {
+            timeline,
+            plan,
+            anchor,
+        }: Course,
         clock: Arc<dyn WallClock>,
         config: &Config,
         stop: CancellationToken,
@@ -129,6 +136,7 @@ impl Station {
                 max_listeners: None,
             }),
             plan,
+            anchor: AtomicU64::new(anchor),
             stop,
         };
         station.configure(config);
@@ -212,9 +220,8 @@ impl Station {
             return;
         };
         let now = self.tick_now();
-        let settle = SWITCH_SETTLE.max(self.hub.tuning().chunk + Duration::from_secs(1));
         let timeline = self.timeline();
-        let at = timeline.next_track_boundary(now + ticks_of(settle));
+        let at = timeline.next_track_boundary(self.earliest_switch(now));
         let ended = timeline.track_at(at.saturating_sub(1));
         let until = now + ticks_of(HORIZON);
         if self.plan.change(
@@ -231,6 +238,37 @@ impl Station {
             );
             log_station(&self.name, &own, &what);
         }
+    }
+
+    /// The earliest tick a change seen at tick `now` may take effect: [`SWITCH_SETTLE`] later,
+    /// or a chunk and a second for long chunks (the pacer reads a chunk ahead).
+    pub(super) fn earliest_switch(&self, now: u64) -> u64 {
+        now + ticks_of(SWITCH_SETTLE.max(self.hub.tuning().chunk + Duration::from_secs(1)))
+    }
+
+    /// The tick its programme is laid from (0: the epoch; see [`super::anchored`]).
+    pub(super) fn anchor(&self) -> u64 {
+        self.anchor.load(Ordering::Acquire)
+    }
+
+    /// Goes on from tick `at` as `laid` plays (laid from `anchor`, by `planner` for a
+    /// scheduled station), forgetting what is older than `forget`.
+    pub(super) fn splice(
+        &self,
+        at: u64,
+        laid: &Timeline,
+        planner: Option<onair_core::Planner>,
+        anchor: u64,
+        forget: u64,
+    ) {
+        self.timeline.send_modify(|timeline| {
+            let timeline = Arc::make_mut(timeline);
+            timeline.splice(at, laid);
+            timeline.forget_before(forget);
+        });
+        self.window.forget_before(forget);
+        self.plan.replace(planner);
+        self.anchor.store(anchor, Ordering::Release);
     }
 
     /// What the station's file holds (a programme's first track).
@@ -366,10 +404,9 @@ impl Station {
         config: &Config,
     ) -> Result<(Duration, Arc<StationInfo>), SourceError> {
         let now = self.tick_now();
-        let settle = SWITCH_SETTLE.max(self.hub.tuning().chunk + Duration::from_secs(1));
         let segment = ticks_of(Duration::from_millis(config.hls.segment_ms.get()));
         let timeline = self.timeline();
-        let earliest = now + ticks_of(settle);
+        let earliest = self.earliest_switch(now);
         let switch = match self.origin.switch_at() {
             SwitchAt::TrackBoundary => timeline.track_switch(earliest, &programme),
             SwitchAt::SegmentBoundary => {
