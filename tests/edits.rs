@@ -127,34 +127,30 @@ async fn agree(living: &TestServer, restarted: &TestServer, station: &str, from:
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replica_restarted_after_a_programme_edit_plays_what_the_living_one_plays() {
-    // Deployed an hour ago, to every replica alike.
-    let deployed_at = SystemTime::now() - 3600 * SECOND;
+/// A replica of the three-track programme `mix`, deployed an hour ago (the files' times), with
+/// the config file of that time too when `config_modified` is given.
+async fn living(config_modified: Option<SystemTime>) -> TestServer {
     let files: Vec<_> = programme_files("mix", &TRACKS)
         .into_iter()
-        .map(|(name, bytes)| (name, bytes, deployed_at))
+        .map(|(name, bytes)| (name, bytes, an_hour_ago()))
         .collect();
-    let living = TestServer::start_dated(
-        &files,
-        EDITS,
-        None,
-        TestClock::starting_at(SystemTime::now()),
-    )
-    .await;
-    // The edit: a track added, as written 5 s ago (renamed in, as deploy tools do). Its time is
-    // the anchor's: 10 s after it, 5 s from now.
-    let edited = living.clock.now() - 5 * SECOND;
-    let incoming = living.stations().join(".incoming.mp3");
-    std::fs::write(
-        &incoming,
-        std::fs::read(fixture("programme").join("04 Four.mp3")).expect("fixture"),
-    )
-    .expect("write");
-    set_modified(&incoming, edited);
-    std::fs::rename(&incoming, living.stations().join("mix/00 Added.mp3")).expect("rename in");
-    let anchor = edited + 10 * SECOND;
-    let mix = living.registry.get("mix").expect("on air");
+    let clock = TestClock::starting_at(SystemTime::now());
+    TestServer::start_dated(&files, EDITS, config_modified, clock).await
+}
+
+fn an_hour_ago() -> SystemTime {
+    SystemTime::now() - 3600 * SECOND
+}
+
+/// Adds `00 Added.mp3` (the fourth fixture) to `mix`, with modification time `modified`,
+/// renamed in as deploy tools do; returns once the replica has seen it.
+async fn add_track(server: &TestServer, modified: SystemTime) {
+    let incoming = server.stations().join(".incoming.mp3");
+    let four = std::fs::read(fixture("programme").join("04 Four.mp3")).expect("fixture");
+    std::fs::write(&incoming, four).expect("write");
+    set_modified(&incoming, modified);
+    std::fs::rename(&incoming, server.stations().join("mix/00 Added.mp3")).expect("rename in");
+    let mix = server.registry.get("mix").expect("on air");
     onair_tests::eventually("the edit is seen", 5 * SECOND, || {
         mix.programme()
             .tracks()
@@ -162,25 +158,43 @@ async fn a_replica_restarted_after_a_programme_edit_plays_what_the_living_one_pl
             .any(|t| t.path.ends_with("00 Added.mp3"))
     })
     .await;
-    assert!(living.clock.now() < anchor, "seen before its anchor");
-    // Past the anchor (the clock stepped instead of waited for): the new programme from its
-    // first track, started at the anchor itself.
-    let past = anchor
-        .duration_since(living.clock.now())
-        .unwrap_or_default()
-        + SECOND / 2;
-    living.clock.advance(past);
-    let (now, _) = playing(&living, "mix").await;
+}
+
+/// Steps `server`'s clock to half a second past `anchor`, and says what plays then: a track
+/// that started at the anchor itself.
+async fn just_after(
+    server: &TestServer,
+    anchor: SystemTime,
+) -> (serde_json::Value, serde_json::Value) {
+    assert!(server.clock.now() < anchor, "seen before its anchor");
+    let wait = anchor
+        .duration_since(server.clock.now())
+        .unwrap_or_default();
+    server.clock.advance(wait + SECOND / 2);
+    let (now, next) = playing(server, "mix").await;
     let started =
         humantime::parse_rfc3339(now["started_at"].as_str().expect("started_at")).expect("time");
     let off = started
         .duration_since(anchor)
-        .or_else(|e| Ok::<_, ()>(e.duration()))
-        .expect("off");
+        .unwrap_or_else(|e| e.duration());
     assert!(
         off < Duration::from_millis(2),
         "the first track starts at the anchor: {off:?} off"
     );
+    (now, next)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_restarted_after_a_programme_edit_plays_what_the_living_one_plays() {
+    let living = living(None).await;
+    // The edit: a track added, as written 5 s ago. Its time is the anchor's: 10 s after it, 5 s
+    // from now.
+    let edited = living.clock.now() - 5 * SECOND;
+    add_track(&living, edited).await;
+    let anchor = edited + 10 * SECOND;
+    // Past the anchor (the clock stepped instead of waited for): the new programme from its
+    // first track, started at the anchor itself.
+    let (now, _) = just_after(&living, anchor).await;
     assert_eq!(
         now["title"], "Test Trio - Four",
         "the added track, first in name order"
@@ -194,32 +208,9 @@ async fn a_replica_restarted_after_a_programme_edit_plays_what_the_living_one_pl
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_seen_after_its_anchor_joins_where_a_restarted_replica_plays() {
-    let deployed_at = SystemTime::now() - 3600 * SECOND;
-    let files: Vec<_> = programme_files("mix", &TRACKS)
-        .into_iter()
-        .map(|(name, bytes)| (name, bytes, deployed_at))
-        .collect();
-    let living = TestServer::start_dated(
-        &files,
-        EDITS,
-        None,
-        TestClock::starting_at(SystemTime::now()),
-    )
-    .await;
+    let living = living(None).await;
     // A track copied in with the time it had elsewhere, a minute ago: its anchor has passed.
-    let incoming = living.stations().join(".incoming.mp3");
-    let four = std::fs::read(fixture("programme").join("04 Four.mp3")).expect("fixture");
-    std::fs::write(&incoming, four).expect("write");
-    set_modified(&incoming, SystemTime::now() - 60 * SECOND);
-    std::fs::rename(&incoming, living.stations().join("mix/00 Added.mp3")).expect("rename in");
-    let mix = living.registry.get("mix").expect("on air");
-    onair_tests::eventually("the edit is seen", 5 * SECOND, || {
-        mix.programme()
-            .tracks()
-            .iter()
-            .any(|t| t.path.ends_with("00 Added.mp3"))
-    })
-    .await;
+    add_track(&living, SystemTime::now() - 60 * SECOND).await;
     // It takes effect after the settle time, mid-track, where every replica plays it.
     let switched = living.clock.now() + 3 * SECOND;
     living.clock.advance(8 * SECOND);
@@ -229,24 +220,13 @@ async fn an_edit_seen_after_its_anchor_joins_where_a_restarted_replica_plays() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_restarted_after_a_schedule_edit_plays_what_the_living_one_plays() {
-    let deployed_at = SystemTime::now() - 3600 * SECOND;
-    let files: Vec<_> = programme_files("mix", &TRACKS)
-        .into_iter()
-        .map(|(name, bytes)| (name, bytes, deployed_at))
-        .collect();
     // Jingles kept beside the stations folder, deployed with it.
     let media = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir(media.path().join("ids")).expect("ids");
     let id = media.path().join("ids/id.mp3");
     std::fs::copy(fixture("programme").join("04 Four.mp3"), &id).expect("copy");
-    set_modified(&id, deployed_at);
-    let living = TestServer::start_dated(
-        &files,
-        EDITS,
-        Some(deployed_at),
-        TestClock::starting_at(SystemTime::now()),
-    )
-    .await;
+    set_modified(&id, an_hour_ago());
+    let living = living(Some(an_hour_ago())).await;
     // The edit: a jingle after every 2 tracks, saved 5 s ago by a deploy that keeps times.
     let edited = living.clock.now() - 5 * SECOND;
     let scheduled = format!(
@@ -262,25 +242,9 @@ async fn a_replica_restarted_after_a_schedule_edit_plays_what_the_living_one_pla
     )
     .await;
     let anchor = edited + 10 * SECOND;
-    assert!(living.clock.now() < anchor, "seen before its anchor");
     // From the anchor: the programme from its first track, a jingle after two tracks.
-    let past = anchor
-        .duration_since(living.clock.now())
-        .unwrap_or_default()
-        + SECOND / 2;
-    living.clock.advance(past);
-    let (now, next) = playing(&living, "mix").await;
+    let (now, next) = just_after(&living, anchor).await;
     assert_eq!(now["title"], "Test Trio - One");
-    let started =
-        humantime::parse_rfc3339(now["started_at"].as_str().expect("started_at")).expect("time");
-    let off = started
-        .duration_since(anchor)
-        .or_else(|e| Ok::<_, ()>(e.duration()))
-        .expect("off");
-    assert!(
-        off < Duration::from_millis(2),
-        "the first track starts at the anchor: {off:?} off"
-    );
     assert_eq!(next["title"], "Café Noir");
     living.clock.advance(5 * SECOND);
     let replica = restarted(&living, &scheduled).await;

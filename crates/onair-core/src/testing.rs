@@ -153,6 +153,14 @@ pub fn track(name: &str, ticks: u64) -> std::sync::Arc<crate::library::probe::St
     })
 }
 
+/// A programme of `tracks` (name, ticks) in name order, without audio behind them.
+pub fn programme_of(tracks: &[(&str, u64)]) -> std::sync::Arc<crate::library::Programme> {
+    let tracks = tracks.iter().map(|&(n, ticks)| track(n, ticks)).collect();
+    std::sync::Arc::new(
+        crate::library::Programme::new(tracks, crate::library::Order::Name).expect("tracks"),
+    )
+}
+
 /// An ID3v2.`version` (3 or 4) tag of text and other `frames` (id, body), padded with ten
 /// zeros; its header says its size, or (`sized` false) none, as a muxer writing to a stream it
 /// cannot seek back in leaves it.

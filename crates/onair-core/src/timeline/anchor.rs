@@ -96,13 +96,7 @@ impl Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::library::Order;
-    use crate::testing::track;
-
-    fn programme(names: &[(&str, u64)]) -> Arc<Programme> {
-        let tracks = names.iter().map(|&(n, ticks)| track(n, ticks)).collect();
-        Arc::new(Programme::new(tracks, Order::Name).expect("tracks"))
-    }
+    use crate::testing::programme_of as programme;
 
     #[test]
     fn an_anchored_programme_starts_a_round_at_its_anchor() {

@@ -294,13 +294,7 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::library::Order;
-    use crate::testing::track;
-
-    fn programme(names: &[(&str, u64)]) -> Arc<Programme> {
-        let tracks = names.iter().map(|&(n, ticks)| track(n, ticks)).collect();
-        Arc::new(Programme::new(tracks, Order::Name).expect("tracks"))
-    }
+    use crate::testing::programme_of as programme;
 
     #[test]
     fn what_plays_now_and_next_and_where_tracks_change() {
