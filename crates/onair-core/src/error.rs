@@ -41,7 +41,7 @@ pub enum SourceError {
     #[error(
         "{}: not {} stream (at byte {offset}): {reason}",
         printable(path),
-        match codec { Codec::Adts => "an ADTS AAC", Codec::Mpeg => "an MPEG audio (MP3)" }
+        codec.spec().a_file
     )]
     NotAudio {
         /// The station file.

@@ -57,8 +57,9 @@ pub use feed::live::{
 };
 pub use feed::{Feed, FeedChunk, LiveFeed, Pacer, Run, TimelineFeed, REPLACEMENT_WAIT};
 pub use format::{
-    audio_range, clean_text, silent_frame, startable, AdtsHeader, AudioRange, Codec, Damage,
-    Format, FrameHeader, HeaderError, Kind, MpegHeader, MpegVersion, TrackTags,
+    audio_range, clean_text, silent_frame, startable, AdtsHeader, AudioRange, Codec, CodecSpec,
+    Damage, Format, FrameHeader, Framing, HeaderError, HlsPacking, Kind, MpegHeader, MpegVersion,
+    TrackTags, CODECS,
 };
 pub use library::{probe, probe_until, Order, Programme, SeekIndex, SeekPoint, Spot, StationInfo};
 pub use schedule::{Planner, Schedule};

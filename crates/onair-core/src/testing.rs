@@ -88,9 +88,9 @@ pub fn deframe_as(
     bytes: &[u8],
     block: usize,
 ) -> Vec<bytes::Bytes> {
-    use crate::format::deframer::{Deframer, Next};
+    use crate::format::framing::Next;
     let block = block.max(1);
-    let mut deframer = Deframer::new(codec, 0);
+    let mut deframer = codec.framing(0);
     let (mut fed, mut frames, mut steps) = (0, Vec::new(), 0usize);
     loop {
         steps += 1;

@@ -1,64 +1,20 @@
 //! What ADTS and MPEG audio frames have in common, and the scanner that finds them.
 //!
 //! A station file is either ADTS (AAC, `.aac`) or MPEG audio (MP3, `.mp3`): its [`Codec`] comes
-//! from its name and is never guessed from its bytes, so that a mislabelled file is refused
+//! from its name (through the [codec table](crate::format::codec)) and is never guessed from its
+//! bytes, so that a mislabelled file is refused
 //! with a reason instead of played as something else. Both formats are runs of self-delimiting
 //! frames behind a sync word that also occurs by chance inside audio data, so the [`scan`]
 //! accepts a frame only when the next header of the same stream follows exactly at its length
 //! (or the frame ends exactly where the stream ends), and otherwise resynchronises byte by byte.
 
 use std::fmt;
-use std::path::Path;
 
 use crate::format::adts::{AdtsHeader, HeaderError};
+pub use crate::format::codec::Codec;
 use crate::format::mpeg::{MpegHeader, MpegHeaderError};
 
-/// The two frame formats a station can play.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Codec {
-    /// AAC in ADTS frames (`.aac`).
-    Adts,
-    /// MPEG audio: MP3 (Layer III), MP2 and MP1 (`.mp3`).
-    Mpeg,
-}
-
 impl Codec {
-    /// The codec a station file's extension names (`.aac`, `.mp3`, any case).
-    pub fn of_path(path: &Path) -> Option<Codec> {
-        let extension = path.extension()?.to_str()?;
-        if extension.eq_ignore_ascii_case("aac") {
-            Some(Codec::Adts)
-        } else if extension.eq_ignore_ascii_case("mp3") {
-            Some(Codec::Mpeg)
-        } else {
-            None
-        }
-    }
-
-    /// The HTTP content type of a stream of these frames.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Codec::Adts => "audio/aac",
-            Codec::Mpeg => "audio/mpeg",
-        }
-    }
-
-    /// The file extension of HLS packed-audio segments of these frames.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Codec::Adts => "aac",
-            Codec::Mpeg => "mp3",
-        }
-    }
-
-    /// What the format is called in messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Codec::Adts => "ADTS AAC",
-            Codec::Mpeg => "MPEG audio",
-        }
-    }
-
     /// Bytes needed to read a header's fields.
     fn min_header_len(self) -> usize {
         match self {

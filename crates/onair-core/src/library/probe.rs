@@ -15,10 +15,9 @@ use std::time::Duration;
 use super::file::{read_at, RangeReader, TrackFile};
 use crate::broadcast::TrackMeta;
 use crate::clock::samples_to_duration;
-use crate::clock::ticks_per_sample;
 use crate::error::SourceError;
-use crate::format::deframer::{Damage, Deframer, Next};
 use crate::format::frame::{Codec, FirstFrame, FrameHeader};
+use crate::format::framing::{Damage, Next};
 use crate::format::tags::{self, audio_range, AudioRange};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -165,7 +164,7 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
     let tags = tags::track_tags(&mut file, len).map_err(|e| SourceError::io(path, 0, e))?;
     let track_file = TrackFile::of(path, &file).map_err(|e| SourceError::io(path, 0, e))?;
     let mut reader = RangeReader::open(file, path, range);
-    let mut deframer = Deframer::new(codec, range.start);
+    let mut deframer = codec.framing(range.start);
     let mut first: Option<FrameHeader> = None;
     let (mut frames, mut audio_bytes, mut samples, mut mixed) = (0u64, 0u64, 0u64, false);
     let (mut ticks, mut index) = (0u64, SeekIndex::default());
@@ -203,7 +202,7 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
                         byte: position,
                     });
                 }
-                ticks += u64::from(header.samples()) * ticks_per_sample(header.sample_rate());
+                ticks += header.ticks();
                 frames += 1;
                 samples += u64::from(header.samples());
                 audio_bytes += header.frame_length() as u64;
@@ -301,10 +300,7 @@ pub fn file_stem(path: &Path) -> String {
 
 /// What frames of `codec` are called in messages.
 fn frame_word(codec: Codec) -> &'static str {
-    match codec {
-        Codec::Adts => "ADTS",
-        Codec::Mpeg => "MPEG audio",
-    }
+    codec.spec().frame_word
 }
 
 /// A hint at what a file that is not `codec` is, from its first bytes and those where its audio
@@ -339,17 +335,19 @@ fn sniff(path: &Path, codec: Codec, audio_start: u64) -> String {
             Err(crate::format::mpeg::MpegHeaderError::FreeFormat)
         )
     });
+    let other = Codec::all()
+        .filter(|&other| other != codec)
+        .find(|&other| first_sync(other).is_some());
+    let named;
     let what = if head.len() >= 8 && &head[4..8] == b"ftyp" {
-        match codec {
-            Codec::Adts => "an MP4/M4A container; extract the AAC with `ffmpeg -i in.m4a -c:a copy -f adts out.aac`",
-            Codec::Mpeg => "an MP4/M4A container; convert it with `ffmpeg -i in.m4a -c:a libmp3lame -b:a 192k out.mp3`",
-        }
+        named = format!("an MP4/M4A container; {}", codec.spec().from_mp4);
+        named.as_str()
     } else if codec == Codec::Mpeg && free_format {
         return "; it is free-format MPEG audio (bitrate index 0), whose headers give no frame length; re-encode it: `ffmpeg -i in.mp3 -c:a libmp3lame -b:a 192k out.mp3`".to_string();
-    } else if codec == Codec::Adts && first_sync(Codec::Mpeg).is_some() {
-        "MPEG audio (MP3); name it `.mp3`"
-    } else if codec == Codec::Mpeg && first_sync(Codec::Adts).is_some() {
-        "ADTS AAC; name it `.aac`"
+    } else if let Some(other) = other {
+        let spec = other.spec();
+        named = format!("{}; name it `.{}`", spec.described, spec.extensions[0]);
+        named.as_str()
     } else if head.starts_with(b"OggS") {
         "an Ogg file"
     } else if head.starts_with(b"RIFF") {

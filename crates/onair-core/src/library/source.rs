@@ -18,9 +18,8 @@ use bytes::Bytes;
 
 use super::file::RangeReader;
 use crate::clock::duration_to_samples;
-use crate::clock::ticks_per_sample;
 use crate::error::SourceError;
-use crate::format::deframer::{Deframer, Next};
+use crate::format::framing::{Framing, Next};
 use crate::library::probe::{SeekPoint, StationInfo};
 use crate::library::programme::{Programme, Spot};
 
@@ -54,7 +53,7 @@ pub struct StationSource {
     spot: Spot,
     /// Its file. `None` only while a read is in flight on the blocking pool.
     reader: Option<RangeReader>,
-    deframer: Deframer,
+    deframer: Box<dyn Framing>,
     /// A frame of this track has been seen (played or passed over).
     seen_frame: bool,
     /// The next chunk starts a new round.
@@ -91,7 +90,7 @@ impl StationSource {
         });
         let reader = RangeReader::starting_at(&track.file, track.range, point.byte);
         StationSource {
-            deframer: Deframer::new(track.codec(), point.byte),
+            deframer: track.codec().framing(point.byte),
             reader: Some(reader),
             tick: spot.start + point.tick,
             spot,
@@ -158,7 +157,7 @@ impl StationSource {
                 Next::Frame(header) => {
                     self.seen_frame = true;
                     let rate = header.sample_rate();
-                    let frame_ticks = u64::from(header.samples()) * ticks_per_sample(rate);
+                    let frame_ticks = header.ticks();
                     if self.tick + frame_ticks <= self.skip_until
                         || (self.from_boundary && self.tick < self.skip_until)
                     {
@@ -261,7 +260,7 @@ impl StationSource {
             track.range,
             track.range.start,
         ));
-        self.deframer = Deframer::new(track.codec(), track.range.start);
+        self.deframer = track.codec().framing(track.range.start);
         // A track that played short (its file shrank) leaves a gap on the clock, never a
         // shift: the next track starts where the programme says.
         self.tick = next.start;

@@ -14,7 +14,6 @@ use bytes::{Bytes, BytesMut};
 
 use super::{Segment, Timeline};
 use crate::broadcast::TrackMeta;
-use crate::clock::ticks_per_sample;
 use crate::error::SourceError;
 use crate::format::Codec;
 
@@ -59,7 +58,7 @@ impl Stretch {
                 break;
             }
             out.push((tick, at));
-            tick += u64::from(header.samples()) * ticks_per_sample(header.sample_rate());
+            tick += header.ticks();
             at += len;
         }
         out.push((tick, at));

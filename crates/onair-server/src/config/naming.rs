@@ -66,10 +66,13 @@ pub fn is_non_utf8_station_file(path: &Path) -> bool {
         return false;
     }
     let bytes = name.as_encoded_bytes();
+    let extension = bytes
+        .iter()
+        .rposition(|&b| b == b'.')
+        .filter(|&dot| dot > 0)
+        .and_then(|dot| std::str::from_utf8(&bytes[dot + 1..]).ok());
     !bytes.starts_with(b".")
-        && bytes.len() > 4
-        && (bytes[bytes.len() - 4..].eq_ignore_ascii_case(b".aac")
-            || bytes[bytes.len() - 4..].eq_ignore_ascii_case(b".mp3"))
+        && extension.is_some_and(|e| onair_core::Codec::of_extension(e).is_some())
 }
 
 /// The station name of a station file, from its stem.

@@ -75,14 +75,26 @@ pub struct StationConfig {
     pub source_password_env: Option<String>,
 }
 
-/// `[stations.<name>] codec`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CodecName {
-    /// AAC (ADTS `.aac` files).
-    Aac,
-    /// MPEG audio (`.mp3` files: MP3, or MP2).
-    Mp3,
+/// `[stations.<name>] codec`: a codec by the name the codec table gives it (`"aac"`, `"mp3"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodecName(pub onair_core::Codec);
+
+impl<'de> Deserialize<'de> for CodecName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        onair_core::Codec::of_config_name(&name)
+            .map(CodecName)
+            .ok_or_else(|| {
+                let known: Vec<String> = onair_core::CODECS
+                    .iter()
+                    .map(|c| format!("`{}`", c.config_name))
+                    .collect();
+                serde::de::Error::custom(format!(
+                    "unknown codec `{name}`, expected one of {}",
+                    known.join(", ")
+                ))
+            })
+    }
 }
 
 impl StationConfig {
@@ -106,11 +118,7 @@ impl StationConfig {
     /// Whether a track of `format` has what this station's config names (everything, when it
     /// names nothing).
     pub fn admits(&self, format: &onair_core::Format) -> bool {
-        let codec = match format.kind {
-            onair_core::Kind::Aac { .. } => CodecName::Aac,
-            onair_core::Kind::Mpeg { .. } => CodecName::Mp3,
-        };
-        self.codec.is_none_or(|c| c == codec)
+        self.codec.is_none_or(|c| c.0 == format.kind.codec())
             && self
                 .sample_rate
                 .is_none_or(|r| r.get() == u64::from(format.sample_rate))
@@ -123,10 +131,7 @@ impl StationConfig {
     pub fn format_named(&self) -> Option<String> {
         let mut words = Vec::new();
         if let Some(codec) = self.codec {
-            words.push(match codec {
-                CodecName::Aac => "AAC".to_string(),
-                CodecName::Mp3 => "MP3".to_string(),
-            });
+            words.push(codec.0.spec().short_name.to_string());
         }
         if let Some(rate) = self.sample_rate {
             words.push(format!("{} Hz", rate.get()));

@@ -81,7 +81,7 @@ pub async fn respond(
         HlsRequest::Segment(k, extension) => {
             audience.segment_requests.fetch_add(1, Ordering::Relaxed);
             // Only the name the playlist gives: the station's codec's extension.
-            if extension != station.programme().first().codec().extension() {
+            if extension != station.programme().first().codec().segment_extension() {
                 return uncached_text(
                     StatusCode::NOT_FOUND,
                     "no such segment: the station's segments have another extension\n",

@@ -32,7 +32,7 @@ pub fn media_playlist(
         timeline.discontinuities_before(first_start)
             + station.window.format_changes_before(first_start)
     );
-    let extension = station.programme().first().codec().extension();
+    let extension = station.programme().first().codec().segment_extension();
     for (i, pair) in window.starts.windows(2).enumerate() {
         let k = window.first + i as u64;
         let (start, end) = (pair[0], pair[1]);

@@ -1,5 +1,7 @@
 //! Where a request goes: decided once, from its path, for the direct stream path and hyper alike.
 
+use onair_core::Codec;
+
 /// What an HLS request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HlsRequest {
@@ -7,7 +9,7 @@ pub enum HlsRequest {
     Playlist,
     /// The multivariant playlist.
     Main,
-    /// Segment `k`, named with this extension (`aac` or `mp3`).
+    /// Segment `k`, named with this extension (a codec's: `aac`, `mp3`).
     Segment(u64, &'static str),
 }
 
@@ -103,7 +105,9 @@ impl<'a> Route<'a> {
                     Some((name, "m3u8")) => Route::Hls(name, HlsRequest::Playlist),
                     Some((name, "m3u")) => Route::Playlist(name, PlaylistKind::M3u),
                     Some((name, "pls")) => Route::Playlist(name, PlaylistKind::Pls),
-                    Some((name, "aac" | "mp3")) => Route::Stream(name),
+                    Some((name, suffix)) if Codec::of_stream_extension(suffix).is_some() => {
+                        Route::Stream(name)
+                    }
                     _ => Route::Stream(name),
                 }
             }
@@ -111,15 +115,13 @@ impl<'a> Route<'a> {
     }
 }
 
-/// Segment `k` from `<k>.aac` or `<k>.mp3`, where `<k>` is written the one way onair writes it
-/// (decimal digits, no sign, no leading zero): every other spelling of a segment is not one, so
-/// a client cannot make a cache miss of one segment under many names.
+/// Segment `k` from `<k>.<extension>` (a codec's segment extension: `aac`, `mp3`), where `<k>`
+/// is written the one way onair writes it (decimal digits, no sign, no leading zero): every
+/// other spelling of a segment is not one, so a client cannot make a cache miss of one segment
+/// under many names.
 fn segment_name(file: &str) -> Option<(u64, &'static str)> {
-    let (digits, extension) = if let Some(digits) = file.strip_suffix(".aac") {
-        (digits, "aac")
-    } else {
-        (file.strip_suffix(".mp3")?, "mp3")
-    };
+    let (digits, extension) = file.rsplit_once('.')?;
+    let extension = Codec::of_segment_extension(extension)?.segment_extension();
     let canonical = !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit())
         && (digits == "0" || !digits.starts_with('0'));

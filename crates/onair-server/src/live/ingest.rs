@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
-use onair_core::{Codec, LiveSession, Rank};
+use onair_core::{LiveSession, Rank};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{timeout, Instant};
 
@@ -283,7 +283,7 @@ fn admit(
     }
     let codec = station.info().codec();
     if let Some(content_type) = header(request.headers(), "content-type") {
-        if !content_type_fits(&content_type, codec) {
+        if !codec.accepts(&content_type) {
             return Err(Refusal::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 format!(
@@ -327,23 +327,6 @@ fn outside_live_slots(station: &Station) -> Option<Refusal> {
         format!("Live sources are taken only during this station's live slots{next}"),
         SourceResult::OutsideSlot,
     ))
-}
-
-/// Whether a source announcing `content_type` may feed a station of `codec`. `audio/mpeg` is
-/// let through to an AAC station: ffmpeg announces it whatever it sends, and the frames decide.
-pub(crate) fn content_type_fits(content_type: &str, codec: Codec) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
-        "audio/aac" | "audio/aacp" | "audio/x-aac" | "audio/x-aacp" => codec == Codec::Adts,
-        "audio/mpeg" | "audio/mp3" | "audio/mpeg3" | "audio/x-mpeg" => true,
-        // Other types name other codecs (Ogg, Opus, FLAC, WebM...).
-        _ => false,
-    }
 }
 
 /// Answers `refusal` the way Icecast does, then lets the client read it before the close.
@@ -411,21 +394,5 @@ pub(crate) fn ice_fields(headers: &HeaderMap) -> IceFields {
         url: field("url"),
         public: field("public").map(|v| v == "1" || v.eq_ignore_ascii_case("true")),
         audio_info: field("audio-info"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_types_of_the_station_codec_or_ffmpegs_default() {
-        assert!(content_type_fits("audio/aac", Codec::Adts));
-        assert!(content_type_fits("audio/aacp", Codec::Adts));
-        assert!(content_type_fits("audio/mpeg", Codec::Adts));
-        assert!(content_type_fits("audio/mpeg; charset=x", Codec::Mpeg));
-        assert!(!content_type_fits("audio/aac", Codec::Mpeg));
-        assert!(!content_type_fits("application/ogg", Codec::Adts));
-        assert!(!content_type_fits("audio/ogg", Codec::Mpeg));
     }
 }

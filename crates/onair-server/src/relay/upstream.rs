@@ -306,8 +306,7 @@ pub async fn fetch(
 /// Whether a stream of `content_type` may be of `codec` (the frames decide in the end).
 fn fits(content_type: &str, codec: Codec) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim();
-    essence.eq_ignore_ascii_case("application/octet-stream")
-        || crate::live::ingest::content_type_fits(content_type, codec)
+    essence.eq_ignore_ascii_case("application/octet-stream") || codec.accepts(content_type)
 }
 
 /// The bit rate a relay's receive buffer is sized for.

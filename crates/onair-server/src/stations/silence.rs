@@ -6,19 +6,16 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use onair_core::{silent_frame, Format, Kind};
+use onair_core::{silent_frame, Format};
 
-use crate::config::{CodecName, StationConfig};
+use crate::config::StationConfig;
 
 /// Seconds of silence in the file (it loops).
 const SECONDS: u32 = 2;
 
 /// The format a live-only station's config names, if it names all of it.
 pub fn configured_format(station: &StationConfig) -> Option<Format> {
-    let kind = match station.codec? {
-        CodecName::Aac => Kind::Aac { profile: 1 },
-        CodecName::Mp3 => Kind::Mpeg { layer: 3 },
-    };
+    let kind = station.codec?.0.spec().live_kind;
     Some(Format {
         kind,
         sample_rate: u32::try_from(station.sample_rate?.get()).ok()?,
@@ -31,10 +28,7 @@ pub fn silence_file(name: &str, format: &Format) -> Result<PathBuf, String> {
     let frame = silent_frame(format).ok_or_else(|| {
         format!("onair makes silence in AAC-LC or MP3, mono or stereo, not {format}")
     })?;
-    let extension = match format.kind {
-        Kind::Aac { .. } => "aac",
-        Kind::Mpeg { .. } => "mp3",
-    };
+    let extension = format.kind.codec().spec().extensions[0];
     let samples = format.samples_per_frame() as u32;
     let file = format!(
         "{name}-{}-{}ch.{extension}",

@@ -4,8 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::clock::ticks_per_sample;
-use crate::format::deframer::{Deframer, Next};
+use crate::format::framing::{Framing, Next};
 use crate::format::{id3v2_tags, Codec, FirstFrame, Format, TrackTags};
 
 /// Most bytes a source may send without a whole frame of audio before it is dropped (at its
@@ -43,7 +42,7 @@ pub enum SourceFormatError {
 /// A live source's frames, one at a time, with their length in ticks.
 #[derive(Debug)]
 pub struct SourceFrames {
-    deframer: Deframer,
+    deframer: Box<dyn Framing>,
     codec: Codec,
     /// The format every frame must have: the station's, or (when the station takes sources of
     /// another) the first frame's.
@@ -62,7 +61,7 @@ impl SourceFrames {
     /// Frames of `codec` that must have format `expected`, or (`None`) all the format of the
     /// first.
     pub fn new(codec: Codec, expected: Option<Format>) -> Self {
-        let mut deframer = Deframer::new(codec, 0);
+        let mut deframer = codec.framing(0);
         deframer.keep_tags();
         SourceFrames {
             deframer,
@@ -153,7 +152,7 @@ impl SourceFrames {
                     FirstFrame::Refused(why) => return Err(SourceFormatError::Unplayable(why)),
                 }
             }
-            let ticks = u64::from(header.samples()) * ticks_per_sample(header.sample_rate());
+            let ticks = header.ticks();
             return Ok(Some((frame, ticks)));
         }
     }
@@ -180,7 +179,7 @@ mod tests {
         for byte in stream.chunks(7) {
             source.extend(byte);
             while let Some((data, ticks)) = source.next_frame().expect("frames") {
-                assert_eq!(ticks, 1024 * ticks_per_sample(44_100));
+                assert_eq!(ticks, 1024 * crate::clock::ticks_per_sample(44_100));
                 out.push(data);
             }
         }

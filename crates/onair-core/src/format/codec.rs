@@ -1,0 +1,239 @@
+//! The codec table: everything the rest of the house asks about a codec, in one place.
+//!
+//! Routes, content types, the config's `codec` key, live sources' and relays' content types,
+//! station file extensions, HLS packing and the words messages use all come from a codec's
+//! [`CodecSpec`]; nothing outside this table names a codec's extension or content type. A new
+//! codec is a row here and a [`Framing`](super::framing::Framing) that cuts its bytes into
+//! packets.
+
+use std::path::Path;
+
+use super::frame::Kind;
+
+/// The frame formats a station can play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Codec {
+    /// AAC in ADTS frames (`.aac`).
+    Adts,
+    /// MPEG audio: MP3 (Layer III), MP2 and MP1 (`.mp3`).
+    Mpeg,
+}
+
+/// How HLS carries a codec's audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HlsPacking {
+    /// Packed audio (RFC 8216 section 3.4): the frames as they are, behind an ID3 tag with the
+    /// segment's timestamp, in files with this extension.
+    PackedAudio {
+        /// The segments' file extension.
+        extension: &'static str,
+    },
+}
+
+/// What the house knows about one codec.
+#[derive(Debug)]
+pub struct CodecSpec {
+    /// The codec.
+    pub codec: Codec,
+    /// Its name in the config's `codec` key (`codec = "aac"`).
+    pub config_name: &'static str,
+    /// What operators call it (`AAC`, `MP3`).
+    pub short_name: &'static str,
+    /// What its frames are called in messages (`ADTS AAC`).
+    pub name: &'static str,
+    /// What a file of it is, in a hint (`MPEG audio (MP3)`).
+    pub described: &'static str,
+    /// The same with an article (`an MPEG audio (MP3)`).
+    pub a_file: &'static str,
+    /// How to make it from an MP4/M4A file (a command to paste).
+    pub from_mp4: &'static str,
+    /// What one of its frame headers is called (`ADTS`).
+    pub frame_word: &'static str,
+    /// The file extensions of station files and tracks (lower case; any case matches).
+    pub extensions: &'static [&'static str],
+    /// The mount suffix a stream of it may be asked for by (`/jazz.aac`).
+    pub stream_extension: &'static str,
+    /// The content type its streams are served with.
+    pub content_type: &'static str,
+    /// Content types a live source or relay of it may announce (lower case).
+    pub source_types: &'static [&'static str],
+    /// What a live-only station of this codec plays unless it names more (its silence).
+    pub live_kind: Kind,
+    /// How HLS carries it.
+    pub hls: HlsPacking,
+}
+
+/// Content types that name MPEG audio. ffmpeg announces `audio/mpeg` whatever it sends, so an
+/// AAC station takes them too, and the frames decide.
+const MPEG_TYPES: &[&str] = &["audio/mpeg", "audio/mp3", "audio/mpeg3", "audio/x-mpeg"];
+
+/// Every codec onair plays.
+pub static CODECS: [CodecSpec; 2] = [
+    CodecSpec {
+        codec: Codec::Adts,
+        config_name: "aac",
+        short_name: "AAC",
+        name: "ADTS AAC",
+        described: "ADTS AAC",
+        a_file: "an ADTS AAC",
+        from_mp4: "extract the AAC with `ffmpeg -i in.m4a -c:a copy -f adts out.aac`",
+        frame_word: "ADTS",
+        extensions: &["aac"],
+        stream_extension: "aac",
+        content_type: "audio/aac",
+        source_types: &[
+            "audio/aac",
+            "audio/aacp",
+            "audio/x-aac",
+            "audio/x-aacp",
+            "audio/mpeg",
+            "audio/mp3",
+            "audio/mpeg3",
+            "audio/x-mpeg",
+        ],
+        live_kind: Kind::Aac { profile: 1 },
+        hls: HlsPacking::PackedAudio { extension: "aac" },
+    },
+    CodecSpec {
+        codec: Codec::Mpeg,
+        config_name: "mp3",
+        short_name: "MP3",
+        name: "MPEG audio",
+        described: "MPEG audio (MP3)",
+        a_file: "an MPEG audio (MP3)",
+        from_mp4: "convert it with `ffmpeg -i in.m4a -c:a libmp3lame -b:a 192k out.mp3`",
+        frame_word: "MPEG audio",
+        extensions: &["mp3"],
+        stream_extension: "mp3",
+        content_type: "audio/mpeg",
+        source_types: MPEG_TYPES,
+        live_kind: Kind::Mpeg { layer: 3 },
+        hls: HlsPacking::PackedAudio { extension: "mp3" },
+    },
+];
+
+impl Codec {
+    /// Its row of the codec table.
+    pub fn spec(self) -> &'static CodecSpec {
+        match self {
+            Codec::Adts => &CODECS[0],
+            Codec::Mpeg => &CODECS[1],
+        }
+    }
+
+    /// Every codec, in table order.
+    pub fn all() -> impl Iterator<Item = Codec> {
+        CODECS.iter().map(|spec| spec.codec)
+    }
+
+    /// The codec a station file's extension names (`.aac`, `.mp3`, any case).
+    pub fn of_path(path: &Path) -> Option<Codec> {
+        Codec::of_extension(path.extension()?.to_str()?)
+    }
+
+    /// The codec whose station files have extension `extension` (any case, no dot).
+    pub fn of_extension(extension: &str) -> Option<Codec> {
+        Codec::all().find(|c| {
+            c.spec()
+                .extensions
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(extension))
+        })
+    }
+
+    /// The codec the config's `codec` key names.
+    pub fn of_config_name(name: &str) -> Option<Codec> {
+        Codec::all().find(|c| c.spec().config_name == name)
+    }
+
+    /// The codec whose streams are asked for with mount suffix `extension` (`aac` in
+    /// `/jazz.aac`).
+    pub fn of_stream_extension(extension: &str) -> Option<Codec> {
+        Codec::all().find(|c| c.spec().stream_extension == extension)
+    }
+
+    /// The codec whose HLS segments have extension `extension`.
+    pub fn of_segment_extension(extension: &str) -> Option<Codec> {
+        Codec::all().find(|c| c.segment_extension() == extension)
+    }
+
+    /// Whether a live source or relay announcing `content_type` may be of this codec (the
+    /// frames decide in the end). Parameters after `;` and case do not matter.
+    pub fn accepts(self, content_type: &str) -> bool {
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        self.spec().source_types.contains(&essence.as_str())
+    }
+
+    /// The HTTP content type of a stream of these frames.
+    pub fn content_type(self) -> &'static str {
+        self.spec().content_type
+    }
+
+    /// The file extension of HLS segments of these frames.
+    pub fn segment_extension(self) -> &'static str {
+        match self.spec().hls {
+            HlsPacking::PackedAudio { extension } => extension,
+        }
+    }
+
+    /// What the format is called in messages.
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+}
+
+impl Kind {
+    /// The codec of this kind of audio.
+    pub fn codec(self) -> Codec {
+        match self {
+            Kind::Aac { .. } => Codec::Adts,
+            Kind::Mpeg { .. } => Codec::Mpeg,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_codec_is_found_by_each_of_its_names() {
+        for codec in Codec::all() {
+            let spec = codec.spec();
+            assert_eq!(spec.codec, codec, "the table's order is the enum's");
+            assert_eq!(Codec::of_config_name(spec.config_name), Some(codec));
+            assert_eq!(
+                Codec::of_stream_extension(spec.stream_extension),
+                Some(codec)
+            );
+            assert_eq!(
+                Codec::of_segment_extension(codec.segment_extension()),
+                Some(codec)
+            );
+            for extension in spec.extensions {
+                assert_eq!(Codec::of_extension(extension), Some(codec));
+                let upper = format!("x.{}", extension.to_ascii_uppercase());
+                assert_eq!(Codec::of_path(Path::new(&upper)), Some(codec));
+            }
+            assert!(codec.accepts(spec.content_type));
+            assert_eq!(spec.live_kind.codec(), codec);
+        }
+        assert_eq!(Codec::of_path(Path::new("x.ogg")), None);
+    }
+
+    #[test]
+    fn sources_are_taken_by_what_they_announce() {
+        assert!(Codec::Adts.accepts("audio/aac"));
+        assert!(Codec::Adts.accepts("audio/aacp"));
+        assert!(Codec::Adts.accepts("audio/mpeg"));
+        assert!(Codec::Mpeg.accepts("Audio/MPEG; charset=x"));
+        assert!(!Codec::Mpeg.accepts("audio/aac"));
+        assert!(!Codec::Adts.accepts("application/ogg"));
+        assert!(!Codec::Mpeg.accepts("audio/ogg"));
+    }
+}

@@ -1,0 +1,115 @@
+//! The framing seam: a container's bytes in, whole packets out, each with its duration.
+//!
+//! Everything that reads audio (a station's files as they play, the probe, a live source, a
+//! relay) reads it through a [`Framing`]: it is given blocks of bytes as they arrive, says what
+//! the next whole packet is ([`Next::Frame`], whose header carries its duration), and hands out
+//! the packets it confirmed as one [`Bytes`] sharing the blocks' memory. ADTS and MPEG audio are
+//! self-delimiting frames behind a sync word, cut by the [`Deframer`]; a container with pages
+//! (Ogg) is another implementation of the same trait, and a codec's row in the
+//! [codec table](super::codec) says which framing reads it ([`Codec::framing`]).
+
+use std::fmt;
+
+use bytes::{Bytes, BytesMut};
+
+use super::deframer::Deframer;
+pub use super::deframer::{Damage, Next};
+use super::frame::FrameHeader;
+use super::Codec;
+use crate::clock::ticks_per_sample;
+
+/// Bytes in, whole packets out (after Symphonia's `FormatReader`, but pushed rather than
+/// pulled: the bytes come from a socket as often as from a file).
+pub trait Framing: Send + fmt::Debug {
+    /// The buffer to append newly arrived bytes to.
+    fn input(&mut self) -> &mut BytesMut;
+
+    /// Says that no more bytes will come.
+    fn finish(&mut self);
+
+    /// Looks at the next whole packet, dropping (and counting) anything before it that is not
+    /// one. Calling it again without [`consume`](Self::consume) gives the same packet.
+    fn peek(&mut self) -> Next;
+
+    /// Moves past the packet [`peek`](Self::peek) gave.
+    fn consume(&mut self, packet: &FrameHeader);
+
+    /// The packets consumed since the last call, as one `Bytes` (no copy where they were
+    /// contiguous).
+    fn take(&mut self) -> Bytes;
+
+    /// Offset in the stream of the next packet (or of the next byte not looked at).
+    fn position(&self) -> u64;
+
+    /// What was passed over so far.
+    fn damage(&self) -> Damage;
+
+    /// Bytes held that are not yet confirmed packets (the read-ahead buffered).
+    fn unscanned(&self) -> usize;
+
+    /// Keeps the start of each metadata block passed over (ID3v2 tags in a live stream), for
+    /// [`take_tag`](Self::take_tag).
+    fn keep_tags(&mut self);
+
+    /// The start of the last metadata block passed over whole, once.
+    fn take_tag(&mut self) -> Option<Bytes>;
+}
+
+impl Codec {
+    /// A framing of this codec's streams whose first byte is at stream offset `offset`.
+    pub fn framing(self, offset: u64) -> Box<dyn Framing> {
+        match self {
+            Codec::Adts | Codec::Mpeg => Box::new(Deframer::new(self, offset)),
+        }
+    }
+}
+
+impl FrameHeader {
+    /// How long the packet plays, in station-clock ticks (exact: the tick divides every
+    /// sample period).
+    pub fn ticks(&self) -> u64 {
+        u64::from(self.samples()) * ticks_per_sample(self.sample_rate())
+    }
+}
+
+impl Framing for Deframer {
+    fn input(&mut self) -> &mut BytesMut {
+        Deframer::input(self)
+    }
+
+    fn finish(&mut self) {
+        Deframer::finish(self)
+    }
+
+    fn peek(&mut self) -> Next {
+        Deframer::peek(self)
+    }
+
+    fn consume(&mut self, packet: &FrameHeader) {
+        Deframer::consume(self, packet)
+    }
+
+    fn take(&mut self) -> Bytes {
+        Deframer::take(self)
+    }
+
+    fn position(&self) -> u64 {
+        Deframer::position(self)
+    }
+
+    fn damage(&self) -> Damage {
+        Deframer::damage(self)
+    }
+
+    fn unscanned(&self) -> usize {
+        Deframer::unscanned(self)
+    }
+
+    fn keep_tags(&mut self) {
+        Deframer::keep_tags(self)
+    }
+
+    fn take_tag(&mut self) -> Option<Bytes> {
+        Deframer::take_tag(self)
+    }
+}
