@@ -57,10 +57,16 @@ pub use feed::live::{
 };
 pub use feed::{Feed, FeedChunk, LiveFeed, Pacer, Run, TimelineFeed, REPLACEMENT_WAIT};
 pub use format::{
-    audio_range, clean_text, silent_frame, startable, AdtsHeader, AudioRange, Codec, CodecSpec,
-    Damage, Format, FrameHeader, Framing, HeaderError, HlsPacking, Kind, MpegHeader, MpegVersion,
-    TrackTags, CODECS,
+    audio_range, clean_text, silence_file, silent_frame, startable, AdtsHeader, AudioRange, Codec,
+    CodecSpec, Damage, Format, FrameHeader, Framing, HeaderError, HlsPacking, Kind, MpegHeader,
+    MpegVersion, TrackTags, CODECS,
 };
+/// Ogg pages, for tests and tools that check what onair sends.
+pub mod ogg {
+    pub use crate::format::ogg::page_crc;
+    pub use crate::format::{scan_page, Packets, PageHeader, PageScan};
+}
+pub use format::Next;
 pub use library::{probe, probe_until, Order, Programme, SeekIndex, SeekPoint, Spot, StationInfo};
 pub use schedule::{Planner, Schedule};
 pub use timeline::{

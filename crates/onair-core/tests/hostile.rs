@@ -7,6 +7,9 @@ use onair_core::{probe, SourceError};
 use onair_core::{AdtsHeader, Codec, MpegHeader};
 use proptest::prelude::*;
 
+mod common;
+use common::mutate;
+
 /// Every frame the deframer yields for `bytes` fed in blocks of `block`.
 fn deframe(bytes: &[u8], block: usize) -> Vec<Vec<u8>> {
     onair_core::testing::deframe(bytes, block)
@@ -57,25 +60,6 @@ fn assert_whole_mpeg_frames(bytes: &[u8], block: usize) -> Vec<Vec<u8>> {
         );
     }
     frames
-}
-
-/// Applies `edits` to `bytes`: each at a place, a value and a kind (overwrite, insert garbage,
-/// delete, flip a bit).
-fn mutate(bytes: &mut Vec<u8>, edits: Vec<(prop::sample::Index, u8, u8)>) {
-    for (at, value, kind) in edits {
-        if bytes.is_empty() {
-            break;
-        }
-        let i = at.index(bytes.len());
-        match kind {
-            0 => bytes[i] = value,
-            1 => bytes.insert(i, value),
-            2 => {
-                bytes.remove(i);
-            }
-            _ => bytes[i] ^= 0x10,
-        }
-    }
 }
 
 /// A VBR MP3 stream of `count` frames: bitrates and padding vary, one stream throughout.

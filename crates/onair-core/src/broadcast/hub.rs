@@ -19,6 +19,7 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use crate::broadcast::chunk::{Chunk, NowPlaying};
+use crate::broadcast::packaging::Packaging;
 
 /// The live-tunable pacing of one station.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +108,10 @@ struct State {
     next_seq: u64,
     /// `None` once the hub is closed.
     sender: Option<broadcast::Sender<Chunk>>,
+    /// The station's container, if its frames go out in one (Ogg).
+    packaging: Option<Box<dyn Packaging>>,
+    /// What every listener gets first: the container's header pages.
+    preamble: Option<Chunk>,
 }
 
 impl Hub {
@@ -123,6 +128,8 @@ impl Hub {
                 ring_ns: 0,
                 next_seq: 0,
                 sender: Some(sender),
+                packaging: None,
+                preamble: None,
             }),
             tuning: [
                 AtomicU64::new(duration_ns_of(tuning.chunk)),
@@ -142,6 +149,21 @@ impl Hub {
     /// The station's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Puts the station's frames into `packaging` from the next chunk on, and gives every
+    /// listener who tunes in from now on its preamble first.
+    pub fn set_packaging(&self, packaging: Box<dyn Packaging>) {
+        let mut state = lock(&self.state);
+        state.preamble = Some(Chunk {
+            data: packaging.preamble(),
+            seq: 0,
+            pts_ns: 0,
+            duration_ns: 0,
+            frames: 0,
+            track: None,
+        });
+        state.packaging = Some(packaging);
     }
 
     /// Current pacing.
@@ -191,6 +213,10 @@ impl Hub {
     ) -> Chunk {
         let burst_ns = duration_ns_of(self.tuning().burst);
         let mut state = lock(&self.state);
+        let data = match state.packaging.as_mut() {
+            Some(packaging) => packaging.package(&data),
+            None => data,
+        };
         let new_track = match (&track, state.ring.back().and_then(|c| c.track.as_ref())) {
             (Some(now), Some(before)) => !Arc::ptr_eq(now, before),
             (now, _) => now.is_some(),
@@ -277,6 +303,7 @@ impl Hub {
             take
         });
         let mut burst: Vec<Chunk> = newest_first.cloned().collect();
+        burst.extend(state.preamble.clone());
         // Counted under the lock, so that the limit holds for concurrent listeners.
         let now = self.listeners.fetch_add(1, Ordering::Relaxed) + 1;
         drop(state);
@@ -291,6 +318,9 @@ impl Hub {
     pub fn peek_burst(&self, max: usize) -> Bytes {
         let burst_ns = duration_ns_of(self.tuning().burst);
         let state = lock(&self.state);
+        if let Some(preamble) = &state.preamble {
+            return preamble.data.slice(..max.min(preamble.data.len()));
+        }
         let mut covered = 0;
         let first = state.ring.iter().rev().find(|chunk| {
             covered += chunk.duration_ns;

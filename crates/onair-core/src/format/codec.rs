@@ -8,8 +8,6 @@
 
 use std::path::Path;
 
-use super::frame::Kind;
-
 /// The frame formats a station can play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Codec {
@@ -17,6 +15,34 @@ pub enum Codec {
     Adts,
     /// MPEG audio: MP3 (Layer III), MP2 and MP1 (`.mp3`).
     Mpeg,
+    /// Opus in Ogg (`.opus`).
+    Opus,
+}
+
+/// Codec, with the AAC profile or the MPEG layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// AAC; the ADTS profile (audio object type minus one).
+    Aac {
+        /// 0 Main, 1 LC, 2 SSR, 3 LTP.
+        profile: u8,
+    },
+    /// MPEG audio of a layer.
+    Mpeg {
+        /// 1, 2 or 3.
+        layer: u8,
+    },
+    /// Opus (in Ogg).
+    Opus,
+}
+
+/// Why bytes are not a frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseError {
+    /// Too few bytes to tell.
+    Short,
+    /// Not a header of this codec.
+    Invalid,
 }
 
 /// How HLS carries a codec's audio.
@@ -28,6 +54,8 @@ pub enum HlsPacking {
         /// The segments' file extension.
         extension: &'static str,
     },
+    /// Not served over HLS (yet): Opus needs fragmented MP4.
+    None,
 }
 
 /// What the house knows about one codec.
@@ -68,7 +96,7 @@ pub struct CodecSpec {
 const MPEG_TYPES: &[&str] = &["audio/mpeg", "audio/mp3", "audio/mpeg3", "audio/x-mpeg"];
 
 /// Every codec onair plays.
-pub static CODECS: [CodecSpec; 2] = [
+pub static CODECS: [CodecSpec; 3] = [
     CodecSpec {
         codec: Codec::Adts,
         config_name: "aac",
@@ -110,6 +138,22 @@ pub static CODECS: [CodecSpec; 2] = [
         live_kind: Kind::Mpeg { layer: 3 },
         hls: HlsPacking::PackedAudio { extension: "mp3" },
     },
+    CodecSpec {
+        codec: Codec::Opus,
+        config_name: "opus",
+        short_name: "Opus",
+        name: "Ogg Opus",
+        described: "Ogg Opus",
+        a_file: "an Ogg Opus",
+        from_mp4: "convert it with `ffmpeg -i in.m4a -c:a libopus -b:a 96k out.opus`",
+        frame_word: "Ogg Opus",
+        extensions: &["opus"],
+        stream_extension: "opus",
+        content_type: "audio/ogg",
+        source_types: &["audio/ogg", "application/ogg", "audio/opus"],
+        live_kind: Kind::Opus,
+        hls: HlsPacking::None,
+    },
 ];
 
 impl Codec {
@@ -118,6 +162,7 @@ impl Codec {
         match self {
             Codec::Adts => &CODECS[0],
             Codec::Mpeg => &CODECS[1],
+            Codec::Opus => &CODECS[2],
         }
     }
 
@@ -154,7 +199,7 @@ impl Codec {
 
     /// The codec whose HLS segments have extension `extension`.
     pub fn of_segment_extension(extension: &str) -> Option<Codec> {
-        Codec::all().find(|c| c.segment_extension() == extension)
+        Codec::all().find(|c| c.segment_extension() == Some(extension))
     }
 
     /// Whether a live source or relay announcing `content_type` may be of this codec (the
@@ -174,10 +219,12 @@ impl Codec {
         self.spec().content_type
     }
 
-    /// The file extension of HLS segments of these frames.
-    pub fn segment_extension(self) -> &'static str {
+    /// The file extension of HLS segments of these frames; none for a codec not served over
+    /// HLS.
+    pub fn segment_extension(self) -> Option<&'static str> {
         match self.spec().hls {
-            HlsPacking::PackedAudio { extension } => extension,
+            HlsPacking::PackedAudio { extension } => Some(extension),
+            HlsPacking::None => None,
         }
     }
 
@@ -193,6 +240,7 @@ impl Kind {
         match self {
             Kind::Aac { .. } => Codec::Adts,
             Kind::Mpeg { .. } => Codec::Mpeg,
+            Kind::Opus => Codec::Opus,
         }
     }
 }
@@ -211,10 +259,9 @@ mod tests {
                 Codec::of_stream_extension(spec.stream_extension),
                 Some(codec)
             );
-            assert_eq!(
-                Codec::of_segment_extension(codec.segment_extension()),
-                Some(codec)
-            );
+            if let Some(extension) = codec.segment_extension() {
+                assert_eq!(Codec::of_segment_extension(extension), Some(codec));
+            }
             for extension in spec.extensions {
                 assert_eq!(Codec::of_extension(extension), Some(codec));
                 let upper = format!("x.{}", extension.to_ascii_uppercase());
@@ -224,6 +271,7 @@ mod tests {
             assert_eq!(spec.live_kind.codec(), codec);
         }
         assert_eq!(Codec::of_path(Path::new("x.ogg")), None);
+        assert_eq!(Codec::of_path(Path::new("x.OPUS")), Some(Codec::Opus));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 use std::fmt;
 
 use crate::format::adts::{AdtsHeader, HeaderError};
-pub use crate::format::codec::Codec;
+pub use crate::format::codec::{Codec, Kind, ParseError};
 use crate::format::mpeg::{MpegHeader, MpegHeaderError};
 
 impl Codec {
@@ -20,6 +20,7 @@ impl Codec {
         match self {
             Codec::Adts => crate::format::adts::MIN_HEADER_LEN,
             Codec::Mpeg => crate::format::mpeg::MIN_HEADER_LEN,
+            Codec::Opus => crate::format::opus_packet::MIN_HEADER_LEN,
         }
     }
 
@@ -28,6 +29,8 @@ impl Codec {
         match self {
             Codec::Adts => 0xF0,
             Codec::Mpeg => 0xE0,
+            // Never scanned for: Ogg pages are found by their capture pattern.
+            Codec::Opus => 0xFF,
         }
     }
 
@@ -46,17 +49,11 @@ impl Codec {
                     MpegHeaderError::Short => ParseError::Short,
                     _ => ParseError::Invalid,
                 }),
+            Codec::Opus => {
+                crate::format::opus_packet::OpusPacket::parse(bytes).map(FrameHeader::Opus)
+            }
         }
     }
-}
-
-/// Why bytes are not a frame header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParseError {
-    /// Too few bytes to tell.
-    Short,
-    /// Not a header of this codec.
-    Invalid,
 }
 
 /// One frame's header, of either codec.
@@ -66,6 +63,8 @@ pub enum FrameHeader {
     Adts(AdtsHeader),
     /// An MPEG audio frame.
     Mpeg(MpegHeader),
+    /// An Opus packet, as onair carries it between its Ogg pages.
+    Opus(crate::format::opus_packet::OpusPacket),
 }
 
 impl FrameHeader {
@@ -74,6 +73,7 @@ impl FrameHeader {
         match self {
             FrameHeader::Adts(_) => Codec::Adts,
             FrameHeader::Mpeg(_) => Codec::Mpeg,
+            FrameHeader::Opus(_) => Codec::Opus,
         }
     }
 
@@ -82,6 +82,7 @@ impl FrameHeader {
         match self {
             FrameHeader::Adts(h) => usize::from(h.frame_length),
             FrameHeader::Mpeg(h) => usize::from(h.frame_length),
+            FrameHeader::Opus(p) => p.frame_length(),
         }
     }
 
@@ -90,6 +91,7 @@ impl FrameHeader {
         match self {
             FrameHeader::Adts(h) => h.samples(),
             FrameHeader::Mpeg(h) => h.samples(),
+            FrameHeader::Opus(p) => p.samples,
         }
     }
 
@@ -98,6 +100,7 @@ impl FrameHeader {
         match self {
             FrameHeader::Adts(h) => h.sample_rate(),
             FrameHeader::Mpeg(h) => h.sample_rate,
+            FrameHeader::Opus(_) => crate::format::opus::RATE,
         }
     }
 
@@ -106,6 +109,7 @@ impl FrameHeader {
         match self {
             FrameHeader::Adts(h) => h.channels(),
             FrameHeader::Mpeg(h) => h.channels(),
+            FrameHeader::Opus(p) => p.channels,
         }
     }
 
@@ -114,6 +118,7 @@ impl FrameHeader {
         match (self, other) {
             (FrameHeader::Adts(a), FrameHeader::Adts(b)) => a.same_stream(b),
             (FrameHeader::Mpeg(a), FrameHeader::Mpeg(b)) => a.same_stream(b),
+            (FrameHeader::Opus(a), FrameHeader::Opus(b)) => a.channels == b.channels,
             _ => false,
         }
     }
@@ -124,6 +129,7 @@ impl FrameHeader {
             kind: match self {
                 FrameHeader::Adts(h) => Kind::Aac { profile: h.profile },
                 FrameHeader::Mpeg(h) => Kind::Mpeg { layer: h.layer },
+                FrameHeader::Opus(_) => Kind::Opus,
             },
             sample_rate: self.sample_rate(),
             channels: self.channels(),
@@ -140,6 +146,7 @@ impl FrameHeader {
                 2 => "mp4a.40.33".to_string(),
                 _ => "mp4a.40.32".to_string(),
             },
+            FrameHeader::Opus(_) => "opus".to_string(),
         }
     }
 }
@@ -166,7 +173,7 @@ impl FrameHeader {
             FrameHeader::Mpeg(h) if crate::format::mpeg::is_info_frame(h, frame) => {
                 FirstFrame::Describes
             }
-            FrameHeader::Mpeg(_) => FirstFrame::Audio,
+            FrameHeader::Mpeg(_) | FrameHeader::Opus(_) => FirstFrame::Audio,
         }
     }
 }
@@ -183,21 +190,6 @@ pub struct Format {
     pub channels: u8,
 }
 
-/// Codec, with the AAC profile or the MPEG layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// AAC; the ADTS profile (audio object type minus one).
-    Aac {
-        /// 0 Main, 1 LC, 2 SSR, 3 LTP.
-        profile: u8,
-    },
-    /// MPEG audio of a layer.
-    Mpeg {
-        /// 1, 2 or 3.
-        layer: u8,
-    },
-}
-
 impl Format {
     /// Samples per channel in one frame: 1024 for AAC; 384 for MPEG Layer I, 1152 for Layer II
     /// and for Layer III at MPEG-1 rates, 576 for Layer III at MPEG-2 and 2.5 rates.
@@ -207,6 +199,8 @@ impl Format {
             Kind::Mpeg { layer: 1 } => 384,
             Kind::Mpeg { layer: 3 } if self.sample_rate < 32_000 => 576,
             Kind::Mpeg { .. } => 1152,
+            // Packets last 2.5 to 120 ms; 20 ms is what encoders send unless told otherwise.
+            Kind::Opus => 960,
         }
     }
 }
@@ -218,6 +212,7 @@ impl fmt::Display for Format {
             Kind::Aac { profile } => write!(f, "AAC (profile {profile})")?,
             Kind::Mpeg { layer: 3 } => write!(f, "MP3")?,
             Kind::Mpeg { layer } => write!(f, "MP{layer}")?,
+            Kind::Opus => write!(f, "Opus")?,
         }
         let channels = match self.channels {
             1 => "mono".to_string(),

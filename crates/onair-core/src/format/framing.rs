@@ -4,8 +4,8 @@
 //! relay) reads it through a [`Framing`]: it is given blocks of bytes as they arrive, says what
 //! the next whole packet is ([`Next::Frame`], whose header carries its duration), and hands out
 //! the packets it confirmed as one [`Bytes`] sharing the blocks' memory. ADTS and MPEG audio are
-//! self-delimiting frames behind a sync word, cut by the [`Deframer`]; a container with pages
-//! (Ogg) is another implementation of the same trait, and a codec's row in the
+//! self-delimiting frames behind a sync word, cut by the [`Deframer`]; Ogg pages are taken
+//! apart by another implementation of the same trait (`OggFraming`), and a codec's row in the
 //! [codec table](super::codec) says which framing reads it ([`Codec::framing`]).
 
 use std::fmt;
@@ -15,6 +15,7 @@ use bytes::{Bytes, BytesMut};
 use super::deframer::Deframer;
 pub use super::deframer::{Damage, Next};
 use super::frame::FrameHeader;
+use super::ogg_framing::OggFraming;
 use super::Codec;
 use crate::clock::ticks_per_sample;
 
@@ -53,6 +54,27 @@ pub trait Framing: Send + fmt::Debug {
 
     /// The start of the last metadata block passed over whole, once.
     fn take_tag(&mut self) -> Option<Bytes>;
+
+    /// Where a reader may start so that the next packet is the first it gets (none where no
+    /// such offset exists: a packet in the middle of an Ogg page).
+    fn seek_point(&self) -> Option<u64> {
+        Some(self.position())
+    }
+
+    /// The stream's header packets, as read (Ogg Opus: `OpusHead`, `OpusTags`; none for ADTS
+    /// and MPEG audio, whose frames stand alone).
+    fn headers(&self) -> &[Bytes] {
+        &[]
+    }
+
+    /// Gives a reader opened past the headers the stream's header packets.
+    fn prime(&mut self, _headers: &[Bytes]) {}
+
+    /// Why the stream cannot be played at all, once that is known (another codec in the
+    /// container, headers that lie).
+    fn refusal(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl Codec {
@@ -60,6 +82,26 @@ impl Codec {
     pub fn framing(self, offset: u64) -> Box<dyn Framing> {
         match self {
             Codec::Adts | Codec::Mpeg => Box::new(Deframer::new(self, offset)),
+            Codec::Opus => Box::new(OggFraming::new(offset)),
+        }
+    }
+}
+
+impl Codec {
+    /// How station `station`'s frames of this codec go out to listeners, if not as they are:
+    /// Ogg Opus in the station's own pages, after header pages made from `headers` (its first
+    /// track's `OpusHead`).
+    pub fn packaging(
+        self,
+        station: &str,
+        headers: &[Bytes],
+    ) -> Option<Box<dyn crate::broadcast::Packaging>> {
+        match self {
+            Codec::Adts | Codec::Mpeg => None,
+            Codec::Opus => {
+                let writer = super::ogg_writer::OggWriter::new(station, headers.first()?)?;
+                Some(Box::new(writer))
+            }
         }
     }
 }
@@ -111,5 +153,62 @@ impl Framing for Deframer {
 
     fn take_tag(&mut self) -> Option<Bytes> {
         Deframer::take_tag(self)
+    }
+}
+
+impl Framing for OggFraming {
+    fn input(&mut self) -> &mut BytesMut {
+        OggFraming::input(self)
+    }
+
+    fn finish(&mut self) {
+        OggFraming::finish(self)
+    }
+
+    fn peek(&mut self) -> Next {
+        OggFraming::peek(self)
+    }
+
+    fn consume(&mut self, packet: &FrameHeader) {
+        OggFraming::consume(self, packet)
+    }
+
+    fn take(&mut self) -> Bytes {
+        OggFraming::take(self)
+    }
+
+    fn position(&self) -> u64 {
+        OggFraming::position(self)
+    }
+
+    fn damage(&self) -> Damage {
+        OggFraming::damage(self)
+    }
+
+    fn unscanned(&self) -> usize {
+        OggFraming::unscanned(self)
+    }
+
+    // Ogg carries its metadata in its own header packets, not in tags between frames.
+    fn keep_tags(&mut self) {}
+
+    fn take_tag(&mut self) -> Option<Bytes> {
+        None
+    }
+
+    fn seek_point(&self) -> Option<u64> {
+        OggFraming::seek_point(self)
+    }
+
+    fn headers(&self) -> &[Bytes] {
+        OggFraming::headers(self)
+    }
+
+    fn prime(&mut self, headers: &[Bytes]) {
+        OggFraming::prime(self, headers)
+    }
+
+    fn refusal(&self) -> Option<&str> {
+        OggFraming::refusal(self)
     }
 }

@@ -12,6 +12,11 @@
 //!   codec's first-frame rule behind one call, and the scanner that confirms frames.
 //! - [`deframer`]: the framing of sync-word frames: blocks of bytes to confirmed frames,
 //!   zero-copy, dropping and counting garbage.
+//! - [`ogg`]: Ogg pages found, checked (CRC) and taken apart into packets, and written.
+//! - [`opus`]: Ogg Opus headers and each packet's duration; [`opus_packet`]: an Opus packet as
+//!   onair carries it between pages; [`ogg_framing`]: the framing of Ogg Opus;
+//!   [`ogg_writer`]: a station's own Ogg pages, written once per station as chunks are
+//!   published.
 //! - [`reservoir`]: an MP3 run made decodable from its first frame at a switch (Layer III's
 //!   bit reservoir).
 //! - [`silence`]: a frame of silence in a format (what a live-only station plays between shows).
@@ -22,6 +27,11 @@ pub(crate) mod deframer;
 pub(crate) mod frame;
 pub(crate) mod framing;
 pub(crate) mod mpeg;
+pub(crate) mod ogg;
+pub(crate) mod ogg_framing;
+pub(crate) mod ogg_writer;
+pub(crate) mod opus;
+pub(crate) mod opus_packet;
 pub(crate) mod reservoir;
 pub(crate) mod silence;
 pub(crate) mod tags;
@@ -32,6 +42,7 @@ pub use deframer::Damage;
 pub use frame::{FirstFrame, Format, FrameHeader, Kind};
 pub use framing::{Framing, Next};
 pub use mpeg::{MpegHeader, Version as MpegVersion};
+pub use ogg::{scan_page, Packets, PageHeader, PageScan};
 pub use reservoir::startable;
-pub use silence::silent_frame;
+pub use silence::{silence_file, silent_frame};
 pub use tags::{audio_range, clean_text, id3v2_tags, AudioRange, TrackTags};

@@ -15,13 +15,63 @@ const AAC_SILENCE_MONO: [u8; 4] = [0x01, 0x18, 0x20, 0x07];
 const AAC_SILENCE_STEREO: [u8; 6] = [0x21, 0x10, 0x04, 0x60, 0x8C, 0x1C];
 
 /// One frame of silence in `format`, if onair can make one: AAC-LC or MP3, mono or stereo, at
-/// any of their sample rates.
+/// any of their sample rates; Opus, mono or stereo (carried, as the pacer publishes it).
 pub fn silent_frame(format: &Format) -> Option<Vec<u8>> {
     match format.kind {
         Kind::Aac { profile: 1 } => aac(format.sample_rate, format.channels),
         Kind::Mpeg { layer: 3 } => mp3(format.sample_rate, format.channels),
+        Kind::Opus => {
+            let mut out = bytes::BytesMut::new();
+            super::opus_packet::carry(&mut out, format.channels, &opus(format.channels)?);
+            Some(out.to_vec())
+        }
         _ => None,
     }
+}
+
+/// `seconds` of silence in `format` as a file onair plays (frames for AAC and MP3; an Ogg Opus
+/// file for Opus), if onair can make its frames.
+pub fn silence_file(format: &Format, seconds: u32) -> Option<Vec<u8>> {
+    let frames = (seconds * format.sample_rate).div_ceil(format.samples_per_frame() as u32);
+    match format.kind {
+        Kind::Opus => {
+            let packet = opus(format.channels)?;
+            let mut head = b"OpusHead".to_vec();
+            head.extend_from_slice(&[1, format.channels, 0, 0]);
+            head.extend_from_slice(&48_000u32.to_le_bytes());
+            head.extend_from_slice(&[0, 0, 0]);
+            let mut file = bytes::BytesMut::new();
+            let serial = 0x6f6e_6169;
+            super::ogg::write_page(&mut file, super::ogg::BOS, 0, serial, 0, &[&head]);
+            let tags = super::opus::tags_packet("onair");
+            super::ogg::write_page(&mut file, 0, 0, serial, 1, &[&tags]);
+            let per_page = 50;
+            let pages = frames.div_ceil(per_page);
+            for page in 0..pages {
+                let n = per_page.min(frames - page * per_page) as usize;
+                let granule = u64::from(page * per_page) * 960 + n as u64 * 960;
+                let flags = if page + 1 == pages {
+                    super::ogg::EOS
+                } else {
+                    0
+                };
+                let packets = vec![&packet[..]; n];
+                super::ogg::write_page(&mut file, flags, granule, serial, page + 2, &packets);
+            }
+            Some(file.to_vec())
+        }
+        _ => Some(silent_frame(format)?.repeat(frames as usize)),
+    }
+}
+
+/// A 20 ms Opus packet (CELT, fullband) that decodes to silence, mono or stereo.
+fn opus(channels: u8) -> Option<Vec<u8>> {
+    let stereo = match channels {
+        1 => 0,
+        2 => 0x04,
+        _ => return None,
+    };
+    Some(vec![0xF8 | stereo, 0xFF, 0xFE])
 }
 
 fn aac(rate: u32, channels: u8) -> Option<Vec<u8>> {

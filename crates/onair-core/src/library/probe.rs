@@ -18,7 +18,9 @@ use crate::clock::samples_to_duration;
 use crate::error::SourceError;
 use crate::format::frame::{Codec, FirstFrame, FrameHeader};
 use crate::format::framing::{Damage, Next};
+use crate::format::opus::OpusTags;
 use crate::format::tags::{self, audio_range, AudioRange};
+use crate::format::TrackTags;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -58,6 +60,9 @@ pub struct StationInfo {
     /// listeners). Nothing is held open while the track waits its turn: a library of 20,000
     /// tracks costs no descriptors.
     pub file: TrackFile,
+    /// The stream's header packets (Ogg Opus: `OpusHead`, `OpusTags`), which a reader opened
+    /// past them is given and every listener gets first; none for ADTS and MPEG audio.
+    pub headers: Vec<bytes::Bytes>,
     /// Where every [`INDEX_EVERY`]th frame starts: the station clock seeks with it instead of
     /// reading the file from its start.
     pub index: Arc<SeekIndex>,
@@ -167,13 +172,22 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
     let mut deframer = codec.framing(range.start);
     let mut first: Option<FrameHeader> = None;
     let (mut frames, mut audio_bytes, mut samples, mut mixed) = (0u64, 0u64, 0u64, false);
-    let (mut ticks, mut index) = (0u64, SeekIndex::default());
+    let (mut ticks, mut index, mut next_point) = (0u64, SeekIndex::default(), 0u64);
     // Duration, exact across a change of sample rate: finished segments plus the current one.
     let (mut done, mut rate, mut rate_samples) = (Duration::ZERO, 0u32, 0u64);
     loop {
         match deframer.peek() {
             Next::Frame(header) => {
+                if let Some(reason) = deframer.refusal() {
+                    return Err(SourceError::not_audio(
+                        path,
+                        codec,
+                        deframer.position(),
+                        reason,
+                    ));
+                }
                 let position = deframer.position();
+                let seek_point = deframer.seek_point();
                 deframer.consume(&header);
                 // Frames are counted, not kept.
                 let frame = deframer.take();
@@ -196,11 +210,13 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
                 }
                 let first = *first.get_or_insert(header);
                 mixed |= !first.same_stream(&header);
-                if frames % INDEX_EVERY == 0 {
-                    index.points.push(SeekPoint {
-                        tick: ticks,
-                        byte: position,
-                    });
+                // A point every INDEX_EVERY frames, where a reader can start (an Ogg page that
+                // begins with this packet).
+                if frames >= next_point {
+                    if let Some(byte) = seek_point {
+                        index.points.push(SeekPoint { tick: ticks, byte });
+                        next_point = frames + INDEX_EVERY;
+                    }
                 }
                 ticks += header.ticks();
                 frames += 1;
@@ -241,6 +257,17 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
         }
     }
     let damage = deframer.damage();
+    if let Some(reason) = deframer.refusal() {
+        return Err(SourceError::not_audio(path, codec, range.start, reason));
+    }
+    let headers = deframer.headers().to_vec();
+    let tags = match headers.get(1).map(|t| OpusTags::parse(t)) {
+        Some(Ok(comments)) => TrackTags {
+            artist: comments.artist,
+            title: comments.title,
+        },
+        _ => tags,
+    };
     let Some(first) = first else {
         return Err(SourceError::not_audio(
             path,
@@ -284,6 +311,7 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
         }),
         ticks,
         file: track_file,
+        headers,
         index: Arc::new({
             index.points.shrink_to_fit();
             index

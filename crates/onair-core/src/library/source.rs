@@ -90,7 +90,11 @@ impl StationSource {
         });
         let reader = RangeReader::starting_at(&track.file, track.range, point.byte);
         StationSource {
-            deframer: track.codec().framing(point.byte),
+            deframer: {
+                let mut framing = track.codec().framing(point.byte);
+                framing.prime(&track.headers);
+                framing
+            },
             reader: Some(reader),
             tick: spot.start + point.tick,
             spot,
@@ -261,6 +265,7 @@ impl StationSource {
             track.range.start,
         ));
         self.deframer = track.codec().framing(track.range.start);
+        self.deframer.prime(&track.headers);
         // A track that played short (its file shrank) leaves a gap on the clock, never a
         // shift: the next track starts where the programme says.
         self.tick = next.start;

@@ -61,6 +61,17 @@ pub async fn respond(
     user_agent: &str,
     config: &HlsConfig,
 ) -> Response<Body> {
+    let codec = station.programme().first().codec();
+    let Some(extension) = codec.segment_extension() else {
+        return uncached_text(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no HLS for this station: onair serves {} over HLS in a later version; listen to /{}\n",
+                codec.spec().name,
+                station.name
+            ),
+        );
+    };
     let audience = &station.audience;
     audience.note_client(client, user_agent);
     let timeline = station.timeline();
@@ -76,12 +87,14 @@ pub async fn respond(
                 .window
                 .listing(&timeline, now, segment_ticks(config), window_count(config))
                 .await
-                .map(|window| media_playlist(station, &timeline, &window, config, headers))
+                .map(|window| {
+                    media_playlist(station, extension, &timeline, &window, config, headers)
+                })
         }
-        HlsRequest::Segment(k, extension) => {
+        HlsRequest::Segment(k, asked) => {
             audience.segment_requests.fetch_add(1, Ordering::Relaxed);
             // Only the name the playlist gives: the station's codec's extension.
-            if extension != station.programme().first().codec().segment_extension() {
+            if asked != extension {
                 return uncached_text(
                     StatusCode::NOT_FOUND,
                     "no such segment: the station's segments have another extension\n",

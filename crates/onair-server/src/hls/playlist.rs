@@ -16,9 +16,11 @@ use crate::http::body::Body;
 use crate::http::responses::{fnv1a, insert, matches_etag, not_modified};
 use crate::stations::Station;
 
-/// The live media playlist of the segments `window` lists.
+/// The live media playlist of the segments `window` lists, named with `extension` (the
+/// station's codec's).
 pub fn media_playlist(
     station: &Station,
+    extension: &str,
     timeline: &Timeline,
     window: &Listing,
     config: &HlsConfig,
@@ -32,7 +34,6 @@ pub fn media_playlist(
         timeline.discontinuities_before(first_start)
             + station.window.format_changes_before(first_start)
     );
-    let extension = station.programme().first().codec().segment_extension();
     for (i, pair) in window.starts.windows(2).enumerate() {
         let k = window.first + i as u64;
         let (start, end) = (pair[0], pair[1]);

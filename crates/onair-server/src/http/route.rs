@@ -121,7 +121,7 @@ impl<'a> Route<'a> {
 /// under many names.
 fn segment_name(file: &str) -> Option<(u64, &'static str)> {
     let (digits, extension) = file.rsplit_once('.')?;
-    let extension = Codec::of_segment_extension(extension)?.segment_extension();
+    let extension = Codec::of_segment_extension(extension)?.segment_extension()?;
     let canonical = !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit())
         && (digits == "0" || !digits.starts_with('0'));

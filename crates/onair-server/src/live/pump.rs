@@ -104,7 +104,9 @@ impl Pump {
                     if let Some(format) = self.frames.format().filter(|_| !self.format_said) {
                         // Another format must be one onair can fill with silence to a
                         // segment boundary.
-                        if onair_core::silent_frame(&format).is_none() {
+                        if format != station.programme().format()
+                            && onair_core::silent_frame(&format).is_none()
+                        {
                             return Err(Ended::Format(SourceFormatError::OtherFormat {
                                 got: format,
                                 expected: station.programme().format(),

@@ -30,8 +30,12 @@ pub fn page(app: &App) -> Response<Body> {
                 html_escape(description)
             ));
         }
+        let hls = match station.info().codec().segment_extension() {
+            Some(_) => format!(" <a href=\"/{name}.m3u8\">HLS</a>"),
+            None => String::new(),
+        };
         list.push_str(&format!(
-            "<p class=\"now\">Now playing: {playing}</p><p class=\"links\"><a href=\"/{name}\">stream</a> <a href=\"/{name}.m3u\">.m3u</a> <a href=\"/{name}.pls\">.pls</a> <a href=\"/{name}.m3u8\">HLS</a></p></article>\n"
+            "<p class=\"now\">Now playing: {playing}</p><p class=\"links\"><a href=\"/{name}\">stream</a> <a href=\"/{name}.m3u\">.m3u</a> <a href=\"/{name}.pls\">.pls</a>{hls}</p></article>\n"
         ));
     }
     let summary = match stations.len() {

@@ -95,7 +95,11 @@ fn station_json(station: &Station, base_url: &str, hls: &HlsConfig, view: View) 
         "description": meta.description,
         "listeners": station.hub.listeners(),
         "hls_listeners": crate::hls::listeners(station, hls),
-        "hls_url": format!("{base_url}/{}.m3u8", station.name),
+        // Only for codecs HLS carries (not Opus yet).
+        "hls_url": info
+            .codec()
+            .segment_extension()
+            .map(|_| format!("{base_url}/{}.m3u8", station.name)),
         "listener_peak": stats.peak.load(Relaxed),
         "content_type": info.codec().content_type(),
         "format": programme.format().to_string(),

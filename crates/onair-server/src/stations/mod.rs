@@ -12,8 +12,9 @@
 //! - [`assembly`]: a station's programme put together from the probes and the format rule.
 //! - [`scheduled`]: a scheduled station's plan: its schedule from the config and the
 //!   programmes, laid on its timeline ahead of the clock.
-//! - [`anchored`]: edits timed by the files' modification times (`edits = "file_times"`), so
-//!   that a replica restarted after an edit agrees with those that lived through it.
+//! - [`anchor`]: edits timed by the files' modification times (`edits = "file_times"`), so
+//!   that a replica restarted after an edit agrees with those that lived through it; and
+//!   [`anchored`]: a living station going on as a replica started now would.
 //! - [`silence`]: the silence a live-only station plays between shows.
 //! - [`listeners`]: who listens to a station's stream now (for Icecast's listclients).
 //! - [`live`]: a station's live side: the buffer a source feeds, and who is connected.
@@ -27,6 +28,7 @@
 //! - [`watcher`]: watches the stations folder and the config file, applying changes live.
 
 pub mod admission;
+pub mod anchor;
 pub mod anchored;
 pub mod assembly;
 pub mod audience;

@@ -12,7 +12,7 @@
 //! the station clock where it is; a programme that changed (a track added, removed, replaced or
 //! renamed, another order) switches at the next track boundary, so that no track is ever cut.
 //! Under `edits = "file_times"` every change instead takes effect at the instant its files'
-//! modification times name, the same on every replica, restarted or not ([`super::anchored`]).
+//! modification times name, the same on every replica, restarted or not ([`super::anchor`]).
 //!
 //! The registry owns every pacer task (in one `TaskTracker`, under one `CancellationToken`), so
 //! shutting it down ends every station and, through the hubs, every listener's stream.
@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::anchored::programme_anchor;
+use super::anchor::programme_anchor;
 use super::assembly::{Assembler, Assembly};
 use super::catalogue::Catalogue;
 pub use super::desired::Desired;
@@ -385,6 +385,10 @@ impl StationRegistry {
     ) -> Arc<Station> {
         let pacing = config.pacing_for(name);
         let hub = Hub::new(name, pacing.tuning);
+        let first = programme.first();
+        if let Some(packaging) = first.codec().packaging(name, &first.headers) {
+            hub.set_packaging(packaging);
+        }
         hub.notify_track_changes(Arc::clone(&self.track_changes));
         let stop = self.stop.child_token();
         let keep = Station::keep_ticks(config);

@@ -9,7 +9,7 @@ use onair_core::schedule::{Grid, JingleEvery, Jingles, Planner, Schedule, SlotPl
 use onair_core::{ticks_of, Programme, StationInfo, Timeline};
 use tokio::sync::watch;
 
-use super::anchored::anchor_of;
+use super::anchor::anchor_of;
 use super::discovery::Role;
 use crate::config::Config;
 use crate::sync::lock;

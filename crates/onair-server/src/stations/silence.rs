@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use onair_core::{silent_frame, Format};
+use onair_core::Format;
 
 use crate::config::StationConfig;
 
@@ -25,17 +25,14 @@ pub fn configured_format(station: &StationConfig) -> Option<Format> {
 
 /// The silence file of live-only station `name` in `format`, written if it is not there yet.
 pub fn silence_file(name: &str, format: &Format) -> Result<PathBuf, String> {
-    let frame = silent_frame(format).ok_or_else(|| {
-        format!("onair makes silence in AAC-LC or MP3, mono or stereo, not {format}")
+    let bytes = onair_core::silence_file(format, SECONDS).ok_or_else(|| {
+        format!("onair makes silence in AAC-LC, MP3 or Opus, mono or stereo, not {format}")
     })?;
     let extension = format.kind.codec().spec().extensions[0];
-    let samples = format.samples_per_frame() as u32;
     let file = format!(
         "{name}-{}-{}ch.{extension}",
         format.sample_rate, format.channels
     );
-    let frames = (SECONDS * format.sample_rate).div_ceil(samples) as usize;
-    let bytes = frame.repeat(frames);
     // One folder for every onair on the host (the files are the same for the same station and
     // format); one of this process's own where that one is not writable (another user's).
     let shared = std::env::temp_dir().join("onair-silence");

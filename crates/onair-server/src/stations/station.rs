@@ -80,7 +80,7 @@ pub struct Station {
     settings: RwLock<Settings>,
     /// Its schedule's planner, if it plays one.
     plan: StationPlan,
-    /// The tick its programme is laid from (0: the epoch; see [`super::anchored`]).
+    /// The tick its programme is laid from (0: the epoch; see [`super::anchor`]).
     anchor: AtomicU64,
     /// When the station went on air.
     pub started_at: SystemTime,
@@ -246,7 +246,7 @@ impl Station {
         now + ticks_of(SWITCH_SETTLE.max(self.hub.tuning().chunk + Duration::from_secs(1)))
     }
 
-    /// The tick its programme is laid from (0: the epoch; see [`super::anchored`]).
+    /// The tick its programme is laid from (0: the epoch; see [`super::anchor`]).
     pub(super) fn anchor(&self) -> u64 {
         self.anchor.load(Ordering::Acquire)
     }

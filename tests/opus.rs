@@ -1,0 +1,281 @@
+//! Ogg Opus stations: `.opus` files and folders of them play as one Ogg stream per station, every
+//! listener getting the station's header pages first; every packet sent is checked against the
+//! files' own packets, so a packet lost, repeated or cut anywhere (track changes, the loop point,
+//! a live source taking over and giving back) fails the test; ffmpeg decodes what a listener
+//! got with no warning.
+
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use onair_core::ogg::{scan_page, Packets, PageHeader, PageScan};
+use onair_tests::{fixture, strip_icy, HttpResponse, TestServer};
+use tokio::io::AsyncWriteExt;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// The three tracks of the Opus test programme (`tests/fixtures/opus/make.sh`).
+const TRACKS: [&str; 3] = ["01 One.opus", "02 Two.opus", "03 Three.opus"];
+
+fn opus_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixture("opus").join(name)).expect("opus fixture")
+}
+
+/// An Ogg stream taken apart: its pages' headers, and its packets in order.
+struct Ogg {
+    pages: Vec<PageHeader>,
+    packets: Vec<Bytes>,
+}
+
+/// Every page of `bytes` (which must be nothing but whole, good pages) and the packets in them.
+fn ogg(bytes: &[u8], whole: bool) -> Ogg {
+    let (mut pages, mut packets, mut reader) = (Vec::new(), Vec::new(), Packets::default());
+    let mut at = 0;
+    while at < bytes.len() {
+        let header = match scan_page(&bytes[at..], true) {
+            PageScan::Page(header) => header,
+            // A capture cut off inside its last page.
+            _ if !whole => break,
+            other => panic!("not a page at byte {at}: {other:?}"),
+        };
+        let page = Bytes::copy_from_slice(&bytes[at..at + header.page_len()]);
+        reader.push(&header, &page, &mut packets).expect("packets");
+        pages.push(header);
+        at += header.page_len();
+    }
+    Ogg { pages, packets }
+}
+
+/// The audio packets of a track file (its packets after `OpusHead` and `OpusTags`).
+fn audio_packets(name: &str) -> Vec<Bytes> {
+    let file = ogg(&opus_fixture(name), true);
+    assert!(file.packets[0].starts_with(b"OpusHead") && file.packets[1].starts_with(b"OpusTags"));
+    file.packets[2..].to_vec()
+}
+
+/// Checks that a listener's stream is the station's header pages, then pages of one logical
+/// stream whose sequence numbers and granule positions count on; returns its audio packets.
+fn check_stream(body: &[u8]) -> Vec<Bytes> {
+    let stream = ogg(body, false);
+    assert!(stream.pages.len() > 3, "{} pages", stream.pages.len());
+    let (head, tags) = (&stream.pages[0], &stream.pages[1]);
+    assert_eq!(head.flags, 0x02, "a BOS page first");
+    assert_eq!((head.sequence, tags.sequence), (0, 1));
+    assert!(stream.packets[0].starts_with(b"OpusHead"));
+    assert!(stream.packets[1].starts_with(b"OpusTags"));
+    let audio = &stream.pages[2..];
+    for pair in audio.windows(2) {
+        assert_eq!(pair[1].serial, head.serial, "one logical stream");
+        assert_eq!(pair[1].sequence, pair[0].sequence + 1, "pages counted on");
+        assert!(pair[1].granule > pair[0].granule, "granules counted on");
+    }
+    assert!(audio[0].sequence > 1);
+    stream.packets[2..].to_vec()
+}
+
+/// Where `packets` (a listener's, in order) are in the programme `tracks` played in a loop:
+/// each packet must be the one after the packet before it, a track's last followed by the next
+/// track's first. Returns the track of each packet.
+fn follow(packets: &[Bytes], tracks: &[Vec<Bytes>]) -> Vec<usize> {
+    let start = tracks
+        .iter()
+        .enumerate()
+        .flat_map(|(t, p)| (0..p.len()).map(move |i| (t, i)))
+        .find(|&(t, i)| {
+            let n = (tracks[t].len() - i).min(packets.len()).min(5);
+            packets[..n] == tracks[t][i..i + n]
+        })
+        .expect("the stream starts inside one of the tracks");
+    let (mut t, mut i) = start;
+    let mut played = Vec::with_capacity(packets.len());
+    for (k, packet) in packets.iter().enumerate() {
+        assert!(
+            *packet == tracks[t][i],
+            "packet {k} is not packet {i} of track {t}: a packet lost, repeated or cut"
+        );
+        played.push(t);
+        i += 1;
+        if i == tracks[t].len() {
+            (t, i) = ((t + 1) % tracks.len(), 0);
+        }
+    }
+    played
+}
+
+/// What ffmpeg says of `bytes` decoded whole (warnings and errors), `None` without ffmpeg.
+async fn ffmpeg_warnings(bytes: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("capture.ogg");
+    std::fs::write(&path, bytes).expect("write capture");
+    let output = tokio::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "warning", "-i"])
+        .arg(&path)
+        .args(["-f", "null", "-"])
+        .output()
+        .await;
+    match output {
+        Ok(output) => Some(String::from_utf8_lossy(&output.stderr).into_owned()),
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!(
+                "SKIPPED: ffmpeg cannot run ({e}), so no real decoder checked the Opus stream"
+            );
+            None
+        }
+        Err(e) => panic!("cannot run ffmpeg: {e} (apt-get install ffmpeg; .ci/run does this)"),
+    }
+}
+
+async fn listen(server: &TestServer, path: &str, seconds: u32) -> HttpResponse {
+    let mut listener = server.get(path).await;
+    listener.read_for(seconds * SECOND).await;
+    listener
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opus_file_is_a_station_every_listener_decodes_from_wherever_it_joins() {
+    let one = opus_fixture("01 One.opus");
+    let server = TestServer::start(&[("one.opus", &one)], "[pacing]\nburst_ms = 1000\n").await;
+    let status = server.status_json().await;
+    let station = onair_tests::station_in(&status, "one");
+    assert_eq!(station["format"], "Opus 48000 Hz stereo");
+    assert_eq!(station["content_type"], "audio/ogg");
+    assert_eq!(station["now_playing"]["title"], "Test Trio - One");
+    let tracks = [audio_packets("01 One.opus")];
+    // Two listeners, joined 1.3 s apart: each gets the header pages, then packets of the file
+    // in order across its loop point (2 s), and ffmpeg decodes each without a warning.
+    let first = tokio::spawn({
+        let url = server.addr;
+        async move {
+            let mut r = HttpResponse::send(url, "GET /one HTTP/1.0\r\n\r\n").await;
+            r.read_for(5 * SECOND).await;
+            r
+        }
+    });
+    tokio::time::sleep(1300 * Duration::from_millis(1)).await;
+    let second = listen(&server, "/one", 4).await;
+    let first = first.await.expect("first listener");
+    for listener in [first, second] {
+        assert_eq!(listener.status(), 200);
+        assert_eq!(listener.header("content-type"), Some("audio/ogg"));
+        let packets = check_stream(&listener.body);
+        let played = follow(&packets, &tracks);
+        assert!(played.len() > 150, "{} packets", played.len());
+        if let Some(warnings) = ffmpeg_warnings(&listener.body).await {
+            assert_eq!(warnings, "", "ffmpeg decodes the stream cleanly");
+        }
+    }
+    // No HLS for Opus yet: said, not a broken playlist.
+    let mut hls = server.get("/one.m3u8").await;
+    hls.read_full(5 * SECOND).await;
+    assert_eq!(hls.status(), 404);
+    assert!(String::from_utf8_lossy(&hls.body).contains("no HLS for this station"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_programme_of_opus_tracks_plays_every_packet_across_track_changes_with_titles() {
+    let files: Vec<(String, Vec<u8>)> = TRACKS
+        .iter()
+        .map(|t| (format!("mix/{t}"), opus_fixture(t)))
+        .collect();
+    let server = TestServer::start_owned(&files, "[pacing]\nburst_ms = 1000\n").await;
+    let tracks: Vec<Vec<Bytes>> = TRACKS.iter().map(|t| audio_packets(t)).collect();
+    // Six seconds a round: eight seconds cross at least two track changes.
+    let mut listener =
+        HttpResponse::send(server.addr, "GET /mix HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n").await;
+    listener.read_for(8 * SECOND).await;
+    let (audio, titles) = strip_icy(&listener.body);
+    let packets = check_stream(&audio);
+    let played = follow(&packets, &tracks);
+    let changes = played.windows(2).filter(|w| w[0] != w[1]).count();
+    assert!(changes >= 2, "{changes} track changes");
+    let titles: Vec<String> = titles.into_iter().filter_map(|(_, t)| t).collect();
+    for title in ["Test Trio - One", "Café Noir", "03 Three"] {
+        assert!(
+            titles.iter().any(|t| t.contains(title)),
+            "ICY says {title}: {titles:?}"
+        );
+    }
+    if let Some(warnings) = ffmpeg_warnings(&audio).await {
+        assert_eq!(warnings, "", "ffmpeg decodes across the track changes");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_opus_source_takes_over_an_opus_station_and_gives_it_back() {
+    let three = opus_fixture("03 Three.opus");
+    let config = "[pacing]\nburst_ms = 1000\n[live]\npassword = \"pw\"\nbuffer_ms = 300\nsource_timeout_s = 1\n";
+    let server = TestServer::start(&[("talk.opus", &three)], config).await;
+    let listener = tokio::spawn({
+        let addr = server.addr;
+        async move {
+            let mut r = HttpResponse::send(addr, "GET /talk HTTP/1.0\r\n\r\n").await;
+            r.read_for(7 * SECOND).await;
+            r
+        }
+    });
+    tokio::time::sleep(SECOND).await;
+    // A source sends 01 One.opus (its own header pages, then its audio), as fast as the socket
+    // takes it: the jitter buffer paces it.
+    let mut source = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    source
+        .write_all(b"SOURCE /talk HTTP/1.0\r\nAuthorization: Basic c291cmNlOnB3\r\nContent-Type: audio/ogg\r\n\r\n")
+        .await
+        .expect("head");
+    let mut answer = [0u8; 12];
+    tokio::io::AsyncReadExt::read_exact(&mut source, &mut answer)
+        .await
+        .expect("answer");
+    assert!(
+        answer.starts_with(b"HTTP/1.0 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    source
+        .write_all(&opus_fixture("01 One.opus"))
+        .await
+        .expect("audio");
+    onair_tests::eventually("live", 5 * SECOND, || {
+        server.registry.get("talk").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    drop(source);
+    let listener = listener.await.expect("listener");
+    // The listener heard the programme, the whole live track, and the programme again: every
+    // packet of each in order, one logical stream throughout, decoded without a warning.
+    let packets = check_stream(&listener.body);
+    let (programme, live) = (audio_packets("03 Three.opus"), audio_packets("01 One.opus"));
+    let start = packets
+        .iter()
+        .position(|p| *p == live[0])
+        .expect("the live track's first packet");
+    let end = start + live.len();
+    assert_eq!(&packets[start..end], &live[..], "the live track, whole");
+    follow(&packets[..start], std::slice::from_ref(&programme));
+    follow(&packets[end..], std::slice::from_ref(&programme));
+    assert!(packets.len() > end + 20, "the programme came back");
+    if let Some(warnings) = ffmpeg_warnings(&listener.body).await {
+        assert_eq!(warnings, "", "ffmpeg decodes through takeover and fallback");
+    }
+}
+
+#[test]
+fn opus_files_that_cannot_play_are_refused_with_what_to_do() {
+    for (file, says) in [
+        ("vorbis.opus", "Ogg Vorbis, not Opus"),
+        ("two-streams.opus", "more than one logical stream"),
+    ] {
+        let error = onair_core::probe(&fixture("opus").join(file)).expect_err(file);
+        let text = error.to_string();
+        assert!(
+            text.contains(says) && text.contains("ffmpeg"),
+            "{file}: {text}"
+        );
+    }
+    let mono = onair_core::probe(&fixture("opus").join("mono.opus")).expect("mono");
+    assert_eq!(mono.first.format().to_string(), "Opus 48000 Hz mono");
+    let one = onair_core::probe(Path::new(&fixture("opus").join("01 One.opus"))).expect("one");
+    assert_eq!(one.meta.display(), "Test Trio - One");
+    assert_eq!(one.headers.len(), 2);
+}
