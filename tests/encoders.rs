@@ -446,3 +446,70 @@ async fn mp3_takeover_and_fallback_decode_without_a_message() {
     // The reservoir reaches back 511 bytes at most: two frames' worth at 128 kb/s.
     assert!(carriers >= repairs && carriers <= 2 * repairs, "{metrics}");
 }
+
+/// Liquidsoap's `%opus` encoder pushes Ogg Opus to an Opus station: it takes over, gives the
+/// station back when it leaves, and the listener connected throughout gets one Ogg stream that
+/// ffmpeg decodes without a warning, the programme's own packets around the show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn liquidsoap_goes_live_with_opus() {
+    let Some(liquidsoap) = installed_tool(&["/usr/bin/liquidsoap"], "apt-get install liquidsoap")
+    else {
+        return;
+    };
+    let programme = onair_tests::ogg::opus_fixture("03 Three.opus");
+    let config = format!(
+        "[pacing]\nburst_ms = 1000\n[live]\npassword = \"{PASSWORD}\"\nbuffer_ms = 500\nsource_timeout_s = 1\n"
+    );
+    let server = TestServer::start(&[("talk.opus", &programme)], &config).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("live.liq");
+    std::fs::write(
+        &script,
+        format!(
+            "settings.log.stdout.set(true)\nsettings.log.file.set(false)\nsettings.init.allow_root.set(true)\n\
+             output.icecast(%opus(bitrate=64, samplerate=48000, channels=2), host=\"127.0.0.1\", port={port}, \
+             password=\"{PASSWORD}\", mount=\"talk\", name=\"Liq Opus\", fallible=true, sine(880.))\n",
+            port = server.addr.port()
+        ),
+    )
+    .expect("write script");
+    let mut listener = server.get("/talk").await;
+    let mut child = Command::new(liquidsoap)
+        .arg(&script)
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run liquidsoap");
+    onair_tests::eventually("liquidsoap on air", 20 * SECOND, || {
+        server.registry.get("talk").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    listener.read_for(3 * SECOND).await;
+    let _ = child.kill().await;
+    onair_tests::eventually("back to the programme", 10 * SECOND, || {
+        server
+            .registry
+            .get("talk")
+            .is_some_and(|s| !s.live.on_air())
+    })
+    .await;
+    listener.read_for(2 * SECOND).await;
+    assert!(!listener.eof, "the listener stays");
+    let packets = onair_tests::ogg::check_stream(&listener.body);
+    let own = onair_tests::ogg::audio_packets("03 Three.opus");
+    let last_live = packets
+        .iter()
+        .rposition(|p| !own.contains(p))
+        .expect("the show's packets reached the listener");
+    assert!(
+        packets[last_live + 1..]
+            .iter()
+            .filter(|p| own.contains(p))
+            .count()
+            > 20,
+        "the programme came back"
+    );
+    if let Some(warnings) = onair_tests::ogg::ffmpeg_warnings(&listener.body).await {
+        assert_eq!(warnings, "", "ffmpeg decodes through takeover and fallback");
+    }
+}

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use onair_tests::frames::{origins, station_frames, Origin};
-use onair_tests::{installed_tool, sample, station_in, strip_icy, HttpResponse, TestServer};
+use onair_tests::{installed_tool, ogg, sample, station_in, strip_icy, HttpResponse, TestServer};
 use serde_json::Value;
 use tokio::process::{Child, Command};
 use tokio::time::{sleep, Instant};
@@ -65,12 +65,17 @@ fn icecast(binary: &Path, dir: &Path, port: u16) -> Child {
         .expect("run icecast2")
 }
 
-/// ffmpeg pushing `file` to Icecast's `/jazz` in real time, looping.
+/// ffmpeg pushing `file` to Icecast's `/jazz` in real time, looping, as ADTS.
 fn ffmpeg_push(port: u16, file: &Path) -> Child {
+    ffmpeg_push_as(port, file, "adts", "audio/aac")
+}
+
+/// ffmpeg pushing `file` to Icecast's `/jazz` in real time, looping, in container `format`.
+fn ffmpeg_push_as(port: u16, file: &Path, format: &str, content_type: &str) -> Child {
     Command::new("ffmpeg")
         .args(["-nostdin", "-v", "error", "-re", "-stream_loop", "-1", "-i"])
         .arg(file)
-        .args(["-c", "copy", "-f", "adts", "-content_type", "audio/aac"])
+        .args(["-c", "copy", "-f", format, "-content_type", content_type])
         .arg(format!("icecast://source:hackme@127.0.0.1:{port}/jazz"))
         .stdin(Stdio::null())
         .kill_on_drop(true)
@@ -157,5 +162,60 @@ async fn a_station_relays_icecast_fed_by_ffmpeg_with_its_titles() {
     );
     let (relay, _) = relay_and_live(&server).await;
     assert_ne!(relay["state"], "on_air", "{relay}");
+    server.shutdown().await;
+}
+
+/// Ogg Opus through a real Icecast: ffmpeg sends an Opus file to Icecast as Ogg, onair relays it
+/// over an Opus station; ffmpeg is restarted mid-relay (a new Ogg stream, new serial number and
+/// header pages, behind a reconnection): the listener connected throughout gets one logical
+/// stream, the relayed packets, and decodes it all without a warning.
+#[tokio::test]
+async fn a_station_relays_an_icecast_ogg_opus_mount_through_a_source_restart() {
+    let Some(binary) = installed_tool(&["/usr/bin/icecast2"], "apt-get install icecast2") else {
+        return;
+    };
+    if installed_tool(&["/usr/bin/ffmpeg"], "apt-get install ffmpeg").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let _icecast = icecast(&binary, dir.path(), port);
+    let file = dir.path().join("one.opus");
+    std::fs::write(&file, ogg::opus_fixture("01 One.opus")).expect("write");
+    sleep(SECOND).await;
+    let mut pusher = ffmpeg_push_as(port, &file, "ogg", "audio/ogg");
+    let config = format!(
+        "[pacing]\nburst_ms = 1000\n[live]\nbuffer_ms = 500\nsource_timeout_s = 3\n[relay]\nretry_min_ms = 300\nretry_max_s = 1\nidle_timeout_s = 2\n[stations.ambient]\nrelay = \"http://127.0.0.1:{port}/jazz\"\n"
+    );
+    let programme = ogg::opus_fixture("03 Three.opus");
+    let server = TestServer::start(&[("ambient.opus", &programme)], &config).await;
+    let started = Instant::now();
+    loop {
+        let (relay, _) = relay_and_live(&server).await;
+        if relay["state"] == "on_air" {
+            break;
+        }
+        assert!(
+            started.elapsed() < 20 * SECOND,
+            "not relaying Icecast: {relay}"
+        );
+        sleep(Duration::from_millis(200)).await;
+    }
+    let mut listener = HttpResponse::send(server.addr, "GET /ambient HTTP/1.0\r\n\r\n").await;
+    listener.read_for(3 * SECOND).await;
+    // The source restarts: a new Ogg stream behind a new connection.
+    pusher.kill().await.expect("stop ffmpeg");
+    let _again = ffmpeg_push_as(port, &file, "ogg", "audio/ogg");
+    listener.read_for(8 * SECOND).await;
+    let packets = ogg::check_stream(&listener.body);
+    let relayed = ogg::audio_packets("01 One.opus");
+    let heard = packets.iter().filter(|p| relayed.contains(p)).count();
+    assert!(heard > 200, "{heard} relayed packets reached the listener");
+    if let Some(warnings) = ogg::ffmpeg_warnings(&listener.body).await {
+        assert_eq!(
+            warnings, "",
+            "ffmpeg decodes the relayed Ogg through the restart"
+        );
+    }
     server.shutdown().await;
 }

@@ -4,6 +4,7 @@
 //! close-delimited bodies) the way a hardware radio would see them.
 
 pub mod frames;
+pub mod ogg;
 pub mod tls;
 
 use std::net::SocketAddr;
