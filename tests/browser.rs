@@ -411,6 +411,56 @@ async fn the_page_plays_an_mp3_programme_across_its_tracks() {
     );
 }
 
+/// Chromium's `<audio>` plays an Ogg Opus programme from the page across its track changes and
+/// its loop point (the station's one Ogg stream), with no media error and no console error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_plays_an_opus_programme_across_its_tracks() {
+    let Some(binary) = chromium() else { return };
+    let _alone = one_browser_at_a_time().await;
+    let files: Vec<(String, Vec<u8>)> = ["01 One.opus", "02 Two.opus", "03 Three.opus"]
+        .iter()
+        .map(|t| (format!("mix/{t}"), onair_tests::ogg::opus_fixture(t)))
+        .collect();
+    let server = TestServer::start_owned(&files, "").await;
+    let url = format!("http://{}/", server.addr);
+    let browser = tokio::task::spawn_blocking(move || {
+        let mut browser = Browser::start(&binary);
+        browser.call("Page.navigate", json!({"url": url}));
+        browser.wait_for(
+            "document.querySelectorAll('.card[data-station=\"mix\"]').length",
+            Duration::from_secs(10),
+            |v| v == 1,
+        );
+        // No HLS link for an Opus station: it has none yet.
+        let links =
+            browser.eval("document.querySelector('[data-station=\"mix\"] .links').textContent");
+        assert!(
+            !links.as_str().unwrap_or_default().contains("HLS"),
+            "{links}"
+        );
+        browser.eval("document.querySelector('[data-station=\"mix\"] .play').click(), true");
+        // 8 s of the 6 s programme: two track changes and the loop point at least.
+        let position = "document.querySelector('[data-station=\"mix\"] audio').currentTime";
+        browser.wait_for(position, Duration::from_secs(25), |v| {
+            v.as_f64().unwrap_or(0.0) >= 8.0
+        });
+        let error =
+            browser.eval("document.querySelector('[data-station=\"mix\"] .error').textContent");
+        assert_eq!(error, "");
+        let media_error =
+            browser.eval("String(document.querySelector('[data-station=\"mix\"] audio').error)");
+        assert_eq!(media_error, "null");
+        browser
+    })
+    .await
+    .expect("browser steps");
+    assert!(
+        browser.errors.is_empty(),
+        "console errors: {:#?}",
+        browser.errors
+    );
+}
+
 /// hls.js, installed for this test by `.ci/run` (`npm install` in `tests/hlsjs`), or `None`
 /// (skipped) on a developer machine without it. Under CI a missing hls.js is a failure.
 fn hlsjs() -> Option<PathBuf> {
