@@ -287,6 +287,18 @@ impl Config {
                     "a `live_only` station has no `file` or `folder`, and names the format its sources send: `codec`, `sample_rate` and `channels`".to_string(),
                 ));
             }
+            if station
+                .codec
+                .is_some_and(|c| c.0 == onair_core::Codec::Opus)
+                && station.sample_rate.is_some_and(|r| r.get() != 48_000)
+            {
+                return Err(ConfigError::at_key(
+                    path,
+                    text,
+                    &format!("stations.{name}.sample_rate"),
+                    "Opus always decodes at 48000 Hz (whatever rate went into the encoder): set `sample_rate = 48000` or leave it out".to_string(),
+                ));
+            }
             if station.relay.as_ref().is_some_and(|r| r.is_edge())
                 && config.relay.edge_delay_s.get() * 1000 < 2 * config.hls.segment_ms.get() + 1000
             {
@@ -503,6 +515,13 @@ mod tests {
         assert_eq!(err.key.as_deref(), Some("stations.jazz.order"));
         let err = parse("[stations.jazz]\nfile = \"a.aac\"\nfolder = \"b\"\n").expect_err("both");
         assert!(err.message.contains("not both"), "{err}");
+        let opus = parse("[stations.talk]\ncodec = \"opus\"\nsample_rate = 44100\n")
+            .expect_err("Opus at 44.1 kHz");
+        assert_eq!(opus.key.as_deref(), Some("stations.talk.sample_rate"));
+        assert!(parse("[stations.talk]\ncodec = \"ogg\"\n")
+            .expect_err("unknown codec")
+            .message
+            .contains("expected one of `aac`, `mp3`, `opus`"));
         let config = parse("[stations.jazz]\ncodec = \"mp3\"\nsample_rate = 44100\nchannels = 2\n")
             .expect("valid");
         let jazz = &config.stations["jazz"];
