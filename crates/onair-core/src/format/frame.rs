@@ -86,6 +86,15 @@ impl FrameHeader {
         }
     }
 
+    /// Bytes of coded audio the frame carries as it was encoded (an Opus packet without the
+    /// prefix onair carries it behind): what bit rates are counted from.
+    pub fn coded_length(&self) -> usize {
+        match self {
+            FrameHeader::Opus(p) => usize::from(p.len),
+            _ => self.frame_length(),
+        }
+    }
+
     /// PCM samples (per channel) the frame decodes to.
     pub fn samples(&self) -> u32 {
         match self {

@@ -221,7 +221,7 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
                 ticks += header.ticks();
                 frames += 1;
                 samples += u64::from(header.samples());
-                audio_bytes += header.frame_length() as u64;
+                audio_bytes += header.coded_length() as u64;
                 if header.sample_rate() != rate {
                     done += samples_to_duration(rate_samples, rate);
                     (rate, rate_samples) = (header.sample_rate(), 0);
