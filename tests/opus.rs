@@ -200,3 +200,27 @@ fn opus_files_that_cannot_play_are_refused_with_what_to_do() {
     assert_eq!(one.meta.display(), "Test Trio - One");
     assert_eq!(one.headers.len(), 2);
 }
+
+/// An Ogg source of another codec on an Opus station (Vorbis, as some encoders send by
+/// default) is dropped at once, and the log says what it sent and what to do.
+#[tokio::test]
+async fn a_vorbis_source_on_an_opus_station_is_dropped_with_the_reason() {
+    let log = onair_tests::Log::default();
+    let _logging = log.capture();
+    let three = opus_fixture("03 Three.opus");
+    let config = "[live]\npassword = \"pw\"\nbuffer_ms = 300\n";
+    let server = TestServer::start(&[("talk.opus", &three)], config).await;
+    let mut source = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    source
+        .write_all(b"SOURCE /talk HTTP/1.0\r\nAuthorization: Basic c291cmNlOnB3\r\nContent-Type: audio/ogg\r\n\r\n")
+        .await
+        .expect("head");
+    let _ = source.write_all(&opus_fixture("vorbis.opus")).await;
+    onair_tests::eventually("the source dropped with the reason", 5 * SECOND, || {
+        log.count(&["live source dropped", "Ogg Vorbis, not Opus", "libopus"]) == 1
+    })
+    .await;
+    assert!(!server.registry.get("talk").expect("on air").live.on_air());
+}

@@ -37,6 +37,10 @@ pub enum SourceFormatError {
     /// Too many bytes without a frame.
     #[error("{0} bytes from the source without a whole {1} frame")]
     NoFrames(u64, &'static str),
+    /// Its container holds what the station cannot play (Ogg Vorbis to an Opus station,
+    /// multiplexed streams, a packet over 16 MiB).
+    #[error("the source's stream cannot be played: {0}")]
+    Refused(String),
 }
 
 /// A live source's frames, one at a time, with their length in ticks.
@@ -117,7 +121,11 @@ impl SourceFrames {
     /// The next whole frame and its ticks, `None` until more bytes arrive.
     pub fn next_frame(&mut self) -> Result<Option<(Bytes, u64)>, SourceFormatError> {
         loop {
-            let header = match self.deframer.peek() {
+            let next = self.deframer.peek();
+            if let Some(reason) = self.deframer.refusal() {
+                return Err(SourceFormatError::Refused(reason.to_string()));
+            }
+            let header = match next {
                 Next::Frame(header) => header,
                 Next::NeedMore | Next::End => {
                     let damage = self.deframer.damage();
