@@ -7,6 +7,7 @@
 #   scripts/bench.sh tls        # plain beside TLS, onair and Icecast, at 1k and 10k listeners
 #   SERVERS=onair scripts/bench.sh tls   # onair only, plain beside TLS
 #   LEVELS="1000 5000" SECONDS_PER_LEVEL=20 scripts/bench.sh
+#   STATION=my.opus LEVELS=10000 scripts/bench.sh   # another station file (.aac, .mp3, .opus)
 #
 # Each level starts the server fresh on loopback with one 128 kb/s station (stations/jazz.aac),
 # runs onair-loadgen (ramp 2000 connects/s, every listener reading for SECONDS_PER_LEVEL
@@ -26,7 +27,14 @@ if [ "$WHICH" = tls ]; then LEVELS=${LEVELS:-"1000 10000"}; fi
 LEVELS=${LEVELS:-"1000 5000 10000 19000"}
 SECONDS_PER_LEVEL=${SECONDS_PER_LEVEL:-30}
 RAMP=${RAMP:-2000}
-STATION=stations/jazz.aac
+STATION=${STATION:-stations/jazz.aac}
+EXT=${STATION##*.}
+case "$EXT" in
+  aac) FEED=(-f adts -content_type audio/aac) ;;
+  mp3) FEED=(-f mp3 -content_type audio/mpeg) ;;
+  opus) FEED=(-f ogg -content_type audio/ogg) ;;
+  *) echo "bench: STATION must be .aac, .mp3 or .opus" >&2; exit 2 ;;
+esac
 ONAIR_PORT=18080
 ONAIR_TLS_PORT=18443
 ICECAST_PORT=18000
@@ -83,16 +91,16 @@ run_onair() { # level [stations] [tls]
   local level=$1 stations=${2:-1} tls=${3:-} dir="$WORK/onair" urls=() config=/dev/null
   rm -rf "$dir"; mkdir -p "$dir/stations"
   if [ -n "$tls" ]; then
-    cp "$STATION" "$dir/stations/jazz.aac"
+    cp "$STATION" "$dir/stations/jazz.$EXT"
     urls=(--url "https://localhost:$ONAIR_TLS_PORT/jazz" --tls-ca "$WORK/tls/ca.pem")
     config="$dir/config.toml"
     printf '[server]\nlisten_tls = "127.0.0.1:%s"\n[tls]\ncert = "%s"\nkey = "%s"\n' \
       "$ONAIR_TLS_PORT" "$WORK/tls/cert.pem" "$WORK/tls/key.pem" >"$config"
   elif [ "$stations" = 1 ]; then
-    cp "$STATION" "$dir/stations/jazz.aac"; urls=(--url "http://127.0.0.1:$ONAIR_PORT/jazz")
+    cp "$STATION" "$dir/stations/jazz.$EXT"; urls=(--url "http://127.0.0.1:$ONAIR_PORT/jazz")
   else
     for i in $(seq -w 0 $((stations - 1))); do
-      cp "$STATION" "$dir/stations/s$i.aac"; urls+=(--url "http://127.0.0.1:$ONAIR_PORT/s$i")
+      cp "$STATION" "$dir/stations/s$i.$EXT"; urls+=(--url "http://127.0.0.1:$ONAIR_PORT/s$i")
     done
   fi
   RUST_LOG=warn $ONAIR --config "$config" --stations "$dir/stations" --listen "127.0.0.1:$ONAIR_PORT" >"$dir/log" 2>&1 &
@@ -140,7 +148,7 @@ XML
     cat "$dir/stdout" "$dir/log/error.log" >&2 2>/dev/null || true
     return 1
   fi
-  ffmpeg -nostdin -v error -re -stream_loop -1 -i "$STATION" -c copy -f adts -content_type audio/aac \
+  ffmpeg -nostdin -v error -re -stream_loop -1 -i "$STATION" -c copy "${FEED[@]}" \
     "icecast://source:benchsource@127.0.0.1:$ICECAST_PORT/jazz" >"$dir/ffmpeg.log" 2>&1 &
   local feeder=$!
   wait_for "http://127.0.0.1:$ICECAST_PORT/jazz"

@@ -136,9 +136,70 @@ impl IcyStripper {
     }
 }
 
-/// Walks frames across reads: ADTS or MPEG audio, whichever the stream starts with.
+/// Walks Ogg pages across reads: each page's header and segment table read, its body skipped;
+/// audio time from the granule positions (48 kHz, as Opus counts), from the second audio page
+/// on (the first one's start is not known).
+#[derive(Debug, Default)]
+struct OggWalk {
+    /// The page header and segment table read so far.
+    head: Vec<u8>,
+    /// Body bytes still to skip.
+    body_left: usize,
+    /// The granule position of the last audio page.
+    last_granule: Option<u64>,
+}
+
+impl OggWalk {
+    /// Feeds bytes; returns the audio time and pages completed, and garbage bytes skipped.
+    fn feed(&mut self, mut bytes: &[u8], walker: &mut (u64, u64, u64)) {
+        while !bytes.is_empty() {
+            if self.body_left > 0 {
+                let n = self.body_left.min(bytes.len());
+                self.body_left -= n;
+                bytes = &bytes[n..];
+                continue;
+            }
+            let want = if self.head.len() < 27 {
+                27
+            } else {
+                27 + usize::from(self.head[26])
+            };
+            let n = (want - self.head.len()).min(bytes.len());
+            self.head.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+            let have = self.head.len().min(4);
+            if self.head[..have] != b"OggS"[..have] {
+                self.head.remove(0);
+                walker.2 += 1;
+                continue;
+            }
+            if self.head.len() < 27 || self.head.len() < 27 + usize::from(self.head[26]) {
+                continue;
+            }
+            self.body_left = self.head[27..].iter().map(|&v| usize::from(v)).sum();
+            let granule = u64::from_le_bytes(self.head[6..14].try_into().unwrap_or([0; 8]));
+            walker.1 += 1;
+            if granule != u64::MAX && granule > 0 {
+                if let Some(last) = self.last_granule.filter(|&l| granule > l) {
+                    walker.0 += (granule - last) * 1_000_000_000 / 48_000;
+                }
+                self.last_granule = Some(granule);
+            }
+            self.head.clear();
+        }
+    }
+}
+
+/// Walks frames across reads: ADTS or MPEG audio, whichever the stream starts with, or the
+/// pages of an Ogg stream.
 #[derive(Debug, Default)]
 pub struct FrameWalker {
+    /// The pages of an Ogg stream (one that starts with `OggS`).
+    ogg: Option<OggWalk>,
+    /// Whether the container is known (after the first four bytes).
+    decided: bool,
+    /// The first bytes, until four tell whether the stream is Ogg.
+    lead: Vec<u8>,
     /// The stream's codec, from its first frame.
     codec: Option<Codec>,
     header: [u8; 7],
@@ -160,11 +221,33 @@ pub struct FrameWalker {
 impl FrameWalker {
     /// Whether the bytes fed so far end exactly at the end of a frame.
     pub fn between_frames(&self) -> bool {
-        self.have == 0 && self.skip == 0
+        match &self.ogg {
+            Some(ogg) => ogg.head.is_empty() && ogg.body_left == 0,
+            None => self.have == 0 && self.skip == 0,
+        }
     }
 
     /// Feeds audio bytes.
     pub fn feed(&mut self, bytes: &[u8]) {
+        if !self.decided {
+            self.lead.extend_from_slice(bytes);
+            if self.lead.len() < 4 {
+                return;
+            }
+            self.decided = true;
+            if self.lead.starts_with(b"OggS") {
+                self.ogg = Some(OggWalk::default());
+                self.sync_at_start = Some(true);
+            }
+            let lead = std::mem::take(&mut self.lead);
+            return self.feed(&lead);
+        }
+        if let Some(ogg) = self.ogg.as_mut() {
+            let mut counts = (self.audio_ns, self.frames, self.garbage);
+            ogg.feed(bytes, &mut counts);
+            (self.audio_ns, self.frames, self.garbage) = counts;
+            return;
+        }
         let mut i = 0;
         while i < bytes.len() {
             if self.skip > 0 {
@@ -234,6 +317,37 @@ mod tests {
             (w.frames, w.resyncs, w.garbage, w.sync_at_start),
             (50, 1, 3, Some(false))
         );
+    }
+
+    #[test]
+    fn walks_ogg_pages_and_counts_their_audio_from_the_granules() {
+        // A header page, then three audio pages of 960 samples each (20 ms).
+        let page = |granule: u64, body: &[u8]| {
+            let mut p = b"OggS".to_vec();
+            p.extend_from_slice(&[0, 0]);
+            p.extend_from_slice(&granule.to_le_bytes());
+            p.extend_from_slice(&[0; 12]);
+            p.push(1);
+            p.push(body.len() as u8);
+            p.extend_from_slice(body);
+            p
+        };
+        let stream: Vec<u8> = [
+            page(0, b"OpusHead"),
+            page(960, b"a"),
+            page(1920, b"b"),
+            page(2880, b"c"),
+        ]
+        .concat();
+        for piece in [1, 3, 27, 1000] {
+            let mut w = FrameWalker::default();
+            for p in stream.chunks(piece) {
+                w.feed(p);
+            }
+            assert_eq!((w.frames, w.garbage), (4, 0), "pages in pieces of {piece}");
+            assert_eq!(w.audio_ns, 40_000_000, "two page durations after the first");
+            assert!(w.between_frames());
+        }
     }
 
     #[test]
