@@ -100,15 +100,37 @@ async fn a_programme_of_opus_tracks_plays_every_packet_across_track_changes_with
         .collect();
     let server = TestServer::start_owned(&files, "[pacing]\nburst_ms = 1000\n").await;
     let tracks: Vec<Vec<Bytes>> = TRACKS.iter().map(|t| audio_packets(t)).collect();
-    // Six seconds a round: eight seconds cross at least two track changes.
+    // Six seconds a round: sixteen seconds (cut to whole ICY intervals) cross at least four
+    // track changes and the loop point.
     let mut listener =
         HttpResponse::send(server.addr, "GET /mix HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n").await;
-    listener.read_for(8 * SECOND).await;
+    listener.read_for(16 * SECOND).await;
     let (audio, titles) = strip_icy(&listener.body);
-    let packets = check_stream(&audio);
+    let (packets, links) = onair_tests::ogg::check_chain(&audio);
     let played = follow(&packets, &tracks);
     let changes = played.windows(2).filter(|w| w[0] != w[1]).count();
-    assert!(changes >= 2, "{changes} track changes");
+    assert!(changes >= 4, "{changes} track changes");
+    // A link per track: each from its top, its padding left out by its last granule.
+    assert_eq!(links, changes + 1, "a new link at each track");
+    // Decoded, the joins are seamless: no 5 ms of the stream is quiet (each encode's priming
+    // and padding trimmed by the player), but for the decoder's first packet.
+    if let Some(pcm) = onair_tests::ogg::ffmpeg_pcm(&audio).await {
+        let quiet: Vec<f64> = onair_tests::ogg::quiet_windows(&pcm)
+            .into_iter()
+            .filter(|&at| at > 0.02)
+            .collect();
+        assert!(quiet.is_empty(), "quiet at {quiet:?} s");
+        // Every link decoded: the audio of every packet received, less what was trimmed.
+        let received: u64 = packets
+            .iter()
+            .map(|p| u64::from(onair_core::opus_samples(p).unwrap_or(0)))
+            .sum();
+        let decoded = pcm.len() as u64;
+        assert!(
+            decoded <= received && decoded + (links as u64) * 960 >= received,
+            "{decoded} samples decoded of {received} received in {links} links"
+        );
+    }
     let titles: Vec<String> = titles.into_iter().filter_map(|(_, t)| t).collect();
     for title in ["Test Trio - One", "Café Noir", "03 Three"] {
         assert!(

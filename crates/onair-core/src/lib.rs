@@ -66,6 +66,8 @@ pub mod ogg {
     pub use crate::format::ogg::page_crc;
     pub use crate::format::{scan_page, Packets, PageHeader, PageScan};
 }
+/// The 48 kHz samples an Opus packet decodes to (from its TOC byte); none for a malformed one.
+pub use format::opus::packet_samples as opus_samples;
 pub use format::Next;
 pub use library::{probe, probe_until, Order, Programme, SeekIndex, SeekPoint, Spot, StationInfo};
 pub use schedule::{Planner, Schedule};

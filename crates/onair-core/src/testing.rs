@@ -150,6 +150,7 @@ pub fn track(name: &str, ticks: u64) -> std::sync::Arc<crate::library::probe::St
         ticks,
         file: crate::library::TrackFile::nowhere(std::path::Path::new(name)),
         headers: Vec::new(),
+        padding: 0,
         index: Default::default(),
     })
 }

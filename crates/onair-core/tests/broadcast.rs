@@ -464,3 +464,52 @@ async fn a_wall_clock_step_moves_the_station_with_it() {
         "{moved:?}"
     );
 }
+
+/// An Ogg station's listeners: one who tunes in in the middle of a link first gets that link's
+/// header pages, then the broadcast; one who was there when a link began gets it in-stream.
+#[tokio::test]
+async fn a_listener_joining_an_ogg_link_in_the_middle_gets_its_header_pages_first() {
+    use bytes::BytesMut;
+    use onair_core::broadcast::{Begin, Marks};
+    let hub = Hub::new("ogg", tuning(500, 2_000, 10_000));
+    let mut head = b"OpusHead".to_vec();
+    head.extend_from_slice(&[1, 2, 0x38, 1, 0x80, 0xbb, 0, 0, 0, 0, 0]);
+    let packaging = onair_core::Codec::Opus
+        .packaging("ogg", &[bytes::Bytes::from(head)])
+        .expect("packaging");
+    hub.set_packaging(packaging);
+    let mut early = hub.subscribe().expect("on air");
+    let chunk = |first: u8| {
+        let mut carried = BytesMut::new();
+        for i in 0..25u8 {
+            carried.extend_from_slice(&[2, 0, 3, 31 << 3, first, i]);
+        }
+        carried.freeze()
+    };
+    let begins = Marks {
+        begins: Some(Begin::default()),
+        ends: None,
+    };
+    let ms500 = 500_000_000;
+    hub.publish_marked(chunk(1), 25, 0, ms500, None, &begins);
+    hub.publish_marked(chunk(2), 25, ms500, ms500, None, &Marks::default());
+    // Present from the start: the link's first chunk carries its header pages.
+    let first = early.next().await.expect("a chunk");
+    assert!(
+        first.data.starts_with(b"OggS") && first.data[5] == 0x02,
+        "BOS in-stream"
+    );
+    let second = early.next().await.expect("a chunk");
+    assert_ne!(second.data[5], 0x02);
+    // Tuning in now, with a burst of the link's second chunk only: its header pages first.
+    let mut hub_tuning = tuning(500, 500, 10_000);
+    hub_tuning.chunk = Duration::from_millis(500);
+    hub.set_tuning(hub_tuning);
+    let mut late = hub.subscribe().expect("on air");
+    let preamble = late.next().await.expect("the header pages");
+    assert_eq!(preamble.frames, 0);
+    assert!(preamble.data.starts_with(b"OggS") && preamble.data[5] == 0x02);
+    assert!(preamble.data.windows(8).any(|w| w == b"OpusTags"));
+    let burst = late.next().await.expect("the burst");
+    assert_eq!(burst.data, second.data, "then the broadcast, shared");
+}

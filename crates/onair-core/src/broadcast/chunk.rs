@@ -73,6 +73,9 @@ pub struct Chunk {
     pub frames: u32,
     /// The track the frames belong to (`None` for audio from elsewhere: tests, benchmarks).
     pub track: Option<Arc<NowPlaying>>,
+    /// The link of a chained container the chunk is in (Ogg), with what a listener joining in
+    /// it needs first.
+    pub link: Option<crate::broadcast::Link>,
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use crate::broadcast::chunk::{Chunk, NowPlaying};
-use crate::broadcast::packaging::Packaging;
+use crate::broadcast::packaging::{Marks, Packaging};
 
 /// The live-tunable pacing of one station.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,8 +110,6 @@ struct State {
     sender: Option<broadcast::Sender<Chunk>>,
     /// The station's container, if its frames go out in one (Ogg).
     packaging: Option<Box<dyn Packaging>>,
-    /// What every listener gets first: the container's header pages.
-    preamble: Option<Chunk>,
 }
 
 impl Hub {
@@ -129,7 +127,6 @@ impl Hub {
                 next_seq: 0,
                 sender: Some(sender),
                 packaging: None,
-                preamble: None,
             }),
             tuning: [
                 AtomicU64::new(duration_ns_of(tuning.chunk)),
@@ -151,19 +148,10 @@ impl Hub {
         &self.name
     }
 
-    /// Puts the station's frames into `packaging` from the next chunk on, and gives every
-    /// listener who tunes in from now on its preamble first.
+    /// Puts the station's frames into `packaging` from the next chunk on (every listener who
+    /// joins a link of it in the middle is given the link's header pages first).
     pub fn set_packaging(&self, packaging: Box<dyn Packaging>) {
-        let mut state = lock(&self.state);
-        state.preamble = Some(Chunk {
-            data: packaging.preamble(),
-            seq: 0,
-            pts_ns: 0,
-            duration_ns: 0,
-            frames: 0,
-            track: None,
-        });
-        state.packaging = Some(packaging);
+        lock(&self.state).packaging = Some(packaging);
     }
 
     /// Current pacing.
@@ -211,11 +199,28 @@ impl Hub {
         duration_ns: u64,
         track: Option<Arc<NowPlaying>>,
     ) -> Chunk {
+        self.publish_marked(data, frames, pts_ns, duration_ns, track, &Marks::default())
+    }
+
+    /// Like [`publish`](Self::publish), with what the pacer says of the chunk for a container
+    /// that chains ([`Marks`]).
+    pub fn publish_marked(
+        &self,
+        data: Bytes,
+        frames: u32,
+        pts_ns: u64,
+        duration_ns: u64,
+        track: Option<Arc<NowPlaying>>,
+        marks: &Marks,
+    ) -> Chunk {
         let burst_ns = duration_ns_of(self.tuning().burst);
         let mut state = lock(&self.state);
-        let data = match state.packaging.as_mut() {
-            Some(packaging) => packaging.package(&data),
-            None => data,
+        let (data, link) = match state.packaging.as_mut() {
+            Some(packaging) => {
+                let packaged = packaging.package(&data, marks);
+                (packaged.data, Some(packaged.link))
+            }
+            None => (data, None),
         };
         let new_track = match (&track, state.ring.back().and_then(|c| c.track.as_ref())) {
             (Some(now), Some(before)) => !Arc::ptr_eq(now, before),
@@ -228,6 +233,7 @@ impl Hub {
             duration_ns,
             frames,
             track,
+            link,
         };
         state.next_seq += 1;
         state.ring_ns += duration_ns;
@@ -303,7 +309,6 @@ impl Hub {
             take
         });
         let mut burst: Vec<Chunk> = newest_first.cloned().collect();
-        burst.extend(state.preamble.clone());
         // Counted under the lock, so that the limit holds for concurrent listeners.
         let now = self.listeners.fetch_add(1, Ordering::Relaxed) + 1;
         drop(state);
@@ -318,15 +323,16 @@ impl Hub {
     pub fn peek_burst(&self, max: usize) -> Bytes {
         let burst_ns = duration_ns_of(self.tuning().burst);
         let state = lock(&self.state);
-        if let Some(preamble) = &state.preamble {
-            return preamble.data.slice(..max.min(preamble.data.len()));
-        }
         let mut covered = 0;
         let first = state.ring.iter().rev().find(|chunk| {
             covered += chunk.duration_ns;
             covered >= burst_ns
         });
         match first.or(state.ring.front()) {
+            // In the middle of a link of a chained container: its header pages come first.
+            Some(Chunk {
+                link: Some(link), ..
+            }) if !link.begins => link.preamble.slice(..max.min(link.preamble.len())),
             Some(chunk) => chunk.data.slice(..max.min(chunk.data.len())),
             None => Bytes::new(),
         }

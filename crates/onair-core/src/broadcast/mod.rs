@@ -16,5 +16,5 @@ pub(crate) mod subscription;
 
 pub use chunk::{Chunk, NowPlaying, TrackMeta};
 pub use hub::{Hub, HubStats, Refused, Tuning};
-pub use packaging::Packaging;
+pub use packaging::{Begin, Link, Marks, Packaged, Packaging};
 pub use subscription::Subscription;

@@ -23,6 +23,10 @@ pub struct Subscription {
     burst: std::vec::IntoIter<Chunk>,
     live: BroadcastStream<Chunk>,
     skips: u64,
+    /// The link of a chained container the listener is in (the last chunk's).
+    link: Option<u64>,
+    /// A chunk held back while its link's header pages go first.
+    pending: Option<Chunk>,
 }
 
 impl Hub {
@@ -47,7 +51,31 @@ impl Subscription {
             burst: burst.into_iter(),
             live: BroadcastStream::new(live),
             skips: 0,
+            link: None,
+            pending: None,
         }
+    }
+
+    /// `chunk`, or first the header pages of its link when the listener joins that link in the
+    /// middle (tuning in, or skipped forward into it); the chunk then comes next.
+    fn in_link(&mut self, chunk: Chunk) -> Chunk {
+        let Some(link) = &chunk.link else {
+            return chunk;
+        };
+        if self.link.replace(link.id) == Some(link.id) || link.begins {
+            return chunk;
+        }
+        let preamble = Chunk {
+            data: link.preamble.clone(),
+            seq: chunk.seq,
+            pts_ns: chunk.pts_ns,
+            duration_ns: 0,
+            frames: 0,
+            track: None,
+            link: None,
+        };
+        self.pending = Some(chunk);
+        preamble
     }
 
     /// Times this listener was skipped forward.
@@ -80,12 +108,17 @@ impl Stream for Subscription {
         if this.hub.is_closed() {
             return Poll::Ready(None);
         }
-        if let Some(chunk) = this.burst.next() {
+        if let Some(chunk) = this.pending.take() {
             this.hub.count_sent(chunk.data.len());
+            return Poll::Ready(Some(chunk));
+        }
+        if let Some(chunk) = this.burst.next() {
             if this.burst.len() == 0 {
                 // Free the burst list: a listener connected for hours keeps nothing of it.
                 this.burst = Vec::new().into_iter();
             }
+            let chunk = this.in_link(chunk);
+            this.hub.count_sent(chunk.data.len());
             return Poll::Ready(Some(chunk));
         }
         let queue = this.hub.tuning().queue;
@@ -94,6 +127,7 @@ impl Stream for Subscription {
                 Some(Ok(chunk)) => {
                     let behind = this.hub.lag(&chunk);
                     if behind <= queue {
+                        let chunk = this.in_link(chunk);
                         this.hub.count_sent(chunk.data.len());
                         return Poll::Ready(Some(chunk));
                     }

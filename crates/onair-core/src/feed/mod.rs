@@ -52,6 +52,21 @@ pub struct FeedChunk {
     /// adjacent frames of it. Where a chunk does not continue the run published before it, the
     /// pacer makes it decodable from its first frame ([`crate::format::startable`]).
     pub run: Run,
+    /// Where the chunk stands in the encode its frames come from (for a container that chains).
+    pub edges: Edges,
+}
+
+/// Where a chunk stands in the encode its frames come from, where the feed knows: a chained
+/// container (Ogg) starts a link at a new encode, and lets players trim the encode's priming
+/// and padding.
+#[derive(Debug, Clone, Default)]
+pub struct Edges {
+    /// The encode's header packet (Opus: its `OpusHead`).
+    pub head: Option<Bytes>,
+    /// The chunk's first frame is the encode's first.
+    pub from_top: bool,
+    /// The chunk's last frame is the encode's last, whose last this many samples are padding.
+    pub padding: Option<u32>,
 }
 
 /// One unbroken byte stream of frames (a track read from a position on, a live session's

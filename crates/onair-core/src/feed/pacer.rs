@@ -19,6 +19,7 @@ use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{Feed, FeedChunk, Run};
+use crate::broadcast::{Begin, Marks};
 use crate::broadcast::{Hub, NowPlaying};
 use crate::clock::{duration_of, ticks_of, Anchor, Step, WallClock};
 use crate::error::SourceError;
@@ -172,6 +173,17 @@ impl<F: Feed> Pacer<F> {
                 late,
             );
             tick = chunk.tick + chunk.ticks;
+            // A chunk that does not go on from the one published before starts a new link of a
+            // chained container (Ogg), from its encode's top where it starts there.
+            let switch = first || continues != Some((chunk.run, chunk.tick));
+            let marks = Marks {
+                begins: switch.then(|| Begin {
+                    head: chunk.edges.head.clone(),
+                    from_top: chunk.edges.from_top,
+                    tags: chunk.track.tags.clone(),
+                }),
+                ends: chunk.edges.padding,
+            };
             if !std::mem::take(&mut first) && continues != Some((chunk.run, chunk.tick)) {
                 // A switch: the new audio must decode from its first byte (an MP3 frame may
                 // lean on bytes of frames the listeners never got).
@@ -187,12 +199,13 @@ impl<F: Feed> Pacer<F> {
                 }
             }
             continues = Some((chunk.run, tick));
-            self.hub.publish(
+            self.hub.publish_marked(
                 chunk.data.clone(),
                 chunk.frames,
                 pts_ns,
                 duration_ns,
                 Some(track),
+                &marks,
             );
             self.feed.published(&chunk);
         }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::pacer::REPLACEMENT_WAIT;
-use super::{Feed, FeedChunk, Run};
+use super::{Edges, Feed, FeedChunk, Run};
 use crate::clock::ticks_of;
 use crate::error::SourceError;
 use crate::library::{StationSource, TrackFile};
@@ -129,6 +129,15 @@ impl Feed for TimelineFeed {
                         playing.run = Run::new();
                     }
                     let run = playing.run;
+                    // The track's encode: from its top when the chunk starts at its first
+                    // frame; to its end (and its padding) when the chunk ends at its last.
+                    let info = &chunk.track;
+                    let edges = Edges {
+                        head: info.headers.first().cloned(),
+                        from_top: chunk.start == chunk.track_start,
+                        padding: (chunk.start + chunk.ticks == chunk.track_start + info.ticks)
+                            .then_some(info.padding),
+                    };
                     self.hold(&chunk.track.file, tick + chunk.ticks);
                     return Ok(FeedChunk {
                         data: chunk.data,
@@ -141,6 +150,7 @@ impl Feed for TimelineFeed {
                         looped: chunk.looped,
                         live: false,
                         run,
+                        edges,
                     });
                 }
                 // Out of descriptors, an I/O error: the pacer tries again where the clock is.

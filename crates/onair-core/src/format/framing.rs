@@ -70,6 +70,12 @@ pub trait Framing: Send + fmt::Debug {
     /// Gives a reader opened past the headers the stream's header packets.
     fn prime(&mut self, _headers: &[Bytes]) {}
 
+    /// Samples at the end of the stream read that are not audio (Ogg Opus: what the last
+    /// page's granule position leaves out of its last packet); 0 where the format does not say.
+    fn padding(&self) -> u32 {
+        0
+    }
+
     /// Why the stream cannot be played at all, once that is known (another codec in the
     /// container, headers that lie).
     fn refusal(&self) -> Option<&str> {
@@ -210,5 +216,9 @@ impl Framing for OggFraming {
 
     fn refusal(&self) -> Option<&str> {
         OggFraming::refusal(self)
+    }
+
+    fn padding(&self) -> u32 {
+        OggFraming::padding(self)
     }
 }

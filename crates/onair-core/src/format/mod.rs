@@ -15,8 +15,8 @@
 //! - [`ogg`]: Ogg pages found, checked (CRC) and taken apart into packets, and written.
 //! - [`opus`]: Ogg Opus headers and each packet's duration; [`opus_packet`]: an Opus packet as
 //!   onair carries it between pages; [`ogg_framing`]: the framing of Ogg Opus;
-//!   [`ogg_writer`]: a station's own Ogg pages, written once per station as chunks are
-//!   published.
+//!   [`ogg_writer`]: a station's own Ogg pages, a chain with a link per encode, written once
+//!   per station as chunks are published.
 //! - [`reservoir`]: an MP3 run made decodable from its first frame at a switch (Layer III's
 //!   bit reservoir).
 //! - [`silence`]: a frame of silence in a format (what a live-only station plays between shows).

@@ -42,6 +42,10 @@ pub struct OggFraming {
     /// An audio packet was read (a `BOS` page after it starts a chained link; before it, a
     /// second multiplexed stream).
     audio_seen: bool,
+    /// 48 kHz samples of the audio packets read in the current link.
+    samples: u64,
+    /// The granule position of the last page that ended an audio packet.
+    granule: Option<u64>,
 }
 
 impl OggFraming {
@@ -66,6 +70,7 @@ impl OggFraming {
                 self.serial = Some(header.serial);
                 self.packets = Packets::default();
                 self.headers.clear();
+                (self.samples, self.granule) = (0, None);
             }
             Some(_) => {
                 self.refused = Some(
@@ -120,6 +125,10 @@ impl OggFraming {
                 continue;
             }
             self.audio_seen = true;
+            self.samples += u64::from(packet_samples(&packet).unwrap_or(0));
+            if header.granule != u64::MAX {
+                self.granule = Some(header.granule);
+            }
             // A reader starting at this page gets, first, the first packet that begins here.
             let first_begun = if continued { i == 1 } else { i == 0 };
             self.ready
@@ -227,6 +236,17 @@ impl OggFraming {
         if let Some(head) = headers.first().and_then(|h| OpusHead::parse(h).ok()) {
             self.channels = head.channels;
             self.headers = headers.to_vec();
+        }
+    }
+
+    pub fn padding(&self) -> u32 {
+        // The last page's granule position leaves the encoder's padding out of its packets'
+        // samples (at most a packet's worth: a granule saying more is not believed).
+        match self.granule {
+            Some(granule) if granule < self.samples && self.samples - granule < 5760 => {
+                (self.samples - granule) as u32
+            }
+            _ => 0,
         }
     }
 

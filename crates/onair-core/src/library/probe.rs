@@ -63,6 +63,9 @@ pub struct StationInfo {
     /// The stream's header packets (Ogg Opus: `OpusHead`, `OpusTags`), which a reader opened
     /// past them is given and every listener gets first; none for ADTS and MPEG audio.
     pub headers: Vec<bytes::Bytes>,
+    /// Samples at the end of the last frame that are not audio (Ogg Opus: the encoder's padding,
+    /// which the last page's granule position leaves out); 0 where the format does not say.
+    pub padding: u32,
     /// Where every [`INDEX_EVERY`]th frame starts: the station clock seeks with it instead of
     /// reading the file from its start.
     pub index: Arc<SeekIndex>,
@@ -261,6 +264,7 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
         return Err(SourceError::not_audio(path, codec, range.start, reason));
     }
     let headers = deframer.headers().to_vec();
+    let padding = deframer.padding();
     let tags = match headers.get(1).map(|t| OpusTags::parse(t)) {
         Some(Ok(comments)) => TrackTags {
             artist: comments.artist,
@@ -312,6 +316,7 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
         ticks,
         file: track_file,
         headers,
+        padding,
         index: Arc::new({
             index.points.shrink_to_fit();
             index

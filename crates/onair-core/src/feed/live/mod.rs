@@ -31,7 +31,7 @@ use bytes::Bytes;
 pub use frames::{SourceFormatError, SourceFrames, MAX_BYTES_WITHOUT_FRAME};
 pub use input::{LiveCounters, LiveInput, LiveSession, PushError, Rank};
 
-use super::{Feed, FeedChunk, Run};
+use super::{Edges, Feed, FeedChunk, Run};
 use crate::broadcast::TrackMeta;
 use crate::clock::{ticks_of, ticks_per_sample};
 use crate::error::SourceError;
@@ -130,6 +130,7 @@ impl<F: Feed> LiveFeed<F> {
             looped: false,
             live: true,
             run,
+            edges: Edges::default(),
         })
     }
 
@@ -170,6 +171,7 @@ impl<F: Feed> LiveFeed<F> {
             looped: false,
             live: true,
             run: self.silence_run,
+            edges: Edges::default(),
         })
     }
 
