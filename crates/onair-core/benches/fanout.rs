@@ -35,7 +35,14 @@ fn fanout(c: &mut Criterion) {
             &listeners,
             |b, _| {
                 b.iter(|| {
-                    hub.publish(chunk.clone(), 9, pts, 200_000_000, None);
+                    hub.publish(
+                        chunk.clone(),
+                        9,
+                        pts,
+                        200_000_000,
+                        None,
+                        &Default::default(),
+                    );
                     pts += 200_000_000;
                     for sub in &mut subs {
                         match std::pin::Pin::new(&mut *sub).poll_next(&mut cx) {

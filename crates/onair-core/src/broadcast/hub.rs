@@ -189,22 +189,9 @@ impl Hub {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Publishes frames of `track` to every listener and keeps them for the burst. Returns the
-    /// chunk.
+    /// Publishes frames of `track` to every listener and keeps them for the burst, with what
+    /// the pacer says of the chunk for a container that chains ([`Marks`]). Returns the chunk.
     pub fn publish(
-        &self,
-        data: Bytes,
-        frames: u32,
-        pts_ns: u64,
-        duration_ns: u64,
-        track: Option<Arc<NowPlaying>>,
-    ) -> Chunk {
-        self.publish_marked(data, frames, pts_ns, duration_ns, track, &Marks::default())
-    }
-
-    /// Like [`publish`](Self::publish), with what the pacer says of the chunk for a container
-    /// that chains ([`Marks`]).
-    pub fn publish_marked(
         &self,
         data: Bytes,
         frames: u32,

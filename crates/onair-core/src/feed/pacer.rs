@@ -199,7 +199,7 @@ impl<F: Feed> Pacer<F> {
                 }
             }
             continues = Some((chunk.run, tick));
-            self.hub.publish_marked(
+            self.hub.publish(
                 chunk.data.clone(),
                 chunk.frames,
                 pts_ns,
