@@ -137,16 +137,17 @@ impl IcyStripper {
 }
 
 /// Walks Ogg pages across reads: each page's header and segment table read, its body skipped;
-/// audio time from the granule positions (48 kHz, as Opus counts), from the second audio page
-/// on (the first one's start is not known).
+/// audio time from the granule positions (48 kHz, as Opus counts) of pages that follow the
+/// page before them in their link (a link starts at granule 0; a link joined in the middle
+/// counts from its second page after the jump).
 #[derive(Debug, Default)]
 struct OggWalk {
     /// The page header and segment table read so far.
     head: Vec<u8>,
     /// Body bytes still to skip.
     body_left: usize,
-    /// The granule position of the last audio page.
-    last_granule: Option<u64>,
+    /// The granule position and sequence number of the last page.
+    last: Option<(u64, u32)>,
 }
 
 impl OggWalk {
@@ -178,12 +179,18 @@ impl OggWalk {
             }
             self.body_left = self.head[27..].iter().map(|&v| usize::from(v)).sum();
             let granule = u64::from_le_bytes(self.head[6..14].try_into().unwrap_or([0; 8]));
+            let sequence = u32::from_le_bytes(self.head[18..22].try_into().unwrap_or([0; 4]));
             walker.1 += 1;
-            if granule != u64::MAX && granule > 0 {
-                if let Some(last) = self.last_granule.filter(|&l| granule > l) {
-                    walker.0 += (granule - last) * 1_000_000_000 / 48_000;
+            if self.head[5] & 0x02 != 0 {
+                // A new link: its granules count from 0.
+                self.last = Some((0, sequence));
+            } else if granule != u64::MAX {
+                if let Some((before, seq)) = self.last {
+                    if sequence == seq.wrapping_add(1) && granule > before {
+                        walker.0 += (granule - before) * 1_000_000_000 / 48_000;
+                    }
                 }
-                self.last_granule = Some(granule);
+                self.last = Some((granule, sequence));
             }
             self.head.clear();
         }
@@ -321,22 +328,26 @@ mod tests {
 
     #[test]
     fn walks_ogg_pages_and_counts_their_audio_from_the_granules() {
-        // A header page, then three audio pages of 960 samples each (20 ms).
-        let page = |granule: u64, body: &[u8]| {
+        let page = |flags: u8, granule: u64, sequence: u32, body: &[u8]| {
             let mut p = b"OggS".to_vec();
-            p.extend_from_slice(&[0, 0]);
+            p.extend_from_slice(&[0, flags]);
             p.extend_from_slice(&granule.to_le_bytes());
-            p.extend_from_slice(&[0; 12]);
+            p.extend_from_slice(&[0; 4]);
+            p.extend_from_slice(&sequence.to_le_bytes());
+            p.extend_from_slice(&[0; 4]);
             p.push(1);
             p.push(body.len() as u8);
             p.extend_from_slice(body);
             p
         };
+        // A link joined in the middle (its header page, then the jump to page 7), then a new
+        // link from its start: 20 ms pages.
         let stream: Vec<u8> = [
-            page(0, b"OpusHead"),
-            page(960, b"a"),
-            page(1920, b"b"),
-            page(2880, b"c"),
+            page(2, 0, 0, b"OpusHead"),
+            page(0, 9600, 7, b"a"),
+            page(0, 10560, 8, b"b"),
+            page(2, 0, 0, b"OpusHead"),
+            page(0, 960, 1, b"c"),
         ]
         .concat();
         for piece in [1, 3, 27, 1000] {
@@ -344,8 +355,11 @@ mod tests {
             for p in stream.chunks(piece) {
                 w.feed(p);
             }
-            assert_eq!((w.frames, w.garbage), (4, 0), "pages in pieces of {piece}");
-            assert_eq!(w.audio_ns, 40_000_000, "two page durations after the first");
+            assert_eq!((w.frames, w.garbage), (5, 0), "pages in pieces of {piece}");
+            assert_eq!(
+                w.audio_ns, 40_000_000,
+                "page 8 of the first link, page 1 of the second"
+            );
             assert!(w.between_frames());
         }
     }
