@@ -196,6 +196,22 @@ async fn a_live_opus_source_takes_over_an_opus_station_and_gives_it_back() {
         .expect("the live track's first packet");
     let end = start + live.len();
     assert_eq!(&packets[start..end], &live[..], "the live track, whole");
+    // Its link starts with the source's own OpusHead: players trim its encoder's priming.
+    let all = onair_tests::ogg::ogg(&listener.body, false).packets;
+    let first_live = all
+        .iter()
+        .position(|p| *p == live[0])
+        .expect("in the stream");
+    let head = all[..first_live]
+        .iter()
+        .rev()
+        .find(|p| p.starts_with(b"OpusHead"))
+        .expect("the live link's OpusHead");
+    assert_eq!(
+        u16::from_le_bytes([head[10], head[11]]),
+        312,
+        "the source's pre-skip"
+    );
     follow(&packets[..start], std::slice::from_ref(&programme));
     follow(&packets[end..], std::slice::from_ref(&programme));
     assert!(packets.len() > end + 20, "the programme came back");

@@ -113,6 +113,10 @@ impl Pump {
                             }));
                         }
                         session.set_format(format);
+                        // An Ogg source's own header: its link keeps the encoder's pre-skip.
+                        if let Some(head) = self.frames.headers().first() {
+                            session.set_head(head.clone());
+                        }
                         self.format_said = true;
                     }
                     // A file pushed as it is (`-c copy`) names itself in its ID3 tag.

@@ -113,6 +113,11 @@ impl SourceFrames {
         (tags.title.is_some() || tags.artist.is_some()).then_some(tags)
     }
 
+    /// The stream's header packets, as read (Ogg Opus: `OpusHead`, `OpusTags`).
+    pub fn headers(&self) -> &[Bytes] {
+        self.deframer.headers()
+    }
+
     /// Bytes of garbage skipped so far.
     pub fn garbage(&self) -> u64 {
         self.deframer.damage().garbage_bytes

@@ -19,11 +19,11 @@ use tokio::sync::Notify;
 
 use crate::broadcast::TrackMeta;
 use crate::clock::{duration_of, ticks_of};
-use crate::feed::Run;
+use crate::feed::{Edges, Run};
 use crate::format::Format;
 
 /// Frames taken for a chunk: their bytes, count, ticks, track and run.
-pub(crate) type Taken = (Bytes, u32, u64, Arc<TrackMeta>, Run);
+pub(crate) type Taken = (Bytes, u32, u64, Arc<TrackMeta>, Run, Edges);
 
 /// A whole frame from the source, and its length in ticks.
 #[derive(Debug)]
@@ -83,6 +83,10 @@ struct State {
     run: Run,
     /// The format of the connected source's frames (once its first frame came).
     format: Option<Format>,
+    /// The connected source's encode header (Ogg Opus: its `OpusHead`), once known.
+    head: Option<Bytes>,
+    /// The session's first run, until its first frames are taken: they are its encode's first.
+    top: Option<Run>,
     counters: LiveCounters,
 }
 
@@ -132,6 +136,8 @@ impl LiveInput {
         let id = state.last_session;
         state.connected = Some(id);
         state.run = Run::new();
+        state.head = None;
+        state.top = Some(state.run);
         state.rank = rank;
         state.timed = None;
         state.track = track;
@@ -281,9 +287,14 @@ impl LiveInput {
         }
         state.buffered -= ticks;
         let (track, run) = (Arc::clone(&state.track), state.run);
+        let edges = Edges {
+            head: state.head.clone(),
+            from_top: state.top.take() == Some(run),
+            padding: None,
+        };
         drop(state);
         self.room.notify_waiters();
-        Some((data.freeze(), frames as u32, ticks, track, run))
+        Some((data.freeze(), frames as u32, ticks, track, run, edges))
     }
 
     /// Timed frames for the chunk at `at`: late ones dropped, then the frames from the one
@@ -333,7 +344,14 @@ impl LiveInput {
         }
         state.buffered -= ticks;
         state.playing = true;
-        Some((data.freeze(), frames as u32, ticks, track, state.run))
+        // A timed session (a relay) joins its upstream's encode in the middle.
+        state.top = None;
+        let edges = Edges {
+            head: state.head.clone(),
+            from_top: false,
+            padding: None,
+        };
+        Some((data.freeze(), frames as u32, ticks, track, state.run, edges))
     }
 
     /// Whether enough is buffered for live audio to go on air: the buffer's worth, or all a
@@ -411,6 +429,15 @@ impl LiveSession {
         }
     }
 
+    /// Says what the source's encode header is (Ogg Opus: its `OpusHead`), so that the
+    /// station's Ogg link for it carries the encoder's pre-skip.
+    pub fn set_head(&self, head: Bytes) {
+        let mut state = self.input.lock();
+        if state.connected == Some(self.id) {
+            state.head = Some(head);
+        }
+    }
+
     /// Says what format the source's frames have (before its first push).
     pub fn set_format(&self, format: Format) {
         let mut state = self.input.lock();
@@ -477,7 +504,11 @@ mod tests {
             .push(Bytes::from(vec![3; 10]), FRAME)
             .await
             .expect("push");
-        let (data, frames, ticks, track, _) = input.take(0, 3 * FRAME).expect("on air");
+        let (data, frames, ticks, track, _, edges) = input.take(0, 3 * FRAME).expect("on air");
+        assert!(
+            edges.from_top,
+            "a session's first frames are its encode's first"
+        );
         assert_eq!((frames, ticks, track.name.as_str()), (3, 3 * FRAME, "live"));
         assert_eq!(&data[..], [vec![0; 10], vec![1; 10], vec![2; 10]].concat());
         // On air, it plays what it has until it runs dry.
@@ -659,7 +690,7 @@ mod tests {
             "not before its tick"
         );
         assert!(input.is_due(10 * FRAME));
-        let (data, n, ticks, track, _) = input.take(10 * FRAME, 10 * FRAME).expect("due");
+        let (data, n, ticks, track, _, _) = input.take(10 * FRAME, 10 * FRAME).expect("due");
         assert_eq!(
             (n, ticks, track.name.as_str()),
             (3, 3 * FRAME, "a"),

@@ -113,7 +113,7 @@ impl<F: Feed> LiveFeed<F> {
 
     /// Up to `target` ticks of live frames, as a chunk from `at`.
     fn live_chunk(&mut self, at: u64, target: u64) -> Option<FeedChunk> {
-        let (data, frames, ticks, track, run) = self.input.take(at, target)?;
+        let (data, frames, ticks, track, run, edges) = self.input.take(at, target)?;
         let started = match &self.live_track {
             Some((playing, started)) if Arc::ptr_eq(playing, &track) => *started,
             _ => at,
@@ -130,7 +130,7 @@ impl<F: Feed> LiveFeed<F> {
             looped: false,
             live: true,
             run,
-            edges: Edges::default(),
+            edges,
         })
     }
 
