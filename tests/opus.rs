@@ -78,7 +78,9 @@ async fn an_opus_file_is_a_station_every_listener_decodes_from_wherever_it_joins
     for listener in [first, second] {
         assert_eq!(listener.status(), 200);
         assert_eq!(listener.header("content-type"), Some("audio/ogg"));
-        let packets = check_stream(&listener.body);
+        // By default one logical stream, across the loop point too.
+        let (packets, links) = onair_tests::ogg::check_chain(&listener.body);
+        assert_eq!(links, 1, "one logical stream");
         let played = follow(&packets, &tracks);
         assert!(played.len() > 150, "{} packets", played.len());
         if let Some(warnings) = ffmpeg_warnings(&listener.body).await {
@@ -98,7 +100,9 @@ async fn a_programme_of_opus_tracks_plays_every_packet_across_track_changes_with
         .iter()
         .map(|t| (format!("mix/{t}"), opus_fixture(t)))
         .collect();
-    let server = TestServer::start_owned(&files, "[pacing]\nburst_ms = 1000\n").await;
+    // Chained: a link per track, so that players trim each encode's priming and padding.
+    let config = "[pacing]\nburst_ms = 1000\n[stations.mix]\nopus_chain = true\n";
+    let server = TestServer::start_owned(&files, config).await;
     let tracks: Vec<Vec<Bytes>> = TRACKS.iter().map(|t| audio_packets(t)).collect();
     // Six seconds a round: sixteen seconds (cut to whole ICY intervals) cross at least four
     // track changes and the loop point.
@@ -147,7 +151,7 @@ async fn a_programme_of_opus_tracks_plays_every_packet_across_track_changes_with
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_opus_source_takes_over_an_opus_station_and_gives_it_back() {
     let three = opus_fixture("03 Three.opus");
-    let config = "[pacing]\nburst_ms = 1000\n[live]\npassword = \"pw\"\nbuffer_ms = 300\nsource_timeout_s = 1\n";
+    let config = "[pacing]\nburst_ms = 1000\n[live]\npassword = \"pw\"\nbuffer_ms = 300\nsource_timeout_s = 1\n[stations.talk]\nopus_chain = true\n";
     let server = TestServer::start(&[("talk.opus", &three)], config).await;
     let listener = tokio::spawn({
         let addr = server.addr;

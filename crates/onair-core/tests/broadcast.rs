@@ -475,7 +475,7 @@ async fn a_listener_joining_an_ogg_link_in_the_middle_gets_its_header_pages_firs
     let mut head = b"OpusHead".to_vec();
     head.extend_from_slice(&[1, 2, 0x38, 1, 0x80, 0xbb, 0, 0, 0, 0, 0]);
     let packaging = onair_core::Codec::Opus
-        .packaging("ogg", &[bytes::Bytes::from(head)])
+        .packaging("ogg", &[bytes::Bytes::from(head)], true)
         .expect("packaging");
     hub.set_packaging(packaging);
     let mut early = hub.subscribe().expect("on air");

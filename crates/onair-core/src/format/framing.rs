@@ -96,16 +96,17 @@ impl Codec {
 impl Codec {
     /// How station `station`'s frames of this codec go out to listeners, if not as they are:
     /// Ogg Opus in the station's own pages, after header pages made from `headers` (its first
-    /// track's `OpusHead`).
+    /// track's `OpusHead`), one logical stream or (`chain`) a link per encode.
     pub fn packaging(
         self,
         station: &str,
         headers: &[Bytes],
+        chain: bool,
     ) -> Option<Box<dyn crate::broadcast::Packaging>> {
         match self {
             Codec::Adts | Codec::Mpeg => None,
             Codec::Opus => {
-                let writer = super::ogg_writer::OggWriter::new(station, headers.first()?)?;
+                let writer = super::ogg_writer::OggWriter::new(station, headers.first()?, chain)?;
                 Some(Box::new(writer))
             }
         }

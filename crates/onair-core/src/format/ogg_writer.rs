@@ -1,5 +1,6 @@
 //! A station's own Ogg pages, written once per station as its chunks are published, never per
-//! listener: a chain of logical streams, one link per encode the broadcast moves to.
+//! listener: one logical stream (the default), or a chain of them, one link per encode the
+//! broadcast moves to.
 //!
 //! A link starts where the broadcast does not go on from the chunk before (a track from its
 //! first packet, a jump into a track, a live source): a `BOS` page with the encode's `OpusHead`
@@ -30,6 +31,9 @@ pub struct OggWriter {
     link: Option<Open>,
     /// Links begun.
     links: u64,
+    /// A new link at every encode (exact joins where players follow chains); else one
+    /// logical stream for as long as the station is on air.
+    chain: bool,
 }
 
 /// The link being written.
@@ -48,7 +52,7 @@ impl OggWriter {
     /// The stream of station `station`, whose links fall back to `head` (its first track's
     /// `OpusHead`: channel count and mapping). Serial numbers come from the station's name and
     /// the link's number, the same on every replica.
-    pub fn new(station: &str, head: &[u8]) -> Option<OggWriter> {
+    pub fn new(station: &str, head: &[u8], chain: bool) -> Option<OggWriter> {
         OpusHead::parse(head).ok()?;
         let base = station.bytes().fold(0x811c_9dc5u32, |h, b| {
             (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
@@ -58,6 +62,7 @@ impl OggWriter {
             head: Bytes::copy_from_slice(head),
             link: None,
             links: 0,
+            chain,
         })
     }
 
@@ -132,16 +137,25 @@ impl OggWriter {
 impl Packaging for OggWriter {
     fn package(&mut self, frames: &[u8], marks: &Marks) -> Packaged {
         let mut out = BytesMut::with_capacity(frames.len() + frames.len() / 8 + 256);
-        let begins = marks.begins.is_some() || self.link.is_none();
+        // One logical stream unless chaining: its first link never ends.
+        let (begin_mark, ends) = match self.chain {
+            true => (marks.begins.clone(), marks.ends),
+            false => (None, None),
+        };
+        let begins = begin_mark.is_some() || self.link.is_none();
         if begins {
-            let begin = marks.begins.clone().unwrap_or_default();
+            // The stream's first link, when not chaining: joined wherever the station starts.
+            let begin = begin_mark.unwrap_or_else(|| Begin {
+                from_top: false,
+                ..marks.begins.clone().unwrap_or_default()
+            });
             self.begin(&begin, &mut out);
         }
         let link = self
             .link
             .as_ref()
             .map_or_else(Bytes::new, |l| l.preamble.clone());
-        self.pages(frames, marks.ends, &mut out);
+        self.pages(frames, ends, &mut out);
         Packaged {
             data: out.freeze(),
             link: Link {
@@ -195,7 +209,7 @@ mod tests {
     fn links_start_at_encodes_and_end_with_their_padding_left_out() {
         let mut head = b"OpusHead".to_vec();
         head.extend_from_slice(&[1, 2, 0x38, 1, 0x80, 0xbb, 0, 0, 0, 0, 0]);
-        let mut writer = OggWriter::new("jazz", &head).expect("head");
+        let mut writer = OggWriter::new("jazz", &head, true).expect("head");
         let mut chunk = BytesMut::new();
         // 300 packets of 20 ms: more lacing values than one page holds.
         for i in 0..300u32 {
@@ -254,7 +268,18 @@ mod tests {
         assert!(!third.link.begins && third.link.id == 2);
         assert_eq!(third.link.preamble, second.link.preamble);
         assert_eq!(pages_of(&third.data)[0].0.sequence, 3);
-        assert!(OggWriter::new("jazz", b"OpusTags").is_none());
+        assert!(OggWriter::new("jazz", b"OpusTags", true).is_none());
+        // Not chaining: one logical stream, whatever the marks say.
+        let mut one = OggWriter::new("jazz", &head, false).expect("head");
+        let begin = Marks {
+            begins: Some(Begin::default()),
+            ends: Some(648),
+        };
+        let a = one.package(&chunk[..7], &begin);
+        let b = one.package(&chunk[..7], &begin);
+        assert!(a.link.begins && !b.link.begins && b.link.id == 1);
+        let pages = pages_of(&b.data);
+        assert_eq!((pages[0].0.flags, pages[0].0.granule), (0, 1920));
     }
 
     fn first_serial(stream: &[u8]) -> u32 {

@@ -386,7 +386,8 @@ impl StationRegistry {
         let pacing = config.pacing_for(name);
         let hub = Hub::new(name, pacing.tuning);
         let first = programme.first();
-        if let Some(packaging) = first.codec().packaging(name, &first.headers) {
+        let chain = config.stations.get(name).is_some_and(|s| s.opus_chain);
+        if let Some(packaging) = first.codec().packaging(name, &first.headers, chain) {
             hub.set_packaging(packaging);
         }
         hub.notify_track_changes(Arc::clone(&self.track_changes));
