@@ -182,6 +182,18 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+
+    /// Presses `station`'s play button on the page and waits (at most `within`) until its audio
+    /// has played `seconds`; the card shows no playback error.
+    fn play(&mut self, station: &str, seconds: f64, within: Duration) {
+        let card = format!("document.querySelector('[data-station=\"{station}\"]");
+        self.eval(&format!("{card} .play').click(), true"));
+        self.wait_for(&format!("{card} audio').currentTime"), within, |v| {
+            v.as_f64().unwrap_or(0.0) >= seconds
+        });
+        let error = self.eval(&format!("{card} .error').textContent"));
+        assert_eq!(error, "", "{station} plays without an error");
+    }
 }
 
 impl Drop for Browser {
@@ -288,14 +300,7 @@ async fn page_plays_a_station(tls: bool) {
             browser.eval("document.querySelector('[data-station=\"jazz\"] .now').textContent");
         assert_eq!(now, "Now playing: Jazz Test");
         // Press play: the audio element must start and keep advancing.
-        browser.eval("document.querySelector('[data-station=\"jazz\"] .play').click(), true");
-        let position = "document.querySelector('[data-station=\"jazz\"] audio').currentTime";
-        browser.wait_for(position, Duration::from_secs(20), |v| {
-            v.as_f64().unwrap_or(0.0) >= 4.0
-        });
-        let error =
-            browser.eval("document.querySelector('[data-station=\"jazz\"] .error').textContent");
-        assert_eq!(error, "");
+        browser.play("jazz", 4.0, Duration::from_secs(20));
         // The live listener count follows without a reload (server-sent events).
         let count = "document.querySelector('[data-station=\"jazz\"] .listeners').textContent";
         browser.wait_for(count, Duration::from_secs(5), |v| v == "1 listener");
@@ -327,16 +332,9 @@ async fn the_page_plays_an_mp3_programme_across_its_tracks() {
             Duration::from_secs(10),
             |v| v == 1,
         );
-        browser.eval("document.querySelector('[data-station=\"mix\"] .play').click(), true");
         // 7 s of the 6 s programme: Chromium's MP3 decoder crosses every track boundary and the
         // loop point.
-        let position = "document.querySelector('[data-station=\"mix\"] audio').currentTime";
-        browser.wait_for(position, Duration::from_secs(25), |v| {
-            v.as_f64().unwrap_or(0.0) >= 7.0
-        });
-        let error =
-            browser.eval("document.querySelector('[data-station=\"mix\"] .error').textContent");
-        assert_eq!(error, "");
+        browser.play("mix", 7.0, Duration::from_secs(25));
         // The card names the track playing, pushed over server-sent events as each starts.
         let now = "document.querySelector('[data-station=\"mix\"] .now').textContent";
         let mut seen = std::collections::BTreeSet::new();
@@ -438,15 +436,8 @@ async fn the_page_plays_an_opus_programme_across_its_tracks() {
             !links.as_str().unwrap_or_default().contains("HLS"),
             "{links}"
         );
-        browser.eval("document.querySelector('[data-station=\"mix\"] .play').click(), true");
         // 8 s of the 6 s programme: two track changes and the loop point at least.
-        let position = "document.querySelector('[data-station=\"mix\"] audio').currentTime";
-        browser.wait_for(position, Duration::from_secs(25), |v| {
-            v.as_f64().unwrap_or(0.0) >= 8.0
-        });
-        let error =
-            browser.eval("document.querySelector('[data-station=\"mix\"] .error').textContent");
-        assert_eq!(error, "");
+        browser.play("mix", 8.0, Duration::from_secs(25));
         let media_error =
             browser.eval("String(document.querySelector('[data-station=\"mix\"] audio').error)");
         assert_eq!(media_error, "null");

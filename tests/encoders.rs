@@ -165,6 +165,36 @@ async fn ezstream_goes_live(tls: bool) {
     assert!(audio.len() > 10_000);
 }
 
+/// Liquidsoap (at `binary`, its script in `dir`) encoding a sine of `hz` with `encoder` and
+/// pushing it to `server`'s `mount` with `output.icecast`, named `name`.
+fn liquidsoap_live(
+    binary: &Path,
+    dir: &Path,
+    server: &TestServer,
+    encoder: &str,
+    mount: &str,
+    name: &str,
+    hz: u32,
+) -> tokio::process::Child {
+    let script = dir.join("live.liq");
+    std::fs::write(
+        &script,
+        format!(
+            "settings.log.stdout.set(true)\nsettings.log.file.set(false)\nsettings.init.allow_root.set(true)\n\
+             output.icecast({encoder}, host=\"127.0.0.1\", port={port}, password=\"{PASSWORD}\", \
+             mount=\"{mount}\", name=\"{name}\", fallible=true, sine({hz}.))\n",
+            port = server.addr.port()
+        ),
+    )
+    .expect("write script");
+    Command::new(binary)
+        .arg(&script)
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run liquidsoap")
+}
+
 /// Liquidsoap's `output.icecast` (`SOURCE` over HTTP/1.0, no `Host`) encodes and pushes MP3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn liquidsoap_goes_live() {
@@ -174,24 +204,17 @@ async fn liquidsoap_goes_live() {
     };
     let server = mix_live().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let script = dir.path().join("live.liq");
-    std::fs::write(
-        &script,
-        format!(
-            "settings.log.stdout.set(true)\nsettings.log.file.set(false)\nsettings.init.allow_root.set(true)\n\
-             output.icecast(%mp3(bitrate=64, samplerate=44100, stereo=true), host=\"127.0.0.1\", port={port}, \
-             password=\"{PASSWORD}\", mount=\"mix\", name=\"Liq Show\", fallible=true, sine(440.))\n",
-            port = server.addr.port()
-        ),
-    )
-    .expect("write script");
     let mut listener = server.get("/mix").await;
-    let mut child = Command::new(liquidsoap)
-        .arg(&script)
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("run liquidsoap");
+    let encoder = "%mp3(bitrate=64, samplerate=44100, stereo=true)";
+    let mut child = liquidsoap_live(
+        &liquidsoap,
+        dir.path(),
+        &server,
+        encoder,
+        "mix",
+        "Liq Show",
+        440,
+    );
     onair_tests::eventually("liquidsoap on air", 20 * SECOND, || {
         server.registry.get("mix").is_some_and(|s| s.live.on_air())
     })
@@ -462,24 +485,17 @@ async fn liquidsoap_goes_live_with_opus() {
     );
     let server = TestServer::start(&[("talk.opus", &programme)], &config).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let script = dir.path().join("live.liq");
-    std::fs::write(
-        &script,
-        format!(
-            "settings.log.stdout.set(true)\nsettings.log.file.set(false)\nsettings.init.allow_root.set(true)\n\
-             output.icecast(%opus(bitrate=64, samplerate=48000, channels=2), host=\"127.0.0.1\", port={port}, \
-             password=\"{PASSWORD}\", mount=\"talk\", name=\"Liq Opus\", fallible=true, sine(880.))\n",
-            port = server.addr.port()
-        ),
-    )
-    .expect("write script");
     let mut listener = server.get("/talk").await;
-    let mut child = Command::new(liquidsoap)
-        .arg(&script)
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("run liquidsoap");
+    let encoder = "%opus(bitrate=64, samplerate=48000, channels=2)";
+    let mut child = liquidsoap_live(
+        &liquidsoap,
+        dir.path(),
+        &server,
+        encoder,
+        "talk",
+        "Liq Opus",
+        880,
+    );
     onair_tests::eventually("liquidsoap on air", 20 * SECOND, || {
         server.registry.get("talk").is_some_and(|s| s.live.on_air())
     })

@@ -88,6 +88,22 @@ async fn relay_and_live(server: &TestServer) -> (Value, Value) {
     (station["relay"].clone(), station["live"].clone())
 }
 
+/// Waits (20 s at most) until `server`'s `ambient` relays Icecast.
+async fn relaying(server: &TestServer) {
+    let started = Instant::now();
+    loop {
+        let (relay, _) = relay_and_live(server).await;
+        if relay["state"] == "on_air" {
+            return;
+        }
+        assert!(
+            started.elapsed() < 20 * SECOND,
+            "not relaying Icecast: {relay}"
+        );
+        sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_station_relays_icecast_fed_by_ffmpeg_with_its_titles() {
     let Some(binary) = installed_tool(&["/usr/bin/icecast2"], "apt-get install icecast2") else {
@@ -107,18 +123,7 @@ async fn a_station_relays_icecast_fed_by_ffmpeg_with_its_titles() {
         "[live]\nbuffer_ms = 500\nsource_timeout_s = 2\n[relay]\nretry_min_ms = 300\nretry_max_s = 1\nidle_timeout_s = 2\n[stations.ambient]\nrelay = \"http://127.0.0.1:{port}/jazz\"\n"
     );
     let server = TestServer::start(&[("ambient.aac", &sample("ambient.aac"))], &config).await;
-    let started = Instant::now();
-    loop {
-        let (relay, _) = relay_and_live(&server).await;
-        if relay["state"] == "on_air" {
-            break;
-        }
-        assert!(
-            started.elapsed() < 20 * SECOND,
-            "not relaying Icecast: {relay}"
-        );
-        sleep(Duration::from_millis(200)).await;
-    }
+    relaying(&server).await;
     // An admin sets the title on Icecast: onair's listeners get it.
     let mut listener = HttpResponse::send(
         server.addr,
@@ -189,18 +194,7 @@ async fn a_station_relays_an_icecast_ogg_opus_mount_through_a_source_restart() {
     );
     let programme = ogg::opus_fixture("03 Three.opus");
     let server = TestServer::start(&[("ambient.opus", &programme)], &config).await;
-    let started = Instant::now();
-    loop {
-        let (relay, _) = relay_and_live(&server).await;
-        if relay["state"] == "on_air" {
-            break;
-        }
-        assert!(
-            started.elapsed() < 20 * SECOND,
-            "not relaying Icecast: {relay}"
-        );
-        sleep(Duration::from_millis(200)).await;
-    }
+    relaying(&server).await;
     let mut listener = HttpResponse::send(server.addr, "GET /ambient HTTP/1.0\r\n\r\n").await;
     listener.read_for(3 * SECOND).await;
     // The source restarts: a new Ogg stream behind a new connection.

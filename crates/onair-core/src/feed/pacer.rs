@@ -175,7 +175,8 @@ impl<F: Feed> Pacer<F> {
             tick = chunk.tick + chunk.ticks;
             // A chunk that does not go on from the one published before starts a new link of a
             // chained container (Ogg), from its encode's top where it starts there.
-            let switch = first || continues != Some((chunk.run, chunk.tick));
+            let goes_on = continues == Some((chunk.run, chunk.tick));
+            let switch = first || !goes_on;
             let marks = Marks {
                 begins: switch.then(|| Begin {
                     head: chunk.edges.head.clone(),
@@ -184,7 +185,7 @@ impl<F: Feed> Pacer<F> {
                 }),
                 ends: chunk.edges.padding,
             };
-            if !std::mem::take(&mut first) && continues != Some((chunk.run, chunk.tick)) {
+            if !std::mem::take(&mut first) && !goes_on {
                 // A switch: the new audio must decode from its first byte (an MP3 frame may
                 // lean on bytes of frames the listeners never got).
                 let (data, carriers) = crate::format::startable(chunk.data.clone());
