@@ -183,6 +183,14 @@ impl Browser {
         }
     }
 
+    /// Opens the page at `url` and waits (10 s at most) until it shows `station`'s card.
+    fn open(&mut self, url: &str, station: &str) {
+        self.call("Page.navigate", json!({"url": url}));
+        let cards =
+            format!("document.querySelectorAll('.card[data-station=\"{station}\"]').length");
+        self.wait_for(&cards, Duration::from_secs(10), |v| v == 1);
+    }
+
     /// Presses `station`'s play button on the page and waits (at most `within`) until its audio
     /// has played `seconds`; the card shows no playback error.
     fn play(&mut self, station: &str, seconds: f64, within: Duration) {
@@ -326,12 +334,7 @@ async fn the_page_plays_an_mp3_programme_across_its_tracks() {
     let registry = std::sync::Arc::clone(&server.registry);
     let browser = tokio::task::spawn_blocking(move || {
         let mut browser = Browser::start(&binary);
-        browser.call("Page.navigate", json!({"url": url}));
-        browser.wait_for(
-            "document.querySelectorAll('.card[data-station=\"mix\"]').length",
-            Duration::from_secs(10),
-            |v| v == 1,
-        );
+        browser.open(&url, "mix");
         // 7 s of the 6 s programme: Chromium's MP3 decoder crosses every track boundary and the
         // loop point.
         browser.play("mix", 7.0, Duration::from_secs(25));
@@ -423,12 +426,7 @@ async fn the_page_plays_an_opus_programme_across_its_tracks() {
     let url = format!("http://{}/", server.addr);
     let browser = tokio::task::spawn_blocking(move || {
         let mut browser = Browser::start(&binary);
-        browser.call("Page.navigate", json!({"url": url}));
-        browser.wait_for(
-            "document.querySelectorAll('.card[data-station=\"mix\"]').length",
-            Duration::from_secs(10),
-            |v| v == 1,
-        );
+        browser.open(&url, "mix");
         // No HLS link for an Opus station: it has none yet.
         let links =
             browser.eval("document.querySelector('[data-station=\"mix\"] .links').textContent");

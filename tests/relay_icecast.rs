@@ -88,6 +88,18 @@ async fn relay_and_live(server: &TestServer) -> (Value, Value) {
     (station["relay"].clone(), station["live"].clone())
 }
 
+/// A running Icecast (its folder, its port and its process), up for a second; none (the test
+/// skipped, failed under CI) without icecast2 or ffmpeg.
+async fn icecast_up() -> Option<(tempfile::TempDir, u16, Child)> {
+    let binary = installed_tool(&["/usr/bin/icecast2"], "apt-get install icecast2")?;
+    installed_tool(&["/usr/bin/ffmpeg"], "apt-get install ffmpeg")?;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let icecast = icecast(&binary, dir.path(), port);
+    sleep(SECOND).await;
+    Some((dir, port, icecast))
+}
+
 /// Waits (20 s at most) until `server`'s `ambient` relays Icecast.
 async fn relaying(server: &TestServer) {
     let started = Instant::now();
@@ -106,18 +118,11 @@ async fn relaying(server: &TestServer) {
 
 #[tokio::test]
 async fn a_station_relays_icecast_fed_by_ffmpeg_with_its_titles() {
-    let Some(binary) = installed_tool(&["/usr/bin/icecast2"], "apt-get install icecast2") else {
+    let Some((dir, port, _icecast)) = icecast_up().await else {
         return;
     };
-    if installed_tool(&["/usr/bin/ffmpeg"], "apt-get install ffmpeg").is_none() {
-        return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let _icecast = icecast(&binary, dir.path(), port);
     let file = dir.path().join("jazz.aac");
     std::fs::write(&file, sample("jazz.aac")).expect("write");
-    sleep(SECOND).await;
     let mut pusher = ffmpeg_push(port, &file);
     let config = format!(
         "[live]\nbuffer_ms = 500\nsource_timeout_s = 2\n[relay]\nretry_min_ms = 300\nretry_max_s = 1\nidle_timeout_s = 2\n[stations.ambient]\nrelay = \"http://127.0.0.1:{port}/jazz\"\n"
@@ -176,18 +181,11 @@ async fn a_station_relays_icecast_fed_by_ffmpeg_with_its_titles() {
 /// stream, the relayed packets, and decodes it all without a warning.
 #[tokio::test]
 async fn a_station_relays_an_icecast_ogg_opus_mount_through_a_source_restart() {
-    let Some(binary) = installed_tool(&["/usr/bin/icecast2"], "apt-get install icecast2") else {
+    let Some((dir, port, _icecast)) = icecast_up().await else {
         return;
     };
-    if installed_tool(&["/usr/bin/ffmpeg"], "apt-get install ffmpeg").is_none() {
-        return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let _icecast = icecast(&binary, dir.path(), port);
     let file = dir.path().join("one.opus");
     std::fs::write(&file, ogg::opus_fixture("01 One.opus")).expect("write");
-    sleep(SECOND).await;
     let mut pusher = ffmpeg_push_as(port, &file, "ogg", "audio/ogg");
     let config = format!(
         "[pacing]\nburst_ms = 1000\n[live]\nbuffer_ms = 500\nsource_timeout_s = 3\n[relay]\nretry_min_ms = 300\nretry_max_s = 1\nidle_timeout_s = 2\n[stations.ambient]\nrelay = \"http://127.0.0.1:{port}/jazz\"\n"
