@@ -68,10 +68,11 @@ fn push(addr: SocketAddr, name: &str, file: &Path, realtime: bool) -> tokio::pro
         .expect("run ffmpeg")
 }
 
-/// A source on `jazz` with `headers` besides its credentials, sending synthetic frames until
-/// its audio is on air; its connection.
-async fn go_live(server: &TestServer, headers: &str) -> TcpStream {
-    let (mut source, answer) = source_request(
+/// A source on `jazz` with `headers` besides its credentials, sending synthetic frames in real
+/// time for as long as the test runs (a burst of 40 then one every 23 ms), once its audio is on
+/// air; what keeps it connected (its reading half: the writing half feeds on in a task).
+async fn go_live(server: &TestServer, headers: &str) -> tokio::net::tcp::OwnedReadHalf {
+    let (source, answer) = source_request(
         server.addr,
         &format!(
             "SOURCE /jazz HTTP/1.0\r\nAuthorization: Basic {CREDENTIALS}\r\nContent-Type: audio/aac\r\n{headers}\r\n"
@@ -79,13 +80,25 @@ async fn go_live(server: &TestServer, headers: &str) -> TcpStream {
     )
     .await;
     assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    let (read, mut write) = source.into_split();
     let frame = onair_core::testing::adts_frame(&onair_core::testing::FrameSpec::default());
-    source.write_all(&frame.repeat(40)).await.expect("send");
+    write.write_all(&frame.repeat(40)).await.expect("send");
+    // A source that went quiet after a second of audio would be on air for that second only: a
+    // test thread kept waiting that long on busy cores would never see it.
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(23));
+        loop {
+            tick.tick().await;
+            if write.write_all(&frame).await.is_err() {
+                return;
+            }
+        }
+    });
     onair_tests::eventually("live", 5 * SECOND, || {
         server.registry.get("jazz").is_some_and(|s| s.live.on_air())
     })
     .await;
-    source
+    read
 }
 
 /// Sends a source's request head `head` and reads the answer's status line and head.
