@@ -17,6 +17,8 @@ pub enum Codec {
     Mpeg,
     /// Opus in Ogg (`.opus`).
     Opus,
+    /// Native FLAC (`.flac`).
+    Flac,
 }
 
 /// Codec, with the AAC profile or the MPEG layer.
@@ -34,6 +36,11 @@ pub enum Kind {
     },
     /// Opus (in Ogg).
     Opus,
+    /// FLAC, of a sample size.
+    Flac {
+        /// Bits per sample.
+        bits: u8,
+    },
 }
 
 /// Why bytes are not a frame header.
@@ -54,7 +61,7 @@ pub enum HlsPacking {
         /// The segments' file extension.
         extension: &'static str,
     },
-    /// Not served over HLS (yet): Opus needs fragmented MP4.
+    /// Not served over HLS (yet): Opus and FLAC need fragmented MP4.
     None,
 }
 
@@ -96,7 +103,7 @@ pub struct CodecSpec {
 const MPEG_TYPES: &[&str] = &["audio/mpeg", "audio/mp3", "audio/mpeg3", "audio/x-mpeg"];
 
 /// Every codec onair plays.
-pub static CODECS: [CodecSpec; 3] = [
+pub static CODECS: [CodecSpec; 4] = [
     CodecSpec {
         codec: Codec::Adts,
         config_name: "aac",
@@ -154,6 +161,25 @@ pub static CODECS: [CodecSpec; 3] = [
         live_kind: Kind::Opus,
         hls: HlsPacking::None,
     },
+    CodecSpec {
+        codec: Codec::Flac,
+        config_name: "flac",
+        short_name: "FLAC",
+        name: "FLAC",
+        described: "native FLAC",
+        a_file: "a native FLAC",
+        from_mp4:
+            "convert it with `ffmpeg -i in.m4a -c:a flac out.flac` (lossless only if the source is)",
+        frame_word: "FLAC",
+        extensions: &["flac"],
+        stream_extension: "flac",
+        // Served in Ogg, as Icecast serves FLAC (see `flac_writer` for why).
+        content_type: "audio/ogg",
+        // Native FLAC, or FLAC in Ogg (Liquidsoap's `%ogg(%flac)`, an Icecast FLAC mount).
+        source_types: &["audio/flac", "audio/x-flac", "audio/ogg", "application/ogg"],
+        live_kind: Kind::Flac { bits: 16 },
+        hls: HlsPacking::None,
+    },
 ];
 
 impl Codec {
@@ -163,6 +189,7 @@ impl Codec {
             Codec::Adts => &CODECS[0],
             Codec::Mpeg => &CODECS[1],
             Codec::Opus => &CODECS[2],
+            Codec::Flac => &CODECS[3],
         }
     }
 
@@ -241,6 +268,7 @@ impl Kind {
             Kind::Aac { .. } => Codec::Adts,
             Kind::Mpeg { .. } => Codec::Mpeg,
             Kind::Opus => Codec::Opus,
+            Kind::Flac { .. } => Codec::Flac,
         }
     }
 }
@@ -283,5 +311,8 @@ mod tests {
         assert!(!Codec::Mpeg.accepts("audio/aac"));
         assert!(!Codec::Adts.accepts("application/ogg"));
         assert!(!Codec::Mpeg.accepts("audio/ogg"));
+        assert!(Codec::Flac.accepts("audio/x-flac"));
+        assert!(Codec::Flac.accepts("application/ogg"));
+        assert!(!Codec::Flac.accepts("audio/mpeg"));
     }
 }

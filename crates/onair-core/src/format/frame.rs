@@ -21,6 +21,7 @@ impl Codec {
             Codec::Adts => crate::format::adts::MIN_HEADER_LEN,
             Codec::Mpeg => crate::format::mpeg::MIN_HEADER_LEN,
             Codec::Opus => crate::format::opus_packet::MIN_HEADER_LEN,
+            Codec::Flac => crate::format::flac_frame::MIN_HEADER_LEN,
         }
     }
 
@@ -29,8 +30,9 @@ impl Codec {
         match self {
             Codec::Adts => 0xF0,
             Codec::Mpeg => 0xE0,
-            // Never scanned for: Ogg pages are found by their capture pattern.
-            Codec::Opus => 0xFF,
+            // Never scanned for: Ogg pages are found by their capture pattern, FLAC frames by
+            // their own framing.
+            Codec::Opus | Codec::Flac => 0xFF,
         }
     }
 
@@ -52,6 +54,9 @@ impl Codec {
             Codec::Opus => {
                 crate::format::opus_packet::OpusPacket::parse(bytes).map(FrameHeader::Opus)
             }
+            Codec::Flac => {
+                crate::format::flac_frame::FlacFrame::parse(bytes).map(FrameHeader::Flac)
+            }
         }
     }
 }
@@ -65,6 +70,8 @@ pub enum FrameHeader {
     Mpeg(MpegHeader),
     /// An Opus packet, as onair carries it between its Ogg pages.
     Opus(crate::format::opus_packet::OpusPacket),
+    /// A FLAC frame, as onair carries it.
+    Flac(crate::format::flac_frame::FlacFrame),
 }
 
 impl FrameHeader {
@@ -74,6 +81,7 @@ impl FrameHeader {
             FrameHeader::Adts(_) => Codec::Adts,
             FrameHeader::Mpeg(_) => Codec::Mpeg,
             FrameHeader::Opus(_) => Codec::Opus,
+            FrameHeader::Flac(_) => Codec::Flac,
         }
     }
 
@@ -83,6 +91,7 @@ impl FrameHeader {
             FrameHeader::Adts(h) => usize::from(h.frame_length),
             FrameHeader::Mpeg(h) => usize::from(h.frame_length),
             FrameHeader::Opus(p) => p.frame_length(),
+            FrameHeader::Flac(f) => f.frame_length(),
         }
     }
 
@@ -91,6 +100,7 @@ impl FrameHeader {
     pub fn coded_length(&self) -> usize {
         match self {
             FrameHeader::Opus(p) => usize::from(p.len),
+            FrameHeader::Flac(f) => f.len as usize,
             _ => self.frame_length(),
         }
     }
@@ -101,6 +111,7 @@ impl FrameHeader {
             FrameHeader::Adts(h) => h.samples(),
             FrameHeader::Mpeg(h) => h.samples(),
             FrameHeader::Opus(p) => p.samples,
+            FrameHeader::Flac(f) => f.samples,
         }
     }
 
@@ -110,6 +121,7 @@ impl FrameHeader {
             FrameHeader::Adts(h) => h.sample_rate(),
             FrameHeader::Mpeg(h) => h.sample_rate,
             FrameHeader::Opus(_) => crate::format::opus::RATE,
+            FrameHeader::Flac(f) => f.sample_rate,
         }
     }
 
@@ -119,6 +131,7 @@ impl FrameHeader {
             FrameHeader::Adts(h) => h.channels(),
             FrameHeader::Mpeg(h) => h.channels(),
             FrameHeader::Opus(p) => p.channels,
+            FrameHeader::Flac(f) => f.channels,
         }
     }
 
@@ -128,6 +141,9 @@ impl FrameHeader {
             (FrameHeader::Adts(a), FrameHeader::Adts(b)) => a.same_stream(b),
             (FrameHeader::Mpeg(a), FrameHeader::Mpeg(b)) => a.same_stream(b),
             (FrameHeader::Opus(a), FrameHeader::Opus(b)) => a.channels == b.channels,
+            (FrameHeader::Flac(a), FrameHeader::Flac(b)) => {
+                (a.sample_rate, a.channels, a.bits) == (b.sample_rate, b.channels, b.bits)
+            }
             _ => false,
         }
     }
@@ -139,6 +155,7 @@ impl FrameHeader {
                 FrameHeader::Adts(h) => Kind::Aac { profile: h.profile },
                 FrameHeader::Mpeg(h) => Kind::Mpeg { layer: h.layer },
                 FrameHeader::Opus(_) => Kind::Opus,
+                FrameHeader::Flac(f) => Kind::Flac { bits: f.bits },
             },
             sample_rate: self.sample_rate(),
             channels: self.channels(),
@@ -156,6 +173,7 @@ impl FrameHeader {
                 _ => "mp4a.40.32".to_string(),
             },
             FrameHeader::Opus(_) => "opus".to_string(),
+            FrameHeader::Flac(_) => "fLaC".to_string(),
         }
     }
 }
@@ -182,7 +200,7 @@ impl FrameHeader {
             FrameHeader::Mpeg(h) if crate::format::mpeg::is_info_frame(h, frame) => {
                 FirstFrame::Describes
             }
-            FrameHeader::Mpeg(_) | FrameHeader::Opus(_) => FirstFrame::Audio,
+            FrameHeader::Mpeg(_) | FrameHeader::Opus(_) | FrameHeader::Flac(_) => FirstFrame::Audio,
         }
     }
 }
@@ -210,6 +228,8 @@ impl Format {
             Kind::Mpeg { .. } => 1152,
             // Packets last 2.5 to 120 ms; 20 ms is what encoders send unless told otherwise.
             Kind::Opus => 960,
+            // What ffmpeg writes at 44.1 and 48 kHz is 4608; libFLAC's 4096.
+            Kind::Flac { .. } => 4096,
         }
     }
 }
@@ -222,6 +242,7 @@ impl fmt::Display for Format {
             Kind::Mpeg { layer: 3 } => write!(f, "MP3")?,
             Kind::Mpeg { layer } => write!(f, "MP{layer}")?,
             Kind::Opus => write!(f, "Opus")?,
+            Kind::Flac { bits } => write!(f, "FLAC {bits}-bit")?,
         }
         let channels = match self.channels {
             1 => "mono".to_string(),

@@ -14,9 +14,11 @@ use bytes::{Bytes, BytesMut};
 
 use super::deframer::Deframer;
 pub use super::deframer::{Damage, Next};
+use super::flac_framing::FlacFraming;
 use super::frame::FrameHeader;
 use super::ogg_framing::OggFraming;
 use super::Codec;
+use super::TrackTags;
 use crate::clock::ticks_per_sample;
 
 /// Bytes in, whole packets out (after Symphonia's `FormatReader`, but pushed rather than
@@ -81,6 +83,12 @@ pub trait Framing: Send + fmt::Debug {
     fn refusal(&self) -> Option<&str> {
         None
     }
+
+    /// The title and artist the stream's own header packets give (Ogg Opus's `OpusTags`,
+    /// FLAC's comments); none where the format keeps tags elsewhere (ID3).
+    fn tags(&self) -> Option<TrackTags> {
+        None
+    }
 }
 
 impl Codec {
@@ -89,6 +97,7 @@ impl Codec {
         match self {
             Codec::Adts | Codec::Mpeg => Box::new(Deframer::new(self, offset)),
             Codec::Opus => Box::new(OggFraming::new(offset)),
+            Codec::Flac => Box::new(FlacFraming::new(offset)),
         }
     }
 }
@@ -96,7 +105,8 @@ impl Codec {
 impl Codec {
     /// How station `station`'s frames of this codec go out to listeners, if not as they are:
     /// Ogg Opus in the station's own pages, after header pages made from `headers` (its first
-    /// track's `OpusHead`), one logical stream or (`chain`) a link per encode.
+    /// track's `OpusHead`), one logical stream or (`chain`) a link per encode; FLAC in Ogg
+    /// behind a `STREAMINFO` made from `headers`' (its first track's), its frames numbered on.
     pub fn packaging(
         self,
         station: &str,
@@ -107,6 +117,11 @@ impl Codec {
             Codec::Adts | Codec::Mpeg => None,
             Codec::Opus => {
                 let writer = super::ogg_writer::OggWriter::new(station, headers.first()?, chain)?;
+                Some(Box::new(writer))
+            }
+            Codec::Flac => {
+                let writer =
+                    super::flac_writer::FlacWriter::new(station, headers.first().map(|h| &h[..]));
                 Some(Box::new(writer))
             }
         }
@@ -221,5 +236,74 @@ impl Framing for OggFraming {
 
     fn padding(&self) -> u32 {
         OggFraming::padding(self)
+    }
+
+    fn tags(&self) -> Option<TrackTags> {
+        let comments = super::opus::OpusTags::parse(self.headers().get(1)?).ok()?;
+        Some(TrackTags {
+            artist: comments.artist,
+            title: comments.title,
+        })
+    }
+}
+
+impl Framing for FlacFraming {
+    fn input(&mut self) -> &mut BytesMut {
+        FlacFraming::input(self)
+    }
+
+    fn finish(&mut self) {
+        FlacFraming::finish(self)
+    }
+
+    fn peek(&mut self) -> Next {
+        FlacFraming::peek(self)
+    }
+
+    fn consume(&mut self, frame: &FrameHeader) {
+        FlacFraming::consume(self, frame)
+    }
+
+    fn take(&mut self) -> Bytes {
+        FlacFraming::take(self)
+    }
+
+    fn position(&self) -> u64 {
+        FlacFraming::position(self)
+    }
+
+    fn damage(&self) -> Damage {
+        FlacFraming::damage(self)
+    }
+
+    fn unscanned(&self) -> usize {
+        FlacFraming::unscanned(self)
+    }
+
+    // FLAC carries its tags in its own metadata blocks, not between frames.
+    fn keep_tags(&mut self) {}
+
+    fn take_tag(&mut self) -> Option<Bytes> {
+        None
+    }
+
+    fn seek_point(&self) -> Option<u64> {
+        FlacFraming::seek_point(self)
+    }
+
+    fn headers(&self) -> &[Bytes] {
+        FlacFraming::headers(self)
+    }
+
+    fn prime(&mut self, headers: &[Bytes]) {
+        FlacFraming::prime(self, headers)
+    }
+
+    fn refusal(&self) -> Option<&str> {
+        FlacFraming::refusal(self)
+    }
+
+    fn tags(&self) -> Option<TrackTags> {
+        FlacFraming::tags(self)
     }
 }

@@ -17,6 +17,12 @@
 //!   onair carries it between pages; [`ogg_framing`]: the framing of Ogg Opus;
 //!   [`ogg_writer`]: a station's own Ogg pages, a chain with a link per encode, written once
 //!   per station as chunks are published.
+//! - [`flac`]: native FLAC's `STREAMINFO`, frame headers, CRCs and coded numbers;
+//!   [`flac_frame`]: a FLAC frame as onair carries it; [`flac_framing`]: the framing of native
+//!   FLAC (frames confirmed by the next header and their CRC-16), and [`flac_ogg`] of FLAC in
+//!   Ogg; [`flac_writer`]: a station's
+//!   own FLAC stream (in Ogg), its frames numbered again once per station as chunks are
+//!   published; [`ogg_pager`]: packets of any length into pages.
 //! - [`reservoir`]: an MP3 run made decodable from its first frame at a switch (Layer III's
 //!   bit reservoir).
 //! - [`silence`]: a frame of silence in a format (what a live-only station plays between shows).
@@ -24,11 +30,17 @@
 pub(crate) mod adts;
 pub(crate) mod codec;
 pub(crate) mod deframer;
+pub(crate) mod flac;
+pub(crate) mod flac_frame;
+pub(crate) mod flac_framing;
+pub(crate) mod flac_ogg;
+pub(crate) mod flac_writer;
 pub(crate) mod frame;
 pub(crate) mod framing;
 pub(crate) mod mpeg;
 pub(crate) mod ogg;
 pub(crate) mod ogg_framing;
+pub(crate) mod ogg_pager;
 pub(crate) mod ogg_writer;
 pub(crate) mod opus;
 pub(crate) mod opus_packet;

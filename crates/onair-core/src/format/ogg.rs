@@ -273,6 +273,21 @@ pub fn write_page(
     out[start + 22..start + 26].copy_from_slice(&crc.to_le_bytes());
 }
 
+/// The codec a logical stream's first packet names, if it is one onair knows of.
+pub fn codec_of(packet: &[u8]) -> Option<&'static str> {
+    [
+        (&b"OpusHead"[..], "Opus"),
+        (b"\x01vorbis", "Vorbis"),
+        (b"\x7fFLAC", "FLAC"),
+        (b"Speex   ", "Speex"),
+        (b"\x80theora", "Theora video"),
+        (b"OVP80", "VP8 video"),
+    ]
+    .into_iter()
+    .find(|(magic, _)| packet.starts_with(magic))
+    .map(|(_, name)| name)
+}
+
 /// Lacing values a packet of `len` bytes takes.
 pub fn lacing_values(len: usize) -> usize {
     len / 255 + 1

@@ -142,18 +142,10 @@ impl OggFraming {
     }
 }
 
-/// The codec another Ogg stream's first packet names, if it is one onair knows of.
+/// The codec another Ogg stream's first packet names, if it is one onair knows of (Opus's own
+/// header packets are read before this is asked).
 fn other_codec(packet: &[u8]) -> Option<&'static str> {
-    [
-        (&b"\x01vorbis"[..], "Vorbis"),
-        (b"\x7fFLAC", "FLAC"),
-        (b"Speex   ", "Speex"),
-        (b"\x80theora", "Theora video"),
-        (b"OVP80", "VP8 video"),
-    ]
-    .into_iter()
-    .find(|(magic, _)| packet.starts_with(magic))
-    .map(|(_, name)| name)
+    super::ogg::codec_of(packet).filter(|&name| name != "Opus")
 }
 
 impl OggFraming {

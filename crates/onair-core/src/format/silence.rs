@@ -15,7 +15,8 @@ const AAC_SILENCE_MONO: [u8; 4] = [0x01, 0x18, 0x20, 0x07];
 const AAC_SILENCE_STEREO: [u8; 6] = [0x21, 0x10, 0x04, 0x60, 0x8C, 0x1C];
 
 /// One frame of silence in `format`, if onair can make one: AAC-LC or MP3, mono or stereo, at
-/// any of their sample rates; Opus, mono or stereo (carried, as the pacer publishes it).
+/// any of their sample rates; Opus, mono or stereo; FLAC of up to eight channels (Opus and FLAC
+/// carried, as the pacer publishes them).
 pub fn silent_frame(format: &Format) -> Option<Vec<u8>> {
     match format.kind {
         Kind::Aac { profile: 1 } => aac(format.sample_rate, format.channels),
@@ -25,12 +26,17 @@ pub fn silent_frame(format: &Format) -> Option<Vec<u8>> {
             super::opus_packet::carry(&mut out, format.channels, &opus(format.channels)?);
             Some(out.to_vec())
         }
+        Kind::Flac { .. } => {
+            let mut out = bytes::BytesMut::new();
+            super::flac_frame::carry(&mut out, &super::flac_frame::silent_native(format, 0)?);
+            Some(out.to_vec())
+        }
         _ => None,
     }
 }
 
 /// `seconds` of silence in `format` as a file onair plays (frames for AAC and MP3; an Ogg Opus
-/// file for Opus), if onair can make its frames.
+/// file for Opus; a FLAC file for FLAC), if onair can make its frames.
 pub fn silence_file(format: &Format, seconds: u32) -> Option<Vec<u8>> {
     let frames = (seconds * format.sample_rate).div_ceil(format.samples_per_frame() as u32);
     match format.kind {
@@ -59,6 +65,27 @@ pub fn silence_file(format: &Format, seconds: u32) -> Option<Vec<u8>> {
                 super::ogg::write_page(&mut file, flags, granule, serial, page + 2, &packets);
             }
             Some(file.to_vec())
+        }
+        Kind::Flac { bits } => {
+            use super::flac::{block_header, StreamInfo, BLOCK_STREAMINFO, MAGIC, STREAMINFO_LEN};
+            let block = super::flac_frame::SILENT_BLOCK;
+            let frames = (seconds * format.sample_rate).div_ceil(block);
+            let info = StreamInfo {
+                min_block: block as u16,
+                max_block: block as u16,
+                max_frame: 0,
+                sample_rate: format.sample_rate,
+                channels: format.channels,
+                bits,
+                total: 0,
+            };
+            let mut file = MAGIC.to_vec();
+            file.extend_from_slice(&block_header(true, BLOCK_STREAMINFO, STREAMINFO_LEN));
+            file.extend_from_slice(&info.endless());
+            for number in 0..frames {
+                file.extend_from_slice(&super::flac_frame::silent_native(format, number)?);
+            }
+            Some(file)
         }
         _ => Some(silent_frame(format)?.repeat(frames as usize)),
     }

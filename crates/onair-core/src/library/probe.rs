@@ -18,9 +18,7 @@ use crate::clock::samples_to_duration;
 use crate::error::SourceError;
 use crate::format::frame::{Codec, FirstFrame, FrameHeader};
 use crate::format::framing::{Damage, Next};
-use crate::format::opus::OpusTags;
 use crate::format::tags::{self, audio_range, AudioRange};
-use crate::format::TrackTags;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -265,13 +263,7 @@ pub fn probe_until(path: &Path, cancel: &CancellationToken) -> Result<StationInf
     }
     let headers = deframer.headers().to_vec();
     let padding = deframer.padding();
-    let tags = match headers.get(1).map(|t| OpusTags::parse(t)) {
-        Some(Ok(comments)) => TrackTags {
-            artist: comments.artist,
-            title: comments.title,
-        },
-        _ => tags,
-    };
+    let tags = deframer.tags().unwrap_or(tags);
     let Some(first) = first else {
         return Err(SourceError::not_audio(
             path,

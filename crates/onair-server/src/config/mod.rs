@@ -299,6 +299,20 @@ impl Config {
                     "Opus always decodes at 48000 Hz (whatever rate went into the encoder): set `sample_rate = 48000` or leave it out".to_string(),
                 ));
             }
+            if let Some(rate) = station
+                .sample_rate
+                .filter(|r| !onair_core::TICKS_PER_SECOND.is_multiple_of(r.get()))
+            {
+                return Err(ConfigError::at_key(
+                    path,
+                    text,
+                    &format!("stations.{name}.sample_rate"),
+                    format!(
+                        "{} Hz is not a rate the station clock counts exactly (it ticks 28,224,000 times a second: every rate of 8000-96000 Hz in use divides that, 44100 and 48000 among them)",
+                        rate.get()
+                    ),
+                ));
+            }
             if station.relay.as_ref().is_some_and(|r| r.is_edge())
                 && config.relay.edge_delay_s.get() * 1000 < 2 * config.hls.segment_ms.get() + 1000
             {
@@ -515,13 +529,16 @@ mod tests {
         assert_eq!(err.key.as_deref(), Some("stations.jazz.order"));
         let err = parse("[stations.jazz]\nfile = \"a.aac\"\nfolder = \"b\"\n").expect_err("both");
         assert!(err.message.contains("not both"), "{err}");
+        let odd = parse("[stations.talk]\ncodec = \"flac\"\nsample_rate = 37800\n")
+            .expect_err("a rate the clock does not count");
+        assert_eq!(odd.key.as_deref(), Some("stations.talk.sample_rate"));
         let opus = parse("[stations.talk]\ncodec = \"opus\"\nsample_rate = 44100\n")
             .expect_err("Opus at 44.1 kHz");
         assert_eq!(opus.key.as_deref(), Some("stations.talk.sample_rate"));
         assert!(parse("[stations.talk]\ncodec = \"ogg\"\n")
             .expect_err("unknown codec")
             .message
-            .contains("expected one of `aac`, `mp3`, `opus`"));
+            .contains("expected one of `aac`, `mp3`, `opus`, `flac`"));
         let config = parse("[stations.jazz]\ncodec = \"mp3\"\nsample_rate = 44100\nchannels = 2\n")
             .expect("valid");
         let jazz = &config.stations["jazz"];

@@ -26,7 +26,7 @@ pub fn configured_format(station: &StationConfig) -> Option<Format> {
 /// The silence file of live-only station `name` in `format`, written if it is not there yet.
 pub fn silence_file(name: &str, format: &Format) -> Result<PathBuf, String> {
     let bytes = onair_core::silence_file(format, SECONDS).ok_or_else(|| {
-        format!("onair makes silence in AAC-LC, MP3 or Opus, mono or stereo, not {format}")
+        format!("onair makes silence in AAC-LC, MP3 or Opus (mono or stereo) or FLAC, not {format}")
     })?;
     let extension = format.kind.codec().spec().extensions[0];
     let file = format!(
