@@ -450,6 +450,40 @@ async fn the_page_plays_an_opus_programme_across_its_tracks() {
     );
 }
 
+/// Chromium's `<audio>` plays a FLAC programme from the page (the station's Ogg FLAC stream)
+/// across its track changes and its loop point, with no media error and no console error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_plays_a_flac_programme_across_its_tracks() {
+    let Some(binary) = chromium() else { return };
+    let _alone = one_browser_at_a_time().await;
+    let files: Vec<(String, Vec<u8>)> = ["01 One.flac", "02 Two.flac", "03 Three.flac"]
+        .iter()
+        .map(|t| {
+            let bytes = std::fs::read(onair_tests::fixture("flac").join(t)).expect("fixture");
+            (format!("lossless/{t}"), bytes)
+        })
+        .collect();
+    let server = TestServer::start_owned(&files, "").await;
+    let url = format!("http://{}/", server.addr);
+    let browser = tokio::task::spawn_blocking(move || {
+        let mut browser = Browser::start(&binary);
+        browser.open(&url, "lossless");
+        // 8 s of the 6 s programme: two track changes and the loop point at least.
+        browser.play("lossless", 8.0, Duration::from_secs(25));
+        let media_error = browser
+            .eval("String(document.querySelector('[data-station=\"lossless\"] audio').error)");
+        assert_eq!(media_error, "null");
+        browser
+    })
+    .await
+    .expect("browser steps");
+    assert!(
+        browser.errors.is_empty(),
+        "console errors: {:#?}",
+        browser.errors
+    );
+}
+
 /// hls.js, installed for this test by `.ci/run` (`npm install` in `tests/hlsjs`), or `None`
 /// (skipped) on a developer machine without it. Under CI a missing hls.js is a failure.
 fn hlsjs() -> Option<PathBuf> {

@@ -529,3 +529,70 @@ async fn liquidsoap_goes_live_with_opus() {
         assert_eq!(warnings, "", "ffmpeg decodes through takeover and fallback");
     }
 }
+
+/// Liquidsoap's `%ogg(%flac)` encoder pushes FLAC in Ogg to a FLAC station: it takes over,
+/// gives the station back when it leaves, and the listener connected throughout gets one Ogg
+/// FLAC stream that ffmpeg decodes without a warning: the programme's own samples before and
+/// after the show, and the show's sine between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn liquidsoap_goes_live_with_ogg_flac() {
+    let Some(liquidsoap) = installed_tool(&["/usr/bin/liquidsoap"], "apt-get install liquidsoap")
+    else {
+        return;
+    };
+    let track = std::fs::read(onair_tests::fixture("flac").join("03 Three.flac")).expect("track");
+    let config = format!(
+        "[pacing]\nburst_ms = 1000\n[live]\npassword = \"{PASSWORD}\"\nbuffer_ms = 1000\nsource_timeout_s = 1\n"
+    );
+    let server = TestServer::start(&[("talk.flac", &track)], &config).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut listener = server.get("/talk").await;
+    let encoder = "%ogg(%flac(samplerate=44100, channels=2, bits_per_sample=16))";
+    let mut child = liquidsoap_live(
+        &liquidsoap,
+        dir.path(),
+        &server,
+        encoder,
+        "talk",
+        "Liq FLAC",
+        880,
+    );
+    onair_tests::eventually("liquidsoap on air", 20 * SECOND, || {
+        server.registry.get("talk").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    listener.read_for(3 * SECOND).await;
+    let _ = child.kill().await;
+    onair_tests::eventually("back to the programme", 10 * SECOND, || {
+        server
+            .registry
+            .get("talk")
+            .is_some_and(|s| !s.live.on_air())
+    })
+    .await;
+    listener.read_for(3 * SECOND).await;
+    assert!(!listener.eof, "the listener stays");
+    if let Some(warnings) = onair_tests::ogg::ffmpeg_warnings(&listener.body).await {
+        assert_eq!(warnings, "", "ffmpeg decodes through takeover and fallback");
+    }
+    let (Some(heard), Some(programme)) = (
+        onair_tests::ogg::ffmpeg_samples(&listener.body).await,
+        onair_tests::ogg::ffmpeg_samples(&track).await,
+    ) else {
+        return;
+    };
+    // The programme's own samples (from wherever the broadcast was) at the start and at the
+    // end, and between them a stretch that is not the programme: the show.
+    let in_programme = |part: &[i16]| programme.windows(part.len()).any(|w| w == part);
+    let second = 2 * 44_100;
+    assert!(in_programme(&heard[..second / 4]), "the programme first");
+    assert!(
+        in_programme(&heard[heard.len() - second / 4..]),
+        "the programme came back"
+    );
+    let show = heard
+        .chunks(second / 10)
+        .filter(|tenth| !in_programme(&tenth[..64.min(tenth.len())]))
+        .count();
+    assert!(show >= 15, "{show} tenths of a second of the show");
+}

@@ -211,3 +211,43 @@ async fn a_station_relays_an_icecast_ogg_opus_mount_through_a_source_restart() {
     }
     server.shutdown().await;
 }
+
+/// A station relays an Icecast Ogg FLAC mount (how Icecast serves FLAC) fed by ffmpeg, whose
+/// source restarts mid-relay (a new Ogg stream upstream): the listener connected throughout
+/// gets one Ogg FLAC stream, decoded without a warning, the relayed samples in it.
+#[tokio::test]
+async fn a_station_relays_an_icecast_ogg_flac_mount_through_a_source_restart() {
+    let Some((dir, port, _icecast)) = icecast_up().await else {
+        return;
+    };
+    let fixture = std::fs::read(onair_tests::fixture("flac").join("ogg.flac")).expect("fixture");
+    let file = dir.path().join("one.oga");
+    std::fs::write(&file, &fixture).expect("write");
+    let mut pusher = ffmpeg_push_as(port, &file, "ogg", "audio/ogg");
+    let config = format!(
+        "[pacing]\nburst_ms = 1000\n[live]\nsource_timeout_s = 3\n[relay]\nretry_min_ms = 300\nretry_max_s = 1\nidle_timeout_s = 2\n[stations.ambient]\nrelay = \"http://127.0.0.1:{port}/jazz\"\n"
+    );
+    let programme =
+        std::fs::read(onair_tests::fixture("flac").join("03 Three.flac")).expect("programme");
+    let server = TestServer::start(&[("ambient.flac", &programme)], &config).await;
+    relaying(&server).await;
+    let mut listener = HttpResponse::send(server.addr, "GET /ambient HTTP/1.0\r\n\r\n").await;
+    listener.read_for(3 * SECOND).await;
+    pusher.kill().await.expect("stop ffmpeg");
+    let _again = ffmpeg_push_as(port, &file, "ogg", "audio/ogg");
+    listener.read_for(8 * SECOND).await;
+    if let Some(warnings) = ogg::ffmpeg_warnings(&listener.body).await {
+        assert_eq!(warnings, "", "ffmpeg decodes the relayed Ogg FLAC");
+    }
+    let (Some(heard), Some(relayed)) = (
+        ogg::ffmpeg_samples(&listener.body).await,
+        ogg::ffmpeg_samples(&fixture).await,
+    ) else {
+        return;
+    };
+    // Lossless all the way: the relayed file's own samples reach the listener.
+    let window = &relayed[20_000..24_096];
+    let found = heard.windows(window.len()).filter(|w| w == &window).count();
+    assert!(found >= 3, "the relayed samples heard {found} times");
+    server.shutdown().await;
+}

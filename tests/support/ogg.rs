@@ -133,6 +133,21 @@ pub async fn ffmpeg_pcm(bytes: &[u8]) -> Option<Vec<i16>> {
     )
 }
 
+/// What `bytes` decode to with ffmpeg (from a pipe), as they are: interleaved 16-bit samples at
+/// the stream's own rate and channels (for a lossless stream, the very samples encoded); `None`
+/// without ffmpeg.
+pub async fn ffmpeg_samples(bytes: &[u8]) -> Option<Vec<i16>> {
+    let args = ["-v", "error", "-i", "pipe:0", "-f", "s16le", "-"];
+    let output = ffmpeg_on(bytes, &args).await?;
+    Some(
+        output
+            .stdout
+            .chunks_exact(2)
+            .map(|s| i16::from_le_bytes([s[0], s[1]]))
+            .collect(),
+    )
+}
+
 /// ffmpeg run with `args`, `bytes` on its standard input; `None` without ffmpeg (outside CI).
 async fn ffmpeg_on(bytes: &[u8], args: &[&str]) -> Option<std::process::Output> {
     use tokio::io::AsyncWriteExt;
