@@ -427,11 +427,11 @@ async fn the_page_plays_an_opus_programme_across_its_tracks() {
     let browser = tokio::task::spawn_blocking(move || {
         let mut browser = Browser::start(&binary);
         browser.open(&url, "mix");
-        // No HLS link for an Opus station: it has none yet.
+        // An HLS link: Opus goes over HLS in fragmented MP4.
         let links =
             browser.eval("document.querySelector('[data-station=\"mix\"] .links').textContent");
         assert!(
-            !links.as_str().unwrap_or_default().contains("HLS"),
+            links.as_str().unwrap_or_default().contains("HLS"),
             "{links}"
         );
         // 8 s of the 6 s programme: two track changes and the loop point at least.
@@ -511,6 +511,29 @@ async fn hlsjs_in_chromium_plays_a_station_over_https() {
 async fn hlsjs_in_chromium_plays_an_mp3_programme() {
     let files = programme_files("mix", &["01 One.mp3", "02 Two.mp3", "03 Three.mp3"]);
     hlsjs_plays(&files, "mix", false).await;
+}
+
+/// An Opus programme over HLS: fragmented MP4 (`EXT-X-MAP`, `CODECS="opus"`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hlsjs_in_chromium_plays_an_opus_programme_in_fragmented_mp4() {
+    let files: Vec<(String, Vec<u8>)> = ["01 One.opus", "02 Two.opus", "03 Three.opus"]
+        .iter()
+        .map(|t| (format!("mix/{t}"), onair_tests::ogg::opus_fixture(t)))
+        .collect();
+    hlsjs_plays(&files, "mix", false).await;
+}
+
+/// A FLAC programme over HLS: fragmented MP4 (`EXT-X-MAP`, `CODECS="fLaC"`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hlsjs_in_chromium_plays_a_flac_programme_in_fragmented_mp4() {
+    let files: Vec<(String, Vec<u8>)> = ["01 One.flac", "02 Two.flac", "03 Three.flac"]
+        .iter()
+        .map(|t| {
+            let bytes = std::fs::read(onair_tests::fixture("flac").join(t)).expect("fixture");
+            (format!("lossless/{t}"), bytes)
+        })
+        .collect();
+    hlsjs_plays(&files, "lossless", false).await;
 }
 
 /// hls.js in Chromium plays `station` (over HTTPS when `tls`) for ten seconds without an error.

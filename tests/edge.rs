@@ -197,3 +197,82 @@ async fn an_edge_of_an_origin_with_another_segment_length_is_told_which_key() {
         sleep(SECOND / 5).await;
     }
 }
+
+/// Edges of Opus and FLAC origins (HLS in fragmented MP4): the edge reads each fragment's
+/// exact tick (its `emsg`) and samples and plays them at the origin's ticks. An Opus edge serves
+/// the origin's initialization and media segments byte for byte. A FLAC origin's frames leave
+/// its frame grid at every track's short last frame, and a live chunk takes a timed frame at
+/// the chunk's own tick (within a frame of it, gapless), so a FLAC edge plays every frame up to
+/// a frame off the origin's ticks: its segments are whole and its own, not the origin's bytes.
+#[tokio::test]
+async fn edges_of_opus_and_flac_origins_play_their_fragments_opus_byte_for_byte() {
+    let read =
+        |dir: &str, t: &str| std::fs::read(onair_tests::fixture(dir).join(t)).expect("fixture");
+    for (dir, ext) in [("opus", "opus"), ("flac", "flac")] {
+        let tracks = ["01 One", "02 Two", "03 Three"];
+        let files: Vec<(String, Vec<u8>)> = tracks
+            .iter()
+            .map(|t| (format!("mix/{t}.{ext}"), read(dir, &format!("{t}.{ext}"))))
+            .collect();
+        let origin = TestServer::start_owned(&files, HLS).await;
+        let own = read(dir, &format!("03 Three.{ext}"));
+        let edge = TestServer::start(
+            &[(&format!("edge.{ext}"), &own)],
+            &format!(
+                "{HLS}[relay]\nedge_delay_s = 6\nretry_min_ms = 200\nretry_max_s = 1\n[stations.edge]\nrelay = \"http://{}/mix.m3u8\"\n",
+                origin.addr
+            ),
+        )
+        .await;
+        let started = Instant::now();
+        while relay_of(&edge, "edge").await["state"] != "on_air" {
+            assert!(
+                started.elapsed() < 10 * SECOND,
+                "{ext}: {}",
+                relay_of(&edge, "edge").await
+            );
+            sleep(Duration::from_millis(100)).await;
+        }
+        let (_, first) = body(&edge, "/edge.m3u8").await;
+        let joined = *listed(&first).last().expect("segments") + 1;
+        sleep(10 * SECOND).await;
+        let (_, playlist) = body(&edge, "/edge.m3u8").await;
+        // Well after the takeover (which falls on a chunk boundary in one of the first
+        // segments, later under load).
+        let compared: Vec<u64> = listed(&playlist)
+            .into_iter()
+            .filter(|k| *k > joined + 2)
+            .collect();
+        assert!(
+            compared.len() >= 2,
+            "{ext}: {}",
+            String::from_utf8_lossy(&playlist)
+        );
+        assert_eq!(
+            body(&edge, "/edge/init.mp4").await.1,
+            body(&origin, "/mix/init.mp4").await.1,
+            "{ext}: the initialization segment"
+        );
+        for k in &compared {
+            let (edge_status, at_edge) = body(&edge, &format!("/edge/{k}.m4s")).await;
+            let (origin_status, at_origin) = body(&origin, &format!("/mix/{k}.m4s")).await;
+            assert_eq!(
+                (edge_status, origin_status),
+                (200, 200),
+                "{ext}: segment {k}"
+            );
+            if ext == "flac" {
+                assert!(at_edge.windows(4).any(|w| w == b"mdat"), "segment {k}");
+                continue;
+            }
+            assert!(
+                at_edge == at_origin,
+                "{ext}: segment {k} (joined at {joined}): {} bytes at the edge, {} at the origin",
+                at_edge.len(),
+                at_origin.len(),
+            );
+        }
+        edge.shutdown().await;
+        origin.shutdown().await;
+    }
+}

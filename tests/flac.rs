@@ -140,10 +140,11 @@ async fn a_programme_of_flac_tracks_plays_every_sample_across_track_changes_with
     follow(&heard, &programme);
     let heard = ffmpeg_samples(&second.body).await.expect("decoded");
     follow(&heard, &programme);
-    // No HLS for FLAC yet: said, not a broken playlist.
+    // HLS in fragmented MP4 (`tests/hls_fmp4.rs` checks it further).
     let mut hls = server.get("/lossless.m3u8").await;
     hls.read_full(5 * SECOND).await;
-    assert_eq!(hls.status(), 404);
+    assert_eq!(hls.status(), 200);
+    assert!(String::from_utf8_lossy(&hls.body).contains("lossless/init.mp4"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,4 +259,52 @@ fn flac_files_that_cannot_play_are_refused_with_what_to_do() {
     let tagged = onair_core::probe(&path).expect("tagged");
     assert_eq!(tagged.damage.garbage_bytes, 0);
     assert_eq!(tagged.duration, Duration::from_millis(2500));
+}
+
+/// Files from other people's encoders and taggers (`tests/fixtures/real-world/NOTICE.md`): what
+/// plays is a station ffmpeg decodes without a warning, and what is broken is refused or
+/// trimmed with a reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_world_files_play_or_are_refused_with_a_reason() {
+    let real = |name: &str| fixture("real-world").join(name);
+    let silence = onair_core::probe(&real("silence-44-s.flac")).expect("libFLAC 1.1.0");
+    assert_eq!(
+        silence.first.format().to_string(),
+        "FLAC 16-bit 44100 Hz stereo"
+    );
+    assert_eq!(
+        (silence.samples, silence.damage.garbage_bytes),
+        (162_496, 0)
+    );
+    assert_eq!(silence.meta.tags.artist.as_deref(), Some("piman"));
+    let variable = onair_core::probe(&real("variable-block.flac")).expect("variable blocks");
+    assert!(variable.frames >= 9, "{} frames", variable.frames);
+    assert!(
+        variable.damage.truncated_at.is_some(),
+        "its cut-off last frame"
+    );
+    let opus = onair_core::probe(&real("example.opus")).expect("libopus 0.9");
+    assert_eq!(opus.first.format().to_string(), "Opus 48000 Hz mono");
+    let error = onair_core::probe(&real("ooming-header.flac")).expect_err("86 bytes");
+    assert!(error.to_string().contains("no FLAC frame"), "{error}");
+    let files = [
+        (
+            "silence.flac",
+            std::fs::read(real("silence-44-s.flac")).expect("file"),
+        ),
+        (
+            "example.opus",
+            std::fs::read(real("example.opus")).expect("file"),
+        ),
+    ];
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, &b[..])).collect();
+    let server = TestServer::start(&files, "[pacing]\nburst_ms = 1000\n").await;
+    for station in ["/silence", "/example"] {
+        let mut listener = server.get(station).await;
+        listener.read_for(3 * SECOND).await;
+        assert_eq!(listener.header("content-type"), Some("audio/ogg"));
+        if let Some(warnings) = ffmpeg_warnings(&listener.body).await {
+            assert_eq!(warnings, "", "{station}: ffmpeg decodes it cleanly");
+        }
+    }
 }

@@ -99,11 +99,11 @@ async fn an_opus_file_is_a_station_every_listener_decodes_from_wherever_it_joins
             assert_eq!(warnings, "", "ffmpeg decodes the stream cleanly");
         }
     }
-    // No HLS for Opus yet: said, not a broken playlist.
+    // HLS in fragmented MP4 (`tests/hls_fmp4.rs` checks it further).
     let mut hls = server.get("/one.m3u8").await;
     hls.read_full(5 * SECOND).await;
-    assert_eq!(hls.status(), 404);
-    assert!(String::from_utf8_lossy(&hls.body).contains("no HLS for this station"));
+    assert_eq!(hls.status(), 200);
+    assert!(String::from_utf8_lossy(&hls.body).contains("#EXT-X-MAP:URI=\"one/init.mp4\""));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,7 +156,18 @@ async fn a_programme_of_opus_tracks_plays_every_packet_across_track_changes_with
         );
     }
     if let Some(warnings) = ffmpeg_warnings(&audio).await {
-        assert_eq!(warnings, "", "ffmpeg decodes across the track changes");
+        // When the capture starts in the last packets of a link, ffmpeg meets the next link
+        // while it still probes the first and keeps one stream for both: its null muxer (not
+        // the decoder) then says the timestamps went back, once per packet of the first link's
+        // time (seen about once in eight runs; every packet is decoded, checked above).
+        let warnings: Vec<&str> = warnings
+            .lines()
+            .filter(|l| !l.contains("non monotonically increasing dts to muxer"))
+            .collect();
+        assert!(
+            warnings.is_empty(),
+            "ffmpeg decodes across the track changes: {warnings:?}"
+        );
     }
 }
 

@@ -57,9 +57,9 @@ pub use feed::live::{
 };
 pub use feed::{Feed, FeedChunk, LiveFeed, Pacer, Run, TimelineFeed, REPLACEMENT_WAIT};
 pub use format::{
-    audio_range, clean_text, silence_file, silent_frame, startable, AdtsHeader, AudioRange, Codec,
-    CodecSpec, Damage, Format, FrameHeader, Framing, HeaderError, HlsPacking, Kind, MpegHeader,
-    MpegVersion, TrackTags, CODECS,
+    audio_range, carry_samples, clean_text, silence_file, silent_frame, startable, AdtsHeader,
+    AudioRange, Codec, CodecSpec, Damage, Fmp4Track, Format, FrameHeader, Framing, HeaderError,
+    HlsPacking, Kind, MpegHeader, MpegVersion, TrackTags, CODECS,
 };
 /// Ogg pages, for tests and tools that check what onair sends.
 pub mod ogg {

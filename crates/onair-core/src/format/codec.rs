@@ -61,7 +61,13 @@ pub enum HlsPacking {
         /// The segments' file extension.
         extension: &'static str,
     },
-    /// Not served over HLS (yet): Opus and FLAC need fragmented MP4.
+    /// Fragmented MP4 (CMAF, RFC 8216 section 3.3): an initialization segment (`init.mp4`) and
+    /// media segments with this extension.
+    Fmp4 {
+        /// The media segments' file extension.
+        extension: &'static str,
+    },
+    /// Not served over HLS.
     None,
 }
 
@@ -159,7 +165,7 @@ pub static CODECS: [CodecSpec; 4] = [
         content_type: "audio/ogg",
         source_types: &["audio/ogg", "application/ogg", "audio/opus"],
         live_kind: Kind::Opus,
-        hls: HlsPacking::None,
+        hls: HlsPacking::Fmp4 { extension: "m4s" },
     },
     CodecSpec {
         codec: Codec::Flac,
@@ -178,7 +184,7 @@ pub static CODECS: [CodecSpec; 4] = [
         // Native FLAC, or FLAC in Ogg (Liquidsoap's `%ogg(%flac)`, an Icecast FLAC mount).
         source_types: &["audio/flac", "audio/x-flac", "audio/ogg", "application/ogg"],
         live_kind: Kind::Flac { bits: 16 },
-        hls: HlsPacking::None,
+        hls: HlsPacking::Fmp4 { extension: "m4s" },
     },
 ];
 
@@ -224,7 +230,7 @@ impl Codec {
         Codec::all().find(|c| c.spec().stream_extension == extension)
     }
 
-    /// The codec whose HLS segments have extension `extension`.
+    /// A codec whose HLS segments have extension `extension` (Opus and FLAC share `m4s`).
     pub fn of_segment_extension(extension: &str) -> Option<Codec> {
         Codec::all().find(|c| c.segment_extension() == Some(extension))
     }
@@ -250,7 +256,9 @@ impl Codec {
     /// HLS.
     pub fn segment_extension(self) -> Option<&'static str> {
         match self.spec().hls {
-            HlsPacking::PackedAudio { extension } => Some(extension),
+            HlsPacking::PackedAudio { extension } | HlsPacking::Fmp4 { extension } => {
+                Some(extension)
+            }
             HlsPacking::None => None,
         }
     }
@@ -288,7 +296,8 @@ mod tests {
                 Some(codec)
             );
             if let Some(extension) = codec.segment_extension() {
-                assert_eq!(Codec::of_segment_extension(extension), Some(codec));
+                let named = Codec::of_segment_extension(extension).expect("a codec");
+                assert_eq!(named.segment_extension(), Some(extension));
             }
             for extension in spec.extensions {
                 assert_eq!(Codec::of_extension(extension), Some(codec));

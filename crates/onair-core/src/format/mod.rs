@@ -23,6 +23,8 @@
 //!   Ogg; [`flac_writer`]: a station's
 //!   own FLAC stream (in Ogg), its frames numbered again once per station as chunks are
 //!   published; [`ogg_pager`]: packets of any length into pages.
+//! - [`fmp4`]: fragmented MP4 (CMAF) for HLS of Opus and FLAC: the initialization segment and
+//!   media segments, written from the frames and the clock alone.
 //! - [`reservoir`]: an MP3 run made decodable from its first frame at a switch (Layer III's
 //!   bit reservoir).
 //! - [`silence`]: a frame of silence in a format (what a live-only station plays between shows).
@@ -35,6 +37,7 @@ pub(crate) mod flac_frame;
 pub(crate) mod flac_framing;
 pub(crate) mod flac_ogg;
 pub(crate) mod flac_writer;
+pub(crate) mod fmp4;
 pub(crate) mod frame;
 pub(crate) mod framing;
 pub(crate) mod mpeg;
@@ -51,6 +54,7 @@ pub(crate) mod tags;
 pub use adts::{AdtsHeader, HeaderError};
 pub use codec::{Codec, CodecSpec, HlsPacking, CODECS};
 pub use deframer::Damage;
+pub use fmp4::{carry_samples, Fmp4Track};
 pub use frame::{FirstFrame, Format, FrameHeader, Kind};
 pub use framing::{Framing, Next};
 pub use mpeg::{MpegHeader, Version as MpegVersion};

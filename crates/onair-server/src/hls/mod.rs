@@ -6,6 +6,10 @@
 //!   `com.apple.streaming.transportStreamTimestamp`, the 33-bit 90 kHz time of its first sample
 //!   from the exact tick count; TIT2 and TPE1, the title and artist of the track it starts in),
 //!   then whole ADTS or MPEG audio frames (RFC 8216 packed audio allows both).
+//! - Opus and FLAC stations in fragmented MP4 (CMAF): `GET /<name>/init.mp4`, the
+//!   initialization segment the playlist's `EXT-X-MAP` names, and `GET /<name>/<k>.m4s`, an
+//!   `emsg` with the same ID3 tag (the title, timed), then `moof` and `mdat` with the frames, the
+//!   fragment's time from the same tick count.
 //!
 //! Segments are cut from the station's timeline on demand, through its
 //! [`SegmentWindow`](onair_core::SegmentWindow) (which also holds audio no file can give
@@ -16,7 +20,8 @@
 //! cache or CDN may fetch any segment from any replica. Responses carry the headers a cache needs:
 //! segments are immutable with a strong `ETag`, playlists live for a second.
 //!
-//! - [`mux`]: the packed-audio bytes of a segment (ID3 PRIV, TIT2, TPE1, then frames).
+//! - [`mux`]: the bytes of a segment: packed audio (ID3 PRIV, TIT2, TPE1, then frames), or a
+//!   fragment of MP4.
 //! - [`playlist`]: the media and multivariant playlists.
 //! - this module: the HTTP answers, and the segments kept as served.
 
@@ -91,6 +96,10 @@ pub async fn respond(
                     media_playlist(station, extension, &timeline, &window, config, headers)
                 })
         }
+        HlsRequest::Init => {
+            audience.segment_requests.fetch_add(1, Ordering::Relaxed);
+            return init_segment(station, config, headers);
+        }
         HlsRequest::Segment(k, asked) => {
             audience.segment_requests.fetch_add(1, Ordering::Relaxed);
             // Only the name the playlist gives: the station's codec's extension.
@@ -150,7 +159,10 @@ async fn segment(
             };
             let cut = window.cut(timeline, start, end).await?;
             let (title, artist) = station.tag_fields(&cut.track);
-            let bytes = mux::packed_audio(&cut, &title, artist.as_deref());
+            let bytes = match mux::fragmented(station) {
+                Some(track) => mux::fragment(&track, k, &cut, &title, artist.as_deref()),
+                None => mux::packed_audio(&cut, &title, artist.as_deref()),
+            };
             window.keep_ready(
                 length,
                 k,
@@ -171,10 +183,38 @@ async fn segment(
     }
     let mut response = Response::new(Body::full(ready.bytes.clone()));
     let h = response.headers_mut();
-    let codec = station.programme().first().codec();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(codec.content_type()));
+    let content_type = match mux::fragmented(station) {
+        Some(_) => "audio/mp4",
+        None => station.programme().first().codec().content_type(),
+    };
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(CONTENT_LENGTH, HeaderValue::from(ready.bytes.len()));
     insert(h, CACHE_CONTROL, &cache);
     insert(h, ETAG, &etag);
     Ok(response)
+}
+
+/// The initialization segment of a station served in fragmented MP4 (404 for packed audio).
+fn init_segment(station: &Station, config: &HlsConfig, headers: &HeaderMap) -> Response<Body> {
+    let Some(track) = mux::fragmented(station) else {
+        return uncached_text(
+            StatusCode::NOT_FOUND,
+            "no initialization segment: this station's HLS is packed audio\n",
+        );
+    };
+    let bytes = track.init_segment();
+    // It changes only with the station's format (a new playlist names it again).
+    let max_age = config.window_s.get();
+    let cache = format!("public, max-age={max_age}");
+    let etag = format!("\"{:016x}\"", fnv1a(&bytes));
+    if matches_etag(headers, &etag) {
+        return not_modified(&etag, &cache);
+    }
+    let mut response = Response::new(Body::full(bytes.clone()));
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("audio/mp4"));
+    h.insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    insert(h, CACHE_CONTROL, &cache);
+    insert(h, ETAG, &etag);
+    response
 }

@@ -1,9 +1,49 @@
 //! Packed-audio segments (RFC 8216 section 3.4): an ID3v2.4 tag, then whole ADTS or MPEG audio
 //! frames. The tag's PRIV frame (`com.apple.streaming.transportStreamTimestamp`) carries the
 //! 33-bit 90 kHz time of the first sample, from the exact tick count; TIT2 and TPE1 carry the
-//! title and artist of the track the segment starts in.
+//! title and artist of the track the segment starts in. Opus and FLAC go in fragmented MP4
+//! instead ([`Fmp4Track`]), the same tag (without PRIV: the fragment says its own time) in an
+//! `emsg`.
 
-use onair_core::{pts_90k, Segment};
+use onair_core::{pts_90k, Fmp4Track, HlsPacking, Segment};
+
+use crate::stations::Station;
+
+/// The fragmented-MP4 track of `station`, if its codec goes over HLS so.
+pub fn fragmented(station: &Station) -> Option<Fmp4Track> {
+    let programme = station.programme();
+    let first = programme.first();
+    if !matches!(first.codec().spec().hls, HlsPacking::Fmp4 { .. }) {
+        return None;
+    }
+    Fmp4Track::new(&first.first, &first.headers)
+}
+
+/// Segment `k` of a fragmented-MP4 station: `segment`'s frames, their time from its first
+/// tick, behind a timed ID3 tag with `title` and `artist`.
+pub fn fragment(
+    track: &Fmp4Track,
+    k: u64,
+    segment: &Segment,
+    title: &str,
+    artist: Option<&str>,
+) -> Vec<u8> {
+    let tag = titles_tag(title, artist);
+    track.media_segment((k & 0xFFFF_FFFF) as u32, segment.start, &segment.data, &tag)
+}
+
+/// An ID3v2.4 tag with TIT2 and TPE1 only.
+fn titles_tag(title: &str, artist: Option<&str>) -> Vec<u8> {
+    let mut frames = Vec::new();
+    id3_text(&mut frames, b"TIT2", title);
+    if let Some(artist) = artist {
+        id3_text(&mut frames, b"TPE1", artist);
+    }
+    let mut tag = b"ID3\x04\x00\x00".to_vec();
+    tag.extend_from_slice(&synchsafe(frames.len()));
+    tag.extend_from_slice(&frames);
+    tag
+}
 
 /// The bytes of `segment` as served: its tag (with `title` and `artist`), then its frames.
 pub fn packed_audio(segment: &Segment, title: &str, artist: Option<&str>) -> Vec<u8> {

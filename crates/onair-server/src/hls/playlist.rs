@@ -28,12 +28,21 @@ pub fn media_playlist(
 ) -> Response<Body> {
     let target = target_duration(config).as_secs();
     let first_start = window.starts.first().copied().unwrap_or(0);
+    // Fragmented MP4 names its initialization segment (EXT-X-MAP: version 6).
+    let fmp4 = matches!(
+        station.programme().first().codec().spec().hls,
+        onair_core::HlsPacking::Fmp4 { .. }
+    );
     let mut text = format!(
-        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:{}\n#EXT-X-DISCONTINUITY-SEQUENCE:{}\n",
+        "#EXTM3U\n#EXT-X-VERSION:{}\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:{}\n#EXT-X-DISCONTINUITY-SEQUENCE:{}\n",
+        if fmp4 { 6 } else { 3 },
         window.first,
         timeline.discontinuities_before(first_start)
             + station.window.format_changes_before(first_start)
     );
+    if fmp4 {
+        text.push_str(&format!("#EXT-X-MAP:URI=\"{}/init.mp4\"\n", station.name));
+    }
     for (i, pair) in window.starts.windows(2).enumerate() {
         let k = window.first + i as u64;
         let (start, end) = (pair[0], pair[1]);

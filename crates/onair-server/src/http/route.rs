@@ -9,8 +9,10 @@ pub enum HlsRequest {
     Playlist,
     /// The multivariant playlist.
     Main,
-    /// Segment `k`, named with this extension (a codec's: `aac`, `mp3`).
+    /// Segment `k`, named with this extension (a codec's: `aac`, `mp3`, `m4s`).
     Segment(u64, &'static str),
+    /// The initialization segment of a station served in fragmented MP4 (`init.mp4`).
+    Init,
 }
 
 /// The first path segments the router keeps for itself (`/events`, `/healthz`, `/metrics`,
@@ -92,6 +94,7 @@ impl<'a> Route<'a> {
                 if let Some((name, file)) = name.split_once('/') {
                     return match file {
                         "index.m3u8" => Route::Hls(name, HlsRequest::Main),
+                        "init.mp4" => Route::Hls(name, HlsRequest::Init),
                         _ => match segment_name(file) {
                             Some((k, extension)) => {
                                 Route::Hls(name, HlsRequest::Segment(k, extension))

@@ -209,7 +209,7 @@ fn snapshot(registry: &StationRegistry, hls: &HlsConfig) -> String {
                 "burst_ms": s.hub.tuning().burst.as_millis() as u64,
                 "listeners": s.hub.listeners(),
                 "hls_listeners": crate::hls::listeners(s, hls),
-                // Whether the station is served over HLS (Opus is not yet).
+                // Whether the station is served over HLS (every codec onair plays is).
                 "hls": s.info().codec().segment_extension().is_some(),
             })
         })

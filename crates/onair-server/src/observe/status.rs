@@ -95,7 +95,7 @@ fn station_json(station: &Station, base_url: &str, hls: &HlsConfig, view: View) 
         "description": meta.description,
         "listeners": station.hub.listeners(),
         "hls_listeners": crate::hls::listeners(station, hls),
-        // Only for codecs HLS carries (not Opus yet).
+        // Only for codecs HLS carries.
         "hls_url": info
             .codec()
             .segment_extension()

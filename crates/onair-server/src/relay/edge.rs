@@ -1,6 +1,6 @@
 //! An edge: a station relaying an onair origin's HLS (`relay = ".../<name>.m3u8"`). Each
 //! segment's frames go into the station's live input at the origin's ticks (from the
-//! segment's number and PRIV timestamp), the edge's clock running `edge_delay_s` behind the
+//! segment's number and PRIV timestamp, or a fragment's time for Opus and FLAC), the edge's clock running `edge_delay_s` behind the
 //! origin's; so the edge cuts the very segments the origin cut (same numbers, same bytes) and
 //! its listeners hear the origin's frames, whatever the origin plays (its programme, a live
 //! show, its own relay).
@@ -11,11 +11,14 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::Uri;
 use onair_core::clock::ticks_per_sample;
-use onair_core::{ticks_of, Codec, Format, LiveSession, Rank, TrackMeta, TrackTags};
+use onair_core::{
+    carry_samples, ticks_of, Codec, Format, HlsPacking, LiveSession, Rank, TrackMeta, TrackTags,
+};
 use tokio::time::{sleep, Instant};
 
+use super::fragment::fragment;
 use super::packed::{
-    agrees, packed, playlist, segment_ms, segment_tick, Playlist, MAX_MEDIA_PLAYLIST_BYTES,
+    agrees, packed, playlist, segment_ms, segment_tick, Packed, Playlist, MAX_MEDIA_PLAYLIST_BYTES,
     MAX_SEGMENT_BYTES,
 };
 use super::session::{note_delivery, Outcome, SourceShown};
@@ -165,8 +168,11 @@ impl<'a> Edge<'a> {
             .await
             .map_err(|e| fails(e.to_string()))?;
         let size = bytes.len() as u64;
-        let segment = packed(bytes).map_err(|why| fails(format!("segment {k}: {why}")))?;
         let codec = station.info().codec();
+        let segment = match codec.spec().hls {
+            HlsPacking::Fmp4 { .. } => self.unfragment(k, bytes)?,
+            _ => packed(bytes).map_err(|why| fails(format!("segment {k}: {why}")))?,
+        };
         let frames =
             frames(codec, &segment.audio).map_err(|why| fails(format!("segment {k}: {why}")))?;
         let Some(&(_, frame_ticks, format)) = frames.first() else {
@@ -178,7 +184,15 @@ impl<'a> Edge<'a> {
                 "segment {k}: the origin sends {other}; the station plays {expected}"
             )));
         }
-        let Some((tick, exact)) = segment_tick(k, self.segment, segment.pts, frame_ticks) else {
+        let found = match segment.tick {
+            // A fragment says its time in samples: exact, if on this edge's grid.
+            Some(tick) => {
+                let nominal = k.saturating_mul(self.segment);
+                (tick >= nominal && tick < nominal + frame_ticks).then_some((tick, true))
+            }
+            None => segment_tick(k, self.segment, segment.pts, frame_ticks),
+        };
+        let Some((tick, exact)) = found else {
             return Err(fails(format!(
                 "segment {k} is not on this edge's grid: give the edge the origin's [pacing] epoch and [hls] segment_ms"
             )));
@@ -189,7 +203,7 @@ impl<'a> Edge<'a> {
                 "segment {k} is further ahead of this edge's clock than its delay: give the edge the origin's [pacing] epoch"
             )));
         }
-        if (!exact || !agrees(tick, segment.pts))
+        if (!exact || (segment.tick.is_none() && !agrees(tick, segment.pts)))
             && !std::mem::replace(&mut self.said_inexact, true)
         {
             tracing::warn!(station = %station.name, segment = k, "edge: the origin's audio is off the frame grid (several formats?); its frames play within 11 µs of the origin's ticks, and segments may differ from the origin's");
@@ -243,6 +257,41 @@ impl<'a> Edge<'a> {
         }
         self.next = Some(k + 1);
         Ok(())
+    }
+
+    /// A fragmented-MP4 segment `k` (an Opus or FLAC origin) as a packed one: its samples
+    /// carried, its tick from its time.
+    fn unfragment(&self, k: u64, bytes: Bytes) -> Result<Packed, Outcome> {
+        let fragment = fragment(bytes).map_err(|why| fails(format!("segment {k}: {why}")))?;
+        let format = self.station.programme().format();
+        let codec = format.kind.codec();
+        let audio = carry_samples(
+            codec,
+            format.channels,
+            fragment.samples.iter().map(|s| &s[..]),
+        )
+        .ok_or_else(|| {
+            fails(format!(
+                "segment {k}: a sample that is not {}",
+                codec.name()
+            ))
+        })?;
+        // Opus's timescale is 48 kHz; FLAC's its sample rate.
+        let rate = match codec {
+            Codec::Opus => 48_000,
+            _ => format.sample_rate,
+        };
+        Ok(Packed {
+            pts: 0,
+            tick: Some(
+                fragment
+                    .tick
+                    .unwrap_or_else(|| fragment.time.saturating_mul(ticks_per_sample(rate))),
+            ),
+            title: fragment.title,
+            artist: fragment.artist,
+            audio,
+        })
     }
 
     /// The track called `title` by `artist`: the one playing if it is the same.

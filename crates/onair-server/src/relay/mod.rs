@@ -15,6 +15,7 @@
 //! - [`playlist`]: `.m3u` and `.pls` playlists that name a stream.
 //! - [`private`]: the addresses a public upstream may not redirect a relay to.
 //! - [`packed`]: HLS playlists and packed-audio segments read, and a segment's exact tick.
+//! - [`fragment`]: fragmented-MP4 segments (Opus and FLAC origins) read: title, time, samples.
 //! - [`backoff`]: the waits between attempts.
 //!
 //! What a relay is doing, and its settings, are the station's
@@ -22,6 +23,7 @@
 
 pub mod backoff;
 pub mod edge;
+pub mod fragment;
 pub mod icy;
 pub mod packed;
 pub mod playlist;

@@ -65,6 +65,8 @@ pub fn segment_ms(text: &str) -> Option<u64> {
 pub struct Packed {
     /// The 33-bit 90 kHz time of its first sample (the PRIV frame).
     pub pts: u64,
+    /// Its first frame's exact tick, where the segment says it (a fragment's time in samples).
+    pub tick: Option<u64>,
     /// TIT2.
     pub title: Option<String>,
     /// TPE1.
@@ -78,6 +80,29 @@ const TIMESTAMP_OWNER: &[u8] = b"com.apple.streaming.transportStreamTimestamp\0"
 
 /// Reads a packed-audio segment: its ID3v2 tag, which must carry the timestamp.
 pub fn packed(bytes: Bytes) -> Result<Packed, &'static str> {
+    let (tag, end) = id3_tag(&bytes)?;
+    Ok(Packed {
+        pts: tag.pts.ok_or("a segment without a PRIV timestamp")?,
+        tick: None,
+        title: tag.title,
+        artist: tag.artist,
+        audio: bytes.slice(end..),
+    })
+}
+
+/// What an ID3v2 tag of an onair origin says.
+#[derive(Debug, Default)]
+pub struct Tag {
+    /// The PRIV timestamp (packed audio).
+    pub pts: Option<u64>,
+    /// TIT2.
+    pub title: Option<String>,
+    /// TPE1.
+    pub artist: Option<String>,
+}
+
+/// Reads the ID3v2 tag at the start of `bytes`: what it says, and where it ends.
+pub fn id3_tag(bytes: &[u8]) -> Result<(Tag, usize), &'static str> {
     if bytes.len() < 10 || &bytes[..3] != b"ID3" {
         return Err("a segment without an ID3 tag");
     }
@@ -116,12 +141,7 @@ pub fn packed(bytes: Bytes) -> Result<Packed, &'static str> {
         }
         at += 10 + len;
     }
-    Ok(Packed {
-        pts: pts.ok_or("a segment without a PRIV timestamp")?,
-        title,
-        artist,
-        audio: bytes.slice(end..),
-    })
+    Ok((Tag { pts, title, artist }, end))
 }
 
 fn synchsafe(b: &[u8]) -> usize {
