@@ -7,8 +7,7 @@
 use bytes::BytesMut;
 
 use super::codec::ParseError;
-use super::flac::{self, bits_code, crc16, crc8, rate_code, HeaderError};
-use super::frame::Format;
+use super::flac::{self, HeaderError};
 
 /// Bytes before each frame.
 pub const PREFIX: usize = 3;
@@ -88,43 +87,12 @@ pub fn carried(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// Samples in the frames of silence onair makes.
-pub const SILENT_BLOCK: u32 = 4096;
-
-/// A native frame of [`SILENT_BLOCK`] samples of digital silence in `format` (every subframe
-/// `CONSTANT` 0), numbered `number`; none for a rate or sample size a frame header cannot say.
-pub fn silent_native(format: &Format, number: u32) -> Option<Vec<u8>> {
-    let super::codec::Kind::Flac { bits } = format.kind else {
-        return None;
-    };
-    let (rate, rate_extra) = rate_code(format.sample_rate)?;
-    if !(1..=8).contains(&format.channels) {
-        return None;
-    }
-    // 4096 samples: block size code 12 (256 << 4).
-    let mut frame = vec![
-        0xFF,
-        0xF8,
-        (12 << 4) | rate,
-        ((format.channels - 1) << 4) | (bits_code(bits)? << 1),
-    ];
-    let (coded, len) = flac::coded_number(u64::from(number));
-    frame.extend_from_slice(&coded[..len]);
-    frame.extend_from_slice(&rate_extra);
-    frame.push(crc8(&frame));
-    // Each subframe: a zero bit, type CONSTANT (0), no wasted bits, then the value 0 in `bits`
-    // bits; all zero bits, padded to a byte.
-    let subframe_bits = usize::from(format.channels) * (8 + usize::from(bits));
-    frame.resize(frame.len() + subframe_bits.div_ceil(8), 0);
-    let crc = crc16(&frame);
-    frame.extend_from_slice(&crc.to_be_bytes());
-    Some(frame)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::Kind;
+    use crate::format::flac::crc16;
+    use crate::format::silence::flac_silence as silent_native;
+    use crate::format::{Format, Kind};
 
     #[test]
     fn silent_frames_carry_and_read_back() {

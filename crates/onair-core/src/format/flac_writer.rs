@@ -137,8 +137,9 @@ impl Packaging for FlacWriter {
 mod tests {
     use super::*;
     use crate::format::flac::{crc16, parse_header};
-    use crate::format::flac_frame::{carry, silent_native};
+    use crate::format::flac_frame::carry;
     use crate::format::ogg::{scan_page, Packets, PageScan};
+    use crate::format::silence::flac_silence as silent_native;
     use crate::format::{Format, Kind};
 
     fn packets_of(stream: &[u8]) -> (Vec<Bytes>, Vec<u64>) {

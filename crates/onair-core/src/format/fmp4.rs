@@ -306,7 +306,8 @@ fn full(kind: &[u8; 4], version: u8, flags: u32, body: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::flac_frame::{carry, silent_native};
+    use crate::format::flac_frame::carry;
+    use crate::format::silence::flac_silence as silent_native;
     use crate::format::{Codec, Format, Kind};
 
     /// The boxes at the top level of `bytes`: (type, size).

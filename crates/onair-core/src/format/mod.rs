@@ -20,7 +20,7 @@
 //! - [`flac`]: native FLAC's `STREAMINFO`, frame headers, CRCs and coded numbers;
 //!   [`flac_frame`]: a FLAC frame as onair carries it; [`flac_framing`]: the framing of native
 //!   FLAC (frames confirmed by the next header and their CRC-16), and [`flac_ogg`] of FLAC in
-//!   Ogg; [`flac_writer`]: a station's
+//!   Ogg; [`flac_scan`]: what confirms a frame and what a stream must be to play; [`flac_writer`]: a station's
 //!   own FLAC stream (in Ogg), its frames numbered again once per station as chunks are
 //!   published; [`ogg_pager`]: packets of any length into pages.
 //! - [`fmp4`]: fragmented MP4 (CMAF) for HLS of Opus and FLAC: the initialization segment and
@@ -36,6 +36,7 @@ pub(crate) mod flac;
 pub(crate) mod flac_frame;
 pub(crate) mod flac_framing;
 pub(crate) mod flac_ogg;
+pub(crate) mod flac_scan;
 pub(crate) mod flac_writer;
 pub(crate) mod fmp4;
 pub(crate) mod frame;

@@ -28,7 +28,7 @@ pub fn silent_frame(format: &Format) -> Option<Vec<u8>> {
         }
         Kind::Flac { .. } => {
             let mut out = bytes::BytesMut::new();
-            super::flac_frame::carry(&mut out, &super::flac_frame::silent_native(format, 0)?);
+            super::flac_frame::carry(&mut out, &flac_silence(format, 0)?);
             Some(out.to_vec())
         }
         _ => None,
@@ -68,7 +68,7 @@ pub fn silence_file(format: &Format, seconds: u32) -> Option<Vec<u8>> {
         }
         Kind::Flac { bits } => {
             use super::flac::{block_header, StreamInfo, BLOCK_STREAMINFO, MAGIC, STREAMINFO_LEN};
-            let block = super::flac_frame::SILENT_BLOCK;
+            let block = SILENT_BLOCK;
             let frames = (seconds * format.sample_rate).div_ceil(block);
             let info = StreamInfo {
                 min_block: block as u16,
@@ -83,7 +83,7 @@ pub fn silence_file(format: &Format, seconds: u32) -> Option<Vec<u8>> {
             file.extend_from_slice(&block_header(true, BLOCK_STREAMINFO, STREAMINFO_LEN));
             file.extend_from_slice(&info.endless());
             for number in 0..frames {
-                file.extend_from_slice(&super::flac_frame::silent_native(format, number)?);
+                file.extend_from_slice(&flac_silence(format, number)?);
             }
             Some(file)
         }
@@ -99,6 +99,40 @@ fn opus(channels: u8) -> Option<Vec<u8>> {
         _ => return None,
     };
     Some(vec![0xF8 | stereo, 0xFF, 0xFE])
+}
+
+/// Samples in the FLAC frames of silence onair makes.
+pub(crate) const SILENT_BLOCK: u32 = 4096;
+
+/// A native frame of [`SILENT_BLOCK`] samples of digital silence in `format` (every subframe
+/// `CONSTANT` 0), numbered `number`; none for a rate or sample size a frame header cannot say.
+pub(crate) fn flac_silence(format: &Format, number: u32) -> Option<Vec<u8>> {
+    let Kind::Flac { bits } = format.kind else {
+        return None;
+    };
+    use super::flac::{bits_code, crc16, crc8, rate_code};
+    let (rate, rate_extra) = rate_code(format.sample_rate)?;
+    if !(1..=8).contains(&format.channels) {
+        return None;
+    }
+    // 4096 samples: block size code 12 (256 << 4).
+    let mut frame = vec![
+        0xFF,
+        0xF8,
+        (12 << 4) | rate,
+        ((format.channels - 1) << 4) | (bits_code(bits)? << 1),
+    ];
+    let (coded, len) = super::flac::coded_number(u64::from(number));
+    frame.extend_from_slice(&coded[..len]);
+    frame.extend_from_slice(&rate_extra);
+    frame.push(crc8(&frame));
+    // Each subframe: a zero bit, type CONSTANT (0), no wasted bits, then the value 0 in `bits`
+    // bits; all zero bits, padded to a byte.
+    let subframe_bits = usize::from(format.channels) * (8 + usize::from(bits));
+    frame.resize(frame.len() + subframe_bits.div_ceil(8), 0);
+    let crc = crc16(&frame);
+    frame.extend_from_slice(&crc.to_be_bytes());
+    Some(frame)
 }
 
 fn aac(rate: u32, channels: u8) -> Option<Vec<u8>> {
