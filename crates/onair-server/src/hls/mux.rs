@@ -28,21 +28,9 @@ pub fn fragment(
     title: &str,
     artist: Option<&str>,
 ) -> Vec<u8> {
-    let tag = titles_tag(title, artist);
+    // The fragment says its own time: the tag carries the titles only.
+    let tag = tag(None, title, artist);
     track.media_segment((k & 0xFFFF_FFFF) as u32, segment.start, &segment.data, &tag)
-}
-
-/// An ID3v2.4 tag with TIT2 and TPE1 only.
-fn titles_tag(title: &str, artist: Option<&str>) -> Vec<u8> {
-    let mut frames = Vec::new();
-    id3_text(&mut frames, b"TIT2", title);
-    if let Some(artist) = artist {
-        id3_text(&mut frames, b"TPE1", artist);
-    }
-    let mut tag = b"ID3\x04\x00\x00".to_vec();
-    tag.extend_from_slice(&synchsafe(frames.len()));
-    tag.extend_from_slice(&frames);
-    tag
 }
 
 /// The bytes of `segment` as served: its tag (with `title` and `artist`), then its frames.
@@ -56,10 +44,17 @@ pub fn packed_audio(segment: &Segment, title: &str, artist: Option<&str>) -> Vec
 /// title and TPE1 with the artist when known (UTF-8, at most 255 bytes each, cut on a character
 /// boundary).
 pub fn id3_tag(pts: u64, title: &str, artist: Option<&str>) -> Vec<u8> {
+    tag(Some(pts), title, artist)
+}
+
+/// An ID3v2.4 tag: PRIV with the 90 kHz timestamp when given, TIT2, and TPE1 when known.
+fn tag(pts: Option<u64>, title: &str, artist: Option<&str>) -> Vec<u8> {
     let mut frames = Vec::new();
-    let mut private = b"com.apple.streaming.transportStreamTimestamp\0".to_vec();
-    private.extend_from_slice(&(pts & ((1 << 33) - 1)).to_be_bytes());
-    id3_frame(&mut frames, b"PRIV", &private);
+    if let Some(pts) = pts {
+        let mut private = b"com.apple.streaming.transportStreamTimestamp\0".to_vec();
+        private.extend_from_slice(&(pts & ((1 << 33) - 1)).to_be_bytes());
+        id3_frame(&mut frames, b"PRIV", &private);
+    }
     id3_text(&mut frames, b"TIT2", title);
     if let Some(artist) = artist {
         id3_text(&mut frames, b"TPE1", artist);
