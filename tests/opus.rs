@@ -113,7 +113,7 @@ async fn a_programme_of_opus_tracks_plays_every_packet_across_track_changes_with
         .map(|t| (format!("mix/{t}"), opus_fixture(t)))
         .collect();
     // Chained: a link per track, so that players trim each encode's priming and padding.
-    let config = "[pacing]\nburst_ms = 1000\n[stations.mix]\nopus_chain = true\n";
+    let config = "[pacing]\nburst_ms = 1000\n[stations.mix]\nogg_chain = true\n";
     let server = TestServer::start_owned(&files, config).await;
     let tracks: Vec<Vec<Bytes>> = TRACKS.iter().map(|t| audio_packets(t)).collect();
     // Six seconds a round: sixteen seconds (cut to whole ICY intervals) cross at least four
@@ -174,7 +174,7 @@ async fn a_programme_of_opus_tracks_plays_every_packet_across_track_changes_with
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_opus_source_takes_over_an_opus_station_and_gives_it_back() {
     let three = opus_fixture("03 Three.opus");
-    let config = "[pacing]\nburst_ms = 1000\n[live]\npassword = \"pw\"\nbuffer_ms = 300\nsource_timeout_s = 1\n[stations.talk]\nopus_chain = true\n";
+    let config = "[pacing]\nburst_ms = 1000\n[live]\npassword = \"pw\"\nbuffer_ms = 300\nsource_timeout_s = 1\n[stations.talk]\nogg_chain = true\n";
     let server = TestServer::start(&[("talk.opus", &three)], config).await;
     let listener = tokio::spawn({
         let addr = server.addr;

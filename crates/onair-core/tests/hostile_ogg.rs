@@ -1,4 +1,4 @@
-//! Hostile Ogg: arbitrary bytes, a real Ogg Opus file mutated at random (overwrites, insertions,
+//! Hostile Ogg: arbitrary bytes, real Ogg Opus and Ogg Vorbis files mutated at random (overwrites, insertions,
 //! deletions, bit flips, a cut), lacing that claims a packet across hundreds of pages, and pages
 //! of other streams: the Ogg Opus framing never panics, always terminates, and yields only
 //! packets that were in the file, whole, with their durations.
@@ -23,6 +23,12 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// The audio packets of an intact Ogg Opus file.
 fn packets_of(file: &[u8]) -> Vec<Bytes> {
+    let mut packets = packets_of_all(file);
+    packets.split_off(2)
+}
+
+/// Every packet of an intact Ogg file.
+fn packets_of_all(file: &[u8]) -> Vec<Bytes> {
     let (mut at, mut packets, mut reader) = (0, Vec::new(), Packets::default());
     while at < file.len() {
         let PageScan::Page(header) = scan_page(&file[at..], true) else {
@@ -32,7 +38,7 @@ fn packets_of(file: &[u8]) -> Vec<Bytes> {
         reader.push(&header, &page, &mut packets).expect("packets");
         at += header.page_len();
     }
-    packets.split_off(2)
+    packets
 }
 
 /// What the framing yields for `bytes` fed in blocks of `block`: each carried packet checked
@@ -48,6 +54,37 @@ fn framed(bytes: &[u8], block: usize) -> Vec<Bytes> {
             assert_eq!(packet.frame_length(), carried.len(), "whole");
             assert!(packet.samples > 0 && packet.samples <= 5760);
             carried.slice(3..)
+        })
+        .collect()
+}
+
+fn vorbis_fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/vorbis")
+        .join(name);
+    std::fs::read(path).expect("vorbis fixture")
+}
+
+/// The audio packets of an intact Ogg Vorbis file (after its three header packets).
+fn vorbis_packets_of(file: &[u8]) -> Vec<Bytes> {
+    let mut packets = packets_of_all(file);
+    packets.split_off(3)
+}
+
+/// What the Vorbis framing yields for `bytes` in blocks of `block`: each carried packet checked
+/// (it parses, its length is its header's, its duration one a Vorbis packet can have) and
+/// unwrapped.
+fn vorbis_framed(bytes: &[u8], block: usize) -> Vec<Bytes> {
+    deframe_as(Codec::Vorbis, bytes, block)
+        .into_iter()
+        .map(|carried| {
+            let header = Codec::Vorbis.parse(&carried).expect("a carried packet");
+            let FrameHeader::Vorbis(packet) = header else {
+                panic!("a Vorbis packet")
+            };
+            assert_eq!(packet.frame_length(), carried.len(), "whole");
+            assert!(packet.samples() >= 32 && packet.samples() <= 4096);
+            carried.slice(8..)
         })
         .collect()
 }
@@ -81,6 +118,29 @@ proptest! {
         for packet in framed(&bytes, block) {
             prop_assert!(original.contains(&packet), "a packet that was not in the file");
         }
+    }
+
+    #[test]
+    fn a_mutated_vorbis_file_yields_only_its_own_packets(
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), 1..12),
+        cut in any::<prop::sample::Index>(),
+        block in 1usize..8192,
+    ) {
+        let file = vorbis_fixture("01 One.ogg");
+        let original = vorbis_packets_of(&file);
+        let mut bytes = file.clone();
+        mutate(&mut bytes, edits);
+        let keep = cut.index(bytes.len() + 1);
+        bytes.truncate(keep.max(bytes.len() / 2));
+        for packet in vorbis_framed(&bytes, block) {
+            prop_assert!(original.contains(&packet), "a packet that was not in the file");
+        }
+    }
+
+    #[test]
+    fn an_intact_vorbis_file_comes_through_whole_in_any_block_size(block in 1usize..20_000) {
+        let file = vorbis_fixture("03 Three.ogg");
+        prop_assert_eq!(vorbis_framed(&file, block), vorbis_packets_of(&file));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::config::{ConfigSource, DEFAULT_CONFIG_PATH};
 #[command(
     name = "onair",
     version,
-    about = "onair, an internet-radio server: every .aac, .mp3, .opus or .flac file, or folder of them, in the stations folder is a station at /<name> (a stream with ICY titles, HLS, playlists), with schedules, live shows from Icecast encoders, relays and HTTPS"
+    about = "onair, an internet-radio server: every .aac, .mp3, .opus, .flac or .ogg file, or folder of them, in the stations folder is a station at /<name> (a stream with ICY titles, HLS, playlists), with schedules, live shows from Icecast encoders, relays and HTTPS"
 )]
 pub struct Cli {
     /// What to do instead of serving.
@@ -21,7 +21,7 @@ pub struct Cli {
     /// Config file [default: config/config.toml; built-in defaults when that file is missing]
     #[arg(long, value_name = "PATH", global = true)]
     pub config: Option<PathBuf>,
-    /// Stations folder: *.aac, *.mp3, *.opus and *.flac station files, and folders of them (programmes)
+    /// Stations folder: *.aac, *.mp3, *.opus, *.flac and *.ogg station files, and folders of them (programmes)
     /// (overrides server.stations_dir) [default: stations]
     #[arg(long, value_name = "DIR", global = true)]
     pub stations: Option<PathBuf>,

@@ -480,7 +480,7 @@ fn help_names_what_the_stations_folder_holds() {
     let help = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{help}");
     assert!(
-        help.contains("*.aac, *.mp3, *.opus and *.flac") && help.contains("programmes"),
+        help.contains("*.aac, *.mp3, *.opus, *.flac and *.ogg") && help.contains("programmes"),
         "{help}"
     );
     // It opens by saying what onair is, not what the crate holds.

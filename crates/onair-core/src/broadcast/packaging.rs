@@ -23,8 +23,9 @@ pub struct Marks {
 /// Where a new link starts.
 #[derive(Debug, Clone, Default)]
 pub struct Begin {
-    /// The encode's header packet (Opus: its `OpusHead`), where known.
-    pub head: Option<Bytes>,
+    /// The encode's header packets (Opus: `OpusHead` first; Vorbis: identification, comment,
+    /// setup), where known.
+    pub headers: Option<std::sync::Arc<[Bytes]>>,
     /// The chunk starts at the encode's first frame (its priming is to be trimmed).
     pub from_top: bool,
     /// What the track is called (in the link's own comments, for players that read them).

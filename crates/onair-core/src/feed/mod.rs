@@ -61,8 +61,9 @@ pub struct FeedChunk {
 /// and padding.
 #[derive(Debug, Clone, Default)]
 pub struct Edges {
-    /// The encode's header packet (Opus: its `OpusHead`).
-    pub head: Option<Bytes>,
+    /// The encode's header packets (Opus: `OpusHead`, `OpusTags`; Vorbis: identification,
+    /// comment, setup).
+    pub headers: Option<std::sync::Arc<[Bytes]>>,
     /// The chunk's first frame is the encode's first.
     pub from_top: bool,
     /// The chunk's last frame is the encode's last, whose last this many samples are padding.

@@ -179,7 +179,7 @@ impl<F: Feed> Pacer<F> {
             let switch = first || !goes_on;
             let marks = Marks {
                 begins: switch.then(|| Begin {
-                    head: chunk.edges.head.clone(),
+                    headers: chunk.edges.headers.clone(),
                     from_top: chunk.edges.from_top,
                     tags: chunk.track.tags.clone(),
                 }),

@@ -133,7 +133,8 @@ impl Feed for TimelineFeed {
                     // frame; to its end (and its padding) when the chunk ends at its last.
                     let info = &chunk.track;
                     let edges = Edges {
-                        head: info.headers.first().cloned(),
+                        headers: (!info.headers.is_empty())
+                            .then(|| std::sync::Arc::from(info.headers.as_slice())),
                         from_top: chunk.start == chunk.track_start,
                         padding: (chunk.start + chunk.ticks == chunk.track_start + info.ticks)
                             .then_some(info.padding),

@@ -19,6 +19,8 @@ pub enum Codec {
     Opus,
     /// Native FLAC (`.flac`).
     Flac,
+    /// Vorbis in Ogg (`.ogg`, `.oga`).
+    Vorbis,
 }
 
 /// Codec, with the AAC profile or the MPEG layer.
@@ -41,6 +43,8 @@ pub enum Kind {
         /// Bits per sample.
         bits: u8,
     },
+    /// Vorbis (in Ogg).
+    Vorbis,
 }
 
 /// Why bytes are not a frame header.
@@ -109,7 +113,7 @@ pub struct CodecSpec {
 const MPEG_TYPES: &[&str] = &["audio/mpeg", "audio/mp3", "audio/mpeg3", "audio/x-mpeg"];
 
 /// Every codec onair plays.
-pub static CODECS: [CodecSpec; 4] = [
+pub static CODECS: [CodecSpec; 5] = [
     CodecSpec {
         codec: Codec::Adts,
         config_name: "aac",
@@ -186,6 +190,23 @@ pub static CODECS: [CodecSpec; 4] = [
         live_kind: Kind::Flac { bits: 16 },
         hls: HlsPacking::Fmp4 { extension: "m4s" },
     },
+    CodecSpec {
+        codec: Codec::Vorbis,
+        config_name: "vorbis",
+        short_name: "Vorbis",
+        name: "Ogg Vorbis",
+        described: "Ogg Vorbis",
+        a_file: "an Ogg Vorbis",
+        from_mp4: "convert it with `ffmpeg -i in.m4a -c:a libvorbis -q:a 5 out.ogg`",
+        frame_word: "Ogg Vorbis",
+        extensions: &["ogg", "oga"],
+        stream_extension: "ogg",
+        content_type: "audio/ogg",
+        source_types: &["audio/ogg", "application/ogg", "audio/vorbis"],
+        live_kind: Kind::Vorbis,
+        // HLS carries no Vorbis (neither packed audio nor an MP4 sample entry players read).
+        hls: HlsPacking::None,
+    },
 ];
 
 impl Codec {
@@ -196,6 +217,7 @@ impl Codec {
             Codec::Mpeg => &CODECS[1],
             Codec::Opus => &CODECS[2],
             Codec::Flac => &CODECS[3],
+            Codec::Vorbis => &CODECS[4],
         }
     }
 
@@ -277,6 +299,7 @@ impl Kind {
             Kind::Mpeg { .. } => Codec::Mpeg,
             Kind::Opus => Codec::Opus,
             Kind::Flac { .. } => Codec::Flac,
+            Kind::Vorbis => Codec::Vorbis,
         }
     }
 }
@@ -307,7 +330,7 @@ mod tests {
             assert!(codec.accepts(spec.content_type));
             assert_eq!(spec.live_kind.codec(), codec);
         }
-        assert_eq!(Codec::of_path(Path::new("x.ogg")), None);
+        assert_eq!(Codec::of_path(Path::new("x.ogg")), Some(Codec::Vorbis));
         assert_eq!(Codec::of_path(Path::new("x.OPUS")), Some(Codec::Opus));
     }
 

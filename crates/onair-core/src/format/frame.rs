@@ -22,6 +22,7 @@ impl Codec {
             Codec::Mpeg => crate::format::mpeg::MIN_HEADER_LEN,
             Codec::Opus => crate::format::opus_packet::MIN_HEADER_LEN,
             Codec::Flac => crate::format::flac_frame::MIN_HEADER_LEN,
+            Codec::Vorbis => crate::format::vorbis_packet::MIN_HEADER_LEN,
         }
     }
 
@@ -32,7 +33,7 @@ impl Codec {
             Codec::Mpeg => 0xE0,
             // Never scanned for: Ogg pages are found by their capture pattern, FLAC frames by
             // their own framing.
-            Codec::Opus | Codec::Flac => 0xFF,
+            Codec::Opus | Codec::Flac | Codec::Vorbis => 0xFF,
         }
     }
 
@@ -57,6 +58,9 @@ impl Codec {
             Codec::Flac => {
                 crate::format::flac_frame::FlacFrame::parse(bytes).map(FrameHeader::Flac)
             }
+            Codec::Vorbis => {
+                crate::format::vorbis_packet::VorbisPacket::parse(bytes).map(FrameHeader::Vorbis)
+            }
         }
     }
 }
@@ -72,6 +76,8 @@ pub enum FrameHeader {
     Opus(crate::format::opus_packet::OpusPacket),
     /// A FLAC frame, as onair carries it.
     Flac(crate::format::flac_frame::FlacFrame),
+    /// A Vorbis packet, as onair carries it.
+    Vorbis(crate::format::vorbis_packet::VorbisPacket),
 }
 
 impl FrameHeader {
@@ -82,6 +88,7 @@ impl FrameHeader {
             FrameHeader::Mpeg(_) => Codec::Mpeg,
             FrameHeader::Opus(_) => Codec::Opus,
             FrameHeader::Flac(_) => Codec::Flac,
+            FrameHeader::Vorbis(_) => Codec::Vorbis,
         }
     }
 
@@ -92,6 +99,7 @@ impl FrameHeader {
             FrameHeader::Mpeg(h) => usize::from(h.frame_length),
             FrameHeader::Opus(p) => p.frame_length(),
             FrameHeader::Flac(f) => f.frame_length(),
+            FrameHeader::Vorbis(p) => p.frame_length(),
         }
     }
 
@@ -101,6 +109,7 @@ impl FrameHeader {
         match self {
             FrameHeader::Opus(p) => usize::from(p.len),
             FrameHeader::Flac(f) => f.len as usize,
+            FrameHeader::Vorbis(p) => usize::from(p.len),
             _ => self.frame_length(),
         }
     }
@@ -112,6 +121,7 @@ impl FrameHeader {
             FrameHeader::Mpeg(h) => h.samples(),
             FrameHeader::Opus(p) => p.samples,
             FrameHeader::Flac(f) => f.samples,
+            FrameHeader::Vorbis(p) => p.samples(),
         }
     }
 
@@ -122,6 +132,7 @@ impl FrameHeader {
             FrameHeader::Mpeg(h) => h.sample_rate,
             FrameHeader::Opus(_) => crate::format::opus::RATE,
             FrameHeader::Flac(f) => f.sample_rate,
+            FrameHeader::Vorbis(p) => p.rate,
         }
     }
 
@@ -132,6 +143,7 @@ impl FrameHeader {
             FrameHeader::Mpeg(h) => h.channels(),
             FrameHeader::Opus(p) => p.channels,
             FrameHeader::Flac(f) => f.channels,
+            FrameHeader::Vorbis(p) => p.channels,
         }
     }
 
@@ -141,6 +153,9 @@ impl FrameHeader {
             (FrameHeader::Adts(a), FrameHeader::Adts(b)) => a.same_stream(b),
             (FrameHeader::Mpeg(a), FrameHeader::Mpeg(b)) => a.same_stream(b),
             (FrameHeader::Opus(a), FrameHeader::Opus(b)) => a.channels == b.channels,
+            (FrameHeader::Vorbis(a), FrameHeader::Vorbis(b)) => {
+                (a.rate, a.channels) == (b.rate, b.channels)
+            }
             (FrameHeader::Flac(a), FrameHeader::Flac(b)) => {
                 (a.sample_rate, a.channels, a.bits) == (b.sample_rate, b.channels, b.bits)
             }
@@ -156,6 +171,7 @@ impl FrameHeader {
                 FrameHeader::Mpeg(h) => Kind::Mpeg { layer: h.layer },
                 FrameHeader::Opus(_) => Kind::Opus,
                 FrameHeader::Flac(f) => Kind::Flac { bits: f.bits },
+                FrameHeader::Vorbis(_) => Kind::Vorbis,
             },
             sample_rate: self.sample_rate(),
             channels: self.channels(),
@@ -174,6 +190,7 @@ impl FrameHeader {
             },
             FrameHeader::Opus(_) => "opus".to_string(),
             FrameHeader::Flac(_) => "fLaC".to_string(),
+            FrameHeader::Vorbis(_) => "vorbis".to_string(),
         }
     }
 }
@@ -200,7 +217,10 @@ impl FrameHeader {
             FrameHeader::Mpeg(h) if crate::format::mpeg::is_info_frame(h, frame) => {
                 FirstFrame::Describes
             }
-            FrameHeader::Mpeg(_) | FrameHeader::Opus(_) | FrameHeader::Flac(_) => FirstFrame::Audio,
+            FrameHeader::Mpeg(_)
+            | FrameHeader::Opus(_)
+            | FrameHeader::Flac(_)
+            | FrameHeader::Vorbis(_) => FirstFrame::Audio,
         }
     }
 }
@@ -230,6 +250,8 @@ impl Format {
             Kind::Opus => 960,
             // What ffmpeg writes at 44.1 and 48 kHz is 4608; libFLAC's 4096.
             Kind::Flac { .. } => 4096,
+            // Long blocks of 2048, a packet every 1024 samples.
+            Kind::Vorbis => 1024,
         }
     }
 }
@@ -243,6 +265,7 @@ impl fmt::Display for Format {
             Kind::Mpeg { layer } => write!(f, "MP{layer}")?,
             Kind::Opus => write!(f, "Opus")?,
             Kind::Flac { bits } => write!(f, "FLAC {bits}-bit")?,
+            Kind::Vorbis => write!(f, "Vorbis")?,
         }
         let channels = match self.channels {
             1 => "mono".to_string(),

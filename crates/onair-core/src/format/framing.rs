@@ -96,7 +96,7 @@ impl Codec {
     pub fn framing(self, offset: u64) -> Box<dyn Framing> {
         match self {
             Codec::Adts | Codec::Mpeg => Box::new(Deframer::new(self, offset)),
-            Codec::Opus => Box::new(OggFraming::new(offset)),
+            Codec::Opus | Codec::Vorbis => Box::new(OggFraming::new(self, offset)),
             Codec::Flac => Box::new(FlacFraming::new(offset)),
         }
     }
@@ -124,6 +124,9 @@ impl Codec {
                     super::flac_writer::FlacWriter::new(station, headers.first().map(|h| &h[..]));
                 Some(Box::new(writer))
             }
+            Codec::Vorbis => Some(Box::new(super::vorbis_writer::VorbisWriter::new(
+                station, headers, chain,
+            ))),
         }
     }
 }
@@ -239,7 +242,11 @@ impl Framing for OggFraming {
     }
 
     fn tags(&self) -> Option<TrackTags> {
-        let comments = super::opus::OpusTags::parse(self.headers().get(1)?).ok()?;
+        let packet = self.headers().get(1)?;
+        let comments = match packet.strip_prefix(super::vorbis::COMMENT) {
+            Some(body) => super::opus::read_comments(body).ok()?,
+            None => super::opus::OpusTags::parse(packet).ok()?,
+        };
         Some(TrackTags {
             artist: comments.artist,
             title: comments.title,

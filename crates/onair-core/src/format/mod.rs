@@ -25,6 +25,9 @@
 //!   published; [`ogg_pager`]: packets of any length into pages.
 //! - [`fmp4`]: fragmented MP4 (CMAF) for HLS of Opus and FLAC: the initialization segment and
 //!   media segments, written from the frames and the clock alone.
+//! - [`vorbis`]: Vorbis's identification header and its setup header's modes (each packet's
+//!   block size, so its duration); [`vorbis_packet`]: a Vorbis packet as onair carries it;
+//!   [`vorbis_writer`]: a Vorbis station's own Ogg stream, a link per encode.
 //! - [`reservoir`]: an MP3 run made decodable from its first frame at a switch (Layer III's
 //!   bit reservoir).
 //! - [`silence`]: a frame of silence in a format (what a live-only station plays between shows).
@@ -51,6 +54,9 @@ pub(crate) mod opus_packet;
 pub(crate) mod reservoir;
 pub(crate) mod silence;
 pub(crate) mod tags;
+pub(crate) mod vorbis;
+pub(crate) mod vorbis_packet;
+pub(crate) mod vorbis_writer;
 
 pub use adts::{AdtsHeader, HeaderError};
 pub use codec::{Codec, CodecSpec, HlsPacking, CODECS};

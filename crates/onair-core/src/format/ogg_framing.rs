@@ -1,10 +1,12 @@
-//! The framing of Ogg Opus: pages found and checked, packets put together, the header packets
-//! kept aside, and each audio packet handed on carried ([`super::opus_packet`]).
+//! The framing of Ogg Opus and Ogg Vorbis: pages found and checked, packets put together, the
+//! header packets kept aside, and each audio packet handed on carried ([`super::opus_packet`],
+//! [`super::vorbis_packet`]: a Vorbis packet's duration needs its block size and the one
+//! before it, read here from the stream's setup header).
 //!
 //! One logical stream is read. A stream that starts a new link (a `BOS` page after audio: a
-//! chained file, or a live source that restarted its encoder) goes on if the new link is Opus of
-//! the same channel count, its header packets taken as the stream's new ones; pages of any other
-//! logical stream (a second stream multiplexed in) are passed over and counted.
+//! chained file, or a live source that restarted its encoder) goes on if the new link is of the
+//! same codec and channel count (and, for Vorbis, rate), its header packets taken as the
+//! stream's new ones; another logical stream multiplexed in is refused.
 
 use std::collections::VecDeque;
 
@@ -15,10 +17,26 @@ use super::frame::FrameHeader;
 use super::ogg::{scan_page, Packets, PageScan, BOS};
 use super::opus::{packet_samples, OpusHead};
 use super::opus_packet::{carry, OpusPacket, PREFIX};
+use super::vorbis::{self, VorbisStream};
+use super::vorbis_packet::{self, VorbisPacket};
+use super::Codec;
 
-/// Reads Ogg Opus (the [`Framing`](super::framing::Framing) of `.opus` files and Ogg sources).
-#[derive(Debug, Default)]
+/// An audio packet read, ready to be handed on.
+#[derive(Debug)]
+struct Ready {
+    packet: Bytes,
+    /// The offset of the page a reader may start at to get it first, if any.
+    seek: Option<u64>,
+    /// Vorbis: the block sizes of the packet before it and of it.
+    blocks: (u8, u8),
+}
+
+/// Reads Ogg Opus or Ogg Vorbis (the [`Framing`](super::framing::Framing) of `.opus` and `.ogg`
+/// files and Ogg sources).
+#[derive(Debug)]
 pub struct OggFraming {
+    /// Opus or Vorbis.
+    codec: Codec,
     /// Bytes not yet made into pages.
     buf: BytesMut,
     /// Stream offset of `buf[0]`.
@@ -27,13 +45,17 @@ pub struct OggFraming {
     /// The logical stream read, once its first page is seen.
     serial: Option<u32>,
     packets: Packets,
-    /// Audio packets ready, with the offset of the page a reader may start at to get each
-    /// first (for the first packet that begins in its page).
-    ready: VecDeque<(Bytes, Option<u64>)>,
-    /// The stream's header packets (`OpusHead`, `OpusTags`), as read or as primed.
+    /// Audio packets ready.
+    ready: VecDeque<Ready>,
+    /// The stream's header packets (`OpusHead`, `OpusTags`; Vorbis's identification, comment
+    /// and setup headers), as read or as primed.
     headers: Vec<Bytes>,
-    /// Channels, from the `OpusHead`.
+    /// Channels, from the identification header.
     channels: u8,
+    /// Vorbis: the rate, and what the setup header says of packets.
+    vorbis: Option<VorbisStream>,
+    /// Vorbis: the block size of the last packet read in the link.
+    previous: Option<u8>,
     /// Carried packets consumed, for [`take`](Framing::take).
     out: BytesMut,
     damage: Damage,
@@ -42,18 +64,34 @@ pub struct OggFraming {
     /// An audio packet was read (a `BOS` page after it starts a chained link; before it, a
     /// second multiplexed stream).
     audio_seen: bool,
-    /// 48 kHz samples of the audio packets read in the current link.
+    /// Samples the audio packets read in the current link decode to.
     samples: u64,
     /// The granule position of the last page that ended an audio packet.
     granule: Option<u64>,
 }
 
 impl OggFraming {
-    /// Reads a stream whose first byte is at stream offset `offset` (a page boundary).
-    pub fn new(offset: u64) -> Self {
+    /// Reads a stream of `codec` (Opus or Vorbis) whose first byte is at stream offset
+    /// `offset` (a page boundary).
+    pub fn new(codec: Codec, offset: u64) -> Self {
         OggFraming {
+            codec,
+            buf: BytesMut::new(),
             offset,
-            ..OggFraming::default()
+            at_end: false,
+            serial: None,
+            packets: Packets::default(),
+            ready: VecDeque::new(),
+            headers: Vec::new(),
+            channels: 0,
+            vorbis: None,
+            previous: None,
+            out: BytesMut::new(),
+            damage: Damage::default(),
+            refused: None,
+            audio_seen: false,
+            samples: 0,
+            granule: None,
         }
     }
 
@@ -70,7 +108,7 @@ impl OggFraming {
                 self.serial = Some(header.serial);
                 self.packets = Packets::default();
                 self.headers.clear();
-                (self.samples, self.granule) = (0, None);
+                (self.samples, self.granule, self.previous) = (0, None, None);
             }
             Some(_) => {
                 self.refused = Some(
@@ -88,51 +126,146 @@ impl OggFraming {
         }
         let continued = header.flags & super::ogg::CONTINUED != 0;
         for (i, packet) in packets.into_iter().enumerate() {
-            if packet.starts_with(b"OpusHead") {
-                match OpusHead::parse(&packet) {
-                    Ok(head) if self.channels == 0 || head.channels == self.channels => {
-                        self.channels = head.channels;
-                        self.headers = vec![packet];
+            let header_packet = match self.codec {
+                Codec::Vorbis => self.vorbis_header(&packet),
+                _ => self.opus_header(&packet),
+            };
+            if header_packet {
+                continue;
+            }
+            if let Some(other) = super::ogg::codec_of(&packet) {
+                self.refused = Some(self.not_ours(other));
+                continue;
+            }
+            let blocks = match self.codec {
+                Codec::Vorbis => match self.vorbis.as_ref().map(|v| v.block(&packet)) {
+                    None => {
+                        self.no_headers();
+                        continue;
                     }
-                    Ok(head) => {
-                        self.refused = Some(format!(
-                            "a chained link of {} channels after {}",
-                            head.channels, self.channels
-                        ))
+                    Some(None) => None,
+                    Some(Some(block)) => {
+                        let previous = self.previous.replace(block);
+                        self.samples +=
+                            previous.map_or(0, |p| u64::from(vorbis::samples(p, block)));
+                        Some((previous.unwrap_or(block), block))
                     }
-                    Err(error) => self.refused = Some(error.0),
+                },
+                _ if self.channels == 0 => {
+                    self.no_headers();
+                    continue;
                 }
-                continue;
-            }
-            if packet.starts_with(b"OpusTags") {
-                self.headers.push(packet);
-                continue;
-            }
-            if let Some(other) = other_codec(&packet) {
-                self.refused = Some(format!(
-                    "Ogg {other}, not Opus; convert it: `ffmpeg -i in.ogg -c:a libopus -b:a 96k out.opus`"
-                ));
-                continue;
-            }
-            if self.channels == 0 {
-                if self.headers.is_empty() && self.refused.is_none() {
-                    self.refused = Some("the stream does not start with an OpusHead".to_string());
-                }
-                continue;
-            }
-            if packet_samples(&packet).is_none() || packet.len() > usize::from(u16::MAX) {
+                _ => packet_samples(&packet).map(|n| {
+                    self.samples += u64::from(n);
+                    (0, 0)
+                }),
+            };
+            let Some(blocks) = blocks.filter(|_| packet.len() <= usize::from(u16::MAX)) else {
                 self.count_garbage(page_offset, packet.len() as u64);
                 continue;
-            }
+            };
             self.audio_seen = true;
-            self.samples += u64::from(packet_samples(&packet).unwrap_or(0));
             if header.granule != u64::MAX {
                 self.granule = Some(header.granule);
             }
             // A reader starting at this page gets, first, the first packet that begins here.
             let first_begun = if continued { i == 1 } else { i == 0 };
-            self.ready
-                .push_back((packet, first_begun.then_some(page_offset)));
+            self.ready.push_back(Ready {
+                packet,
+                seek: first_begun.then_some(page_offset),
+                blocks,
+            });
+        }
+    }
+
+    /// Takes an Opus header packet; whether `packet` was one.
+    fn opus_header(&mut self, packet: &Bytes) -> bool {
+        if packet.starts_with(b"OpusHead") {
+            match OpusHead::parse(packet) {
+                Ok(head) if self.channels == 0 || head.channels == self.channels => {
+                    self.channels = head.channels;
+                    self.headers = vec![packet.clone()];
+                }
+                Ok(head) => {
+                    self.refused = Some(format!(
+                        "a chained link of {} channels after {}",
+                        head.channels, self.channels
+                    ))
+                }
+                Err(error) => self.refused = Some(error.0),
+            }
+            return true;
+        }
+        if packet.starts_with(b"OpusTags") {
+            self.headers.push(packet.clone());
+            return true;
+        }
+        false
+    }
+
+    /// Takes a Vorbis header packet; whether `packet` was one.
+    fn vorbis_header(&mut self, packet: &Bytes) -> bool {
+        if packet.starts_with(vorbis::IDENTIFICATION) {
+            let known = self.vorbis.as_ref().map(|v| (v.channels, v.rate));
+            match vorbis::identification(packet) {
+                Ok((channels, rate, _)) if known.is_none_or(|k| k == (channels, rate)) => {
+                    self.channels = channels;
+                    self.headers = vec![packet.clone()];
+                    self.previous = None;
+                }
+                Ok((channels, rate, _)) => {
+                    self.refused = Some(format!(
+                        "a chained link of {channels} channels at {rate} Hz after another format"
+                    ))
+                }
+                Err(error) => self.refused = Some(error.0.to_string()),
+            }
+            return true;
+        }
+        if packet.starts_with(vorbis::COMMENT) {
+            if self.headers.len() == 1 {
+                self.headers.push(packet.clone());
+            }
+            return true;
+        }
+        if packet.starts_with(vorbis::SETUP) {
+            if self.headers.len() == 2 {
+                self.headers.push(packet.clone());
+                match VorbisStream::new(&self.headers[0], packet) {
+                    Ok(stream) => self.vorbis = Some(stream),
+                    Err(error) => self.refused = Some(error.0.to_string()),
+                }
+            }
+            return true;
+        }
+        false
+    }
+
+    /// Why a stream whose first packet names `other` is not this framing's codec.
+    fn not_ours(&self, other: &str) -> String {
+        match self.codec {
+            Codec::Vorbis if other == "Opus" => {
+                "Ogg Opus, not Vorbis; name it `.opus`".to_string()
+            }
+            Codec::Vorbis if other == "FLAC" => {
+                "Ogg FLAC, not Vorbis; name it `.flac`".to_string()
+            }
+            Codec::Vorbis => format!(
+                "Ogg {other}, not Vorbis; convert it: `ffmpeg -i in.ogg -c:a libvorbis -q:a 5 out.ogg`"
+            ),
+            _ => format!(
+                "Ogg {other}, not Opus; convert it: `ffmpeg -i in.ogg -c:a libopus -b:a 96k out.opus`"
+            ),
+        }
+    }
+
+    /// An audio packet before the stream's headers: refused, if nothing was said yet.
+    fn no_headers(&mut self) {
+        if self.headers.is_empty() && self.refused.is_none() {
+            self.refused = Some(match self.codec {
+                Codec::Vorbis => "the stream does not start with Vorbis headers".to_string(),
+                _ => "the stream does not start with an OpusHead".to_string(),
+            });
         }
     }
 
@@ -140,12 +273,6 @@ impl OggFraming {
         self.damage.garbage_bytes += n;
         self.damage.first_garbage_at.get_or_insert(at);
     }
-}
-
-/// The codec another Ogg stream's first packet names, if it is one onair knows of (Opus's own
-/// header packets are read before this is asked).
-fn other_codec(packet: &[u8]) -> Option<&'static str> {
-    super::ogg::codec_of(packet).filter(|&name| name != "Opus")
 }
 
 impl OggFraming {
@@ -159,13 +286,24 @@ impl OggFraming {
 
     pub fn peek(&mut self) -> Next {
         loop {
-            if let Some((packet, _)) = self.ready.front() {
-                let samples = packet_samples(packet).unwrap_or(0);
-                return Next::Frame(FrameHeader::Opus(OpusPacket {
-                    len: packet.len() as u16,
-                    samples,
-                    channels: self.channels,
-                }));
+            if let Some(ready) = self.ready.front() {
+                let len = ready.packet.len() as u16;
+                return Next::Frame(match &self.vorbis {
+                    Some(stream) if self.codec == Codec::Vorbis => {
+                        FrameHeader::Vorbis(VorbisPacket {
+                            len,
+                            channels: self.channels,
+                            rate: stream.rate,
+                            previous: ready.blocks.0,
+                            block: ready.blocks.1,
+                        })
+                    }
+                    _ => FrameHeader::Opus(OpusPacket {
+                        len,
+                        samples: packet_samples(&ready.packet).unwrap_or(0),
+                        channels: self.channels,
+                    }),
+                });
             }
             match scan_page(&self.buf, self.at_end) {
                 PageScan::Page(header) => self.read_page(&header),
@@ -187,8 +325,17 @@ impl OggFraming {
     }
 
     pub fn consume(&mut self, _packet: &FrameHeader) {
-        if let Some((packet, _)) = self.ready.pop_front() {
-            carry(&mut self.out, self.channels, &packet);
+        let Some(ready) = self.ready.pop_front() else {
+            return;
+        };
+        match &self.vorbis {
+            Some(stream) if self.codec == Codec::Vorbis => {
+                let stream = (self.channels, stream.rate);
+                vorbis_packet::carry(&mut self.out, stream, ready.blocks, &ready.packet);
+            }
+            _ => {
+                carry(&mut self.out, self.channels, &ready.packet);
+            }
         }
     }
 
@@ -198,13 +345,15 @@ impl OggFraming {
 
     pub fn position(&self) -> u64 {
         match self.ready.front() {
-            Some((_, Some(page))) => *page,
+            Some(Ready {
+                seek: Some(page), ..
+            }) => *page,
             _ => self.offset,
         }
     }
 
     pub fn seek_point(&self) -> Option<u64> {
-        self.ready.front().and_then(|(_, page)| *page)
+        self.ready.front().and_then(|ready| ready.seek)
     }
 
     pub fn damage(&self) -> Damage {
@@ -216,7 +365,7 @@ impl OggFraming {
             + self
                 .ready
                 .iter()
-                .map(|(p, _)| p.len() + PREFIX)
+                .map(|r| r.packet.len() + PREFIX.max(vorbis_packet::PREFIX))
                 .sum::<usize>()
     }
 
@@ -225,9 +374,25 @@ impl OggFraming {
     }
 
     pub fn prime(&mut self, headers: &[Bytes]) {
-        if let Some(head) = headers.first().and_then(|h| OpusHead::parse(h).ok()) {
+        if self.codec == Codec::Vorbis {
+            if let [identification, _, setup] = headers {
+                if let Ok(stream) = VorbisStream::new(identification, setup) {
+                    self.channels = stream.channels;
+                    self.vorbis = Some(stream);
+                    self.headers = headers.to_vec();
+                }
+            }
+        } else if let Some(head) = headers.first().and_then(|h| OpusHead::parse(h).ok()) {
             self.channels = head.channels;
             self.headers = headers.to_vec();
+        }
+    }
+
+    /// The most padding believed: a packet's worth (Opus's longest, Vorbis's long block).
+    fn max_padding(&self) -> u64 {
+        match self.codec {
+            Codec::Vorbis => 8192,
+            _ => 5760,
         }
     }
 
@@ -235,7 +400,9 @@ impl OggFraming {
         // The last page's granule position leaves the encoder's padding out of its packets'
         // samples (at most a packet's worth: a granule saying more is not believed).
         match self.granule {
-            Some(granule) if granule < self.samples && self.samples - granule < 5760 => {
+            Some(granule)
+                if granule < self.samples && self.samples - granule < self.max_padding() =>
+            {
                 (self.samples - granule) as u32
             }
             _ => 0,

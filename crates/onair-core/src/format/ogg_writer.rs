@@ -70,7 +70,7 @@ impl OggWriter {
     fn begin(&mut self, begin: &Begin, out: &mut BytesMut) {
         self.links += 1;
         let serial = self.base ^ (self.links as u32).wrapping_mul(0x9e37_79b9);
-        let mut head = match &begin.head {
+        let mut head = match begin.headers.as_ref().and_then(|h| h.first()) {
             Some(head) if OpusHead::parse(head).is_ok() => head.to_vec(),
             _ => self.head.to_vec(),
         };
@@ -218,7 +218,7 @@ mod tests {
         // A track from its top, called "One", in one chunk that ends it with 648 samples of
         // padding.
         let begin = Begin {
-            head: Some(Bytes::from(head.clone())),
+            headers: Some(std::sync::Arc::from(vec![Bytes::from(head.clone())])),
             from_top: true,
             tags: TrackTags {
                 artist: None,

@@ -287,6 +287,18 @@ impl Config {
                     "a `live_only` station has no `file` or `folder`, and names the format its sources send: `codec`, `sample_rate` and `channels`".to_string(),
                 ));
             }
+            if station.live_only
+                && station
+                    .codec
+                    .is_some_and(|c| c.0 == onair_core::Codec::Vorbis)
+            {
+                return Err(ConfigError::at_key(
+                    path,
+                    text,
+                    &format!("stations.{name}.codec"),
+                    "onair cannot make Vorbis silence for a live-only station between shows (it has no Vorbis encoder): instead of `live_only`, give the station a `file` of silence for sources to take over, made with `ffmpeg -f lavfi -i anullsrc=r=44100:cl=stereo -t 10 -c:a libvorbis silence.ogg`, or take Opus".to_string(),
+                ));
+            }
             if station
                 .codec
                 .is_some_and(|c| c.0 == onair_core::Codec::Opus)
@@ -529,6 +541,9 @@ mod tests {
         assert_eq!(err.key.as_deref(), Some("stations.jazz.order"));
         let err = parse("[stations.jazz]\nfile = \"a.aac\"\nfolder = \"b\"\n").expect_err("both");
         assert!(err.message.contains("not both"), "{err}");
+        let vorbis = parse("[stations.talk]\nlive_only = true\ncodec = \"vorbis\"\nsample_rate = 44100\nchannels = 2\n")
+            .expect_err("no Vorbis silence");
+        assert_eq!(vorbis.key.as_deref(), Some("stations.talk.codec"));
         let odd = parse("[stations.talk]\ncodec = \"flac\"\nsample_rate = 37800\n")
             .expect_err("a rate the clock does not count");
         assert_eq!(odd.key.as_deref(), Some("stations.talk.sample_rate"));
@@ -538,7 +553,7 @@ mod tests {
         assert!(parse("[stations.talk]\ncodec = \"ogg\"\n")
             .expect_err("unknown codec")
             .message
-            .contains("expected one of `aac`, `mp3`, `opus`, `flac`"));
+            .contains("expected one of `aac`, `mp3`, `opus`, `flac`, `vorbis`"));
         let config = parse("[stations.jazz]\ncodec = \"mp3\"\nsample_rate = 44100\nchannels = 2\n")
             .expect("valid");
         let jazz = &config.stations["jazz"];

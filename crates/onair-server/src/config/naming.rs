@@ -113,7 +113,8 @@ mod tests {
         assert!(!is_station_file(Path::new("stations/.jazz.aac")));
         assert!(is_station_file(Path::new("stations/jazz.mp3")));
         assert!(is_station_file(Path::new("stations/jazz/01 Blue Monk.MP3")));
-        assert!(!is_station_file(Path::new("stations/jazz.ogg")));
+        assert!(is_station_file(Path::new("stations/jazz.ogg")));
+        assert!(!is_station_file(Path::new("stations/jazz.wav")));
         assert_eq!(
             name_of_folder(Path::new("stations/Jazz Vol.2")).as_deref(),
             Some("jazz-vol-2")

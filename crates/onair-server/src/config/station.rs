@@ -61,10 +61,12 @@ pub struct StationConfig {
     /// codec): they come and go on an HLS segment boundary, marked as a discontinuity. Off:
     /// such a source is refused.
     pub live_other_formats: bool,
-    /// An Opus station's stream as a chain of Ogg links, one per track and live source:
-    /// players that follow chains (ffmpeg, VLC) join tracks sample for sample; Chromium pauses
-    /// briefly at some links. Off: one logical stream.
-    pub opus_chain: bool,
+    /// An Opus or Vorbis station's stream as a chain of Ogg links, one per track and live
+    /// source: players that follow chains (ffmpeg, VLC) join tracks sample for sample; Chromium
+    /// pauses briefly at some links. Off: one logical stream (for Vorbis, as long as encodes
+    /// share their setup header). Called `opus_chain` before Vorbis came.
+    #[serde(alias = "opus_chain")]
+    pub ogg_chain: bool,
     /// A remote stream pulled as the station's live input (`http://`, `https://`, or an
     /// `.m3u`/`.pls` playlist naming one): it plays over the programme while it delivers, a
     /// pushed source outranks it.

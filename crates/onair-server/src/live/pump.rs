@@ -114,8 +114,8 @@ impl Pump {
                         }
                         session.set_format(format);
                         // An Ogg source's own header: its link keeps the encoder's pre-skip.
-                        if let Some(head) = self.frames.headers().first() {
-                            session.set_head(head.clone());
+                        if !self.frames.headers().is_empty() {
+                            session.set_headers(std::sync::Arc::from(self.frames.headers()));
                         }
                         self.format_said = true;
                     }

@@ -386,7 +386,7 @@ impl StationRegistry {
         let pacing = config.pacing_for(name);
         let hub = Hub::new(name, pacing.tuning);
         let first = programme.first();
-        let chain = config.stations.get(name).is_some_and(|s| s.opus_chain);
+        let chain = config.stations.get(name).is_some_and(|s| s.ogg_chain);
         if let Some(packaging) = first.codec().packaging(name, &first.headers, chain) {
             hub.set_packaging(packaging);
         }

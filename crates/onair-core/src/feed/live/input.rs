@@ -83,8 +83,9 @@ struct State {
     run: Run,
     /// The format of the connected source's frames (once its first frame came).
     format: Option<Format>,
-    /// The connected source's encode header (Ogg Opus: its `OpusHead`), once known.
-    head: Option<Bytes>,
+    /// The connected source's encode header packets (Ogg: `OpusHead`, or Vorbis's three), once
+    /// known.
+    headers: Option<Arc<[Bytes]>>,
     /// The session's first run, until its first frames are taken: they are its encode's first.
     top: Option<Run>,
     counters: LiveCounters,
@@ -136,7 +137,7 @@ impl LiveInput {
         let id = state.last_session;
         state.connected = Some(id);
         state.run = Run::new();
-        state.head = None;
+        state.headers = None;
         state.top = Some(state.run);
         state.rank = rank;
         state.timed = None;
@@ -288,7 +289,7 @@ impl LiveInput {
         state.buffered -= ticks;
         let (track, run) = (Arc::clone(&state.track), state.run);
         let edges = Edges {
-            head: state.head.clone(),
+            headers: state.headers.clone(),
             from_top: state.top.take() == Some(run),
             padding: None,
         };
@@ -347,7 +348,7 @@ impl LiveInput {
         // A timed session (a relay) joins its upstream's encode in the middle.
         state.top = None;
         let edges = Edges {
-            head: state.head.clone(),
+            headers: state.headers.clone(),
             from_top: false,
             padding: None,
         };
@@ -429,12 +430,13 @@ impl LiveSession {
         }
     }
 
-    /// Says what the source's encode header is (Ogg Opus: its `OpusHead`), so that the
-    /// station's Ogg link for it carries the encoder's pre-skip.
-    pub fn set_head(&self, head: Bytes) {
+    /// Says what the source's encode header packets are (Ogg Opus: its `OpusHead` first), so
+    /// that the station's Ogg link for it carries the encoder's own (its pre-skip, Vorbis's
+    /// setup).
+    pub fn set_headers(&self, headers: Arc<[Bytes]>) {
         let mut state = self.input.lock();
         if state.connected == Some(self.id) {
-            state.head = Some(head);
+            state.headers = Some(headers);
         }
     }
 
