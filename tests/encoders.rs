@@ -596,3 +596,153 @@ async fn liquidsoap_goes_live_with_ogg_flac() {
         .count();
     assert!(show >= 15, "{show} tenths of a second of the show");
 }
+
+/// GStreamer pushing Ogg with `shout2send` (libshout, as butt and Mixxx do), Opus from
+/// `opusenc ! oggmux` and FLAC from `flacenc ! oggmux`: each takes over its station, the
+/// listener connected throughout decodes the show and the programme around it with no warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gstreamer_pushes_ogg_opus_and_ogg_flac() {
+    let Some(gst) = installed_tool(
+        &["/usr/bin/gst-launch-1.0"],
+        "apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good",
+    ) else {
+        return;
+    };
+    let opus = onair_tests::ogg::opus_fixture("03 Three.opus");
+    let flac = std::fs::read(onair_tests::fixture("flac").join("03 Three.flac")).expect("flac");
+    let config = format!(
+        "[pacing]\nburst_ms = 1000\n[live]\npassword = \"{PASSWORD}\"\nbuffer_ms = 1000\nsource_timeout_s = 1\n"
+    );
+    let server =
+        TestServer::start(&[("talk.opus", &opus), ("lossless.flac", &flac)], &config).await;
+    for (mount, encode) in [
+        ("talk", "audio/x-raw,rate=48000,channels=2 ! opusenc"),
+        (
+            "lossless",
+            "audio/x-raw,rate=44100,channels=2,format=S16LE ! flacenc",
+        ),
+    ] {
+        let mut listener = server.get(&format!("/{mount}")).await;
+        // 4 s of a 660 Hz tone at its own pace (shout2send paces by the Ogg granules).
+        let pipeline = format!(
+            "audiotestsrc num-buffers=180 freq=660 ! audioconvert ! audioresample ! {encode} ! oggmux ! shout2send ip=127.0.0.1 port={port} mount=/{mount} username=source password={PASSWORD}",
+            port = server.addr.port()
+        );
+        let mut child = Command::new(&gst)
+            .arg("-q")
+            .args(pipeline.split(' '))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("run gst-launch-1.0");
+        onair_tests::eventually("shout2send on air", 20 * SECOND, || {
+            server.registry.get(mount).is_some_and(|s| s.live.on_air())
+        })
+        .await;
+        let exit = timeout(20 * SECOND, child.wait())
+            .await
+            .expect("gst-launch-1.0 ends")
+            .expect("ran");
+        assert!(exit.success(), "{mount}: gst-launch-1.0 exit {exit:?}");
+        onair_tests::eventually("back to the programme", 10 * SECOND, || {
+            server.registry.get(mount).is_some_and(|s| !s.live.on_air())
+        })
+        .await;
+        listener.read_for(2 * SECOND).await;
+        assert!(!listener.eof, "{mount}: the listener stays");
+        if let Some(warnings) = onair_tests::ogg::ffmpeg_warnings(&listener.body).await {
+            assert_eq!(warnings, "", "{mount}: ffmpeg decodes through the show");
+        }
+        if mount == "talk" {
+            let packets = onair_tests::ogg::check_stream(&listener.body);
+            let own = onair_tests::ogg::audio_packets("03 Three.opus");
+            let show = packets.iter().filter(|p| !own.contains(p)).count();
+            assert!(show > 150, "{show} packets of the show (20 ms each)");
+        } else if let (Some(heard), Some(programme)) = (
+            onair_tests::ogg::ffmpeg_samples(&listener.body).await,
+            onair_tests::ogg::ffmpeg_samples(&flac).await,
+        ) {
+            let in_programme = |part: &[i16]| programme.windows(part.len()).any(|w| w == part);
+            let tenth = 2 * 4_410;
+            let show = heard
+                .chunks(tenth)
+                .filter(|t| !in_programme(&t[..64.min(t.len())]))
+                .count();
+            assert!(show >= 30, "{show} tenths of a second of the show");
+        }
+    }
+}
+
+/// Liquidsoap's `%vorbis` encoder pushes Ogg Vorbis to a Vorbis station: it takes over, gives
+/// the station back when it leaves, and the listener connected throughout decodes the show and
+/// the programme's own packets around it (ffmpeg's null-muxer note at a chain's link aside: it
+/// says the same of Vorbis files joined with `cat`). At 24 kbit/s libogg sends a page about
+/// every 1.3 s, so the source timeout is longer than the other tests' second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn liquidsoap_goes_live_with_vorbis() {
+    let Some(liquidsoap) = installed_tool(&["/usr/bin/liquidsoap"], "apt-get install liquidsoap")
+    else {
+        return;
+    };
+    let programme =
+        std::fs::read(onair_tests::fixture("vorbis").join("03 Three.ogg")).expect("programme");
+    let config = format!(
+        "[pacing]\nburst_ms = 1000\n[live]\npassword = \"{PASSWORD}\"\nbuffer_ms = 500\nsource_timeout_s = 3\n"
+    );
+    let server = TestServer::start(&[("talk.ogg", &programme)], &config).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut listener = server.get("/talk").await;
+    let encoder = "%vorbis(samplerate=44100, channels=2, quality=0.2)";
+    let mut child = liquidsoap_live(
+        &liquidsoap,
+        dir.path(),
+        &server,
+        encoder,
+        "talk",
+        "Liq Vorbis",
+        880,
+    );
+    onair_tests::eventually("liquidsoap on air", 20 * SECOND, || {
+        server.registry.get("talk").is_some_and(|s| s.live.on_air())
+    })
+    .await;
+    listener.read_for(3 * SECOND).await;
+    let _ = child.kill().await;
+    onair_tests::eventually("back to the programme", 10 * SECOND, || {
+        server
+            .registry
+            .get("talk")
+            .is_some_and(|s| !s.live.on_air())
+    })
+    .await;
+    listener.read_for(3 * SECOND).await;
+    assert!(!listener.eof, "the listener stays");
+    let stream = onair_tests::ogg::ogg(&listener.body, false);
+    let own: Vec<bytes::Bytes> = onair_tests::ogg::ogg(&programme, true).packets[3..].to_vec();
+    let audio: Vec<&bytes::Bytes> = stream
+        .packets
+        .iter()
+        .filter(|p| !p.ends_with(b"vorbis") && p.first().is_some_and(|b| b & 1 == 0))
+        .collect();
+    let last_show = audio
+        .iter()
+        .rposition(|p| !own.contains(p))
+        .expect("the show's packets reached the listener");
+    assert!(
+        audio[last_show + 1..]
+            .iter()
+            .filter(|p| own.contains(p))
+            .count()
+            > 20,
+        "the programme came back"
+    );
+    if let Some(warnings) = onair_tests::ogg::ffmpeg_warnings(&listener.body).await {
+        let warnings: Vec<&str> = warnings
+            .lines()
+            .filter(|l| !l.contains("non monotonically increasing dts to muxer"))
+            .collect();
+        assert!(
+            warnings.is_empty(),
+            "ffmpeg decodes through the show: {warnings:?}"
+        );
+    }
+}

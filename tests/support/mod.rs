@@ -657,6 +657,16 @@ pub const REAL_CLIENTS: &[RealClient] = &[
         paths: &["/usr/bin/icecast2"],
         install: "apt-get install icecast2",
     },
+    RealClient {
+        name: "mpv",
+        paths: &["/usr/bin/mpv"],
+        install: "apt-get install mpv",
+    },
+    RealClient {
+        name: "vlc",
+        paths: &["/usr/bin/cvlc"],
+        install: "apt-get install vlc-bin vlc-plugin-base",
+    },
 ];
 
 /// The first of `paths` that exists, or `None` (the test is skipped) on a developer machine
