@@ -7,7 +7,7 @@
 #   scripts/bench.sh tls        # plain beside TLS, onair and Icecast, at 1k and 10k listeners
 #   SERVERS=onair scripts/bench.sh tls   # onair only, plain beside TLS
 #   LEVELS="1000 5000" SECONDS_PER_LEVEL=20 scripts/bench.sh
-#   STATION=my.opus LEVELS=10000 scripts/bench.sh   # another station file (.aac, .mp3, .opus)
+#   STATION=my.opus LEVELS=10000 scripts/bench.sh   # another station file (.aac, .mp3, .opus, .ogg, .flac)
 #
 # Each level starts the server fresh on loopback with one 128 kb/s station (stations/jazz.aac),
 # runs onair-loadgen (ramp 2000 connects/s, every listener reading for SECONDS_PER_LEVEL
@@ -32,8 +32,8 @@ EXT=${STATION##*.}
 case "$EXT" in
   aac) FEED=(-f adts -content_type audio/aac) ;;
   mp3) FEED=(-f mp3 -content_type audio/mpeg) ;;
-  opus) FEED=(-f ogg -content_type audio/ogg) ;;
-  *) echo "bench: STATION must be .aac, .mp3 or .opus" >&2; exit 2 ;;
+  opus|ogg|flac) FEED=(-f ogg -content_type audio/ogg) ;;
+  *) echo "bench: STATION must be .aac, .mp3, .opus, .ogg or .flac" >&2; exit 2 ;;
 esac
 ONAIR_PORT=18080
 ONAIR_TLS_PORT=18443

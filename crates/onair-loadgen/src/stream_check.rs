@@ -136,10 +136,11 @@ impl IcyStripper {
     }
 }
 
-/// Walks Ogg pages across reads: each page's header and segment table read, its body skipped;
-/// audio time from the granule positions (48 kHz, as Opus counts) of pages that follow the
-/// page before them in their link (a link starts at granule 0; a link joined in the middle
-/// counts from its second page after the jump).
+/// Walks Ogg pages across reads: each page's header and segment table read, its body skipped
+/// (but a link's first page's, whose header packet gives the rate granule positions count
+/// at: 48 kHz for Opus, the stream's own for FLAC and Vorbis); audio time from the granule
+/// positions of pages that follow the page before them in their link (a link starts at granule
+/// 0; a link joined in the middle counts from its second page after the jump).
 #[derive(Debug, Default)]
 struct OggWalk {
     /// The page header and segment table read so far.
@@ -148,6 +149,29 @@ struct OggWalk {
     body_left: usize,
     /// The granule position and sequence number of the last page.
     last: Option<(u64, u32)>,
+    /// The body of a link's first page, kept while it is read.
+    first_body: Option<Vec<u8>>,
+    /// The rate granule positions count at (0 until a link's first page said it: 48 kHz).
+    rate: u32,
+}
+
+/// The rate a link's first packet says its granule positions count at.
+fn granule_rate(packet: &[u8]) -> Option<u32> {
+    if packet.starts_with(b"OpusHead") {
+        return Some(48_000);
+    }
+    if packet.starts_with(b"\x01vorbis") {
+        let rate = packet.get(12..16)?;
+        return Some(u32::from_le_bytes(rate.try_into().ok()?));
+    }
+    if packet.starts_with(b"\x7fFLAC") {
+        // STREAMINFO's 20-bit rate, after the mapping's 13 bytes and a block header.
+        let info = packet.get(17 + 10..17 + 13)?;
+        return Some(
+            (u32::from(info[0]) << 12) | (u32::from(info[1]) << 4) | (u32::from(info[2]) >> 4),
+        );
+    }
+    None
 }
 
 impl OggWalk {
@@ -157,6 +181,15 @@ impl OggWalk {
             if self.body_left > 0 {
                 let n = self.body_left.min(bytes.len());
                 self.body_left -= n;
+                if let Some(body) = self.first_body.as_mut() {
+                    body.extend_from_slice(&bytes[..n]);
+                    if self.body_left == 0 {
+                        if let Some(rate) = granule_rate(body) {
+                            self.rate = rate;
+                        }
+                        self.first_body = None;
+                    }
+                }
                 bytes = &bytes[n..];
                 continue;
             }
@@ -182,12 +215,14 @@ impl OggWalk {
             let sequence = u32::from_le_bytes(self.head[18..22].try_into().unwrap_or([0; 4]));
             walker.1 += 1;
             if self.head[5] & 0x02 != 0 {
-                // A new link: its granules count from 0.
+                // A new link: its granules count from 0, at the rate its first packet says.
                 self.last = Some((0, sequence));
+                self.first_body = Some(Vec::with_capacity(self.body_left));
             } else if granule != u64::MAX {
                 if let Some((before, seq)) = self.last {
                     if sequence == seq.wrapping_add(1) && granule > before {
-                        walker.0 += (granule - before) * 1_000_000_000 / 48_000;
+                        let rate = if self.rate == 0 { 48_000 } else { self.rate };
+                        walker.0 += (granule - before) * 1_000_000_000 / u64::from(rate);
                     }
                 }
                 self.last = Some((granule, sequence));
@@ -324,6 +359,26 @@ mod tests {
             (w.frames, w.resyncs, w.garbage, w.sync_at_start),
             (50, 1, 3, Some(false))
         );
+    }
+
+    #[test]
+    fn granules_count_at_the_rate_the_first_packet_says() {
+        assert_eq!(granule_rate(b"OpusHead\x01\x02"), Some(48_000));
+        let mut vorbis = b"\x01vorbis\0\0\0\0\x02".to_vec();
+        vorbis.extend_from_slice(&44_100u32.to_le_bytes());
+        assert_eq!(granule_rate(&vorbis), Some(44_100));
+        // FLAC in Ogg: the mapping's header, `fLaC`, a block header, then STREAMINFO with
+        // 96 kHz in its 20-bit rate field.
+        let mut flac = b"\x7fFLAC\x01\x00\x00\x01fLaC\x00\x00\x00\x22".to_vec();
+        flac.extend_from_slice(&[0x10, 0, 0x10, 0, 0, 0, 0, 0, 0, 0]);
+        let rate: u32 = 96_000;
+        flac.extend_from_slice(&[
+            (rate >> 12) as u8,
+            (rate >> 4) as u8,
+            ((rate << 4) as u8) | 2,
+        ]);
+        assert_eq!(granule_rate(&flac), Some(96_000));
+        assert_eq!(granule_rate(b"nothing"), None);
     }
 
     #[test]
