@@ -746,3 +746,101 @@ async fn liquidsoap_goes_live_with_vorbis() {
         );
     }
 }
+
+/// ezstream (libshout, as butt and Mixxx) streams Ogg files as they are (`<format>Ogg</format>`,
+/// paced by libshout from their granule positions): an Ogg Opus file to an Opus station and an
+/// Ogg Vorbis file to a Vorbis station each take over, and the listener connected throughout
+/// decodes the show's packets and the programme's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ezstream_streams_ogg_opus_and_ogg_vorbis() {
+    let Some(ezstream) = installed_tool(&["/usr/bin/ezstream"], "apt-get install ezstream") else {
+        return;
+    };
+    let read = |dir: &str, name: &str| {
+        std::fs::read(onair_tests::fixture(dir).join(name)).expect("fixture")
+    };
+    let config = format!(
+        "[pacing]\nburst_ms = 1000\n[live]\npassword = \"{PASSWORD}\"\nbuffer_ms = 500\nsource_timeout_s = 3\n"
+    );
+    let server = TestServer::start(
+        &[
+            ("talk.opus", &read("opus", "03 Three.opus")),
+            ("vorbis.ogg", &read("vorbis", "03 Three.ogg")),
+        ],
+        &config,
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (mount, show, programme) in [
+        ("talk", ("opus", "01 One.opus"), ("opus", "03 Three.opus")),
+        (
+            "vorbis",
+            ("vorbis", "01 One.ogg"),
+            ("vorbis", "03 Three.ogg"),
+        ),
+    ] {
+        let file = dir.path().join(show.1);
+        std::fs::write(&file, read(show.0, show.1)).expect("write");
+        let xml = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<ezstream>
+  <servers><server><protocol>HTTP</protocol><hostname>127.0.0.1</hostname><port>{port}</port>
+    <user>source</user><password>{PASSWORD}</password><tls>None</tls></server></servers>
+  <streams><stream><mountpoint>/{mount}</mountpoint><format>Ogg</format><stream_name>EZ Ogg</stream_name></stream></streams>
+  <intakes><intake><type>file</type><filename>{file}</filename><stream_once>Yes</stream_once></intake></intakes>
+</ezstream>
+"#,
+            port = server.addr.port(),
+            file = file.display()
+        );
+        let config_path = dir.path().join(format!("{mount}.xml"));
+        std::fs::write(&config_path, xml).expect("write config");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&config_path, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod");
+        }
+        let mut listener = server.get(&format!("/{mount}")).await;
+        let mut child = Command::new(&ezstream)
+            .arg("-c")
+            .arg(&config_path)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("run ezstream");
+        onair_tests::eventually("ezstream on air", 10 * SECOND, || {
+            server.registry.get(mount).is_some_and(|s| s.live.on_air())
+        })
+        .await;
+        let exit = timeout(20 * SECOND, child.wait())
+            .await
+            .expect("ezstream ends")
+            .expect("ran");
+        assert!(exit.success(), "{mount}: ezstream exit {exit:?}");
+        onair_tests::eventually("back to the programme", 10 * SECOND, || {
+            server.registry.get(mount).is_some_and(|s| !s.live.on_air())
+        })
+        .await;
+        listener.read_for(2 * SECOND).await;
+        let stream = onair_tests::ogg::ogg(&listener.body, false);
+        let packets_of = |bytes: &[u8]| onair_tests::ogg::ogg(bytes, true).packets;
+        let shown = packets_of(&read(show.0, show.1));
+        let own = packets_of(&read(programme.0, programme.1));
+        let heard_show = stream
+            .packets
+            .iter()
+            .filter(|p| shown.contains(p) && !own.contains(p))
+            .count();
+        assert!(heard_show > 50, "{mount}: {heard_show} packets of the show");
+        if let Some(warnings) = onair_tests::ogg::ffmpeg_warnings(&listener.body).await {
+            let warnings: Vec<&str> = warnings
+                .lines()
+                .filter(|l| !l.contains("non monotonically increasing dts to muxer"))
+                .collect();
+            assert!(
+                warnings.is_empty(),
+                "{mount}: ffmpeg decodes it: {warnings:?}"
+            );
+        }
+    }
+}
