@@ -53,17 +53,6 @@ fn find(heard: &[i16], part: &[i16]) -> Option<usize> {
     heard.windows(part.len()).position(|w| w == part)
 }
 
-async fn flac_source(server: &TestServer, station: &str) -> tokio::net::TcpStream {
-    let mut source = tokio::net::TcpStream::connect(server.addr)
-        .await
-        .expect("connect");
-    let head = format!(
-        "SOURCE /{station} HTTP/1.0\r\nAuthorization: Basic c291cmNlOnB3\r\nContent-Type: audio/flac\r\n\r\n"
-    );
-    source.write_all(head.as_bytes()).await.expect("head");
-    source
-}
-
 /// The listener's stream is one Ogg FLAC logical stream: the mapping's header packet first,
 /// the comments, then frames on pages whose sequence numbers and granule positions count on.
 fn check_ogg_flac(body: &[u8]) {
@@ -164,18 +153,7 @@ async fn a_live_flac_source_takes_over_a_flac_station_and_gives_it_back() {
     tokio::time::sleep(SECOND).await;
     // A source sends 01 One.flac as ffmpeg's `-f flac` does (`fLaC`, its metadata blocks, cover
     // art among them, then frames), as fast as the socket takes it: the jitter buffer paces it.
-    let mut source = flac_source(&server, "talk").await;
-    // The whole answer read: a socket closed with unread bytes is reset, and the server would
-    // lose what it had not read yet.
-    let mut answer = [0u8; 19];
-    tokio::io::AsyncReadExt::read_exact(&mut source, &mut answer)
-        .await
-        .expect("answer");
-    assert!(
-        answer.starts_with(b"HTTP/1.0 200"),
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
+    let mut source = onair_tests::live_source(&server, "talk", "audio/flac").await;
     source
         .write_all(&flac_fixture("01 One.flac"))
         .await

@@ -46,18 +46,6 @@ fn follow(packets: &[Bytes], tracks: &[Vec<Bytes>]) -> Vec<usize> {
     played
 }
 
-/// A source on station `station` announcing Ogg, its request head sent (password `pw`).
-async fn ogg_source(server: &TestServer, station: &str) -> tokio::net::TcpStream {
-    let mut source = tokio::net::TcpStream::connect(server.addr)
-        .await
-        .expect("connect");
-    let head = format!(
-        "SOURCE /{station} HTTP/1.0\r\nAuthorization: Basic c291cmNlOnB3\r\nContent-Type: audio/ogg\r\n\r\n"
-    );
-    source.write_all(head.as_bytes()).await.expect("head");
-    source
-}
-
 async fn listen(server: &TestServer, path: &str, seconds: u32) -> HttpResponse {
     let mut listener = server.get(path).await;
     listener.read_for(seconds * SECOND).await;
@@ -197,16 +185,7 @@ async fn a_live_opus_source_takes_over_an_opus_station_and_gives_it_back() {
     tokio::time::sleep(SECOND).await;
     // A source sends 01 One.opus (its own header pages, then its audio), as fast as the socket
     // takes it: the jitter buffer paces it.
-    let mut source = ogg_source(&server, "talk").await;
-    let mut answer = [0u8; 12];
-    tokio::io::AsyncReadExt::read_exact(&mut source, &mut answer)
-        .await
-        .expect("answer");
-    assert!(
-        answer.starts_with(b"HTTP/1.0 200"),
-        "{}",
-        String::from_utf8_lossy(&answer)
-    );
+    let mut source = onair_tests::live_source(&server, "talk", "audio/ogg").await;
     source
         .write_all(&opus_fixture("01 One.opus"))
         .await
@@ -280,7 +259,7 @@ async fn a_vorbis_source_on_an_opus_station_is_dropped_with_the_reason() {
     let three = opus_fixture("03 Three.opus");
     let config = "[live]\npassword = \"pw\"\nbuffer_ms = 300\n";
     let server = TestServer::start(&[("talk.opus", &three)], config).await;
-    let mut source = ogg_source(&server, "talk").await;
+    let mut source = onair_tests::live_source(&server, "talk", "audio/ogg").await;
     let _ = source.write_all(&opus_fixture("vorbis.opus")).await;
     onair_tests::eventually("the source dropped with the reason", 5 * SECOND, || {
         log.count(&["live source dropped", "Ogg Vorbis, not Opus", "libopus"]) == 1

@@ -211,19 +211,7 @@ async fn a_live_vorbis_source_takes_over_a_vorbis_station_and_gives_it_back() {
         }
     });
     tokio::time::sleep(SECOND).await;
-    let mut source = tokio::net::TcpStream::connect(server.addr)
-        .await
-        .expect("connect");
-    source
-        .write_all(b"SOURCE /talk HTTP/1.0\r\nAuthorization: Basic c291cmNlOnB3\r\nContent-Type: application/ogg\r\n\r\n")
-        .await
-        .expect("head");
-    // The whole answer read: a socket closed with unread bytes is reset.
-    let mut answer = [0u8; 19];
-    tokio::io::AsyncReadExt::read_exact(&mut source, &mut answer)
-        .await
-        .expect("answer");
-    assert!(answer.starts_with(b"HTTP/1.0 200"));
+    let mut source = onair_tests::live_source(&server, "talk", "application/ogg").await;
     source
         .write_all(&vorbis_fixture("01 One.ogg"))
         .await

@@ -601,6 +601,37 @@ impl RealClient {
     }
 }
 
+/// A live source on `server`'s station `station` (user `source`, password `pw`), announcing
+/// `content_type`, its go-ahead read whole (a socket closed with unread bytes is reset, and the
+/// server would lose what it had not read of the source yet).
+pub async fn live_source(server: &TestServer, station: &str, content_type: &str) -> TcpStream {
+    let mut source = TcpStream::connect(server.addr).await.expect("connect");
+    let head = format!(
+        "SOURCE /{station} HTTP/1.0\r\nAuthorization: Basic c291cmNlOnB3\r\nContent-Type: {content_type}\r\n\r\n"
+    );
+    source.write_all(head.as_bytes()).await.expect("head");
+    let mut answer = Vec::new();
+    while !answer.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        let n = timeout(Duration::from_secs(5), source.read(&mut byte))
+            .await
+            .expect("an answer within 5 s")
+            .expect("read");
+        assert!(
+            n == 1,
+            "the server closed: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        answer.push(byte[0]);
+    }
+    assert!(
+        answer.starts_with(b"HTTP/1.0 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    source
+}
+
 /// Every real client some test needs (`tests/tools.rs` says which are missing on every run).
 pub const REAL_CLIENTS: &[RealClient] = &[
     RealClient {
