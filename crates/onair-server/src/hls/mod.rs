@@ -71,7 +71,7 @@ pub async fn respond(
         return uncached_text(
             StatusCode::NOT_FOUND,
             format!(
-                "no HLS for this station: onair serves {} over HLS in a later version; listen to /{}\n",
+                "no HLS for this station: HLS carries no {} (neither packed audio nor a sample entry players read); listen to /{}\n",
                 codec.spec().name,
                 station.name
             ),
