@@ -285,6 +285,11 @@ impl Codec {
         }
     }
 
+    /// Whether HLS carries it in fragmented MP4 (an initialization segment, then fragments).
+    pub fn fragmented(self) -> bool {
+        matches!(self.spec().hls, HlsPacking::Fmp4 { .. })
+    }
+
     /// What the format is called in messages.
     pub fn name(self) -> &'static str {
         self.spec().name

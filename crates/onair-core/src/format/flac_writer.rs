@@ -46,9 +46,7 @@ impl FlacWriter {
     /// rate, channels and sample size); where there is none (a stream read from its frames),
     /// the first frame published says them.
     pub fn new(station: &str, streaminfo: Option<&[u8]>) -> FlacWriter {
-        let serial = station.bytes().fold(0x811c_9dc5u32, |h, b| {
-            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-        });
+        let serial = super::ogg::serial_base(station);
         FlacWriter {
             serial,
             preamble: streaminfo

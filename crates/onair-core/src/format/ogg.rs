@@ -273,6 +273,14 @@ pub fn write_page(
     out[start + 22..start + 26].copy_from_slice(&crc.to_le_bytes());
 }
 
+/// The base of a station's Ogg serial numbers: a hash of its name (FNV-1a), the same on every
+/// replica, so that the streams replicas write agree.
+pub fn serial_base(station: &str) -> u32 {
+    station.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
 /// The codec a logical stream's first packet names, if it is one onair knows of.
 pub fn codec_of(packet: &[u8]) -> Option<&'static str> {
     [

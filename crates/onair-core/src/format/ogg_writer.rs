@@ -54,9 +54,7 @@ impl OggWriter {
     /// the link's number, the same on every replica.
     pub fn new(station: &str, head: &[u8], chain: bool) -> Option<OggWriter> {
         OpusHead::parse(head).ok()?;
-        let base = station.bytes().fold(0x811c_9dc5u32, |h, b| {
-            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-        });
+        let base = super::ogg::serial_base(station);
         Some(OggWriter {
             base,
             head: Bytes::copy_from_slice(head),

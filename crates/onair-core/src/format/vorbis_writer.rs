@@ -64,9 +64,7 @@ impl VorbisWriter {
     /// The stream of station `station`, whose links fall back to `headers` (its first track's
     /// header packets).
     pub fn new(station: &str, headers: &[Bytes], chain: bool) -> VorbisWriter {
-        let base = station.bytes().fold(0x811c_9dc5u32, |h, b| {
-            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-        });
+        let base = super::ogg::serial_base(station);
         VorbisWriter {
             base,
             headers: Arc::from(headers),

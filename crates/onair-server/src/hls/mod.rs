@@ -183,9 +183,12 @@ async fn segment(
     }
     let mut response = Response::new(Body::full(ready.bytes.clone()));
     let h = response.headers_mut();
-    let content_type = match mux::fragmented(station) {
-        Some(_) => "audio/mp4",
-        None => station.programme().first().codec().content_type(),
+    // Asked of the codec table: a segment kept ready is answered without building anything.
+    let codec = station.programme().first().codec();
+    let content_type = if codec.fragmented() {
+        "audio/mp4"
+    } else {
+        codec.content_type()
     };
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(CONTENT_LENGTH, HeaderValue::from(ready.bytes.len()));

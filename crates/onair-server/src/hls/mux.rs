@@ -5,7 +5,7 @@
 //! instead ([`Fmp4Track`]), the same tag (without PRIV: the fragment says its own time) in an
 //! `emsg`.
 
-use onair_core::{pts_90k, Fmp4Track, HlsPacking, Segment};
+use onair_core::{pts_90k, Fmp4Track, Segment};
 
 use crate::stations::Station;
 
@@ -13,7 +13,7 @@ use crate::stations::Station;
 pub fn fragmented(station: &Station) -> Option<Fmp4Track> {
     let programme = station.programme();
     let first = programme.first();
-    if !matches!(first.codec().spec().hls, HlsPacking::Fmp4 { .. }) {
+    if !first.codec().fragmented() {
         return None;
     }
     Fmp4Track::new(&first.first, &first.headers)

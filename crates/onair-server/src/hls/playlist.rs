@@ -29,10 +29,7 @@ pub fn media_playlist(
     let target = target_duration(config).as_secs();
     let first_start = window.starts.first().copied().unwrap_or(0);
     // Fragmented MP4 names its initialization segment (EXT-X-MAP: version 6).
-    let fmp4 = matches!(
-        station.programme().first().codec().spec().hls,
-        onair_core::HlsPacking::Fmp4 { .. }
-    );
+    let fmp4 = station.programme().first().codec().fragmented();
     let mut text = format!(
         "#EXTM3U\n#EXT-X-VERSION:{}\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:{}\n#EXT-X-DISCONTINUITY-SEQUENCE:{}\n",
         if fmp4 { 6 } else { 3 },
