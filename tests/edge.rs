@@ -110,7 +110,7 @@ async fn an_edges_segments_are_its_origins_byte_for_byte_during_a_live_show() {
         );
         sleep(Duration::from_millis(100)).await;
     }
-    let (_, first) = body(&edge, "/ambient.m3u8").await;
+    let (_, first) = body(&edge, "/ambient.m3u8?session=1").await;
     let joined = *listed(&first).last().expect("segments") + 1;
     // Listeners of the edge hear the origin: no frame of the edge's own programme once it is on.
     let mut listener =
@@ -118,7 +118,7 @@ async fn an_edges_segments_are_its_origins_byte_for_byte_during_a_live_show() {
     listener.read_for(12 * SECOND).await;
     // Segments after the one the edge joined in (and the next: the relay takes over at a chunk
     // boundary, which may fall in it), as the edge lists them now.
-    let (status, playlist) = body(&edge, "/ambient.m3u8").await;
+    let (status, playlist) = body(&edge, "/ambient.m3u8?session=1").await;
     assert_eq!(status, 200);
     let compared: Vec<u64> = listed(&playlist)
         .into_iter()
@@ -233,10 +233,10 @@ async fn edges_of_opus_and_flac_origins_play_their_fragments_opus_byte_for_byte(
             );
             sleep(Duration::from_millis(100)).await;
         }
-        let (_, first) = body(&edge, "/edge.m3u8").await;
+        let (_, first) = body(&edge, "/edge.m3u8?session=1").await;
         let joined = *listed(&first).last().expect("segments") + 1;
         sleep(10 * SECOND).await;
-        let (_, playlist) = body(&edge, "/edge.m3u8").await;
+        let (_, playlist) = body(&edge, "/edge.m3u8?session=1").await;
         // Well after the takeover (which falls on a chunk boundary in one of the first
         // segments, later under load).
         let compared: Vec<u64> = listed(&playlist)

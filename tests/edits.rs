@@ -37,7 +37,7 @@ async fn segments_from(
     station: &str,
     from: SystemTime,
 ) -> Vec<(String, Vec<u8>)> {
-    let playlist = fetch(server, &format!("/{station}.m3u8")).await;
+    let playlist = fetch(server, &format!("/{station}.m3u8?session=1")).await;
     let text = String::from_utf8_lossy(&playlist.body).into_owned();
     let mut date = None;
     let mut out = Vec::new();

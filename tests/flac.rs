@@ -130,7 +130,7 @@ async fn a_programme_of_flac_tracks_plays_every_sample_across_track_changes_with
     let heard = ffmpeg_samples(&second.body).await.expect("decoded");
     follow(&heard, &programme);
     // HLS in fragmented MP4 (`tests/hls_fmp4.rs` checks it further).
-    let mut hls = server.get("/lossless.m3u8").await;
+    let mut hls = server.get("/lossless.m3u8?session=1").await;
     hls.read_full(5 * SECOND).await;
     assert_eq!(hls.status(), 200);
     assert!(String::from_utf8_lossy(&hls.body).contains("lossless/init.mp4"));

@@ -53,7 +53,7 @@ fn listed(playlist: &str) -> (u64, Vec<(u64, String, f64)>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn playlists_and_segments_tile_the_clock_with_exact_timestamps() {
     let server = short_station().await;
-    let playlist = fetch(&server, "/radio.m3u8", "").await;
+    let playlist = fetch(&server, "/radio.m3u8?session=1", "").await;
     assert_eq!(playlist.status(), 200);
     assert_eq!(
         playlist.header("content-type"),
@@ -125,7 +125,7 @@ async fn playlists_and_segments_tile_the_clock_with_exact_timestamps() {
 async fn conditional_requests_gzip_head_and_the_multivariant_playlist() {
     let server = short_station().await;
     let (_, segments) = listed(&String::from_utf8_lossy(
-        &fetch(&server, "/radio.m3u8", "").await.body,
+        &fetch(&server, "/radio.m3u8?session=1", "").await.body,
     ));
     let uri = format!("/{}", segments[0].1);
     let segment = fetch(&server, &uri, "").await;
@@ -144,7 +144,12 @@ async fn conditional_requests_gzip_head_and_the_multivariant_playlist() {
         Some(segment.body.len().to_string().as_str())
     );
     // Playlists gzip-encoded for clients that accept it.
-    let zipped = fetch(&server, "/radio.m3u8", "Accept-Encoding: gzip, deflate\r\n").await;
+    let zipped = fetch(
+        &server,
+        "/radio.m3u8?session=1",
+        "Accept-Encoding: gzip, deflate\r\n",
+    )
+    .await;
     assert_eq!(zipped.header("content-encoding"), Some("gzip"));
     let mut text = String::new();
     flate2::read::GzDecoder::new(&zipped.body[..])
@@ -155,7 +160,7 @@ async fn conditional_requests_gzip_head_and_the_multivariant_playlist() {
     let main = String::from_utf8_lossy(&main.body).to_string();
     assert!(main.contains("CODECS=\"mp4a.40.2\""), "{main}");
     assert!(
-        main.contains("BANDWIDTH=") && main.contains("\n../radio.m3u8\n"),
+        main.contains("BANDWIDTH=") && main.contains("\n../radio.m3u8?session="),
         "{main}"
     );
     // HLS clients are counted.
@@ -171,10 +176,10 @@ async fn two_servers_started_apart_serve_identical_segments() {
     tokio::time::sleep(SECOND).await;
     let b = short_station().await;
     let (_, in_a) = listed(&String::from_utf8_lossy(
-        &fetch(&a, "/radio.m3u8", "").await.body,
+        &fetch(&a, "/radio.m3u8?session=1", "").await.body,
     ));
     let (_, in_b) = listed(&String::from_utf8_lossy(
-        &fetch(&b, "/radio.m3u8", "").await.body,
+        &fetch(&b, "/radio.m3u8?session=1", "").await.body,
     ));
     let common: Vec<_> = in_a.iter().filter(|s| in_b.contains(s)).collect();
     assert!(common.len() >= 8, "{in_a:?} vs {in_b:?}");
@@ -224,7 +229,8 @@ async fn a_replacement_of_another_format_is_a_discontinuity_on_a_segment_boundar
     // The switch lands on a segment boundary 2 s or more on; then a segment completes.
     let mut text = String::new();
     for _ in 0..100 {
-        text = String::from_utf8_lossy(&fetch(&server, "/radio.m3u8", "").await.body).to_string();
+        text = String::from_utf8_lossy(&fetch(&server, "/radio.m3u8?session=1", "").await.body)
+            .to_string();
         if text.contains("#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME") {
             break;
         }
@@ -256,14 +262,14 @@ async fn a_live_change_of_segment_ms_numbers_segments_anew() {
     let server = short_station().await;
     // Warm the caches with 1 s segments.
     let (_, before) = listed(&String::from_utf8_lossy(
-        &fetch(&server, "/radio.m3u8", "").await.body,
+        &fetch(&server, "/radio.m3u8?session=1", "").await.body,
     ));
     let _ = fetch(&server, &format!("/{}", before[before.len() - 1].1), "").await;
     server.edit_config("[hls]\nsegment_ms = 2000\nwindow_s = 12\n");
     let mut after = Vec::new();
     for _ in 0..50 {
-        let text =
-            String::from_utf8_lossy(&fetch(&server, "/radio.m3u8", "").await.body).to_string();
+        let text = String::from_utf8_lossy(&fetch(&server, "/radio.m3u8?session=1", "").await.body)
+            .to_string();
         after = listed(&text).1;
         if after.iter().all(|(_, _, seconds)| *seconds > 1.9) {
             break;
@@ -288,7 +294,7 @@ async fn a_live_change_of_segment_ms_numbers_segments_anew() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_overwritten_in_place_never_changes_a_published_segment() {
     let server = short_station().await;
-    let playlist = fetch(&server, "/radio.m3u8", "").await;
+    let playlist = fetch(&server, "/radio.m3u8?session=1", "").await;
     let (_, segments) = listed(&String::from_utf8_lossy(&playlist.body));
     let mut served = Vec::new();
     for (_, uri, _) in &segments {
@@ -325,7 +331,7 @@ async fn a_wall_clock_stepped_back_never_takes_the_media_sequence_back() {
         async move {
             let mut response = HttpResponse::send(
                 server_addr,
-                "GET /radio.m3u8 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                "GET /radio.m3u8?session=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
             )
             .await;
             response.read_full(5 * SECOND).await;

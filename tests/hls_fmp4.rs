@@ -77,7 +77,8 @@ async fn opus_and_flac_stations_serve_fragmented_mp4_that_replicas_agree_on() {
         let main = fetch(&a, "/mix/index.m3u8").await;
         let main = String::from_utf8_lossy(&main.body).to_string();
         assert!(main.contains(&format!("CODECS=\"{codecs}\"")), "{main}");
-        let playlist = String::from_utf8_lossy(&fetch(&a, "/mix.m3u8").await.body).to_string();
+        let playlist =
+            String::from_utf8_lossy(&fetch(&a, "/mix.m3u8?session=1").await.body).to_string();
         assert!(playlist.contains("#EXT-X-VERSION:6\n"), "{playlist}");
         assert!(
             playlist.contains("#EXT-X-MAP:URI=\"mix/init.mp4\"\n"),
@@ -92,7 +93,9 @@ async fn opus_and_flac_stations_serve_fragmented_mp4_that_replicas_agree_on() {
         assert!(init.body.windows(4).any(|w| w == entry), "{codecs} entry");
         assert_eq!(fetch(&b, "/mix/init.mp4").await.body, init.body);
         // Media segments: a timed title, then a fragment; byte-identical across replicas.
-        let in_b = segments(&String::from_utf8_lossy(&fetch(&b, "/mix.m3u8").await.body));
+        let in_b = segments(&String::from_utf8_lossy(
+            &fetch(&b, "/mix.m3u8?session=1").await.body,
+        ));
         let common: Vec<&String> = in_a.iter().filter(|s| in_b.contains(s)).collect();
         assert!(common.len() >= 4, "{in_a:?} vs {in_b:?}");
         for uri in common.iter().take(3) {

@@ -387,7 +387,11 @@ async fn a_client_taking_a_segment_a_few_bytes_at_a_time_is_let_go() {
         "[pacing]\nclient_timeout_s = 2\n",
     )
     .await;
-    let playlist = raw(&server, b"GET /radio.m3u8 HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    let playlist = raw(
+        &server,
+        b"GET /radio.m3u8?session=1 HTTP/1.1\r\nHost: t\r\n\r\n",
+    )
+    .await;
     let text = String::from_utf8_lossy(&playlist).to_string();
     let uri = text
         .lines()

@@ -571,7 +571,7 @@ async fn hls_segments_carry_the_live_audio_on_the_station_clock() {
     assert!(exit.success());
     // The buffer plays out, and the programme is back for a segment or two.
     tokio::time::sleep(3 * SECOND).await;
-    let mut playlist = server.get("/jazz.m3u8").await;
+    let mut playlist = server.get("/jazz.m3u8?session=1").await;
     playlist.read_full(5 * SECOND).await;
     let text = String::from_utf8_lossy(&playlist.body).to_string();
     let uris: Vec<&str> = text
@@ -661,7 +661,7 @@ async fn a_live_only_station_is_off_air_until_a_source_connects_and_keeps_its_li
         said.contains("/talk is off air until a live source connects"),
         "{said}"
     );
-    assert_eq!(server.get("/talk.m3u8").await.status(), 404);
+    assert_eq!(server.get("/talk.m3u8?session=1").await.status(), 404);
     let off = server.status_json().await;
     let talk = |status: &serde_json::Value| station_in(status, "talk");
     assert_eq!(talk(&off)["on_air"], false);
@@ -790,7 +790,7 @@ async fn a_station_that_takes_other_formats_switches_on_segment_boundaries_with_
     }
     assert_eq!(rates, vec![44_100, 48_000, 44_100]);
     // HLS: each segment one format, a discontinuity where it changes, both ways.
-    let mut playlist = server.get("/jazz.m3u8").await;
+    let mut playlist = server.get("/jazz.m3u8?session=1").await;
     playlist.read_full(5 * SECOND).await;
     let text = String::from_utf8_lossy(&playlist.body).to_string();
     let mut marked_before = Vec::new();

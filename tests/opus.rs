@@ -88,7 +88,7 @@ async fn an_opus_file_is_a_station_every_listener_decodes_from_wherever_it_joins
         }
     }
     // HLS in fragmented MP4 (`tests/hls_fmp4.rs` checks it further).
-    let mut hls = server.get("/one.m3u8").await;
+    let mut hls = server.get("/one.m3u8?session=1").await;
     hls.read_full(5 * SECOND).await;
     assert_eq!(hls.status(), 200);
     assert!(String::from_utf8_lossy(&hls.body).contains("#EXT-X-MAP:URI=\"one/init.mp4\""));

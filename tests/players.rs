@@ -369,7 +369,7 @@ async fn metrics_events_and_health() {
         "onair_listeners{station=\"jazz\"} 0",
         "onair_connects_total{station=\"jazz\"} 1",
         "onair_rejected_full_total 2",
-        "onair_disconnects_total{station=\"jazz\",reason=\"client_left\"} 1",
+        "onair_disconnects_total{station=\"jazz\",via=\"stream\",reason=\"client_left\"} 1",
         "onair_dropped_slow_total 0",
     ] {
         assert!(text.contains(line), "{line} missing in\n{text}");

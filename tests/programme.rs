@@ -259,7 +259,7 @@ async fn hls_of_an_mp3_programme_is_continuous_with_each_tracks_title() {
     .await;
     let tracks = frames_in(&server.stations().join("mix"), &TRACKS);
     // The window is full at once: the station's history is on the clock.
-    let playlist = fetch(&server, "/mix.m3u8").await;
+    let playlist = fetch(&server, "/mix.m3u8?session=1").await;
     let text = String::from_utf8(playlist.body.clone()).expect("playlist text");
     let uris: Vec<&str> = text.lines().filter(|l| l.ends_with(".mp3")).collect();
     assert!(uris.len() >= 6, "{text}");
@@ -590,7 +590,7 @@ async fn tracks_truncated_while_they_play_keep_the_playlist_up() {
         "[hls]\nsegment_ms = 1000\nwindow_s = 12\n",
     )
     .await;
-    assert_eq!(fetch(&server, "/mix.m3u8").await.status(), 200);
+    assert_eq!(fetch(&server, "/mix.m3u8?session=1").await.status(), 200);
     // Every track cut to a quarter in place, while the station plays them: most of the audio
     // the clock had laid out is gone from under it.
     let folder = server.stations().join("mix");
@@ -606,7 +606,7 @@ async fn tracks_truncated_while_they_play_keep_the_playlist_up() {
     // A player polling for 4 s: the playlist always answers, and so does its newest segment.
     let started = tokio::time::Instant::now();
     while started.elapsed() < 4 * SECOND {
-        let playlist = fetch(&server, "/mix.m3u8").await;
+        let playlist = fetch(&server, "/mix.m3u8?session=1").await;
         let text = String::from_utf8_lossy(&playlist.body).to_string();
         assert_eq!(playlist.status(), 200, "{text}");
         let newest = text
@@ -664,7 +664,7 @@ async fn a_programme_re_encoded_to_another_format_changes_at_a_track_boundary() 
     // HLS marks the discontinuity.
     let started = tokio::time::Instant::now();
     loop {
-        let playlist = fetch(&server, "/mix.m3u8").await;
+        let playlist = fetch(&server, "/mix.m3u8?session=1").await;
         let text = String::from_utf8_lossy(&playlist.body).to_string();
         if text.contains("#EXT-X-DISCONTINUITY\n") {
             break;

@@ -349,7 +349,7 @@ async fn on_demand_relays_pull_only_while_the_station_has_listeners() {
     })
     .await;
     // HLS clients count as listeners too.
-    let mut playlist = server.get("/ambient.m3u8").await;
+    let mut playlist = server.get("/ambient.m3u8?session=1").await;
     playlist.read_full(5 * SECOND).await;
     relay_state(&server, "ambient", "on_air", 5 * SECOND).await;
     server.shutdown().await;

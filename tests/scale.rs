@@ -134,6 +134,16 @@ async fn segments_through_nginx_stay_whole_and_continuous_while_a_replica_stops(
     let b = TestServer::start(&[("radio.aac", &file)], CONFIG).await;
     let nginx = Nginx::start(&binary, [a.addr, b.addr]).await;
     assert_eq!(nginx.get("/healthz").await.status(), 200);
+    // A player without a session gets one of its own through the cache, never another's.
+    let bare: Vec<String> = [
+        nginx.get("/radio.m3u8").await,
+        nginx.get("/radio.m3u8").await,
+    ]
+    .iter()
+    .map(|r| String::from_utf8_lossy(&r.body).to_string())
+    .collect();
+    assert!(bare[0].contains("\nradio.m3u8?session="), "{}", bare[0]);
+    assert_ne!(bare[0], bare[1], "one session handed to two players");
     let mut a = Some(a);
     let mut fetched: Vec<(u64, u64, Duration)> = Vec::new(); // (k, pts, audio)
     let started = tokio::time::Instant::now();
@@ -145,7 +155,7 @@ async fn segments_through_nginx_stay_whole_and_continuous_while_a_replica_stops(
                 replica.shutdown().await;
             }
         }
-        let playlist = nginx.get("/radio.m3u8").await;
+        let playlist = nginx.get("/radio.m3u8?session=1").await;
         assert_eq!(playlist.status(), 200, "the playlist through nginx");
         let text = String::from_utf8_lossy(&playlist.body).to_string();
         for (k, uri) in segments_of(&text) {
@@ -200,7 +210,7 @@ async fn after_an_idle_minute_nginx_serves_a_fresh_playlist_and_caches_mp3_segme
     let a = TestServer::start_owned(&tracks, CONFIG).await;
     let b = TestServer::start_owned(&tracks, CONFIG).await;
     let nginx = Nginx::start(&binary, [a.addr, b.addr]).await;
-    let playlist = nginx.get("/mix.m3u8").await;
+    let playlist = nginx.get("/mix.m3u8?session=1").await;
     assert_eq!(playlist.status(), 200);
     let text = String::from_utf8_lossy(&playlist.body).to_string();
     let newest = text
@@ -227,12 +237,12 @@ async fn after_an_idle_minute_nginx_serves_a_fresh_playlist_and_caches_mp3_segme
     // A quiet spell of more than a minute, then a player: the playlist it gets is the origin's
     // of now, and every segment in it can be had.
     tokio::time::sleep(65 * SECOND).await;
-    let through = nginx.get("/mix.m3u8").await;
+    let through = nginx.get("/mix.m3u8?session=1").await;
     assert_eq!(through.status(), 200);
     let through = String::from_utf8_lossy(&through.body).to_string();
     let mut origin = HttpResponse::send(
         a.addr,
-        "GET /mix.m3u8 HTTP/1.1\r\nHost: radio.test\r\nConnection: close\r\n\r\n",
+        "GET /mix.m3u8?session=2 HTTP/1.1\r\nHost: radio.test\r\nConnection: close\r\n\r\n",
     )
     .await;
     origin.read_full(5 * SECOND).await;

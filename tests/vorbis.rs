@@ -154,7 +154,7 @@ async fn a_programme_of_vorbis_tracks_plays_every_packet_across_track_changes_wi
         assert!(pcm.len() > 48_000 * 13, "{} samples decoded", pcm.len());
     }
     // No HLS for Vorbis: said, not a broken playlist.
-    let mut hls = server.get("/mix.m3u8").await;
+    let mut hls = server.get("/mix.m3u8?session=1").await;
     hls.read_full(5 * SECOND).await;
     assert_eq!(hls.status(), 404);
     assert!(String::from_utf8_lossy(&hls.body).contains("no HLS for this station"));

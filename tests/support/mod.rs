@@ -698,6 +698,11 @@ pub const REAL_CLIENTS: &[RealClient] = &[
         paths: &["/usr/bin/cvlc"],
         install: "apt-get install vlc-bin vlc-plugin-base",
     },
+    RealClient {
+        name: "goaccess",
+        paths: &["/usr/bin/goaccess"],
+        install: "apt-get install goaccess",
+    },
 ];
 
 /// The first of `paths` that exists, or `None` (the test is skipped) on a developer machine

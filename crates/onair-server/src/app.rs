@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::http::guard::LoginGuard;
 use crate::http::timed_io::WriteTimeout;
+use crate::observe::access_log::AccessLog;
 use crate::observe::events::EventFeed;
 use crate::observe::stats::ServerStats;
 use crate::stations::StationRegistry;
@@ -22,7 +23,9 @@ pub struct App {
     /// The stations on air.
     pub registry: Arc<StationRegistry>,
     /// Server-wide counters.
-    pub stats: ServerStats,
+    pub stats: Arc<ServerStats>,
+    /// The access log (off unless `[log] access` is set).
+    pub access: AccessLog,
     /// The config in force.
     pub config: watch::Receiver<Arc<Config>>,
     /// Cancelled when the server shuts down: endless bodies (streams, events) end.
@@ -40,9 +43,13 @@ pub struct App {
 }
 
 impl App {
-    /// Listeners over all stations now.
+    /// Listeners over all stations now, stream and HLS.
     pub fn listeners(&self) -> usize {
-        self.registry.list().iter().map(|s| s.hub.listeners()).sum()
+        self.registry
+            .list()
+            .iter()
+            .map(|s| s.hub.listeners() + s.audience().hls_listeners())
+            .sum()
     }
 
     /// The config in force now.

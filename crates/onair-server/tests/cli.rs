@@ -594,3 +594,84 @@ fn a_programme_of_more_tracks_than_descriptors_plays_without_flapping() {
         "no station flapped: {log:?}"
     );
 }
+
+/// One request, answered whole.
+fn request(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .expect("request");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
+/// Waits (5 s at most) until `path` holds a line with `what`.
+fn wait_for_line(path: &Path, what: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(what) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {what:?} in {}: {text}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_access_log_is_reopened_on_sighup_as_logrotate_expects() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("stations")).expect("mkdir");
+    std::fs::write(dir.path().join("stations/jazz.aac"), test_station()).expect("write");
+    let log_path = dir.path().join("access.log");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nstations_dir = {:?}\n[log]\naccess = {:?}\n",
+            dir.path().join("stations").display().to_string(),
+            log_path.display().to_string()
+        ),
+    )
+    .expect("config");
+    let mut child = onair()
+        .arg("--config")
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start onair");
+    let mut log = Log::of(&mut child);
+    let addr = Log::field(&log.wait_for("address="), "address");
+    assert!(request(&addr, "/healthz?before").starts_with("HTTP/1.1 200"));
+    wait_for_line(&log_path, "GET /healthz?before HTTP/1.1\" 200 3 ");
+    // logrotate moves the file, then sends SIGHUP.
+    let rotated = dir.path().join("access.log.1");
+    std::fs::rename(&log_path, &rotated).expect("rotate");
+    let status = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .expect("kill -HUP");
+    assert!(status.success());
+    log.wait_for("access log reopened");
+    assert!(request(&addr, "/healthz?after").starts_with("HTTP/1.1 200"));
+    let fresh = wait_for_line(&log_path, "GET /healthz?after HTTP/1.1\" 200 3 ");
+    assert!(!fresh.contains("?before"), "{fresh}");
+    let old = std::fs::read_to_string(&rotated).expect("rotated log");
+    assert!(old.contains("?before") && !old.contains("?after"), "{old}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}

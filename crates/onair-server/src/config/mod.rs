@@ -26,6 +26,7 @@ use serde::Deserialize;
 
 mod error;
 mod live;
+mod log;
 pub mod naming;
 pub(crate) mod relay;
 mod schedule;
@@ -35,6 +36,7 @@ mod values;
 
 pub use error::{ConfigError, ConfigSource};
 pub use live::{AdminConfig, LiveConfig, Secrets};
+pub use log::{AccessTarget, LogConfig};
 pub use relay::{RelayConfig, RelayTiming, RelayUrl};
 pub use schedule::{JinglesConfig, SlotConfig, StartName, Zone};
 pub use station::{CodecName, StationConfig};
@@ -64,6 +66,8 @@ pub struct Config {
     pub tls: TlsConfig,
     /// `[relay]`: how relays connect and retry.
     pub relay: RelayConfig,
+    /// `[log]`: the access log.
+    pub log: LogConfig,
     /// The passwords the config names, read when it was loaded.
     #[serde(skip)]
     pub secrets: Secrets,
@@ -154,6 +158,21 @@ pub struct HlsConfig {
     pub segment_ms: Bounded<1_000, 30_000>,
     /// How much of the past a playlist lists, in seconds.
     pub window_s: Bounded<6, 3_600>,
+}
+
+impl HlsConfig {
+    /// `EXT-X-TARGETDURATION`: the longest segment (at most half a segment and a frame longer
+    /// than `segment_ms`, where a live source's frames fall), rounded to whole seconds.
+    pub fn target_duration(&self) -> Duration {
+        let longest = self.segment_ms.get() * 3 / 2 + 600;
+        Duration::from_secs((longest + 500) / 1000)
+    }
+
+    /// How long an HLS session lasts after its player last asked for its playlist: two target
+    /// durations (a player asks at least once per target duration).
+    pub fn session_expiry(&self) -> Duration {
+        2 * self.target_duration()
+    }
 }
 
 impl Default for HlsConfig {

@@ -28,97 +28,150 @@
 pub mod mux;
 pub mod playlist;
 
-use std::net::IpAddr;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use http::{HeaderMap, Response, StatusCode};
+use http_body::Body as _;
 use onair_core::{Packed, SourceError, Timeline};
 
 use crate::config::HlsConfig;
 use crate::http::body::Body;
 use crate::http::responses::{fnv1a, insert, matches_etag, not_modified, uncached_text};
 use crate::http::route::HlsRequest;
+use crate::stations::audience::{Client, Limits, Refusal, SessionId};
 use crate::stations::Station;
-use playlist::{main_playlist, media_playlist, segment_ticks, target_duration};
+use playlist::{main_playlist, media_playlist, segment_ticks};
 
 /// Fewest segments a playlist lists (Apple's authoring spec asks for six; RFC 8216 for three
 /// target durations at least).
 const MIN_WINDOW: u64 = 6;
-
-/// HLS clients of `station` now: those that asked in the last two target durations.
-pub fn listeners(station: &Station, config: &HlsConfig) -> usize {
-    station.audience.listeners(2 * target_duration(config))
-}
 
 /// How many segments a playlist lists.
 fn window_count(config: &HlsConfig) -> u64 {
     (config.window_s.get() * 1000 / config.segment_ms.get()).max(MIN_WINDOW)
 }
 
-/// Answers an HLS request for `station`.
+/// Who asks, and what the station's audience needs to admit it.
+#[derive(Debug)]
+pub struct Asking<'a> {
+    /// The client (behind trusted proxies).
+    pub client: Client,
+    /// Its request line.
+    pub request: Arc<str>,
+    /// The request's query string.
+    pub query: Option<&'a str>,
+    /// The request's headers.
+    pub headers: &'a HeaderMap,
+    /// The listener limits in force.
+    pub limits: Limits,
+}
+
+/// What the audience said of an HLS request: the answer to send, or a refusal.
+pub type Answered = Result<Response<Body>, Refusal>;
+
+/// Answers an HLS request for `station`. A playlist asked for without a session (the station's
+/// media playlist, or its multivariant playlist) is answered with a multivariant playlist naming
+/// the media playlist with a new session; the media playlist with a session is that session
+/// listening.
 pub async fn respond(
     station: &Station,
     request: HlsRequest,
-    headers: &HeaderMap,
-    client: IpAddr,
-    user_agent: &str,
+    asking: Asking<'_>,
     config: &HlsConfig,
-) -> Response<Body> {
+) -> Answered {
     let codec = station.programme().first().codec();
     let Some(extension) = codec.segment_extension() else {
-        return uncached_text(
+        return Ok(uncached_text(
             StatusCode::NOT_FOUND,
             format!(
                 "no HLS for this station: HLS carries no {} (neither packed audio nor a sample entry players read); listen to /{}\n",
                 codec.spec().name,
                 station.name
             ),
-        );
+        ));
     };
-    let audience = &station.audience;
-    audience.note_client(client, user_agent);
+    let audience = station.audience();
+    let headers = asking.headers;
     let timeline = station.timeline();
     let now = station.tick_now();
-    let answered = match request {
-        HlsRequest::Main => {
-            audience.playlist_requests.fetch_add(1, Ordering::Relaxed);
-            Ok(main_playlist(station, headers))
+    let session = session_of(asking.query);
+    let answered = match (request, session) {
+        (HlsRequest::Main, _) | (HlsRequest::Playlist, None) => {
+            audience.count_hls_request(true);
+            // From the station's folder, or from beside it.
+            let variant = match request {
+                HlsRequest::Main => format!("../{}.m3u8", station.name),
+                _ => format!("{}.m3u8", station.name),
+            };
+            Ok(main_playlist(
+                station,
+                &variant,
+                SessionId::random(),
+                headers,
+            ))
         }
-        HlsRequest::Playlist => {
-            audience.playlist_requests.fetch_add(1, Ordering::Relaxed);
-            station
+        (HlsRequest::Playlist, Some(session)) => {
+            audience.count_hls_request(true);
+            let listed = station
                 .window
                 .listing(&timeline, now, segment_ticks(config), window_count(config))
                 .await
                 .map(|window| {
                     media_playlist(station, extension, &timeline, &window, config, headers)
-                })
+                });
+            if let Ok(playlist) = &listed {
+                let bytes = playlist.body().size_hint().exact().unwrap_or(0);
+                let Asking {
+                    client,
+                    request,
+                    limits,
+                    ..
+                } = asking;
+                audience.hls_playlist(
+                    session,
+                    limits,
+                    station.hub.listeners(),
+                    || client,
+                    || request,
+                    bytes,
+                    station.clock_now(),
+                )?;
+            }
+            listed
         }
-        HlsRequest::Init => {
-            audience.segment_requests.fetch_add(1, Ordering::Relaxed);
-            return init_segment(station, config, headers);
+        (HlsRequest::Init, _) => {
+            audience.count_hls_request(false);
+            return Ok(init_segment(station, config, headers));
         }
-        HlsRequest::Segment(k, asked) => {
-            audience.segment_requests.fetch_add(1, Ordering::Relaxed);
+        (HlsRequest::Segment(k, asked), _) => {
+            audience.count_hls_request(false);
             // Only the name the playlist gives: the station's codec's extension.
             if asked != extension {
-                return uncached_text(
+                return Ok(uncached_text(
                     StatusCode::NOT_FOUND,
                     "no such segment: the station's segments have another extension\n",
-                );
+                ));
             }
             segment(station, &timeline, k, now, config, headers).await
         }
     };
-    answered.unwrap_or_else(|error| {
+    Ok(answered.unwrap_or_else(|error| {
         tracing::warn!(station = %station.name, %error, "cannot cut HLS audio");
         uncached_text(
             StatusCode::SERVICE_UNAVAILABLE,
             "the station's audio cannot be read now\n",
         )
-    })
+    }))
+}
+
+/// The session a playlist URL names (`?session=`), if any.
+fn session_of(query: Option<&str>) -> Option<SessionId> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("session="))
+        .and_then(SessionId::parse)
 }
 
 /// Segment `k`: kept ready, or cut from the window and packed.

@@ -14,6 +14,7 @@ use onair_core::{ticks_of, wall_time, Listing, Timeline, TICKS_PER_SECOND};
 use crate::config::HlsConfig;
 use crate::http::body::Body;
 use crate::http::responses::{fnv1a, insert, matches_etag, not_modified};
+use crate::stations::audience::SessionId;
 use crate::stations::Station;
 
 /// The live media playlist of the segments `window` lists, named with `extension` (the
@@ -26,7 +27,7 @@ pub fn media_playlist(
     config: &HlsConfig,
     headers: &HeaderMap,
 ) -> Response<Body> {
-    let target = target_duration(config).as_secs();
+    let target = config.target_duration().as_secs();
     let first_start = window.starts.first().copied().unwrap_or(0);
     // Fragmented MP4 names its initialization segment (EXT-X-MAP: version 6).
     let fmp4 = station.programme().first().codec().fragmented();
@@ -61,17 +62,23 @@ pub fn media_playlist(
     playlist_response(text, headers, "public, max-age=1", Some(&modified))
 }
 
-/// The multivariant playlist: one variant, its codec and bandwidth.
-pub fn main_playlist(station: &Station, headers: &HeaderMap) -> Response<Body> {
+/// The multivariant playlist: one variant, its codec and bandwidth, at `variant` (relative to
+/// the playlist asked for) with `session` in its query. Never cached: each player gets its
+/// own session.
+pub fn main_playlist(
+    station: &Station,
+    variant: &str,
+    session: SessionId,
+    headers: &HeaderMap,
+) -> Response<Body> {
     let programme = station.programme();
     let codec = programme.first().first.rfc6381();
     let average = programme.bitrate().max(1);
     let peak = average + average / 10;
     let text = format!(
-        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},CODECS=\"{codec}\"\n../{}.m3u8\n",
-        station.name
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},CODECS=\"{codec}\"\n{variant}?session={session}\n"
     );
-    playlist_response(text, headers, "public, max-age=60", None)
+    playlist_response(text, headers, "private, no-store", None)
 }
 
 /// A playlist, gzip-encoded when the client accepts it.
@@ -115,15 +122,6 @@ pub fn segment_ticks(config: &HlsConfig) -> u64 {
     ticks_of(Duration::from_millis(config.segment_ms.get()))
 }
 
-/// `EXT-X-TARGETDURATION`: a segment lasts `segment_ms` plus less than a frame (at most 0.56 s),
-/// and one beside a change of format up to half a segment more (the change has a segment
-/// boundary of its own); RFC 8216 compares each segment's duration rounded to the nearest
-/// second. It never changes while the config does not.
-pub fn target_duration(config: &HlsConfig) -> Duration {
-    let longest = config.segment_ms.get() * 3 / 2 + 600;
-    Duration::from_secs((longest + 500) / 1000)
-}
-
 fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(ACCEPT_ENCODING)
@@ -159,7 +157,7 @@ mod tests {
         h.insert(IF_NONE_MATCH, HeaderValue::from_static("\"a\", W/\"b\""));
         assert!(matches_etag(&h, "\"b\""));
         assert!(!matches_etag(&h, "\"c\""));
-        let target = target_duration(&HlsConfig::default());
+        let target = HlsConfig::default().target_duration();
         assert_eq!(target, Duration::from_secs(10));
     }
 }

@@ -161,15 +161,16 @@ fn metadata(station: &Station, params: &Params) -> Response<Body> {
 /// The station's listeners (address, user agent, seconds connected) and its source.
 fn list_clients(station: &Station) -> Response<Body> {
     let listeners: String = station
-        .listeners
-        .list()
+        .audience()
+        .stream_listeners()
         .into_iter()
         .map(|(id, l)| {
             format!(
-                "<listener id=\"{id}\"><IP>{}</IP><UserAgent>{}</UserAgent><Connected>{}</Connected></listener>",
-                l.address,
-                html_escape(&l.user_agent),
-                l.since.elapsed().as_secs()
+                "<listener id=\"{}\"><IP>{}</IP><UserAgent>{}</UserAgent><Connected>{}</Connected></listener>",
+                id.get(),
+                l.client.address,
+                html_escape(&l.client.user_agent),
+                l.since.1.elapsed().as_secs()
             )
         })
         .collect();

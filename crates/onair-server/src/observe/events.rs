@@ -22,7 +22,6 @@ use tokio_stream::wrappers::WatchStream;
 use tokio_stream::Stream;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::config::{Config, HlsConfig};
 use crate::http::body::Endless;
 use crate::http::writer::SendBufferPlan;
 use crate::stations::StationRegistry;
@@ -84,12 +83,7 @@ impl EventFeed {
 
     /// Publishes until `stop`: one look at the stations a second (and one when a track starts),
     /// one event per change.
-    pub async fn publish(
-        &self,
-        registry: Arc<StationRegistry>,
-        config: watch::Receiver<Arc<Config>>,
-        stop: CancellationToken,
-    ) {
+    pub async fn publish(&self, registry: Arc<StationRegistry>, stop: CancellationToken) {
         let mut tick = interval(TICK);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last = String::new();
@@ -103,8 +97,7 @@ impl EventFeed {
                 () = registry.track_changes.notified() => {}
             }
             slots.look(&registry);
-            let hls = config.borrow().hls;
-            let now = snapshot(&registry, &hls);
+            let now = snapshot(&registry);
             if now != last {
                 // The server's wall time goes with each event (not into the comparison): a
                 // page sets its clock by it to follow the station clock.
@@ -181,7 +174,7 @@ use std::future::Future;
 
 /// What the page shows live: per station, its title, what plays, stream listeners and HLS
 /// clients; and the total.
-fn snapshot(registry: &StationRegistry, hls: &HlsConfig) -> String {
+fn snapshot(registry: &StationRegistry) -> String {
     let stations = registry.list();
     let listeners: usize = stations.iter().map(|s| s.hub.listeners()).sum();
     let stations: Vec<_> = stations
@@ -208,7 +201,7 @@ fn snapshot(registry: &StationRegistry, hls: &HlsConfig) -> String {
                 "started_at_ms": started_at_ms,
                 "burst_ms": s.hub.tuning().burst.as_millis() as u64,
                 "listeners": s.hub.listeners(),
-                "hls_listeners": crate::hls::listeners(s, hls),
+                "hls_listeners": s.audience().hls_listeners(),
                 // Whether the station is served over HLS (every codec onair plays is).
                 "hls": s.info().codec().segment_extension().is_some(),
             })
@@ -228,8 +221,7 @@ mod tests {
         let stop = CancellationToken::new();
         let publisher = tokio::spawn({
             let (feed, registry, stop) = (Arc::clone(&feed), Arc::clone(&registry), stop.clone());
-            let config = watch::channel(Arc::new(Config::default())).1;
-            async move { feed.publish(registry, config, stop).await }
+            async move { feed.publish(registry, stop).await }
         });
         let closing = CancellationToken::new();
         let mut a = feed.subscribe(2, &closing).expect("first client");

@@ -19,7 +19,7 @@ use crate::stations::relayed::{Phase, RelaySnapshot};
 #[derive(Debug)]
 struct Snapshot {
     stations: Vec<StationNumbers>,
-    ends: Vec<(String, &'static str, u64)>,
+    ends: Vec<(String, &'static str, &'static str, u64)>,
     sources: Vec<(String, &'static str, u64)>,
     rejected_full: u64,
     uptime_s: f64,
@@ -53,7 +53,6 @@ struct StationNumbers {
 
 /// The metrics text for `app` now.
 pub fn render(app: &App) -> Result<String, std::fmt::Error> {
-    let hls = app.config().hls;
     let stations = app
         .registry
         .list()
@@ -70,9 +69,9 @@ pub fn render(app: &App) -> Result<String, std::fmt::Error> {
                 skips: stats.skips.load(Relaxed),
                 late_s: stats.late_ns.load(Relaxed) as f64 / 1e9,
                 late_max_s: stats.late_max_ns.load(Relaxed) as f64 / 1e9,
-                hls_listeners: crate::hls::listeners(s, &hls) as i64,
-                hls_playlists: s.audience.playlist_requests.load(Relaxed),
-                hls_segments: s.audience.segment_requests.load(Relaxed),
+                hls_listeners: s.audience().hls_listeners() as i64,
+                hls_playlists: s.audience().hls_requests().playlists,
+                hls_segments: s.audience().hls_requests().segments,
                 live_connected: i64::from(s.live.input.is_connected()),
                 live_on_air: i64::from(s.live.on_air()),
                 live_bytes: live.bytes_in,
@@ -88,7 +87,7 @@ pub fn render(app: &App) -> Result<String, std::fmt::Error> {
         .stats
         .ends()
         .into_iter()
-        .map(|(station, reason, n)| (station, reason.as_str(), n))
+        .map(|(station, via, reason, n)| (station, via.as_str(), reason.as_str(), n))
         .collect();
     let sources = app
         .stats
@@ -147,7 +146,7 @@ impl Collector for Snapshot {
         per_station(
             &mut encoder,
             "onair_hls_listeners",
-            "HLS clients now (a client that asked for a playlist or segment in the last two target durations)",
+            "HLS sessions now (players that asked for their playlist in the last two target durations)",
             MetricType::Gauge,
             &|s| gauge(s.hls_listeners),
         )?;
@@ -308,19 +307,23 @@ impl Collector for Snapshot {
 
         let mut family = encoder.encode_descriptor(
             "onair_disconnects",
-            "Listener sessions ended, by reason (client_left, timeout = dropped slow listener, off_air, shutdown)",
+            "Listener sessions ended, by stream or hls and reason (client_left, timeout = dropped slow listener, off_air, shutdown, displaced = an HLS session replaced by another from its address)",
             None,
             MetricType::Counter,
         )?;
-        for (station, reason, n) in &self.ends {
-            let labels = [("station", station.as_str()), ("reason", reason)];
+        for (station, via, reason, n) in &self.ends {
+            let labels = [
+                ("station", station.as_str()),
+                ("via", via),
+                ("reason", reason),
+            ];
             ConstCounter::new(*n).encode(family.encode_family(&labels)?)?;
         }
         let dropped: u64 = self
             .ends
             .iter()
-            .filter(|(_, r, _)| *r == "timeout")
-            .map(|(_, _, n)| n)
+            .filter(|(_, _, r, _)| *r == "timeout")
+            .map(|(_, _, _, n)| n)
             .sum();
         let family = encoder.encode_descriptor(
             "onair_dropped_slow",

@@ -1,7 +1,9 @@
 //! What operators and pages see of the server: counters, status documents, events, metrics and
 //! the web page.
 //!
-//! - [`stats`]: server-wide counters, and why listener sessions end.
+//! - [`stats`]: server-wide counters.
+//! - [`sessions`]: where every station's sessions are reported (counters, the access log).
+//! - [`access_log`]: one line per request in Apache's combined format, to a file or stdout.
 //! - [`events`]: `/events`, server-sent events for the web page, one publisher for all clients.
 //! - [`slots`]: a scheduled station's slot on now and the next one, for status and events.
 //! - [`relays`]: a station's relay, for status and events.
@@ -9,10 +11,12 @@
 //! - [`metrics`]: `/metrics` in Prometheus text format.
 //! - [`page`]: `GET /`, the web page (`page.html`).
 
+pub mod access_log;
 pub mod events;
 pub mod metrics;
 pub mod page;
 pub mod relays;
+pub mod sessions;
 pub mod slots;
 pub mod stats;
 pub mod status;

@@ -7,30 +7,7 @@ use std::time::SystemTime;
 
 use tokio::time::Instant;
 
-/// Why a listener's session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum EndReason {
-    /// The client closed the connection.
-    ClientLeft,
-    /// The client's socket accepted nothing for `client_timeout_s`.
-    Timeout,
-    /// The station went off air (its file was removed or failed).
-    OffAir,
-    /// onair is shutting down.
-    Shutdown,
-}
-
-impl EndReason {
-    /// The label used in logs and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EndReason::ClientLeft => "client_left",
-            EndReason::Timeout => "timeout",
-            EndReason::OffAir => "off_air",
-            EndReason::Shutdown => "shutdown",
-        }
-    }
-}
+use crate::stations::audience::{EndReason, Via};
 
 /// How a live source's attempt to connect ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -81,9 +58,11 @@ pub struct ServerStats {
     pub started: Instant,
     /// Requests refused with 503 because a listener limit was reached.
     pub rejected_full: AtomicU64,
+    /// Sessions now over all stations, stream and HLS.
+    sessions: AtomicUsize,
     /// Most listeners at once over all stations.
     pub listener_peak: AtomicUsize,
-    disconnects: Mutex<BTreeMap<(String, EndReason), u64>>,
+    disconnects: Mutex<BTreeMap<(String, Via, EndReason), u64>>,
     sources: Mutex<BTreeMap<(String, SourceResult), u64>>,
 }
 
@@ -94,6 +73,7 @@ impl ServerStats {
             started_at: clock.now(),
             started: Instant::now(),
             rejected_full: AtomicU64::new(0),
+            sessions: AtomicUsize::new(0),
             listener_peak: AtomicUsize::new(0),
             disconnects: Mutex::new(BTreeMap::new()),
             sources: Mutex::new(BTreeMap::new()),
@@ -102,16 +82,25 @@ impl ServerStats {
 }
 
 impl ServerStats {
-    /// Counts a listener session of `station` that ended for `reason`.
-    pub fn count_end(&self, station: &str, reason: EndReason) {
-        let mut map = crate::sync::lock(&self.disconnects);
-        *map.entry((station.to_string(), reason)).or_default() += 1;
+    /// Counts a session that began (and the peak it makes).
+    pub fn count_join(&self) {
+        let now = self.sessions.fetch_add(1, Ordering::Relaxed) + 1;
+        self.listener_peak.fetch_max(now, Ordering::Relaxed);
     }
 
-    /// Sessions ended, by station and reason.
-    pub fn ends(&self) -> Vec<(String, EndReason, u64)> {
+    /// Counts a listener session of `station`, by `via`, that ended for `reason`.
+    pub fn count_end(&self, station: &str, via: Via, reason: EndReason) {
+        self.sessions.fetch_sub(1, Ordering::Relaxed);
+        let mut map = crate::sync::lock(&self.disconnects);
+        *map.entry((station.to_string(), via, reason)).or_default() += 1;
+    }
+
+    /// Sessions ended, by station, stream or HLS, and reason.
+    pub fn ends(&self) -> Vec<(String, Via, EndReason, u64)> {
         let map = crate::sync::lock(&self.disconnects);
-        map.iter().map(|((s, r), n)| (s.clone(), *r, *n)).collect()
+        map.iter()
+            .map(|((s, v, r), n)| (s.clone(), *v, *r, *n))
+            .collect()
     }
 
     /// Counts a live source's attempt on `station` that ended in `result`.
@@ -124,10 +113,5 @@ impl ServerStats {
     pub fn sources(&self) -> Vec<(String, SourceResult, u64)> {
         let map = crate::sync::lock(&self.sources);
         map.iter().map(|((s, r), n)| (s.clone(), *r, *n)).collect()
-    }
-
-    /// Records that `listeners` are tuned in now.
-    pub fn note_listeners(&self, listeners: usize) {
-        self.listener_peak.fetch_max(listeners, Ordering::Relaxed);
     }
 }

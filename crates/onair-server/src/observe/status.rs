@@ -7,7 +7,6 @@ use onair_core::wall_time;
 use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::config::HlsConfig;
 use crate::stations::Station;
 
 /// Who a status view is for.
@@ -21,12 +20,11 @@ pub enum View {
 
 /// `/status.json` (or, for [`View::Admin`], `/admin/status.json`).
 pub fn status(app: &App, base_url: &str, view: View) -> Value {
-    let hls = app.config().hls;
     let stations: Vec<Value> = app
         .registry
         .list()
         .iter()
-        .map(|station| station_json(station, base_url, &hls, view))
+        .map(|station| station_json(station, base_url, view))
         .collect();
     json!({
         "server": {
@@ -45,7 +43,7 @@ pub fn status(app: &App, base_url: &str, view: View) -> Value {
     })
 }
 
-fn station_json(station: &Station, base_url: &str, hls: &HlsConfig, view: View) -> Value {
+fn station_json(station: &Station, base_url: &str, view: View) -> Value {
     use std::sync::atomic::Ordering::Relaxed;
     let programme = station.programme();
     let info = programme.first();
@@ -94,7 +92,7 @@ fn station_json(station: &Station, base_url: &str, hls: &HlsConfig, view: View) 
         "genre": meta.genre,
         "description": meta.description,
         "listeners": station.hub.listeners(),
-        "hls_listeners": crate::hls::listeners(station, hls),
+        "hls_listeners": station.audience().hls_listeners(),
         // Only for codecs HLS carries.
         "hls_url": info
             .codec()
@@ -158,7 +156,6 @@ fn live_json(station: &Station, view: View) -> Value {
 pub fn icestats(app: &App, base_url: &str) -> Value {
     use std::sync::atomic::Ordering::Relaxed;
     let host = host_of(base_url).unwrap_or("localhost");
-    let hls = app.config().hls;
     let sources: Vec<Value> = app
         .registry
         .list()
@@ -186,7 +183,7 @@ pub fn icestats(app: &App, base_url: &str) -> Value {
                 "total_bytes_read": source.as_ref().map(|s| s.bytes_in()),
                 "listener_peak": station.hub.stats().peak.load(Relaxed),
                 // Icecast counts its listeners; onair's HLS clients are listeners too.
-                "listeners": station.hub.listeners() + crate::hls::listeners(station, &hls),
+                "listeners": station.hub.listeners() + station.audience().hls_listeners(),
                 "listenurl": format!("{base_url}/{}", station.name),
                 "samplerate": info.sample_rate(),
                 "server_description": ice.and_then(|i| i.description.clone()).or(meta.description.clone()).unwrap_or_default(),

@@ -13,7 +13,7 @@ use super::backoff::Backoff;
 use super::session::{Outcome, DELIVERED_ENOUGH};
 use super::upstream::{reach, tls_config};
 use super::{edge, progressive};
-use crate::config::{Config, HlsConfig};
+use crate::config::Config;
 use crate::stations::relayed::{Phase, RelaySettings};
 use crate::stations::tasks::StationTask;
 use crate::stations::Station;
@@ -32,15 +32,14 @@ pub fn beside_each_station() -> StationTask {
 }
 
 /// Runs station `station`'s relay, as its settings say (none: it waits for some), until
-/// `stop`; `config`'s `[hls]` says how long an HLS client counts as a listener.
-pub async fn run(station: Arc<Station>, config: Arc<Config>, stop: CancellationToken) {
-    let hls = &config.hls;
+/// `stop`.
+pub async fn run(station: Arc<Station>, _config: Arc<Config>, stop: CancellationToken) {
     let mut settings = station.relay.settings();
     loop {
         let current = settings.borrow_and_update().clone();
         let pull = async {
             match &current {
-                Some(current) => relay(&station, current, hls).await,
+                Some(current) => relay(&station, current).await,
                 None => {
                     station.relay.enter(Phase::Off, station.clock_now(), None);
                     std::future::pending().await
@@ -56,18 +55,18 @@ pub async fn run(station: Arc<Station>, config: Arc<Config>, stop: CancellationT
 }
 
 /// Pulls the upstream `settings` names, for ever.
-async fn relay(station: &Station, settings: &RelaySettings, hls: &HlsConfig) {
+async fn relay(station: &Station, settings: &RelaySettings) {
     let url = settings.url.to_string();
     station.relay.set_url(url.clone());
     let mut backoff = Backoff::new(settings.timing.retry_min, settings.timing.retry_max);
     tracing::info!(station = %station.name, %url, on_demand = settings.on_demand, "relay started");
     let tls = tls_config(settings.ca_file.as_deref());
     loop {
-        if settings.on_demand && audience(station, hls) == 0 {
+        if settings.on_demand && audience(station) == 0 {
             if station.relay.enter(Phase::Idle, station.clock_now(), None) {
                 tracing::info!(station = %station.name, "relay idle: no listeners");
             }
-            while audience(station, hls) == 0 {
+            while audience(station) == 0 {
                 sleep(LOOK_EVERY).await;
             }
         }
@@ -87,7 +86,7 @@ async fn relay(station: &Station, settings: &RelaySettings, hls: &HlsConfig) {
             .enter(Phase::Connecting, station.clock_now(), None);
         let gone = async {
             if settings.on_demand {
-                audience_gone(station, hls).await
+                audience_gone(station).await
             } else {
                 std::future::pending().await
             }
@@ -133,15 +132,15 @@ async fn relay(station: &Station, settings: &RelaySettings, hls: &HlsConfig) {
 }
 
 /// Listeners of `station` now: stream listeners and HLS clients.
-fn audience(station: &Station, hls: &HlsConfig) -> usize {
-    station.hub.listeners() + crate::hls::listeners(station, hls)
+fn audience(station: &Station) -> usize {
+    station.hub.listeners() + station.audience().hls_listeners()
 }
 
 /// Ends once `station` has had no listener for [`ON_DEMAND_LINGER`].
-async fn audience_gone(station: &Station, hls: &HlsConfig) {
+async fn audience_gone(station: &Station) {
     let mut alone_since = None;
     loop {
-        if audience(station, hls) > 0 {
+        if audience(station) > 0 {
             alone_since = None;
         } else if alone_since.get_or_insert_with(Instant::now).elapsed() >= ON_DEMAND_LINGER {
             return;

@@ -1,14 +1,13 @@
 //! A listener's endless audio stream: the station's chunks, with ICY metadata woven in when
-//! asked for, and one access-log line when it ends.
+//! asked for; when it ends, its session ends in the station's audience.
 
-use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use onair_core::{NowPlaying, Subscription};
-use tokio::time::Instant;
+use std::time::Duration;
 use tokio_stream::Stream;
 
 use super::h2::StreamSlot;
@@ -17,12 +16,12 @@ use crate::http::body::Endless;
 use crate::http::icy::{IcyCursor, IcyNext};
 use crate::http::timed_io::WriteTimeout;
 use crate::http::writer::SendBufferPlan;
-use crate::observe::stats::EndReason;
+use crate::stations::audience::{EndReason, SessionId};
 use crate::stations::Station;
 
 /// One listener's session: the chunks of its [`Subscription`], each sent as one write, with
-/// ICY metadata blocks woven in when the client asked for them. When it ends, one access-log
-/// line says who listened to what, for how long, and why it ended.
+/// ICY metadata blocks woven in when the client asked for them. When it ends, its session ends
+/// in the station's audience, with what it was sent and why it ended.
 pub struct ListenerBody {
     subscription: Subscription,
     station: Arc<Station>,
@@ -33,36 +32,30 @@ pub struct ListenerBody {
     app: Arc<App>,
     /// The connection's write timeout: whether it fired says why the session ended.
     write_timeout: WriteTimeout,
-    client: IpAddr,
-    user_agent: Arc<str>,
-    /// Its session number among the station's listeners.
-    id: u64,
-    since: Instant,
+    /// Its session in the station's audience (who it is lives there).
+    session: SessionId,
     bytes: u64,
+    /// The audio it was sent, in nanoseconds.
+    heard_ns: u64,
     ended: bool,
     /// Its place among its connection's audio streams.
     _slot: StreamSlot,
 }
 
 impl ListenerBody {
-    /// The body for a listener of `station` (its address and user agent), in `slot` of its
-    /// connection; `icy` when it asked for `Icy-MetaData: 1`. Sets the
-    /// connection's write timeout to the station's `client_timeout_s`.
+    /// The body for session `session` of `station`, in `slot` of its connection; `icy` when it
+    /// asked for `Icy-MetaData: 1`. Sets the connection's write timeout to the station's
+    /// `client_timeout_s`.
     pub fn new(
         slot: StreamSlot,
-        subscription: Subscription,
+        (subscription, session): (Subscription, SessionId),
         station: Arc<Station>,
         icy: bool,
         app: Arc<App>,
         write_timeout: WriteTimeout,
-        (client, user_agent): (IpAddr, String),
     ) -> Self {
-        tracing::debug!(station = %station.name, %client, icy, "listener joined");
         // The connection's writes time out after the station's `client_timeout_s` from now on.
         write_timeout.set(station.client_timeout());
-        app.stats.note_listeners(app.listeners());
-        let user_agent: Arc<str> = user_agent.into();
-        let id = station.listeners.join(client, Arc::clone(&user_agent));
         ListenerBody {
             subscription,
             station,
@@ -70,11 +63,9 @@ impl ListenerBody {
             track: None,
             app,
             write_timeout,
-            client,
-            user_agent,
-            id,
-            since: Instant::now(),
+            session,
             bytes: 0,
+            heard_ns: 0,
             ended: false,
             _slot: slot,
         }
@@ -105,6 +96,7 @@ impl ListenerBody {
         match Pin::new(&mut self.subscription).poll_next(cx) {
             Poll::Ready(Some(chunk)) => {
                 self.bytes += chunk.data.len() as u64;
+                self.heard_ns += chunk.duration_ns;
                 if chunk.track.is_some() {
                     self.track = chunk.track;
                 }
@@ -148,18 +140,12 @@ impl Drop for ListenerBody {
         } else {
             EndReason::ClientLeft
         };
-        self.app.stats.count_end(&self.station.name, reason);
-        self.station.listeners.leave(self.id);
-        tracing::info!(
-            target: "onair::access",
-            client = %self.client,
-            station = %self.station.name,
-            user_agent = ?self.user_agent,
-            seconds = self.since.elapsed().as_secs(),
-            bytes = self.bytes,
-            skips = self.subscription.skips(),
-            reason = reason.as_str(),
-            "listener session ended"
+        self.station.audience().stream_left(
+            self.session,
+            reason,
+            self.bytes,
+            Duration::from_nanos(self.heard_ns),
+            self.subscription.skips(),
         );
     }
 }

@@ -14,7 +14,8 @@
 //!   itself, with no hyper buffers held for hours.
 //! - [`routes`]: what each request gets: the single decision point for every answer.
 //! - [`urls`]: the base URL listeners reach the server at, and the redirect to HTTPS.
-//! - [`body`]: a listener's stream: burst, live chunks, ICY metadata, the access-log line.
+//! - [`who`]: who asks (behind trusted proxies), and the request line with its secrets left out.
+//! - [`body`]: a listener's stream: burst, live chunks, ICY metadata; its session's end.
 
 pub mod body;
 pub mod connection;
@@ -26,3 +27,4 @@ pub mod movable;
 pub mod routes;
 pub mod server;
 pub mod urls;
+pub mod who;

@@ -17,18 +17,21 @@ use std::sync::Arc;
 use http::header::{
     HeaderName, HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ALLOW,
-    CACHE_CONTROL, CONNECTION, CONTENT_RANGE, CONTENT_TYPE, HOST, RANGE, SERVER, USER_AGENT, VARY,
+    CACHE_CONTROL, CONNECTION, CONTENT_RANGE, CONTENT_TYPE, HOST, RANGE, SERVER, VARY,
 };
 use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
-use onair_core::Refused;
+use http_body::Body as _;
 
 use super::body::ListenerBody;
 use super::urls::{base_url, https_redirect};
+use super::who::{client_of, request_line};
 use crate::app::{App, Conn};
 use crate::http::body::Body;
 use crate::http::icy::METAINT;
 use crate::http::responses::{escape_text, json, text, try_later};
 use crate::http::route::{PlaylistKind, Route};
+use crate::observe::access_log::Entry;
+use crate::stations::audience::{Limits, Refusal};
 use crate::stations::Station;
 
 /// The `Server` header.
@@ -40,8 +43,31 @@ const ALLOWED: &str = "GET, HEAD, OPTIONS";
 const EXPOSED: &str = "icy-metaint, icy-name, icy-genre, icy-description, icy-url, icy-br, icy-sr, icy-pub, ice-audio-info, content-type";
 
 /// Answers one request: the one place every request, streamed directly or served by hyper, is
-/// answered.
+/// answered (and logged: a stream when it ends, every other request now).
 pub async fn respond<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Body> {
+    let began = (app.clock().now(), tokio::time::Instant::now());
+    let response = answer(app, req, conn).await;
+    let listening = response.status() == StatusCode::OK
+        && req.method() == Method::GET
+        && matches!(Route::of(req.uri().path()), Route::Stream(_));
+    if app.access.is_on() && !listening {
+        let client = client_of(&app.config(), req, conn);
+        app.access.request(&Entry {
+            client: client.address,
+            user: client.user.as_deref(),
+            at: began.0,
+            request: &request_line(req),
+            status: response.status().as_u16(),
+            bytes: response.body().size_hint().exact(),
+            referer: client.referer.as_deref(),
+            user_agent: &client.user_agent,
+            took: began.1.elapsed(),
+        });
+    }
+    response
+}
+
+async fn answer<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Body> {
     let method = req.method();
     let response = if let Some(https) = https_redirect(app, req, conn) {
         https
@@ -104,13 +130,13 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
         Route::Metrics => metrics(app),
         Route::Admin(command) => {
             // The client's address behind a trusted proxy: the login guard counts it.
-            let (client, _) = client_of(&app.config(), req, conn);
+            let client = client_of(&app.config(), req, conn);
             crate::live::admin::respond(
                 app,
                 command,
                 req.uri().query(),
                 req.headers(),
-                client,
+                client.address,
                 &base,
             )
         }
@@ -125,18 +151,19 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
         Route::Hls(name, request) => match app.registry.audible(name) {
             Some(station) => {
                 let config = app.config();
-                let (client, user_agent) = client_of(&config, req, conn);
+                let asking = crate::hls::Asking {
+                    client: client_of(&config, req, conn),
+                    request: request_line(req).into(),
+                    query: req.uri().query(),
+                    headers: req.headers(),
+                    limits: limits(app, &config, &station),
+                };
                 // Boxed: the HLS future (cutting segments from files) is large, and every
                 // request's future, a stream listener's opening among them, would carry it.
-                let mut response = Box::pin(crate::hls::respond(
-                    &station,
-                    request,
-                    req.headers(),
-                    client,
-                    &user_agent,
-                    &config.hls,
-                ))
-                .await;
+                let answered =
+                    Box::pin(crate::hls::respond(&station, request, asking, &config.hls)).await;
+                let mut response =
+                    answered.unwrap_or_else(|refusal| refused(app, &station, &refusal));
                 response.headers_mut().insert(
                     ACCESS_CONTROL_EXPOSE_HEADERS,
                     HeaderValue::from_static("content-length, etag, last-modified"),
@@ -228,7 +255,7 @@ fn stream<B>(
     response
 }
 
-/// Tunes a listener in, within the station's and the server's listener limits.
+/// Tunes a listener in through the station's audience: within the listener limits, a session.
 fn subscribe<B>(
     app: &Arc<App>,
     station: &Arc<Station>,
@@ -237,30 +264,6 @@ fn subscribe<B>(
     icy: bool,
 ) -> Result<Body, Box<Response<Body>>> {
     let config = app.config();
-    if let Some(max) = config.server.max_listeners {
-        if app.listeners() as u64 >= max.get() {
-            return Err(Box::new(full(
-                app,
-                &format!("the server is full ({} listeners)", max.get()),
-            )));
-        }
-    }
-    let max = station.max_listeners().unwrap_or(usize::MAX);
-    let subscription = match station.hub.subscribe_within(max) {
-        Ok(subscription) => subscription,
-        Err(Refused::Full(max)) => {
-            return Err(Box::new(full(
-                app,
-                &format!("/{} is full ({max} listeners)", station.name),
-            )));
-        }
-        Err(Refused::OffAir) => {
-            return Err(Box::new(text(
-                StatusCode::NOT_FOUND,
-                "this station has gone off air\n",
-            )));
-        }
-    };
     // A page plays one station, not a hundred: an HTTP/2 connection holds a few streams.
     let Some(slot) = conn.streams.take() else {
         return Err(Box::new(text(
@@ -271,16 +274,44 @@ fn subscribe<B>(
             ),
         )));
     };
-    let who = client_of(&config, req, conn);
+    let admitted = station.audience().admit_stream(
+        &station.hub,
+        limits(app, &config, station),
+        client_of(&config, req, conn),
+        request_line(req).into(),
+        app.clock().now(),
+    );
+    let session = admitted.map_err(|refusal| Box::new(refused(app, station, &refusal)))?;
     Ok(Body::endless(ListenerBody::new(
         slot,
-        subscription,
+        session,
         Arc::clone(station),
         icy,
         Arc::clone(app),
         conn.write_timeout.clone(),
-        who,
     )))
+}
+
+/// The listener limits in force for `station`.
+fn limits(app: &App, config: &crate::config::Config, station: &Station) -> Limits {
+    Limits {
+        station: station.max_listeners(),
+        server: config
+            .server
+            .max_listeners
+            .map(|max| (max.get(), app.listeners())),
+    }
+}
+
+/// The answer to a listener the audience refused.
+pub fn refused(app: &App, station: &Station, refusal: &Refusal) -> Response<Body> {
+    match refusal {
+        Refusal::ServerFull(max) => full(app, &format!("the server is full ({max} listeners)")),
+        Refusal::StationFull(max) => {
+            full(app, &format!("/{} is full ({max} listeners)", station.name))
+        }
+        Refusal::OffAir => text(StatusCode::NOT_FOUND, "this station has gone off air\n"),
+    }
 }
 
 fn full(app: &App, reason: &str) -> Response<Body> {
@@ -434,27 +465,4 @@ fn not_found(app: &App, path: &str) -> Response<Body> {
     }
     message.push('\n');
     text(StatusCode::NOT_FOUND, message)
-}
-
-/// Who is asking: the listener's address (behind trusted proxies) and user agent (at most 200
-/// characters).
-fn client_of<B>(
-    config: &crate::config::Config,
-    req: &Request<B>,
-    conn: &Conn,
-) -> (std::net::IpAddr, String) {
-    let client = crate::http::proxy::client_ip(
-        conn.peer.ip(),
-        req.headers(),
-        &config.server.trusted_proxies,
-    );
-    let user_agent = req
-        .headers()
-        .get(USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .chars()
-        .take(200)
-        .collect();
-    (client, user_agent)
 }

@@ -14,7 +14,10 @@ use onair_core::{SystemClock, WallClock};
 use super::front::{Acceptor, Door};
 use super::listener::{listen, raise_descriptor_limit};
 use crate::app::App;
+use crate::config::AccessTarget;
 use crate::config::{Config, ConfigError, ConfigSource};
+use crate::observe::access_log::{AccessLog, AccessWriter};
+use crate::observe::sessions::Sessions;
 use crate::observe::stats::ServerStats;
 use crate::stations::watcher::{self, Watcher};
 use crate::stations::StationRegistry;
@@ -43,6 +46,15 @@ pub enum ServerError {
     /// The HTTPS listener's certificate or key cannot be served.
     #[error("cannot serve HTTPS")]
     Tls(#[from] TlsError),
+    /// The access log cannot be opened.
+    #[error("cannot open the access log {target:?}")]
+    AccessLog {
+        /// Where it was to go.
+        target: crate::config::AccessTarget,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A bound server with its stations on air, ready to [`run`](Server::run).
@@ -57,6 +69,8 @@ pub struct Server {
     config_error: watch::Sender<Option<ConfigError>>,
     /// Watches files from `bind` on, so that no change after `bind` returns is missed.
     watcher: Option<Watcher>,
+    /// Writes the access log, when one is kept.
+    access_writer: Option<AccessWriter>,
 }
 
 impl Server {
@@ -91,7 +105,16 @@ impl Server {
         let reloader = cert_store
             .as_ref()
             .map(|store| Reloader::new(Arc::clone(store)));
+        let (access, access_writer) =
+            AccessLog::open(config.log.access.as_ref()).map_err(|source| {
+                ServerError::AccessLog {
+                    target: config.log.access.clone().unwrap_or(AccessTarget::Stdout),
+                    source,
+                }
+            })?;
+        let stats = Arc::new(ServerStats::starting(&*clock));
         let registry = StationRegistry::new(Arc::clone(&clock));
+        registry.report_to(Arc::new(Sessions::new(Arc::clone(&stats), access.clone())));
         // Each station's relay runs beside it (idle where none is configured).
         registry.run_beside(crate::relay::task::beside_each_station());
         let config = watch::Sender::new(Arc::new(config));
@@ -111,7 +134,8 @@ impl Server {
         registry.load(&config.borrow());
         let app = Arc::new(App {
             registry,
-            stats: ServerStats::starting(&*clock),
+            stats,
+            access,
             config: config.subscribe(),
             closing: CancellationToken::new(),
             local_addr,
@@ -128,6 +152,7 @@ impl Server {
             config,
             config_error,
             watcher,
+            access_writer,
         })
     }
 
@@ -172,11 +197,7 @@ impl Server {
         let feed = Arc::clone(&app);
         connections.spawn(async move {
             feed.events
-                .publish(
-                    Arc::clone(&feed.registry),
-                    feed.config.clone(),
-                    feed.closing.clone(),
-                )
+                .publish(Arc::clone(&feed.registry), feed.closing.clone())
                 .await
         });
         match self.watcher.take() {
@@ -186,6 +207,9 @@ impl Server {
             None => {
                 connections.spawn(watcher::hangups_without_watcher(app.closing.clone()));
             }
+        }
+        if app.access.is_on() {
+            connections.spawn(reopen_on_hangup(app.access.clone(), app.closing.clone()));
         }
         if let Some(reloader) = self.reloader.take() {
             connections.spawn(reloader.run(
@@ -208,11 +232,11 @@ impl Server {
             Ok(acceptor) => {
                 shutdown.await;
                 tracing::info!(listeners = app.listeners(), "shutting down");
-                Self::stop(&app, &connections, Some(acceptor)).await;
+                Self::stop(&app, &connections, Some(acceptor), self.access_writer).await;
             }
             Err(error) => {
                 tracing::error!(%error, "cannot start the accept thread; stopping");
-                Self::stop(&app, &connections, None).await;
+                Self::stop(&app, &connections, None, self.access_writer).await;
             }
         }
         tracing::info!("stopped");
@@ -221,8 +245,14 @@ impl Server {
     /// The one shutdown sequence, within one deadline ([`SHUTDOWN_GRACE`]): `closing` ends the
     /// accept loop, the watcher, the event feed and every event stream; the registry takes every
     /// station off air, which ends every listener's stream after a whole chunk; hyper finishes
-    /// the other responses. Whatever is still open at the deadline is dropped.
-    async fn stop(app: &Arc<App>, connections: &TaskTracker, acceptor: Option<Acceptor>) {
+    /// the other responses. Whatever is still open at the deadline is dropped. Then the access
+    /// log writes the lines of the sessions that ended, and closes.
+    async fn stop(
+        app: &Arc<App>,
+        connections: &TaskTracker,
+        acceptor: Option<Acceptor>,
+        access_writer: Option<AccessWriter>,
+    ) {
         let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         app.closing.cancel();
         if let Some(acceptor) = acceptor {
@@ -236,5 +266,34 @@ impl Server {
         {
             tracing::warn!("some connections did not close in time; dropping them");
         }
+        if let Some(writer) = access_writer {
+            writer.stop(deadline + Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// Reopens the access log on every SIGHUP (logrotate moved it), until `closing`.
+async fn reopen_on_hangup(access: AccessLog, closing: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hangups) = signal(SignalKind::hangup())
+            .inspect_err(|error| tracing::warn!(%error, "cannot listen for SIGHUP: the access log is never reopened"))
+        else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                () = closing.cancelled() => return,
+                got = hangups.recv() => match got {
+                    Some(()) => access.reopen(),
+                    None => return,
+                },
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (access, closing);
     }
 }

@@ -16,7 +16,7 @@
 //!   that a replica restarted after an edit agrees with those that lived through it; and
 //!   [`anchored`]: a living station going on as a replica started now would.
 //! - [`silence`]: the silence a live-only station plays between shows.
-//! - [`listeners`]: who listens to a station's stream now (for Icecast's listclients).
+//! - [`audience`]: who listens, stream and HLS: admission, sessions, and what each leaves behind.
 //! - [`live`]: a station's live side: the buffer a source feeds, and who is connected.
 //! - [`relayed`]: a station's relay: its settings from the config, and what it is doing.
 //! - [`station`]: one station on air: hub, timeline, HLS window and audience, metadata, switches.
@@ -36,7 +36,6 @@ pub mod catalogue;
 pub mod desired;
 pub mod discovery;
 pub mod identity;
-pub mod listeners;
 pub mod live;
 pub mod origin;
 pub mod registry;

@@ -32,6 +32,7 @@ use tokio_util::task::TaskTracker;
 
 use super::anchor::programme_anchor;
 use super::assembly::{Assembler, Assembly};
+use super::audience::{Audience, AudienceSink, EndReason, Unheard};
 use super::catalogue::Catalogue;
 pub use super::desired::Desired;
 use super::discovery::{discover, Wanted};
@@ -73,6 +74,8 @@ pub struct StationRegistry {
     stop: CancellationToken,
     /// What runs beside each station (its relay), set once by the server.
     beside: OnceLock<StationTask>,
+    /// Where every station's sessions are reported, set once by the server.
+    sink: OnceLock<Arc<dyn AudienceSink>>,
 }
 
 impl StationRegistry {
@@ -90,12 +93,18 @@ impl StationRegistry {
             tasks: Default::default(),
             stop: Default::default(),
             beside: OnceLock::new(),
+            sink: OnceLock::new(),
         })
     }
 
     /// Runs `task` beside every station mounted from now on.
     pub fn run_beside(&self, task: StationTask) {
         let _ = self.beside.set(task);
+    }
+
+    /// Reports the sessions of every station mounted from now on to `sink`.
+    pub fn report_to(&self, sink: Arc<dyn AudienceSink>) {
+        let _ = self.sink.set(sink);
     }
 
     /// Where wall time comes from.
@@ -396,10 +405,14 @@ impl StationRegistry {
         let anchor = programme_anchor(config, name, &programme);
         let now = onair_core::tick_at(pacing.epoch, self.clock.now());
         let (course, timelines) = Course::new(programme, schedule, anchor, now, keep);
+        let sink = self
+            .sink
+            .get()
+            .map_or_else(|| Arc::new(Unheard) as Arc<dyn AudienceSink>, Arc::clone);
         let station = Arc::new(Station::new(
             name,
             wanted.origin.clone(),
-            Arc::clone(&hub),
+            (Arc::clone(&hub), Audience::new(name, sink)),
             course,
             Arc::clone(&self.clock),
             config,
@@ -432,14 +445,14 @@ impl StationRegistry {
         };
         log_station(&station.name, &station.programme(), what);
         if let Some(previous) = write(&self.stations).insert(station.name.clone(), station) {
-            previous.off_air();
+            previous.off_air(EndReason::OffAir);
         }
     }
 
     /// Takes station `name` off air: its listeners' streams end after a whole chunk.
     pub fn unmount(&self, name: &str, why: &str) {
         if let Some(station) = write(&self.stations).remove(name) {
-            station.off_air();
+            station.off_air(EndReason::OffAir);
             tracing::info!(station = %name, mount = %format!("/{name}"), listeners = station.hub.listeners(), "station off air: {why}");
         }
     }
@@ -488,7 +501,7 @@ impl StationRegistry {
     pub async fn shutdown(&self, deadline: tokio::time::Instant) {
         self.stop.cancel();
         for station in self.all() {
-            station.off_air();
+            station.off_air(EndReason::Shutdown);
         }
         self.tasks.close();
         if tokio::time::timeout_at(deadline, self.tasks.wait())

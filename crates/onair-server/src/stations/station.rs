@@ -12,8 +12,7 @@ use onair_core::{
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::audience::HlsAudience;
-use super::listeners::Listeners;
+use super::audience::{Audience, EndReason};
 use super::live::StationLive;
 use super::origin::{Origin, SwitchAt};
 use super::relayed::{RelaySettings, RelayStatus};
@@ -71,10 +70,8 @@ pub struct Station {
     pub live: StationLive,
     /// Its relay (a remote stream it pulls as its live source), if it has one.
     pub relay: RelayStatus,
-    /// HLS clients and requests.
-    pub audience: HlsAudience,
-    /// Its stream listeners now.
-    pub listeners: Listeners,
+    /// Who listens, stream and HLS: the one seam every listener passes.
+    audience: Audience,
     /// Where its audio comes from.
     pub origin: Origin,
     settings: RwLock<Settings>,
@@ -89,11 +86,12 @@ pub struct Station {
 
 impl Station {
     /// A station `name` playing its `Course` (a timeline, and the plan that lays it when it is
-    /// scheduled) from `origin`, with the config's settings; `stop` ends its pacer.
+    /// scheduled) from `origin` to `hub` and its `audience`, with the config's settings; `stop`
+    /// ends its pacer.
     pub(crate) fn new(
         name: &str,
         origin: Origin,
-        hub: Arc<Hub>,
+        (hub, audience): (Arc<Hub>, Audience),
         Course {
             timeline,
             plan,
@@ -126,8 +124,7 @@ impl Station {
                 StationLive::new(buffer, timeout, other_formats)
             },
             relay: RelayStatus::default(),
-            audience: HlsAudience::default(),
-            listeners: Listeners::default(),
+            audience,
             origin,
             settings: RwLock::new(Settings {
                 icy: Arc::new(IcyTitle::new(0, &meta.title)),
@@ -150,6 +147,11 @@ impl Station {
             Some(schedule) => Arc::clone(&schedule.own),
             None => Arc::clone(self.timeline.borrow().newest()),
         }
+    }
+
+    /// Who listens: the seam every listener passes, and where every count is kept.
+    pub fn audience(&self) -> &Audience {
+        &self.audience
     }
 
     /// The schedule the station plays, if any.
@@ -458,11 +460,12 @@ impl Station {
 
     /// Takes the station off air: its pacer stops, and its listeners' streams end after the
     /// chunk each is sending. The one place a station on air ends, but for a pacer that ends by
-    /// itself (its file failed for good).
-    pub(crate) fn off_air(&self) {
+    /// itself (its file failed for good). Its HLS sessions end for `reason`.
+    pub(crate) fn off_air(&self, reason: EndReason) {
         self.live.cut_off();
         self.stop.cancel();
         self.hub.close();
+        self.audience.end_hls(reason);
     }
 }
 

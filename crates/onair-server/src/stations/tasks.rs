@@ -1,5 +1,6 @@
 //! The tasks that run a station on air, all owned by the registry's task tracker and ended by
-//! the station's `stop`: its pacer (restarted if it panics), its schedule's planner, and what
+//! the station's `stop`: its pacer (restarted if it panics), its schedule's planner, the end of
+//! its HLS sessions whose players stopped asking, and what
 //! the server runs beside every station ([`StationTask`]: its relay).
 
 use std::future::Future;
@@ -54,6 +55,22 @@ pub(super) fn start_tasks(
         let (planning, config) = (Arc::clone(station), config.clone());
         tasks.spawn(async move { planning.keep_planning(&config).await });
     }
+    // HLS sessions end when their players stop asking: looked at every second.
+    let (watching, expiry, ending) = (
+        Arc::clone(station),
+        config.hls.session_expiry(),
+        stop.clone(),
+    );
+    tasks.spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = ending.cancelled() => return,
+                _ = every.tick() => watching.audience().expire_hls(expiry),
+            }
+        }
+    });
     if let Some(beside) = beside {
         tasks.spawn((beside.0)(
             Arc::clone(station),
