@@ -36,6 +36,56 @@ pub enum Command {
     /// Validate the config and every station file without serving; prints a table and exits
     /// non-zero when anything is wrong (1: a station has a problem, 2: the config is invalid).
     Check,
+    /// Make a signed link to a closed station (`listen = "token"`): prints the token and the
+    /// station's stream and HLS URLs with it, signed with the first of `[access] token_keys`.
+    Token {
+        /// The station (its name, as in its URL).
+        station: String,
+        /// How long the link works, e.g. 90m, 24h, 30days.
+        #[arg(long = "for", value_name = "DURATION", default_value = "24h")]
+        valid_for: humantime::Duration,
+        /// Only a listener at this address may use it.
+        #[arg(long, value_name = "IP")]
+        address: Option<std::net::IpAddr>,
+    },
+}
+
+/// `onair token`: the signed link to `station`, valid `valid_for` from now (for `address`
+/// only, when given), written to `out`; an error says what is missing.
+pub fn print_token(
+    source: &ConfigSource,
+    station: &str,
+    valid_for: std::time::Duration,
+    address: Option<std::net::IpAddr>,
+    out: &mut dyn std::io::Write,
+) -> Result<(), String> {
+    let config = source.load().map_err(|e| format!("invalid config: {e}"))?;
+    let key = config.access_secrets.keys.first().ok_or(
+        "no key to sign with: set [access] token_keys (make one with: head -c 32 /dev/urandom | base64)",
+    )?;
+    if station.is_empty() || crate::config::naming::station_name(station) != station {
+        return Err(format!(
+            "{station:?} is not a station name (a-z, 0-9, - and _, as in its URL)"
+        ));
+    }
+    let expiry = std::time::SystemTime::now() + valid_for;
+    let token = crate::stations::audience::token::sign(key, station, expiry, address);
+    let base = config.server.public_url.clone().unwrap_or_else(|| {
+        let listen = config.server.listen;
+        let host = if listen.ip().is_unspecified() {
+            "localhost".to_string()
+        } else {
+            listen.ip().to_string()
+        };
+        format!("http://{host}:{}", listen.port())
+    });
+    let base = base.trim_end_matches('/');
+    let written = writeln!(
+        out,
+        "token:   {token}\nexpires: {}\nstream:  {base}/{station}?token={token}\nhls:     {base}/{station}.m3u8?token={token}",
+        humantime::format_rfc3339_seconds(expiry)
+    );
+    written.map_err(|e| format!("cannot write: {e}"))
 }
 
 impl Cli {

@@ -17,8 +17,30 @@ fn main() -> ExitCode {
         .init();
     onair_server::log_panics();
     let cli = Cli::parse();
-    if let Some(Command::Check) = cli.command {
-        return check(&cli.config_source());
+    match &cli.command {
+        Some(Command::Check) => return check(&cli.config_source()),
+        Some(Command::Token {
+            station,
+            valid_for,
+            address,
+        }) => {
+            let mut out = std::io::stdout().lock();
+            let made = onair_server::cli::print_token(
+                &cli.config_source(),
+                station,
+                (*valid_for).into(),
+                *address,
+                &mut out,
+            );
+            return match made {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(why) => {
+                    eprintln!("onair: {why}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        None => {}
     }
     match serve(cli.config_source()) {
         Ok(()) => ExitCode::SUCCESS,

@@ -675,3 +675,79 @@ fn the_access_log_is_reopened_on_sighup_as_logrotate_expects() {
         .status();
     let _ = child.wait();
 }
+
+#[test]
+fn token_makes_a_signed_link_the_server_takes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("config.toml");
+    let key = "a key of at least sixteen characters";
+    std::fs::write(
+        &config,
+        format!("[server]\nlisten = \"0.0.0.0:8080\"\npublic_url = \"https://radio.example.com/\"\n[access]\ntoken_keys = [{key:?}]\n[stations.members]\nlisten = \"token\"\nlive_only = true\ncodec = \"aac\"\nsample_rate = 44100\nchannels = 2\n"),
+    )
+    .expect("config");
+    let output = output_of(
+        onair()
+            .arg("--config")
+            .arg(&config)
+            .args(["token", "members", "--for", "2h"]),
+    );
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("token:"))
+        .map(str::trim)
+        .expect("a token line");
+    assert!(
+        printed.contains(&format!(
+            "stream:  https://radio.example.com/members?token={token}\n"
+        )),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!(
+            "hls:     https://radio.example.com/members.m3u8?token={token}\n"
+        )),
+        "{printed}"
+    );
+    let keys = [onair_server::config::Secret::new(key.to_string())];
+    let me = std::net::IpAddr::from([192, 0, 2, 9]);
+    let now = std::time::SystemTime::now();
+    let verify =
+        |at| onair_server::stations::audience::token::verify(&keys, token, "members", me, at);
+    assert_eq!(verify(now + Duration::from_secs(7000)), Ok(()));
+    assert!(
+        verify(now + Duration::from_secs(7300)).is_err(),
+        "valid past 2 h"
+    );
+
+    // Without a key there is nothing to sign with: said, exit 2.
+    std::fs::write(&config, "[server]\nlisten = \"127.0.0.1:8080\"\n").expect("config");
+    let output = output_of(
+        onair()
+            .arg("--config")
+            .arg(&config)
+            .args(["token", "members"]),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("token_keys"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // A closed station without a key is a config error naming the key.
+    std::fs::write(&config, "[stations.members]\nlisten = \"token\"\n").expect("config");
+    let output = output_of(onair().arg("--config").arg(&config).arg("check"));
+    assert_eq!(output.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("stations.members.listen") && said.contains("token_keys"),
+        "{said}"
+    );
+}

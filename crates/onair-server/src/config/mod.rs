@@ -24,6 +24,7 @@ use std::time::{Duration, SystemTime};
 use onair_core::Tuning;
 use serde::Deserialize;
 
+mod access;
 mod error;
 mod live;
 mod log;
@@ -34,6 +35,7 @@ mod station;
 mod tls;
 mod values;
 
+pub use access::{AccessConfig, AccessSecrets, Htpasswd, Listen};
 pub use error::{ConfigError, ConfigSource};
 pub use live::{AdminConfig, LiveConfig, Secrets};
 pub use log::{AccessTarget, LogConfig};
@@ -68,9 +70,14 @@ pub struct Config {
     pub relay: RelayConfig,
     /// `[log]`: the access log.
     pub log: LogConfig,
+    /// `[access]`: who may listen.
+    pub access: AccessConfig,
     /// The passwords the config names, read when it was loaded.
     #[serde(skip)]
     pub secrets: Secrets,
+    /// The token keys and listeners' users `[access]` names, read when it was loaded.
+    #[serde(skip)]
+    pub access_secrets: AccessSecrets,
     /// The config file's modification time when it was read (the anchor of schedule edits
     /// under `edits = "file_times"`); none without a file.
     #[serde(skip)]
@@ -379,6 +386,12 @@ impl Config {
         config.tls.check(config.server.listen_tls, path, text)?;
         config.secrets =
             live::read_secrets(&config.live, &config.admin, &config.stations, path, text)?;
+        let rules: Vec<_> = config
+            .stations
+            .iter()
+            .map(|(name, s)| (name.clone(), s.listen))
+            .collect();
+        config.access_secrets = access::read_access(&config.access, &rules, path, text)?;
         Ok(config)
     }
 

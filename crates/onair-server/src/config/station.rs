@@ -79,6 +79,8 @@ pub struct StationConfig {
     pub source_password_file: Option<PathBuf>,
     /// An environment variable that holds this station's source password.
     pub source_password_env: Option<String>,
+    /// Who may listen to this station (else `[access]`'s `listen`).
+    pub listen: Option<super::Listen>,
 }
 
 /// `[stations.<name>] codec`: a codec by the name the codec table gives it (`"aac"`, `"mp3"`).

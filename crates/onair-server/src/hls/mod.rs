@@ -42,7 +42,7 @@ use crate::http::responses::{fnv1a, insert, matches_etag, not_modified, uncached
 use crate::http::route::HlsRequest;
 use crate::stations::audience::{Client, Limits, Refusal, SessionId};
 use crate::stations::Station;
-use playlist::{main_playlist, media_playlist, segment_ticks};
+use playlist::{main_playlist, media_playlist, segment_ticks, Listed};
 
 /// Fewest segments a playlist lists (Apple's authoring spec asks for six; RFC 8216 for three
 /// target durations at least).
@@ -58,6 +58,8 @@ fn window_count(config: &HlsConfig) -> u64 {
 pub struct Asking<'a> {
     /// The client (behind trusted proxies).
     pub client: Client,
+    /// The token its URLs carry (a closed station's).
+    pub token: Option<&'a str>,
     /// Its request line.
     pub request: Arc<str>,
     /// The request's query string.
@@ -109,6 +111,7 @@ pub async fn respond(
                 station,
                 &variant,
                 SessionId::random(),
+                asking.token,
                 headers,
             ))
         }
@@ -119,7 +122,13 @@ pub async fn respond(
                 .listing(&timeline, now, segment_ticks(config), window_count(config))
                 .await
                 .map(|window| {
-                    media_playlist(station, extension, &timeline, &window, config, headers)
+                    let listed = Listed {
+                        extension,
+                        timeline: &timeline,
+                        window: &window,
+                        token: asking.token,
+                    };
+                    media_playlist(station, &listed, config, headers)
                 });
             if let Ok(playlist) = &listed {
                 let bytes = playlist.body().size_hint().exact().unwrap_or(0);

@@ -17,16 +17,33 @@ use crate::http::responses::{fnv1a, insert, matches_etag, not_modified};
 use crate::stations::audience::SessionId;
 use crate::stations::Station;
 
-/// The live media playlist of the segments `window` lists, named with `extension` (the
-/// station's codec's).
+/// What a media playlist lists, and how its URLs are named.
+#[derive(Debug)]
+pub struct Listed<'a> {
+    /// The station's codec's segment extension.
+    pub extension: &'a str,
+    /// The station's timeline.
+    pub timeline: &'a Timeline,
+    /// The segments listed.
+    pub window: &'a Listing,
+    /// The token every URL carries (a closed station's).
+    pub token: Option<&'a str>,
+}
+
+/// The live media playlist of the segments `listed` names.
 pub fn media_playlist(
     station: &Station,
-    extension: &str,
-    timeline: &Timeline,
-    window: &Listing,
+    listed: &Listed<'_>,
     config: &HlsConfig,
     headers: &HeaderMap,
 ) -> Response<Body> {
+    let Listed {
+        extension,
+        timeline,
+        window,
+        token,
+    } = *listed;
+    let query = token.map_or(String::new(), |t| format!("?token={t}"));
     let target = config.target_duration().as_secs();
     let first_start = window.starts.first().copied().unwrap_or(0);
     // Fragmented MP4 names its initialization segment (EXT-X-MAP: version 6).
@@ -39,7 +56,10 @@ pub fn media_playlist(
             + station.window.format_changes_before(first_start)
     );
     if fmp4 {
-        text.push_str(&format!("#EXT-X-MAP:URI=\"{}/init.mp4\"\n", station.name));
+        text.push_str(&format!(
+            "#EXT-X-MAP:URI=\"{}/init.mp4{query}\"\n",
+            station.name
+        ));
     }
     for (i, pair) in window.starts.windows(2).enumerate() {
         let k = window.first + i as u64;
@@ -53,7 +73,7 @@ pub fn media_playlist(
         let date = humantime::format_rfc3339_millis(wall_time(station.epoch, start));
         let seconds = (end - start) as f64 / TICKS_PER_SECOND as f64;
         text.push_str(&format!(
-            "#EXT-X-PROGRAM-DATE-TIME:{date}\n#EXTINF:{seconds:.5},\n{}/{k}.{extension}\n",
+            "#EXT-X-PROGRAM-DATE-TIME:{date}\n#EXTINF:{seconds:.5},\n{}/{k}.{extension}{query}\n",
             station.name
         ));
     }
@@ -69,14 +89,16 @@ pub fn main_playlist(
     station: &Station,
     variant: &str,
     session: SessionId,
+    token: Option<&str>,
     headers: &HeaderMap,
 ) -> Response<Body> {
+    let token = token.map_or(String::new(), |t| format!("&token={t}"));
     let programme = station.programme();
     let codec = programme.first().first.rfc6381();
     let average = programme.bitrate().max(1);
     let peak = average + average / 10;
     let text = format!(
-        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},CODECS=\"{codec}\"\n{variant}?session={session}\n"
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},CODECS=\"{codec}\"\n{variant}?session={session}{token}\n"
     );
     playlist_response(text, headers, "private, no-store", None)
 }

@@ -14,6 +14,7 @@
 //!   itself, with no hyper buffers held for hours.
 //! - [`routes`]: what each request gets: the single decision point for every answer.
 //! - [`urls`]: the base URL listeners reach the server at, and the redirect to HTTPS.
+//! - [`gate`]: a closed station's gate: what a request offers, put to the station's rule.
 //! - [`who`]: who asks (behind trusted proxies), and the request line with its secrets left out.
 //! - [`body`]: a listener's stream: burst, live chunks, ICY metadata; its session's end.
 
@@ -21,6 +22,7 @@ pub mod body;
 pub mod connection;
 pub mod direct;
 pub mod front;
+pub mod gate;
 pub mod h2;
 pub mod listener;
 pub mod movable;

@@ -23,6 +23,7 @@ use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
 use http_body::Body as _;
 
 use super::body::ListenerBody;
+use super::gate::admit;
 use super::urls::{base_url, https_redirect};
 use super::who::{client_of, request_line};
 use crate::app::{App, Conn};
@@ -31,6 +32,7 @@ use crate::http::icy::METAINT;
 use crate::http::responses::{escape_text, json, text, try_later};
 use crate::http::route::{PlaylistKind, Route};
 use crate::observe::access_log::Entry;
+use crate::stations::audience::authorize::Admitted;
 use crate::stations::audience::{Limits, Refusal};
 use crate::stations::Station;
 
@@ -52,9 +54,13 @@ pub async fn respond<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Respon
         && matches!(Route::of(req.uri().path()), Route::Stream(_));
     if app.access.is_on() && !listening {
         let client = client_of(&app.config(), req, conn);
+        let user = response
+            .extensions()
+            .get::<LoggedIn>()
+            .and_then(|l| l.0.as_deref());
         app.access.request(&Entry {
             client: client.address,
-            user: client.user.as_deref(),
+            user,
             at: began.0,
             request: &request_line(req),
             status: response.status().as_u16(),
@@ -66,6 +72,10 @@ pub async fn respond<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Respon
     }
     response
 }
+
+/// The user a request logged in as (for its access-log line).
+#[derive(Debug, Clone)]
+struct LoggedIn(Option<Arc<str>>);
 
 async fn answer<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Body> {
     let method = req.method();
@@ -141,18 +151,35 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
             )
         }
         Route::Stream(name) => match app.registry.audible(name) {
-            Some(station) => stream(app, &station, req, conn),
+            Some(station) => match admit(app, &station, req, conn).await {
+                Ok(admitted) => stream(app, &station, req, conn, admitted),
+                Err(refused) => *refused,
+            },
             None => not_found(app, path),
         },
         Route::Playlist(name, kind) => match app.registry.audible(name) {
-            Some(station) => playlist(&station, kind, &base),
+            Some(station) => match admit(app, &station, req, conn).await {
+                Ok(admitted) => {
+                    let mut response = playlist(&station, kind, &base, admitted.token.as_deref());
+                    response.extensions_mut().insert(LoggedIn(admitted.user));
+                    response
+                }
+                Err(refused) => *refused,
+            },
             None => not_found(app, path),
         },
         Route::Hls(name, request) => match app.registry.audible(name) {
             Some(station) => {
+                let admitted = match admit(app, &station, req, conn).await {
+                    Ok(admitted) => admitted,
+                    Err(refused) => return *refused,
+                };
                 let config = app.config();
+                let mut client = client_of(&config, req, conn);
+                client.user = admitted.user.clone();
                 let asking = crate::hls::Asking {
-                    client: client_of(&config, req, conn),
+                    client,
+                    token: admitted.token.as_deref(),
                     request: request_line(req).into(),
                     query: req.uri().query(),
                     headers: req.headers(),
@@ -168,6 +195,7 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
                     ACCESS_CONTROL_EXPOSE_HEADERS,
                     HeaderValue::from_static("content-length, etag, last-modified"),
                 );
+                response.extensions_mut().insert(LoggedIn(admitted.user));
                 response
             }
             None => not_found(app, path),
@@ -182,6 +210,7 @@ fn stream<B>(
     station: &Arc<Station>,
     req: &Request<B>,
     conn: &Conn,
+    admitted: Admitted,
 ) -> Response<Body> {
     let headers = req.headers();
     if let Some(range) = closed_range(headers) {
@@ -194,7 +223,7 @@ fn stream<B>(
     let body = if req.method() == Method::HEAD {
         Body::empty()
     } else {
-        match subscribe(app, station, req, conn, icy) {
+        match subscribe(app, station, req, conn, icy, admitted.user) {
             Ok(body) => body,
             Err(response) => return *response,
         }
@@ -262,6 +291,7 @@ fn subscribe<B>(
     req: &Request<B>,
     conn: &Conn,
     icy: bool,
+    user: Option<Arc<str>>,
 ) -> Result<Body, Box<Response<Body>>> {
     let config = app.config();
     // A page plays one station, not a hundred: an HTTP/2 connection holds a few streams.
@@ -274,10 +304,12 @@ fn subscribe<B>(
             ),
         )));
     };
+    let mut client = client_of(&config, req, conn);
+    client.user = user;
     let admitted = station.audience().admit_stream(
         &station.hub,
         limits(app, &config, station),
-        client_of(&config, req, conn),
+        client,
         request_line(req).into(),
         app.clock().now(),
     );
@@ -371,9 +403,19 @@ fn range_probe(station: &Station, (start, end): (usize, usize)) -> Response<Body
     response
 }
 
-/// `.m3u` and `.pls` playlists pointing at the stream's absolute URL.
-fn playlist(station: &Station, kind: PlaylistKind, base: &str) -> Response<Body> {
-    let url = format!("{base}/{}", station.name);
+/// `.m3u` and `.pls` playlists pointing at the stream's absolute URL (with the listener's
+/// link's token, for a closed station).
+fn playlist(
+    station: &Station,
+    kind: PlaylistKind,
+    base: &str,
+    token: Option<&str>,
+) -> Response<Body> {
+    let mut url = format!("{base}/{}", station.name);
+    if let Some(token) = token {
+        url.push_str("?token=");
+        url.push_str(token);
+    }
     let title = onair_core::clean_text(&station.meta().title);
     let (body, content_type) = if kind == PlaylistKind::M3u {
         (

@@ -3,13 +3,18 @@
 //! listens now, and when a session ends hands one typed [`Left`] to the sinks (the counters and
 //! the access log), which is where every count of listening is kept.
 //!
+//! - [`authorize`]: who may listen: the one decision for streams and HLS (open, signed URLs,
+//!   user names and passwords), with the login guard.
+//! - [`token`]: signed URLs, made and checked.
 //! - [`left`]: a session's number, who a client is, and what a session leaves behind.
 //! - [`stream`]: the stream listeners now.
 //! - [`hls`]: the HLS sessions now (a pure state machine).
 
+pub mod authorize;
 pub mod hls;
 pub mod left;
 pub mod stream;
+pub mod token;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

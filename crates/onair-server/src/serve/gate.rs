@@ -1,0 +1,105 @@
+//! The gate of a closed station: what a request offers (a signed URL's `?token=`, a user name
+//! and password) put to the station's [`Policy`], and the answer to a listener it keeps out.
+//! The same for a stream, its `.m3u`/`.pls` playlists and HLS.
+
+use http::header::{HeaderValue, CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{Request, Response, StatusCode};
+
+use super::who::client_of;
+use crate::app::{App, Conn};
+use crate::http::auth::Credentials;
+use crate::http::body::Body;
+use crate::http::responses::{escape_text, text};
+use crate::stations::audience::authorize::{Admitted, Denied, Offered, Policy};
+use crate::stations::audience::token::TokenError;
+use crate::stations::Station;
+
+/// Lets the request in to `station`, or answers why not.
+pub async fn admit<B>(
+    app: &App,
+    station: &Station,
+    req: &Request<B>,
+    conn: &Conn,
+) -> Result<Admitted, Box<Response<Body>>> {
+    let config = app.config();
+    let policy = Policy::of(&config, &station.name);
+    if policy.is_open() {
+        return Ok(Admitted::default());
+    }
+    let offered = Offered {
+        token: query_value(req.uri().query(), "token"),
+        credentials: Credentials::of(req.headers()),
+    };
+    let address = client_of(&config, req, conn).address;
+    policy
+        .authorize(
+            &station.name,
+            address,
+            offered,
+            &app.logins,
+            app.clock().now(),
+        )
+        .await
+        .map_err(|denied| Box::new(refusal(&station.name, &denied)))
+}
+
+/// The value of `key` in a query string, if it is there.
+pub fn query_value<'a>(query: Option<&'a str>, key: &str) -> Option<&'a str> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == key).then_some(v)
+    })
+}
+
+/// The answer to a listener kept out of station `name`: 401 with a challenge where a password
+/// would do, 403 for a missing or bad link, 429 after too many wrong passwords. The body says
+/// why, for the listener.
+fn refusal(name: &str, denied: &Denied) -> Response<Body> {
+    let name = escape_text(name);
+    let (status, why) = match denied {
+        Denied::LoginWanted => (
+            StatusCode::UNAUTHORIZED,
+            format!("/{name} is for its members: log in with your user name and password\n"),
+        ),
+        Denied::WrongLogin => (
+            StatusCode::UNAUTHORIZED,
+            "wrong user name or password\n".to_string(),
+        ),
+        Denied::TokenWanted => (
+            StatusCode::FORBIDDEN,
+            format!("/{name} is for listeners with a link from the station (its URL ends in ?token=...)\n"),
+        ),
+        Denied::BadToken(TokenError::Expired(at)) => (
+            StatusCode::FORBIDDEN,
+            format!(
+                "this link to /{name} expired at {}; ask the station for a new one\n",
+                humantime::format_rfc3339_seconds(*at)
+            ),
+        ),
+        Denied::BadToken(_) => (
+            StatusCode::FORBIDDEN,
+            format!("this link's token is not valid for /{name} (or not from this address)\n"),
+        ),
+        Denied::Throttled(left) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many wrong passwords; try again in {} s\n",
+                left.as_secs() + 1
+            ),
+        ),
+    };
+    let mut response = text(status, why);
+    let h = response.headers_mut();
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::UNAUTHORIZED {
+        if let Ok(challenge) =
+            HeaderValue::from_str(&format!("Basic realm=\"onair /{name}\", charset=\"UTF-8\""))
+        {
+            h.insert(WWW_AUTHENTICATE, challenge);
+        }
+    }
+    if let Denied::Throttled(left) = denied {
+        h.insert(RETRY_AFTER, HeaderValue::from(left.as_secs() + 1));
+    }
+    response
+}
