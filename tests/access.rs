@@ -250,3 +250,209 @@ async fn htpasswd_users_listen_and_hls_players_carry_their_login() {
         "{log}"
     );
 }
+
+/// The forms a service was sent, each as its pairs.
+type Forms = std::sync::Arc<std::sync::Mutex<Vec<Vec<(String, String)>>>>;
+
+/// A stand-in for an operator's membership service (Icecast's URL authentication): it admits
+/// `listener_add` requests whose mount carries `member=yes`, refuses the rest with a reason, and
+/// keeps every form it was sent.
+struct Service {
+    addr: std::net::SocketAddr,
+    forms: Forms,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Service {
+    async fn start() -> Service {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let forms = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = std::sync::Arc::clone(&forms);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let kept = std::sync::Arc::clone(&kept);
+                tokio::spawn(async move {
+                    let mut read = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    // The head, then as much body as Content-Length says.
+                    let body = loop {
+                        let Ok(n) = socket.read(&mut buf).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        read.extend_from_slice(&buf[..n]);
+                        let text = String::from_utf8_lossy(&read).to_string();
+                        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                            let length = head
+                                .lines()
+                                .find_map(|l| {
+                                    l.to_ascii_lowercase()
+                                        .strip_prefix("content-length:")
+                                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                                })
+                                .unwrap_or(0);
+                            if body.len() >= length {
+                                break body.to_string();
+                            }
+                        }
+                    };
+                    let form: Vec<(String, String)> = body
+                        .split('&')
+                        .filter_map(|p| p.split_once('='))
+                        .map(|(k, v)| (k.to_string(), percent_decode(v)))
+                        .collect();
+                    let mount = form
+                        .iter()
+                        .find(|(k, _)| k == "mount")
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default();
+                    kept.lock().expect("forms").push(form);
+                    let answer = if mount.contains("member=yes") {
+                        "HTTP/1.1 200 OK\r\nicecast-auth-user: 1\r\nContent-Length: 0\r\n\r\n"
+                    } else {
+                        "HTTP/1.1 200 OK\r\nicecast-auth-message: your subscription has ended\r\nContent-Length: 0\r\n\r\n"
+                    };
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        Service { addr, forms, task }
+    }
+
+    fn forms(&self, action: &str) -> Vec<std::collections::HashMap<String, String>> {
+        self.forms
+            .lock()
+            .expect("forms")
+            .iter()
+            .filter(|f| f.iter().any(|(k, v)| k == "action" && v == action))
+            .map(|f| f.iter().cloned().collect())
+            .collect()
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 3 <= bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_authentication_asks_the_service_and_tells_it_who_left() {
+    let service = Service::start().await;
+    let config = |down: &str, addr: std::net::SocketAddr| {
+        format!(
+            "{HLS}[access]\nlisten = \"url\"\ntoken_keys = [{KEY:?}]\nurl_add = \"http://{addr}/auth\"\nurl_remove = \"http://{addr}/auth\"\nurl_timeout_ms = 1000\nurl_down = {down:?}\n"
+        )
+    };
+    let server = TestServer::start(
+        &[("radio.aac", &sample("jazz.aac"))],
+        &config("refuse", service.addr),
+    )
+    .await;
+    // Admitted: the service was asked with the listener's mount, address and user agent.
+    let mut member = HttpResponse::send(
+        server.addr,
+        "GET /radio?member=yes HTTP/1.1\r\nHost: radio.test:8000\r\nUser-Agent: mpv 0.35\r\n\r\n",
+    )
+    .await;
+    assert_eq!(member.status(), 200);
+    member.read_for(2 * SECOND).await;
+    let added = service.forms("listener_add");
+    assert_eq!(added.len(), 1, "{added:?}");
+    let add = &added[0];
+    assert_eq!(add["mount"], "/radio?member=yes");
+    assert_eq!(
+        (add["ip"].as_str(), add["agent"].as_str()),
+        ("127.0.0.1", "mpv 0.35")
+    );
+    assert_eq!(
+        (add["server"].as_str(), add["port"].as_str()),
+        ("radio.test", "8000")
+    );
+    assert!(!add["client"].is_empty());
+    // Refused, with the service's reason.
+    let refused = listen(&server, "/radio?member=no", "").await;
+    assert_eq!(refused.status(), 403);
+    assert!(
+        text(&refused).contains("your subscription has ended"),
+        "{}",
+        text(&refused)
+    );
+    // The member leaves after two seconds: the service hears of the same client, with the time.
+    drop(member);
+    let started = tokio::time::Instant::now();
+    while service.forms("listener_remove").is_empty() {
+        assert!(started.elapsed() < 5 * SECOND, "no listener_remove");
+        tokio::time::sleep(SECOND / 10).await;
+    }
+    let removed = &service.forms("listener_remove")[0];
+    assert_eq!(removed["client"], add["client"]);
+    assert_eq!(removed["mount"], "/radio");
+    assert!(
+        ["2", "3"].contains(&removed["duration"].as_str()),
+        "{removed:?}"
+    );
+    // HLS: asked once, at the player's first playlist; the playlists carry a link after that.
+    let main = text(&get(&server, "/radio.m3u8?member=yes", "").await);
+    let variant = first_uri(&main);
+    assert!(variant.contains("&token="), "{main}");
+    assert_eq!(get(&server, &format!("/{variant}"), "").await.status(), 200);
+    assert_eq!(service.forms("listener_add").len(), 3);
+    let hls_client = &service.forms("listener_add")[2]["client"];
+    let session = variant
+        .split("session=")
+        .nth(1)
+        .and_then(|s| s.split('&').next())
+        .unwrap_or_default();
+    assert_eq!(
+        u64::from_str_radix(session, 16)
+            .ok()
+            .map(|s| s.to_string())
+            .as_ref(),
+        Some(hls_client),
+        "the HLS session is the client the service was told of"
+    );
+
+    // The service goes down: refused with 503 (url_down = "refuse"), then admitted once the
+    // config says "admit".
+    service.task.abort();
+    while !service.task.is_finished() {
+        tokio::time::sleep(SECOND / 20).await;
+    }
+    let down = listen(&server, "/radio?member=yes", "").await;
+    assert_eq!(down.status(), 503);
+    assert!(down.header("retry-after").is_some());
+    server.edit_config(&config("admit", service.addr));
+    let started = tokio::time::Instant::now();
+    loop {
+        if listen(&server, "/radio?member=yes", "").await.status() == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < 5 * SECOND,
+            "url_down = admit never applied"
+        );
+        tokio::time::sleep(SECOND / 5).await;
+    }
+}

@@ -22,6 +22,8 @@ pub enum Listen {
     Password,
     /// Either.
     TokenOrPassword,
+    /// Whoever the operator's service admits (Icecast's URL authentication: `listener_add`).
+    Url,
 }
 
 impl Listen {
@@ -33,6 +35,11 @@ impl Listen {
     /// Whether a user name and password admit.
     pub fn takes_passwords(self) -> bool {
         matches!(self, Listen::Password | Listen::TokenOrPassword)
+    }
+
+    /// Whether the operator's service decides.
+    pub fn asks_service(self) -> bool {
+        self == Listen::Url
     }
 }
 
@@ -52,6 +59,25 @@ pub struct AccessConfig {
     /// How long the link an HLS player is given after logging in with a password stays valid,
     /// in seconds (it is rounded up to the hour, so that players share cached segments).
     pub hls_login_s: Bounded<600, 604_800>,
+    /// Icecast's `listener_add`: the URL asked whether a listener may listen.
+    pub url_add: Option<String>,
+    /// Icecast's `listener_remove`: the URL told when a listener left, and after how long.
+    pub url_remove: Option<String>,
+    /// How long `listener_add` may take, in milliseconds.
+    pub url_timeout_ms: Bounded<100, 30_000>,
+    /// What to do when `listener_add` does not answer in time, or fails.
+    pub url_down: UrlDown,
+}
+
+/// What to do with a listener when the service that decides is down.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UrlDown {
+    /// Refuse (503): nobody listens unchecked.
+    #[default]
+    Refuse,
+    /// Admit: the programme goes on for everyone while the service is down.
+    Admit,
 }
 
 impl Default for AccessConfig {
@@ -62,6 +88,10 @@ impl Default for AccessConfig {
             token_keys_file: None,
             htpasswd: None,
             hls_login_s: Bounded(43_200),
+            url_add: None,
+            url_remove: None,
+            url_timeout_ms: Bounded(2_000),
+            url_down: UrlDown::Refuse,
         }
     }
 }
@@ -79,6 +109,8 @@ pub struct AccessSecrets {
     pub keys: Arc<[Secret]>,
     /// Users and their bcrypt hashes.
     pub users: Option<Arc<Htpasswd>>,
+    /// `listener_add` and `listener_remove`.
+    pub urls: (Option<http::Uri>, Option<http::Uri>),
 }
 
 /// An htpasswd file of bcrypt hashes.
@@ -197,6 +229,25 @@ pub(super) fn read_access(
         }
         None => None,
     };
+    let url = |key: &str, value: &Option<String>| -> Result<Option<http::Uri>, ConfigError> {
+        let Some(value) = value else { return Ok(None) };
+        let uri: http::Uri = value
+            .parse()
+            .map_err(|_| ConfigError::at_key(path, text, key, "not a URL".to_string()))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+            return Err(ConfigError::at_key(
+                path,
+                text,
+                key,
+                "an http:// or https:// URL with a host, please".to_string(),
+            ));
+        }
+        Ok(Some(uri))
+    };
+    let urls = (
+        url("access.url_add", &access.url_add)?,
+        url("access.url_remove", &access.url_remove)?,
+    );
     let mut wanted = vec![("access.listen".to_string(), access.listen)];
     for (name, listen) in stations {
         if let Some(listen) = listen {
@@ -212,6 +263,14 @@ pub(super) fn read_access(
                 "a closed station needs a key to sign its links (HLS players carry one after a login): set [access] token_keys or token_keys_file (make one with: head -c 32 /dev/urandom | base64)".to_string(),
             ));
         }
+        if listen.asks_service() && urls.0.is_none() {
+            return Err(ConfigError::at_key(
+                path,
+                text,
+                &key,
+                "URL authentication needs the service's address: set [access] url_add (and url_remove)".to_string(),
+            ));
+        }
         if listen.takes_passwords() && users.is_none() {
             return Err(ConfigError::at_key(
                 path,
@@ -225,6 +284,7 @@ pub(super) fn read_access(
     Ok(AccessSecrets {
         keys: keys.into(),
         users,
+        urls,
     })
 }
 

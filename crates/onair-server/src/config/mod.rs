@@ -35,7 +35,7 @@ mod station;
 mod tls;
 mod values;
 
-pub use access::{AccessConfig, AccessSecrets, Htpasswd, Listen};
+pub use access::{AccessConfig, AccessSecrets, Htpasswd, Listen, UrlDown};
 pub use error::{ConfigError, ConfigSource};
 pub use live::{AdminConfig, LiveConfig, Secrets};
 pub use log::{AccessTarget, LogConfig};

@@ -58,6 +58,8 @@ fn window_count(config: &HlsConfig) -> u64 {
 pub struct Asking<'a> {
     /// The client (behind trusted proxies).
     pub client: Client,
+    /// Its session: the one its playlist's URL names, or a new one.
+    pub session: SessionId,
     /// The token its URLs carry (a closed station's).
     pub token: Option<&'a str>,
     /// Its request line.
@@ -98,8 +100,8 @@ pub async fn respond(
     let headers = asking.headers;
     let timeline = station.timeline();
     let now = station.tick_now();
-    let session = session_of(asking.query);
-    let answered = match (request, session) {
+    let named = session_of(asking.query);
+    let answered = match (request, named) {
         (HlsRequest::Main, _) | (HlsRequest::Playlist, None) => {
             audience.count_hls_request(true);
             // From the station's folder, or from beside it.
@@ -110,7 +112,7 @@ pub async fn respond(
             Ok(main_playlist(
                 station,
                 &variant,
-                SessionId::random(),
+                asking.session,
                 asking.token,
                 headers,
             ))
@@ -176,7 +178,7 @@ pub async fn respond(
 }
 
 /// The session a playlist URL names (`?session=`), if any.
-fn session_of(query: Option<&str>) -> Option<SessionId> {
+pub fn session_of(query: Option<&str>) -> Option<SessionId> {
     query?
         .split('&')
         .find_map(|pair| pair.strip_prefix("session="))

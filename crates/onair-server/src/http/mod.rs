@@ -18,10 +18,12 @@
 //! - [`guard`]: the [`LoginGuard`](guard::LoginGuard) that refuses an address guessing
 //!   passwords for a while.
 //! - [`request_body`]: a request body read as it comes (close-delimited, sized or chunked).
+//! - [`client`]: one POST to the operator's services (URL authentication, webhooks).
 
 pub mod activity;
 pub mod auth;
 pub mod body;
+pub mod client;
 pub mod guard;
 pub mod head;
 pub mod icy;

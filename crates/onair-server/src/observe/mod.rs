@@ -3,6 +3,8 @@
 //!
 //! - [`stats`]: server-wide counters.
 //! - [`sessions`]: where every station's sessions are reported (counters, the access log).
+//! - [`outbox`]: POSTs to the operator's services that nothing waits for (`listener_remove`),
+//!   queued, bounded and retried.
 //! - [`access_log`]: one line per request in Apache's combined format, to a file or stdout.
 //! - [`events`]: `/events`, server-sent events for the web page, one publisher for all clients.
 //! - [`slots`]: a scheduled station's slot on now and the next one, for status and events.
@@ -14,6 +16,7 @@
 pub mod access_log;
 pub mod events;
 pub mod metrics;
+pub mod outbox;
 pub mod page;
 pub mod relays;
 pub mod sessions;

@@ -4,8 +4,13 @@
 
 use std::sync::Arc;
 
+use tokio::sync::watch;
+
 use super::access_log::AccessLog;
+use super::outbox::{Letter, Outbox};
 use super::stats::ServerStats;
+use crate::config::{Config, Listen};
+use crate::http::client::form;
 use crate::stations::audience::{AudienceSink, Left, Via};
 
 /// The server's sink for every station's sessions.
@@ -13,12 +18,72 @@ use crate::stations::audience::{AudienceSink, Left, Via};
 pub struct Sessions {
     stats: Arc<ServerStats>,
     access: AccessLog,
+    outbox: Outbox,
+    config: watch::Receiver<Arc<Config>>,
 }
 
 impl Sessions {
-    /// Reports to `stats` and `access`.
-    pub fn new(stats: Arc<ServerStats>, access: AccessLog) -> Self {
-        Sessions { stats, access }
+    /// Reports to `stats`, `access` and, for stations whose listeners the operator's service
+    /// admits, that service (`listener_remove`, through `outbox`), as `config` says.
+    pub fn new(
+        stats: Arc<ServerStats>,
+        access: AccessLog,
+        outbox: Outbox,
+        config: watch::Receiver<Arc<Config>>,
+    ) -> Self {
+        Sessions {
+            stats,
+            access,
+            outbox,
+            config,
+        }
+    }
+
+    /// Icecast's `listener_remove`, for a station whose listeners the operator's service
+    /// admits: which session left, and after how many seconds.
+    fn tell_service(&self, left: &Left) {
+        let config = Arc::clone(&self.config.borrow());
+        let listen = config
+            .stations
+            .get(&*left.station)
+            .and_then(|s| s.listen)
+            .unwrap_or(config.access.listen);
+        let Some(url) = config.access_secrets.urls.1.clone() else {
+            return;
+        };
+        if listen != Listen::Url {
+            return;
+        }
+        let server = config
+            .server
+            .public_url
+            .as_deref()
+            .and_then(|u| u.parse::<http::Uri>().ok())
+            .and_then(|u| u.host().map(str::to_string))
+            .unwrap_or_default();
+        let port = config.server.listen.port().to_string();
+        let client = left.session.get().to_string();
+        let mount = format!("/{}", left.station);
+        let duration = left.seconds.as_secs().to_string();
+        let ip = left.client.address.to_string();
+        let body = form(&[
+            ("action", "listener_remove"),
+            ("server", &server),
+            ("port", &port),
+            ("client", &client),
+            ("mount", &mount),
+            ("user", left.client.user.as_deref().unwrap_or("")),
+            ("pass", ""),
+            ("duration", &duration),
+            ("ip", &ip),
+            ("agent", &left.client.user_agent),
+        ]);
+        self.outbox.send(Letter {
+            url,
+            content_type: "application/x-www-form-urlencoded",
+            body,
+            what: "listener_remove",
+        });
     }
 }
 
@@ -43,6 +108,7 @@ impl AudienceSink for Sessions {
             reason = left.reason.as_str(),
             "listener session ended"
         );
+        self.tell_service(&left);
         if left.via == Via::Stream {
             // A stream's request is answered when it ends: its line is written then. An HLS
             // session's requests each had their own line.

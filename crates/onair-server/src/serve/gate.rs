@@ -2,7 +2,7 @@
 //! and password) put to the station's [`Policy`], and the answer to a listener it keeps out.
 //! The same for a stream, its `.m3u`/`.pls` playlists and HLS.
 
-use http::header::{HeaderValue, CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{HeaderValue, CACHE_CONTROL, HOST, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Request, Response, StatusCode};
 
 use super::who::client_of;
@@ -10,27 +10,48 @@ use crate::app::{App, Conn};
 use crate::http::auth::Credentials;
 use crate::http::body::Body;
 use crate::http::responses::{escape_text, text};
-use crate::stations::audience::authorize::{Admitted, Denied, Offered, Policy};
+use crate::stations::audience::authorize::{Admitted, Asker, Denied, Offered, Policy};
 use crate::stations::audience::token::TokenError;
+use crate::stations::audience::SessionId;
 use crate::stations::Station;
 
-/// Lets the request in to `station`, or answers why not.
+/// Lets the request in to `station` as `session` (a stream's is new; an HLS player's is in its
+/// playlist's URL, or new), or answers why not.
 pub async fn admit<B>(
     app: &App,
     station: &Station,
     req: &Request<B>,
     conn: &Conn,
+    session: SessionId,
 ) -> Result<Admitted, Box<Response<Body>>> {
     let config = app.config();
     let policy = Policy::of(&config, &station.name);
     if policy.is_open() {
         return Ok(Admitted::default());
     }
+    let client = client_of(&config, req, conn);
+    let address = client.address;
+    let authority = req
+        .headers()
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.parse::<http::uri::Authority>().ok());
+    let default_port = if conn.secure { 443 } else { 80 };
     let offered = Offered {
         token: query_value(req.uri().query(), "token"),
         credentials: Credentials::of(req.headers()),
+        asker: Asker {
+            target: req.uri().path_and_query().map_or("/", |p| p.as_str()),
+            user_agent: &client.user_agent,
+            referer: client.referer.as_deref(),
+            session: Some(session),
+            host: authority.as_ref().map_or("", |a| a.host()),
+            port: authority
+                .as_ref()
+                .and_then(|a| a.port_u16())
+                .unwrap_or(default_port),
+        },
     };
-    let address = client_of(&config, req, conn).address;
     policy
         .authorize(
             &station.name,
@@ -80,6 +101,17 @@ fn refusal(name: &str, denied: &Denied) -> Response<Body> {
             StatusCode::FORBIDDEN,
             format!("this link's token is not valid for /{name} (or not from this address)\n"),
         ),
+        Denied::ServiceRefused(reason) => (
+            StatusCode::FORBIDDEN,
+            match reason {
+                Some(reason) => format!("/{name}: {reason}\n"),
+                None => format!("/{name} is for its members; the station's service said no\n"),
+            },
+        ),
+        Denied::ServiceDown => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("/{name} cannot check listeners now; try again later\n"),
+        ),
         Denied::Throttled(left) => (
             StatusCode::TOO_MANY_REQUESTS,
             format!(
@@ -98,8 +130,14 @@ fn refusal(name: &str, denied: &Denied) -> Response<Body> {
             h.insert(WWW_AUTHENTICATE, challenge);
         }
     }
-    if let Denied::Throttled(left) = denied {
-        h.insert(RETRY_AFTER, HeaderValue::from(left.as_secs() + 1));
+    match denied {
+        Denied::Throttled(left) => {
+            h.insert(RETRY_AFTER, HeaderValue::from(left.as_secs() + 1));
+        }
+        Denied::ServiceDown => {
+            h.insert(RETRY_AFTER, HeaderValue::from_static("30"));
+        }
+        _ => {}
     }
     response
 }

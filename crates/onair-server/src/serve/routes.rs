@@ -33,7 +33,7 @@ use crate::http::responses::{escape_text, json, text, try_later};
 use crate::http::route::{PlaylistKind, Route};
 use crate::observe::access_log::Entry;
 use crate::stations::audience::authorize::Admitted;
-use crate::stations::audience::{Limits, Refusal};
+use crate::stations::audience::{Limits, Refusal, SessionId};
 use crate::stations::Station;
 
 /// The `Server` header.
@@ -151,14 +151,17 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
             )
         }
         Route::Stream(name) => match app.registry.audible(name) {
-            Some(station) => match admit(app, &station, req, conn).await {
-                Ok(admitted) => stream(app, &station, req, conn, admitted),
-                Err(refused) => *refused,
-            },
+            Some(station) => {
+                let session = SessionId::random();
+                match admit(app, &station, req, conn, session).await {
+                    Ok(admitted) => stream(app, &station, req, conn, (admitted, session)),
+                    Err(refused) => *refused,
+                }
+            }
             None => not_found(app, path),
         },
         Route::Playlist(name, kind) => match app.registry.audible(name) {
-            Some(station) => match admit(app, &station, req, conn).await {
+            Some(station) => match admit(app, &station, req, conn, SessionId::random()).await {
                 Ok(admitted) => {
                     let mut response = playlist(&station, kind, &base, admitted.token.as_deref());
                     response.extensions_mut().insert(LoggedIn(admitted.user));
@@ -170,7 +173,11 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
         },
         Route::Hls(name, request) => match app.registry.audible(name) {
             Some(station) => {
-                let admitted = match admit(app, &station, req, conn).await {
+                // A player's session is in its playlist's URL; a new one is made here, so that
+                // a service that decides who listens hears of the session it will be.
+                let session =
+                    crate::hls::session_of(req.uri().query()).unwrap_or_else(SessionId::random);
+                let admitted = match admit(app, &station, req, conn, session).await {
                     Ok(admitted) => admitted,
                     Err(refused) => return *refused,
                 };
@@ -179,6 +186,7 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
                 client.user = admitted.user.clone();
                 let asking = crate::hls::Asking {
                     client,
+                    session,
                     token: admitted.token.as_deref(),
                     request: request_line(req).into(),
                     query: req.uri().query(),
@@ -210,7 +218,7 @@ fn stream<B>(
     station: &Arc<Station>,
     req: &Request<B>,
     conn: &Conn,
-    admitted: Admitted,
+    (admitted, session): (Admitted, SessionId),
 ) -> Response<Body> {
     let headers = req.headers();
     if let Some(range) = closed_range(headers) {
@@ -223,7 +231,7 @@ fn stream<B>(
     let body = if req.method() == Method::HEAD {
         Body::empty()
     } else {
-        match subscribe(app, station, req, conn, icy, admitted.user) {
+        match subscribe(app, station, req, conn, icy, (admitted.user, session)) {
             Ok(body) => body,
             Err(response) => return *response,
         }
@@ -291,7 +299,7 @@ fn subscribe<B>(
     req: &Request<B>,
     conn: &Conn,
     icy: bool,
-    user: Option<Arc<str>>,
+    (user, session): (Option<Arc<str>>, SessionId),
 ) -> Result<Body, Box<Response<Body>>> {
     let config = app.config();
     // A page plays one station, not a hundred: an HTTP/2 connection holds a few streams.
@@ -309,7 +317,7 @@ fn subscribe<B>(
     let admitted = station.audience().admit_stream(
         &station.hub,
         limits(app, &config, station),
-        client,
+        (session, client),
         request_line(req).into(),
         app.clock().now(),
     );

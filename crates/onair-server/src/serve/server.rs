@@ -17,6 +17,7 @@ use crate::app::App;
 use crate::config::AccessTarget;
 use crate::config::{Config, ConfigError, ConfigSource};
 use crate::observe::access_log::{AccessLog, AccessWriter};
+use crate::observe::outbox::{Outbox, Postman};
 use crate::observe::sessions::Sessions;
 use crate::observe::stats::ServerStats;
 use crate::stations::watcher::{self, Watcher};
@@ -71,6 +72,8 @@ pub struct Server {
     watcher: Option<Watcher>,
     /// Writes the access log, when one is kept.
     access_writer: Option<AccessWriter>,
+    /// Sends the POSTs nothing waits for (`listener_remove`).
+    postman: Option<Postman>,
 }
 
 impl Server {
@@ -114,10 +117,16 @@ impl Server {
             })?;
         let stats = Arc::new(ServerStats::starting(&*clock));
         let registry = StationRegistry::new(Arc::clone(&clock));
-        registry.report_to(Arc::new(Sessions::new(Arc::clone(&stats), access.clone())));
+        let (outbox, postman) = Outbox::new();
+        let config = watch::Sender::new(Arc::new(config));
+        registry.report_to(Arc::new(Sessions::new(
+            Arc::clone(&stats),
+            access.clone(),
+            outbox,
+            config.subscribe(),
+        )));
         // Each station's relay runs beside it (idle where none is configured).
         registry.run_beside(crate::relay::task::beside_each_station());
-        let config = watch::Sender::new(Arc::new(config));
         let config_error = watch::Sender::new(None);
         // The watcher applies file and config changes while onair runs; without it (no inotify
         // watches left, say) the stations stay as they are.
@@ -153,6 +162,7 @@ impl Server {
             config_error,
             watcher,
             access_writer,
+            postman: Some(postman),
         })
     }
 
@@ -228,15 +238,25 @@ impl Server {
                 tls: Some(settings),
             });
         }
+        // The postman outlives the connections: the sessions that end at shutdown are told.
+        let mail_stop = CancellationToken::new();
+        let postman = self
+            .postman
+            .take()
+            .map(|postman| tokio::spawn(postman.run(mail_stop.clone(), Duration::from_secs(1))));
+        let after = Afterwards {
+            access_writer: self.access_writer.take(),
+            postman: postman.map(|p| (p, mail_stop)),
+        };
         match Acceptor::start(doors, Arc::clone(&app), connections.clone()) {
             Ok(acceptor) => {
                 shutdown.await;
                 tracing::info!(listeners = app.listeners(), "shutting down");
-                Self::stop(&app, &connections, Some(acceptor), self.access_writer).await;
+                Self::stop(&app, &connections, Some(acceptor), after).await;
             }
             Err(error) => {
                 tracing::error!(%error, "cannot start the accept thread; stopping");
-                Self::stop(&app, &connections, None, self.access_writer).await;
+                Self::stop(&app, &connections, None, after).await;
             }
         }
         tracing::info!("stopped");
@@ -251,7 +271,7 @@ impl Server {
         app: &Arc<App>,
         connections: &TaskTracker,
         acceptor: Option<Acceptor>,
-        access_writer: Option<AccessWriter>,
+        after: Afterwards,
     ) {
         let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         app.closing.cancel();
@@ -266,10 +286,21 @@ impl Server {
         {
             tracing::warn!("some connections did not close in time; dropping them");
         }
-        if let Some(writer) = access_writer {
+        if let Some((postman, stop)) = after.postman {
+            stop.cancel();
+            let _ = tokio::time::timeout_at(deadline + Duration::from_secs(1), postman).await;
+        }
+        if let Some(writer) = after.access_writer {
             writer.stop(deadline + Duration::from_secs(1)).await;
         }
     }
+}
+
+/// What ends after the connections: the postman (the sessions that ended at shutdown are
+/// told) and the access log (their lines are written).
+struct Afterwards {
+    access_writer: Option<AccessWriter>,
+    postman: Option<(tokio::task::JoinHandle<()>, CancellationToken)>,
 }
 
 /// Reopens the access log on every SIGHUP (logrotate moved it), until `closing`.

@@ -88,12 +88,12 @@ impl Audience {
         }
     }
 
-    /// Admits `client` to the stream of `hub` within `limits`: its subscription and session.
+    /// Admits `client` to the stream of `hub` within `limits`, as `session`: its subscription.
     pub fn admit_stream(
         &self,
         hub: &Arc<Hub>,
         limits: Limits,
-        client: Client,
+        (session, client): (SessionId, Client),
         request: Arc<str>,
         now: SystemTime,
     ) -> Result<(Subscription, SessionId), Refusal> {
@@ -106,11 +106,14 @@ impl Audience {
             Refused::Full(max) => Refusal::StationFull(max),
             Refused::OffAir => Refusal::OffAir,
         })?;
-        let id = self.stream.join(Listener {
-            client,
-            request,
-            since: (now, Instant::now()),
-        });
+        let id = self.stream.join(
+            session,
+            Listener {
+                client,
+                request,
+                since: (now, Instant::now()),
+            },
+        );
         self.sink.joined(&self.station, Via::Stream);
         Ok((subscription, id))
     }

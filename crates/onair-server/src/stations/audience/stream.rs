@@ -3,7 +3,6 @@
 //! listener's body keeps only its session number; the rest lives here once.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -26,15 +25,18 @@ pub struct Listener {
 /// A station's stream listeners, by session.
 #[derive(Debug, Default)]
 pub struct StreamListeners {
-    next: AtomicU64,
     table: Mutex<HashMap<SessionId, Listener>>,
 }
 
 impl StreamListeners {
-    /// A listener tunes in: its session.
-    pub fn join(&self, listener: Listener) -> SessionId {
-        let id = SessionId::new(self.next.fetch_add(1, Ordering::Relaxed) + 1);
-        lock(&self.table).insert(id, listener);
+    /// A listener tunes in as session `id` (random: the server's, never the client's); its
+    /// session (a new random one in the unlikely case that `id` is taken).
+    pub fn join(&self, mut id: SessionId, listener: Listener) -> SessionId {
+        let mut table = lock(&self.table);
+        while table.contains_key(&id) {
+            id = SessionId::random();
+        }
+        table.insert(id, listener);
         id
     }
 

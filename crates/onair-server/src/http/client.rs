@@ -1,0 +1,170 @@
+//! onair as a client of the operator's services: one POST (a form or JSON) to an `http://` or
+//! `https://` URL, within a deadline, answered by its status and headers. Used by URL
+//! authentication (Icecast's `listener_add` and `listener_remove`) and webhooks.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+/// The most of an answer's body read (and thrown away: what matters is in its head).
+const MAX_BODY: usize = 64 * 1024;
+
+/// Why a POST did not get an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    /// The URL is not an `http://` or `https://` URL with a host.
+    #[error("not an http:// or https:// URL with a host")]
+    Url,
+    /// No answer within the deadline.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The connection or the exchange failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// An answer's status and headers.
+#[derive(Debug)]
+pub struct Answer {
+    /// Its status.
+    pub status: StatusCode,
+    /// Its headers.
+    pub headers: HeaderMap,
+}
+
+trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
+
+/// POSTs `body` of `content_type` to `url`, the whole exchange within `deadline`.
+pub async fn post(
+    url: &Uri,
+    content_type: &'static str,
+    body: Bytes,
+    deadline: Duration,
+) -> Result<Answer, PostError> {
+    tokio::time::timeout(deadline, exchange(url, content_type, body))
+        .await
+        .map_err(|_| PostError::Timeout(deadline))?
+}
+
+async fn exchange(url: &Uri, content_type: &'static str, body: Bytes) -> Result<Answer, PostError> {
+    let https = match url.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err(PostError::Url),
+    };
+    let host = url.host().ok_or(PostError::Url)?.trim_matches(['[', ']']);
+    let port = url.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let failed = |e: &dyn std::fmt::Display| PostError::Failed(e.to_string());
+    let tcp = TcpStream::connect((host, port))
+        .await
+        .map_err(|e| failed(&e))?;
+    let _ = tcp.set_nodelay(true);
+    let stream: Box<dyn Stream> = if https {
+        let name = ServerName::try_from(host.to_string()).map_err(|e| failed(&e))?;
+        let connector = tokio_rustls::TlsConnector::from(tls());
+        Box::new(connector.connect(name, tcp).await.map_err(|e| failed(&e))?)
+    } else {
+        Box::new(tcp)
+    };
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| failed(&e))?;
+    let connection = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let authority = match url.port_u16() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    let path = url.path_and_query().map_or("/", |p| p.as_str());
+    let request = Request::post(path)
+        .header(http::header::HOST, authority)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .header(
+            http::header::USER_AGENT,
+            concat!("onair/", env!("CARGO_PKG_VERSION")),
+        )
+        .body(Full::new(body))
+        .map_err(|e| failed(&e))?;
+    let response = sender.send_request(request).await.map_err(|e| failed(&e));
+    let answer = match response {
+        Ok(response) => {
+            let (parts, mut incoming) = response.into_parts();
+            // Read a little of the body so that the connection ends cleanly; the rest is not
+            // wanted.
+            let mut read = 0;
+            while let Some(Ok(frame)) = incoming.frame().await {
+                read += frame.data_ref().map_or(0, Bytes::len);
+                if read > MAX_BODY {
+                    break;
+                }
+            }
+            Ok(Answer {
+                status: parts.status,
+                headers: parts.headers,
+            })
+        }
+        Err(error) => Err(error),
+    };
+    connection.abort();
+    answer
+}
+
+/// The TLS settings for the operator's services: the Mozilla roots (built once).
+fn tls() -> Arc<rustls::ClientConfig> {
+    static TLS: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    Arc::clone(TLS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map(|builder| builder.with_root_certificates(roots).with_no_client_auth());
+        Arc::new(config.unwrap_or_else(|_| {
+            rustls::ClientConfig::builder()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        }))
+    }))
+}
+
+/// `pairs` as an `application/x-www-form-urlencoded` body.
+pub fn form(pairs: &[(&str, &str)]) -> Bytes {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let mut body = String::new();
+    for (i, (key, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            body.push('&');
+        }
+        body.push_str(key);
+        body.push('=');
+        body.extend(utf8_percent_encode(value, NON_ALPHANUMERIC));
+    }
+    Bytes::from(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_is_percent_encoded() {
+        assert_eq!(
+            &form(&[
+                ("action", "listener_add"),
+                ("agent", "mpv 0.35 & co"),
+                ("mount", "/jazz")
+            ])[..],
+            b"action=listener_add&agent=mpv%200%2E35%20%26%20co&mount=%2Fjazz"
+        );
+    }
+}
