@@ -139,7 +139,13 @@ fn tls() -> Arc<rustls::ClientConfig> {
 
 /// `pairs` as an `application/x-www-form-urlencoded` body.
 pub fn form(pairs: &[(&str, &str)]) -> Bytes {
-    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    // RFC 3986's unreserved characters go as they are; everything else is encoded.
+    const VALUE: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
     let mut body = String::new();
     for (i, (key, value)) in pairs.iter().enumerate() {
         if i > 0 {
@@ -147,7 +153,7 @@ pub fn form(pairs: &[(&str, &str)]) -> Bytes {
         }
         body.push_str(key);
         body.push('=');
-        body.extend(utf8_percent_encode(value, NON_ALPHANUMERIC));
+        body.extend(utf8_percent_encode(value, VALUE));
     }
     Bytes::from(body)
 }
@@ -164,7 +170,7 @@ mod tests {
                 ("agent", "mpv 0.35 & co"),
                 ("mount", "/jazz")
             ])[..],
-            b"action=listener_add&agent=mpv%200%2E35%20%26%20co&mount=%2Fjazz"
+            b"action=listener_add&agent=mpv%200.35%20%26%20co&mount=%2Fjazz"
         );
     }
 }
