@@ -118,11 +118,13 @@ async fn a_programme_of_opus_tracks_plays_every_packet_across_track_changes_with
     // more where the capture ends just after a link's header pages, or the broadcast jumped).
     assert!(links > changes, "{links} links for {changes} track changes");
     // Decoded, the joins are seamless: no 5 ms of the stream is quiet (each encode's priming
-    // and padding trimmed by the player), but for the decoder's first packet.
+    // and padding trimmed by the player), but for the decoder's first 80 ms: a listener joins
+    // mid-track, with no pre-roll, and RFC 7845 section 4.6 gives a decoder 80 ms to converge
+    // (seen once in CI: quiet at 25 ms).
     if let Some(pcm) = onair_tests::ogg::ffmpeg_pcm(&audio).await {
         let quiet: Vec<f64> = onair_tests::ogg::quiet_windows(&pcm)
             .into_iter()
-            .filter(|&at| at > 0.02)
+            .filter(|&at| at > 0.08)
             .collect();
         assert!(quiet.is_empty(), "quiet at {quiet:?} s");
         // Every link decoded: the audio of every packet received, less what was trimmed.

@@ -26,6 +26,7 @@ use serde::Deserialize;
 
 mod access;
 mod error;
+mod hooks;
 mod live;
 mod log;
 pub mod naming;
@@ -37,6 +38,7 @@ mod values;
 
 pub use access::{AccessConfig, AccessSecrets, Htpasswd, Listen, UrlDown};
 pub use error::{ConfigError, ConfigSource};
+pub use hooks::{HookConfig, HookEvent};
 pub use live::{AdminConfig, LiveConfig, Secrets};
 pub use log::{AccessTarget, LogConfig};
 pub use relay::{RelayConfig, RelayTiming, RelayUrl};
@@ -72,6 +74,8 @@ pub struct Config {
     pub log: LogConfig,
     /// `[access]`: who may listen.
     pub access: AccessConfig,
+    /// `[[hooks]]`: webhooks.
+    pub hooks: Vec<HookConfig>,
     /// The passwords the config names, read when it was loaded.
     #[serde(skip)]
     pub secrets: Secrets,
@@ -392,6 +396,7 @@ impl Config {
             .map(|(name, s)| (name.clone(), s.listen))
             .collect();
         config.access_secrets = access::read_access(&config.access, &rules, path, text)?;
+        hooks::check_hooks(&config.hooks, path, text)?;
         Ok(config)
     }
 

@@ -42,19 +42,24 @@ pub struct Answer {
 trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
 
-/// POSTs `body` of `content_type` to `url`, the whole exchange within `deadline`.
+/// POSTs `body` of `content_type` to `url` with `extra` headers, the whole exchange within
+/// `deadline`.
 pub async fn post(
     url: &Uri,
-    content_type: &'static str,
+    (content_type, extra): (&'static str, &[(&'static str, String)]),
     body: Bytes,
     deadline: Duration,
 ) -> Result<Answer, PostError> {
-    tokio::time::timeout(deadline, exchange(url, content_type, body))
+    tokio::time::timeout(deadline, exchange(url, (content_type, extra), body))
         .await
         .map_err(|_| PostError::Timeout(deadline))?
 }
 
-async fn exchange(url: &Uri, content_type: &'static str, body: Bytes) -> Result<Answer, PostError> {
+async fn exchange(
+    url: &Uri,
+    (content_type, extra): (&'static str, &[(&'static str, String)]),
+    body: Bytes,
+) -> Result<Answer, PostError> {
     let https = match url.scheme_str() {
         Some("https") => true,
         Some("http") => false,
@@ -85,7 +90,11 @@ async fn exchange(url: &Uri, content_type: &'static str, body: Bytes) -> Result<
         None => host.to_string(),
     };
     let path = url.path_and_query().map_or("/", |p| p.as_str());
-    let request = Request::post(path)
+    let mut request = Request::post(path);
+    for (name, value) in extra {
+        request = request.header(*name, value);
+    }
+    let request = request
         .header(http::header::HOST, authority)
         .header(http::header::CONTENT_TYPE, content_type)
         .header(

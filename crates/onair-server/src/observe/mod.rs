@@ -5,6 +5,7 @@
 //! - [`sessions`]: where every station's sessions are reported (counters, the access log).
 //! - [`outbox`]: POSTs to the operator's services that nothing waits for (`listener_remove`),
 //!   queued, bounded and retried.
+//! - [`hooks`]: webhooks: what happens on air, POSTed as JSON through the outbox.
 //! - [`access_log`]: one line per request in Apache's combined format, to a file or stdout.
 //! - [`events`]: `/events`, server-sent events for the web page, one publisher for all clients.
 //! - [`slots`]: a scheduled station's slot on now and the next one, for status and events.
@@ -15,6 +16,7 @@
 
 pub mod access_log;
 pub mod events;
+pub mod hooks;
 pub mod metrics;
 pub mod outbox;
 pub mod page;

@@ -33,6 +33,8 @@ pub struct Letter {
     pub content_type: &'static str,
     /// Its body.
     pub body: Bytes,
+    /// More headers (a hook's signature).
+    pub headers: Vec<(&'static str, String)>,
     /// What it is, for the log (`listener_remove`, `track`).
     pub what: &'static str,
 }
@@ -145,14 +147,13 @@ impl Postman {
 async fn deliver(letter: Letter, counts: Arc<Counts>) {
     let mut waits = RETRY_AFTER.iter();
     loop {
-        let why = match post(
+        let sent = post(
             &letter.url,
-            letter.content_type,
+            (letter.content_type, &letter.headers),
             letter.body.clone(),
             ATTEMPT,
-        )
-        .await
-        {
+        );
+        let why = match sent.await {
             Ok(answer) if answer.status.is_success() => {
                 counts.sent.fetch_add(1, Ordering::Relaxed);
                 return;

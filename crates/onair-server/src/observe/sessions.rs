@@ -9,9 +9,12 @@ use tokio::sync::watch;
 use super::access_log::AccessLog;
 use super::outbox::{Letter, Outbox};
 use super::stats::ServerStats;
-use crate::config::{Config, Listen};
+use serde_json::json;
+
+use super::hooks;
+use crate::config::{Config, HookEvent, Listen};
 use crate::http::client::form;
-use crate::stations::audience::{AudienceSink, Left, Via};
+use crate::stations::audience::{AudienceSink, Client, Left, SessionId, Via};
 
 /// The server's sink for every station's sessions.
 #[derive(Debug)]
@@ -82,15 +85,34 @@ impl Sessions {
             url,
             content_type: "application/x-www-form-urlencoded",
             body,
+            headers: Vec::new(),
             what: "listener_remove",
         });
     }
 }
 
 impl AudienceSink for Sessions {
-    fn joined(&self, station: &str, via: Via) {
+    fn joined(&self, station: &str, via: Via, session: SessionId, client: &Client) {
         self.stats.count_join();
-        tracing::debug!(station, via = via.as_str(), "listener joined");
+        tracing::debug!(station, via = via.as_str(), %session, "listener joined");
+        let config = Arc::clone(&self.config.borrow());
+        if !config.hooks.is_empty() {
+            let details = json!({
+                "via": via.as_str(),
+                "session": session.to_string(),
+                "address": client.address.to_string(),
+                "user_agent": &*client.user_agent,
+                "user": client.user.as_deref(),
+            });
+            let at = std::time::SystemTime::now();
+            hooks::send(
+                &self.outbox,
+                &config,
+                (HookEvent::ListenerJoined, station),
+                details,
+                at,
+            );
+        }
     }
 
     fn left(&self, left: Left) {
@@ -109,6 +131,27 @@ impl AudienceSink for Sessions {
             "listener session ended"
         );
         self.tell_service(&left);
+        let config = Arc::clone(&self.config.borrow());
+        if !config.hooks.is_empty() {
+            let details = json!({
+                "via": left.via.as_str(),
+                "session": left.session.to_string(),
+                "address": left.client.address.to_string(),
+                "user_agent": &*left.client.user_agent,
+                "user": left.client.user.as_deref(),
+                "seconds": left.seconds.as_secs_f64(),
+                "bytes": left.bytes,
+                "reason": left.reason.as_str(),
+            });
+            let at = std::time::SystemTime::now();
+            hooks::send(
+                &self.outbox,
+                &config,
+                (HookEvent::ListenerLeft, &left.station),
+                details,
+                at,
+            );
+        }
         if left.via == Via::Stream {
             // A stream's request is answered when it ends: its line is written then. An HLS
             // session's requests each had their own line.

@@ -72,8 +72,9 @@ pub struct Server {
     watcher: Option<Watcher>,
     /// Writes the access log, when one is kept.
     access_writer: Option<AccessWriter>,
-    /// Sends the POSTs nothing waits for (`listener_remove`).
-    postman: Option<Postman>,
+    /// Sends the POSTs nothing waits for (`listener_remove`, webhooks), and what is posted to
+    /// it.
+    postman: Option<(Postman, Outbox)>,
 }
 
 impl Server {
@@ -118,6 +119,7 @@ impl Server {
         let stats = Arc::new(ServerStats::starting(&*clock));
         let registry = StationRegistry::new(Arc::clone(&clock));
         let (outbox, postman) = Outbox::new();
+        let hooks_outbox = outbox.clone();
         let config = watch::Sender::new(Arc::new(config));
         registry.report_to(Arc::new(Sessions::new(
             Arc::clone(&stats),
@@ -162,7 +164,7 @@ impl Server {
             config_error,
             watcher,
             access_writer,
-            postman: Some(postman),
+            postman: Some((postman, hooks_outbox)),
         })
     }
 
@@ -240,10 +242,16 @@ impl Server {
         }
         // The postman outlives the connections: the sessions that end at shutdown are told.
         let mail_stop = CancellationToken::new();
-        let postman = self
-            .postman
-            .take()
-            .map(|postman| tokio::spawn(postman.run(mail_stop.clone(), Duration::from_secs(1))));
+        let postman = self.postman.take().map(|(postman, outbox)| {
+            // Webhooks: what happens on air, looked at every second.
+            connections.spawn(crate::observe::hooks::run(
+                Arc::clone(&app.registry),
+                app.config.clone(),
+                outbox,
+                app.closing.clone(),
+            ));
+            tokio::spawn(postman.run(mail_stop.clone(), Duration::from_secs(1)))
+        });
         let after = Afterwards {
             access_writer: self.access_writer.take(),
             postman: postman.map(|p| (p, mail_stop)),

@@ -246,7 +246,7 @@ impl Policy {
                 .and_then(|v| v.to_str().ok())
                 .map(|v| v.trim().to_string())
         };
-        match post(&service.add, FORM, body, service.timeout).await {
+        match post(&service.add, (FORM, &[]), body, service.timeout).await {
             Ok(answer) if header(&answer, "icecast-auth-user").as_deref() == Some("1") => {
                 Ok(admitted())
             }

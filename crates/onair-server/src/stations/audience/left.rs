@@ -133,8 +133,8 @@ pub struct Left {
 /// Where sessions are reported: the server's counters, the access log, later analytics and
 /// hooks. A sink must return at once (it is called where a session ends, beside the audio).
 pub trait AudienceSink: Send + Sync + fmt::Debug {
-    /// A session began.
-    fn joined(&self, station: &str, via: Via);
+    /// Session `session` of `client` began on `station`.
+    fn joined(&self, station: &str, via: Via, session: SessionId, client: &Client);
     /// A session ended.
     fn left(&self, left: Left);
 }
@@ -144,7 +144,7 @@ pub trait AudienceSink: Send + Sync + fmt::Debug {
 pub struct Unheard;
 
 impl AudienceSink for Unheard {
-    fn joined(&self, _: &str, _: Via) {}
+    fn joined(&self, _: &str, _: Via, _: SessionId, _: &Client) {}
     fn left(&self, _: Left) {}
 }
 

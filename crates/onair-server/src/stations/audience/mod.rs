@@ -106,6 +106,8 @@ impl Audience {
             Refused::Full(max) => Refusal::StationFull(max),
             Refused::OffAir => Refusal::OffAir,
         })?;
+        self.sink
+            .joined(&self.station, Via::Stream, session, &client);
         let id = self.stream.join(
             session,
             Listener {
@@ -114,7 +116,6 @@ impl Audience {
                 since: (now, Instant::now()),
             },
         );
-        self.sink.joined(&self.station, Via::Stream);
         Ok((subscription, id))
     }
 
@@ -171,16 +172,23 @@ impl Audience {
                 }
             }
         }
-        let touch = hls.touch(id, at, bytes, || HlsSession {
-            client: client(),
-            request: request(),
-            began: (now, at),
-            last: at,
-            bytes: 0,
+        let mut joined = None;
+        let touch = hls.touch(id, at, bytes, || {
+            let client = client();
+            joined = Some(client.clone());
+            HlsSession {
+                client,
+                request: request(),
+                began: (now, at),
+                last: at,
+                bytes: 0,
+            }
         });
         drop(hls);
         if let Touch::New { displaced } = touch {
-            self.sink.joined(&self.station, Via::Hls);
+            if let Some(client) = &joined {
+                self.sink.joined(&self.station, Via::Hls, id, client);
+            }
             if let Some((old, session)) = displaced {
                 self.hls_left(old, session, EndReason::Displaced, at);
             }
