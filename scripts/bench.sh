@@ -6,6 +6,7 @@
 #   scripts/bench.sh icecast    # Icecast only
 #   scripts/bench.sh tls        # plain beside TLS, onair and Icecast, at 1k and 10k listeners
 #   SERVERS=onair scripts/bench.sh tls   # onair only, plain beside TLS
+#   scripts/bench.sh audience   # onair at 10k, bare beside the access log and webhooks on
 #   LEVELS="1000 5000" SECONDS_PER_LEVEL=20 scripts/bench.sh
 #   STATION=my.opus LEVELS=10000 scripts/bench.sh   # another station file (.aac, .mp3, .opus, .ogg, .flac)
 #
@@ -24,6 +25,7 @@ cd "$(dirname "$0")/.."
 
 WHICH=${1:-both}
 if [ "$WHICH" = tls ]; then LEVELS=${LEVELS:-"1000 10000"}; fi
+if [ "$WHICH" = audience ]; then LEVELS=${LEVELS:-"10000"}; fi
 LEVELS=${LEVELS:-"1000 5000 10000 19000"}
 SECONDS_PER_LEVEL=${SECONDS_PER_LEVEL:-30}
 RAMP=${RAMP:-2000}
@@ -87,9 +89,20 @@ print("| %s | %s | %d / %d | %d | %d | %.3f / %.3f | %.2f | %.1f | %.1f | %.0f%%
 PY
 }
 
-run_onair() { # level [stations] [tls]
+run_onair() { # level [stations] [tls | audience]
   local level=$1 stations=${2:-1} tls=${3:-} dir="$WORK/onair" urls=() config=/dev/null
   rm -rf "$dir"; mkdir -p "$dir/stations"
+  if [ "$tls" = audience ]; then
+    # The access log on disk, and a webhook told of every listener joining and leaving (an
+    # nginx answering 204 on loopback).
+    cp "$STATION" "$dir/stations/jazz.$EXT"; urls=(--url "http://127.0.0.1:$ONAIR_PORT/jazz")
+    config="$dir/config.toml"
+    printf '[log]\naccess = "%s"\n[[hooks]]\nurl = "http://127.0.0.1:%s/hook"\nevents = ["listener_joined", "listener_left", "track"]\n' \
+      "$dir/access.log" "$HOOK_PORT" >"$config"
+    run_onair_with "$level" "onair (access log, hooks)" "$dir" "$config" "${urls[@]}"
+    echo "  access log: $(wc -l <"$dir/access.log") lines; hooks received: $(wc -l <"$WORK/hook/access.log")" >>"$WORK/notes.txt"
+    return
+  fi
   if [ -n "$tls" ]; then
     cp "$STATION" "$dir/stations/jazz.$EXT"
     urls=(--url "https://localhost:$ONAIR_TLS_PORT/jazz" --tls-ca "$WORK/tls/ca.pem")
@@ -103,14 +116,37 @@ run_onair() { # level [stations] [tls]
       cp "$STATION" "$dir/stations/s$i.$EXT"; urls+=(--url "http://127.0.0.1:$ONAIR_PORT/s$i")
     done
   fi
+  run_onair_with "$level$( [ "$stations" = 1 ] || echo " ($stations stations)")" "onair${tls:+ (TLS)}" "$dir" "$config" "${urls[@]}"
+}
+
+run_onair_with() { # level-label name dir config urls...
+  local label=$1 name=$2 dir=$3 config=$4; shift 4
+  local level=${label%% *}
   RUST_LOG=warn $ONAIR --config "$config" --stations "$dir/stations" --listen "127.0.0.1:$ONAIR_PORT" >"$dir/log" 2>&1 &
   local pid=$!
   wait_for "http://127.0.0.1:$ONAIR_PORT/healthz"
   sleep 15 # the idle base: stations warmed up (burst rings and listener queues full)
-  $LOADGEN "${urls[@]}" --listeners "$level" --seconds "$SECONDS_PER_LEVEL" --ramp-per-sec "$RAMP" \
+  $LOADGEN "$@" --listeners "$level" --seconds "$SECONDS_PER_LEVEL" --ramp-per-sec "$RAMP" \
     --server-pid "$pid" --json >"$dir/report.json" || true
   kill -TERM "$pid"; wait "$pid" || true
-  row "onair${tls:+ (TLS)}" "$level$( [ "$stations" = 1 ] || echo " ($stations stations)")" "$dir/report.json"
+  row "$name" "$label" "$dir/report.json"
+}
+
+HOOK_PORT=18098
+start_hook_receiver() { # nginx answering 204 to every POST, counting them in its access log
+  mkdir -p "$WORK/hook"
+  cat >"$WORK/hook/nginx.conf" <<NGINX
+worker_processes 1;
+pid $WORK/hook/nginx.pid;
+error_log $WORK/hook/error.log;
+events { worker_connections 4096; }
+http {
+  access_log $WORK/hook/access.log;
+  client_body_temp_path $WORK/hook;
+  server { listen 127.0.0.1:$HOOK_PORT; location / { return 204; } }
+}
+NGINX
+  nginx -c "$WORK/hook/nginx.conf" -p "$WORK/hook"
 }
 
 install_icecast() {
@@ -173,6 +209,12 @@ if [ "$WHICH" = tls ]; then
     case " $SERVERS " in *" onair "*) run_onair "$level"; run_onair "$level" 1 tls ;; esac
     case " $SERVERS " in *" icecast "*) run_icecast "$level"; run_icecast "$level" tls ;; esac
   done
+fi
+if [ "$WHICH" = audience ]; then
+  start_hook_receiver
+  for level in $LEVELS; do run_onair "$level"; run_onair "$level" 1 audience; done
+  kill "$(cat "$WORK/hook/nginx.pid")" 2>/dev/null || true
+  cat "$WORK/notes.txt" >>"$RESULTS"
 fi
 if [ "$WHICH" = onair ] || [ "$WHICH" = both ]; then
   for level in $LEVELS; do run_onair "$level"; done

@@ -38,7 +38,7 @@ fn fanout(c: &mut Criterion) {
                     hub.publish(
                         chunk.clone(),
                         9,
-                        pts,
+                        (pts, 0),
                         200_000_000,
                         None,
                         &Default::default(),

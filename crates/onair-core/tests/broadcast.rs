@@ -491,8 +491,8 @@ async fn a_listener_joining_an_ogg_link_in_the_middle_gets_its_header_pages_firs
         ends: None,
     };
     let ms500 = 500_000_000;
-    hub.publish(chunk(1), 25, 0, ms500, None, &begins);
-    hub.publish(chunk(2), 25, ms500, ms500, None, &Marks::default());
+    hub.publish(chunk(1), 25, (0, 0), ms500, None, &begins);
+    hub.publish(chunk(2), 25, (ms500, 0), ms500, None, &Marks::default());
     // Present from the start: the link's first chunk carries its header pages.
     let first = early.next().await.expect("a chunk");
     assert!(

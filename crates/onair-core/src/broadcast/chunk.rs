@@ -67,6 +67,8 @@ pub struct Chunk {
     pub seq: u64,
     /// Audio time at the start of the chunk since the station started, in nanoseconds.
     pub pts_ns: u64,
+    /// The station-clock tick of its first frame (what a listener heard, when: analytics).
+    pub tick: u64,
     /// Audio duration of the chunk, in nanoseconds.
     pub duration_ns: u64,
     /// Frames in `data`.

@@ -110,6 +110,9 @@ struct State {
     sender: Option<broadcast::Sender<Chunk>>,
     /// The station's container, if its frames go out in one (Ogg).
     packaging: Option<Box<dyn Packaging>>,
+    /// The track of the newest chunk published (kept apart from the ring, which a burst of 0
+    /// leaves empty).
+    now: Option<Arc<NowPlaying>>,
 }
 
 impl Hub {
@@ -125,6 +128,7 @@ impl Hub {
                 ring: VecDeque::new(),
                 ring_ns: 0,
                 next_seq: 0,
+                now: None,
                 sender: Some(sender),
                 packaging: None,
             }),
@@ -190,12 +194,14 @@ impl Hub {
     }
 
     /// Publishes frames of `track` to every listener and keeps them for the burst, with what
-    /// the pacer says of the chunk for a container that chains ([`Marks`]). Returns the chunk.
+    /// the pacer says of the chunk for a container that chains ([`Marks`]); `(pts_ns, tick)`:
+    /// its audio time since the station started, and the station-clock tick of its first
+    /// frame. Returns the chunk.
     pub fn publish(
         &self,
         data: Bytes,
         frames: u32,
-        pts_ns: u64,
+        (pts_ns, tick): (u64, u64),
         duration_ns: u64,
         track: Option<Arc<NowPlaying>>,
         marks: &Marks,
@@ -209,7 +215,7 @@ impl Hub {
             }
             None => (data, None),
         };
-        let new_track = match (&track, state.ring.back().and_then(|c| c.track.as_ref())) {
+        let new_track = match (&track, state.now.as_ref()) {
             (Some(now), Some(before)) => !Arc::ptr_eq(now, before),
             (now, _) => now.is_some(),
         };
@@ -217,12 +223,16 @@ impl Hub {
             data,
             seq: state.next_seq,
             pts_ns,
+            tick,
             duration_ns,
             frames,
             track,
             link,
         };
         state.next_seq += 1;
+        if chunk.track.is_some() {
+            state.now.clone_from(&chunk.track);
+        }
         state.ring_ns += duration_ns;
         state.ring.push_back(chunk.clone());
         while let Some(oldest) = state.ring.front() {
@@ -255,7 +265,7 @@ impl Hub {
 
     /// The track of the newest chunk: what a listener at the live edge hears now.
     pub fn now_playing(&self) -> Option<Arc<NowPlaying>> {
-        lock(&self.state).ring.back().and_then(|c| c.track.clone())
+        lock(&self.state).now.clone()
     }
 
     /// Has `notify` told whenever a published chunk starts another track (once; later calls

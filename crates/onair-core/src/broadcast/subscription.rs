@@ -69,6 +69,7 @@ impl Subscription {
             data: link.preamble.clone(),
             seq: chunk.seq,
             pts_ns: chunk.pts_ns,
+            tick: chunk.tick,
             duration_ns: 0,
             frames: 0,
             track: None,

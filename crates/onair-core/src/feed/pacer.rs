@@ -203,7 +203,7 @@ impl<F: Feed> Pacer<F> {
             self.hub.publish(
                 chunk.data.clone(),
                 chunk.frames,
-                pts_ns,
+                (pts_ns, chunk.tick),
                 duration_ns,
                 Some(track),
                 &marks,

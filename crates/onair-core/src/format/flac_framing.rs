@@ -506,6 +506,9 @@ impl FlacFraming {
         Some(TrackTags {
             artist: comments.artist,
             title: comments.title,
+            album: comments.album,
+            isrc: comments.isrc,
+            label: comments.label,
         })
     }
 }

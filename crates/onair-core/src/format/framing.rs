@@ -250,6 +250,9 @@ impl Framing for OggFraming {
         Some(TrackTags {
             artist: comments.artist,
             title: comments.title,
+            album: comments.album,
+            isrc: comments.isrc,
+            label: comments.label,
         })
     }
 }

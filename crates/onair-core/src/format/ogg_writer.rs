@@ -219,8 +219,8 @@ mod tests {
             headers: Some(std::sync::Arc::from(vec![Bytes::from(head.clone())])),
             from_top: true,
             tags: TrackTags {
-                artist: None,
                 title: Some("One".into()),
+                ..TrackTags::default()
             },
         };
         let first = writer.package(

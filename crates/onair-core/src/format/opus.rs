@@ -81,6 +81,12 @@ pub struct OpusTags {
     pub title: Option<String>,
     /// `ARTIST=`, if any.
     pub artist: Option<String>,
+    /// `ALBUM=`, if any.
+    pub album: Option<String>,
+    /// `ISRC=`, if any.
+    pub isrc: Option<String>,
+    /// `LABEL=` (or `ORGANIZATION=`), if any.
+    pub label: Option<String>,
 }
 
 impl OpusTags {
@@ -127,6 +133,14 @@ pub fn read_comments(body: &[u8]) -> Result<OpusTags, HeaderError> {
             tags.title = Some(value);
         } else if key.eq_ignore_ascii_case(b"ARTIST") && tags.artist.is_none() {
             tags.artist = Some(value);
+        } else if key.eq_ignore_ascii_case(b"ALBUM") && tags.album.is_none() {
+            tags.album = Some(value);
+        } else if key.eq_ignore_ascii_case(b"ISRC") && tags.isrc.is_none() {
+            tags.isrc = Some(value);
+        } else if (key.eq_ignore_ascii_case(b"LABEL") || key.eq_ignore_ascii_case(b"ORGANIZATION"))
+            && tags.label.is_none()
+        {
+            tags.label = Some(value);
         }
     }
     Ok(tags)

@@ -1,4 +1,4 @@
-//! `[log]`: the access log.
+//! `[log]`: the access log; `[analytics]`: who heard what, kept for reports.
 
 use std::path::PathBuf;
 
@@ -32,6 +32,29 @@ impl<'de> Deserialize<'de> for AccessTarget {
             )),
             "stdout" | "-" => Ok(AccessTarget::Stdout),
             path => Ok(AccessTarget::File(PathBuf::from(path))),
+        }
+    }
+}
+
+/// `[analytics]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalyticsConfig {
+    /// The folder of the records (one file a day, appended to). Unset: none kept.
+    pub dir: Option<PathBuf>,
+    /// Days of records kept; older files are deleted.
+    pub retention_days: super::Bounded<1, 36_500>,
+    /// Seconds of a track a listener must hear for it to count as a performance (SoundExchange:
+    /// 30).
+    pub performance_s: super::Bounded<1, 3_600>,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        AnalyticsConfig {
+            dir: None,
+            retention_days: super::Bounded(400),
+            performance_s: super::Bounded(30),
         }
     }
 }

@@ -40,7 +40,7 @@ pub use access::{AccessConfig, AccessSecrets, Htpasswd, Listen, UrlDown};
 pub use error::{ConfigError, ConfigSource};
 pub use hooks::{HookConfig, HookEvent};
 pub use live::{AdminConfig, LiveConfig, Secrets};
-pub use log::{AccessTarget, LogConfig};
+pub use log::{AccessTarget, AnalyticsConfig, LogConfig};
 pub use relay::{RelayConfig, RelayTiming, RelayUrl};
 pub use schedule::{JinglesConfig, SlotConfig, StartName, Zone};
 pub use station::{CodecName, StationConfig};
@@ -76,6 +76,8 @@ pub struct Config {
     pub access: AccessConfig,
     /// `[[hooks]]`: webhooks.
     pub hooks: Vec<HookConfig>,
+    /// `[analytics]`: who heard what, kept for reports.
+    pub analytics: AnalyticsConfig,
     /// The passwords the config names, read when it was loaded.
     #[serde(skip)]
     pub secrets: Secrets,

@@ -33,6 +33,8 @@ pub enum AdminCommand {
     /// `/admin/status.json`: `/status.json` with what only the operator sees (the source's
     /// address and user agent).
     Status,
+    /// `/admin/reports`: who heard what (analytics), as JSON or CSV.
+    Reports,
     /// Any other.
     Unknown,
 }
@@ -88,6 +90,7 @@ impl<'a> Route<'a> {
                 Route::Admin(AdminCommand::ListClients)
             }
             "/admin/status.json" => Route::Admin(AdminCommand::Status),
+            "/admin/reports" => Route::Admin(AdminCommand::Reports),
             _ if path.starts_with("/admin/") => Route::Admin(AdminCommand::Unknown),
             _ => {
                 let name = path.strip_prefix('/').unwrap_or(path);

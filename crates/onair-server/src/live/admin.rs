@@ -51,9 +51,10 @@ pub fn respond(
         .unwrap_or_default();
     let allowed = match command {
         AdminCommand::Metadata => Allowed::AdminOrSource,
-        AdminCommand::KillSource | AdminCommand::ListClients | AdminCommand::Status => {
-            Allowed::Admin
-        }
+        AdminCommand::KillSource
+        | AdminCommand::ListClients
+        | AdminCommand::Status
+        | AdminCommand::Reports => Allowed::Admin,
         AdminCommand::Unknown => {
             return xml(StatusCode::NOT_FOUND, &answer("Unknown admin command", 0))
         }
@@ -67,6 +68,9 @@ pub fn respond(
             base,
             crate::observe::status::View::Admin,
         ));
+    }
+    if command == AdminCommand::Reports {
+        return crate::observe::analytics::respond(&app.config(), &|key| params.get(key));
     }
     let Some(station) = app.registry.get(&name) else {
         return xml(StatusCode::BAD_REQUEST, &answer("Source does not exist", 0));
@@ -83,7 +87,7 @@ pub fn respond(
         }
         AdminCommand::ListClients => list_clients(&station),
         // Status was answered above, station or not.
-        AdminCommand::Status | AdminCommand::Unknown => {
+        AdminCommand::Status | AdminCommand::Reports | AdminCommand::Unknown => {
             xml(StatusCode::NOT_FOUND, &answer("Unknown admin command", 0))
         }
     }

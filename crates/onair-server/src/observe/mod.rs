@@ -5,6 +5,7 @@
 //! - [`sessions`]: where every station's sessions are reported (counters, the access log).
 //! - [`outbox`]: POSTs to the operator's services that nothing waits for (`listener_remove`),
 //!   queued, bounded and retried.
+//! - [`analytics`]: who heard what, kept across restarts, and the reports made of it.
 //! - [`hooks`]: webhooks: what happens on air, POSTed as JSON through the outbox.
 //! - [`access_log`]: one line per request in Apache's combined format, to a file or stdout.
 //! - [`events`]: `/events`, server-sent events for the web page, one publisher for all clients.
@@ -15,6 +16,7 @@
 //! - [`page`]: `GET /`, the web page (`page.html`).
 
 pub mod access_log;
+pub mod analytics;
 pub mod events;
 pub mod hooks;
 pub mod metrics;

@@ -1,6 +1,8 @@
 //! Where sessions are reported: the one [`AudienceSink`] of the server. Every session that
 //! begins and ends, stream or HLS, is counted in [`ServerStats`], said on the `onair::access`
-//! log target, and written to the access log when one is kept.
+//! log target, written to the access log and kept for analytics when they are on, told to the
+//! webhooks that want it and, for a station whose listeners the operator's service admits, to
+//! that service.
 
 use std::sync::Arc;
 
@@ -11,6 +13,7 @@ use super::outbox::{Letter, Outbox};
 use super::stats::ServerStats;
 use serde_json::json;
 
+use super::analytics::store::Store;
 use super::hooks;
 use crate::config::{Config, HookEvent, Listen};
 use crate::http::client::form;
@@ -23,6 +26,7 @@ pub struct Sessions {
     access: AccessLog,
     outbox: Outbox,
     config: watch::Receiver<Arc<Config>>,
+    analytics: Store,
 }
 
 impl Sessions {
@@ -30,7 +34,7 @@ impl Sessions {
     /// admits, that service (`listener_remove`, through `outbox`), as `config` says.
     pub fn new(
         stats: Arc<ServerStats>,
-        access: AccessLog,
+        (access, analytics): (AccessLog, Store),
         outbox: Outbox,
         config: watch::Receiver<Arc<Config>>,
     ) -> Self {
@@ -39,6 +43,7 @@ impl Sessions {
             access,
             outbox,
             config,
+            analytics,
         }
     }
 
@@ -131,6 +136,7 @@ impl AudienceSink for Sessions {
             "listener session ended"
         );
         self.tell_service(&left);
+        super::analytics::keep_session(&self.analytics, &left);
         let config = Arc::clone(&self.config.borrow());
         if !config.hooks.is_empty() {
             let details = json!({

@@ -296,7 +296,11 @@ impl<'a> Edge<'a> {
 
     /// The track called `title` by `artist`: the one playing if it is the same.
     fn track_of(&mut self, title: Option<String>, artist: Option<String>) -> Arc<TrackMeta> {
-        let tags = TrackTags { artist, title };
+        let tags = TrackTags {
+            artist,
+            title,
+            ..TrackTags::default()
+        };
         match &self.track {
             Some(track) if track.tags == tags => Arc::clone(track),
             _ => {

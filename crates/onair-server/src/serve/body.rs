@@ -37,6 +37,8 @@ pub struct ListenerBody {
     bytes: u64,
     /// The audio it was sent, in nanoseconds.
     heard_ns: u64,
+    /// The station-clock ticks of the first audio it was sent and of the end of the last.
+    span: Option<(u64, u64)>,
     ended: bool,
     /// Its place among its connection's audio streams.
     _slot: StreamSlot,
@@ -66,6 +68,7 @@ impl ListenerBody {
             session,
             bytes: 0,
             heard_ns: 0,
+            span: None,
             ended: false,
             _slot: slot,
         }
@@ -97,6 +100,9 @@ impl ListenerBody {
             Poll::Ready(Some(chunk)) => {
                 self.bytes += chunk.data.len() as u64;
                 self.heard_ns += chunk.duration_ns;
+                let end =
+                    chunk.tick + onair_core::ticks_of(Duration::from_nanos(chunk.duration_ns));
+                self.span = Some((self.span.map_or(chunk.tick, |(from, _)| from), end));
                 if chunk.track.is_some() {
                     self.track = chunk.track;
                 }
@@ -140,11 +146,17 @@ impl Drop for ListenerBody {
         } else {
             EndReason::ClientLeft
         };
+        let epoch = self.station.epoch;
+        let span = self.span.map(|(from, to)| {
+            (
+                onair_core::wall_time(epoch, from),
+                onair_core::wall_time(epoch, to),
+            )
+        });
         self.station.audience().stream_left(
             self.session,
             reason,
-            self.bytes,
-            Duration::from_nanos(self.heard_ns),
+            (self.bytes, Duration::from_nanos(self.heard_ns), span),
             self.subscription.skips(),
         );
     }

@@ -17,6 +17,7 @@ use crate::app::App;
 use crate::config::AccessTarget;
 use crate::config::{Config, ConfigError, ConfigSource};
 use crate::observe::access_log::{AccessLog, AccessWriter};
+use crate::observe::analytics::store::{Store, StoreWriter};
 use crate::observe::outbox::{Outbox, Postman};
 use crate::observe::sessions::Sessions;
 use crate::observe::stats::ServerStats;
@@ -47,6 +48,15 @@ pub enum ServerError {
     /// The HTTPS listener's certificate or key cannot be served.
     #[error("cannot serve HTTPS")]
     Tls(#[from] TlsError),
+    /// The analytics folder cannot be made or written.
+    #[error("cannot keep analytics in {dir:?}")]
+    Analytics {
+        /// The folder.
+        dir: std::path::PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
     /// The access log cannot be opened.
     #[error("cannot open the access log {target:?}")]
     AccessLog {
@@ -75,6 +85,8 @@ pub struct Server {
     /// Sends the POSTs nothing waits for (`listener_remove`, webhooks), and what is posted to
     /// it.
     postman: Option<(Postman, Outbox)>,
+    /// The analytics records kept, and their writer (when `[analytics] dir` is set).
+    analytics: (Store, Option<StoreWriter>),
 }
 
 impl Server {
@@ -116,6 +128,14 @@ impl Server {
                     source,
                 }
             })?;
+        let analytics = &config.analytics;
+        let (store, store_writer) =
+            Store::open(analytics.dir.as_deref(), analytics.retention_days.get()).map_err(
+                |source| ServerError::Analytics {
+                    dir: analytics.dir.clone().unwrap_or_default(),
+                    source,
+                },
+            )?;
         let stats = Arc::new(ServerStats::starting(&*clock));
         let registry = StationRegistry::new(Arc::clone(&clock));
         let (outbox, postman) = Outbox::new();
@@ -123,7 +143,7 @@ impl Server {
         let config = watch::Sender::new(Arc::new(config));
         registry.report_to(Arc::new(Sessions::new(
             Arc::clone(&stats),
-            access.clone(),
+            (access.clone(), store.clone()),
             outbox,
             config.subscribe(),
         )));
@@ -165,6 +185,7 @@ impl Server {
             watcher,
             access_writer,
             postman: Some((postman, hooks_outbox)),
+            analytics: (store, store_writer),
         })
     }
 
@@ -252,7 +273,15 @@ impl Server {
             ));
             tokio::spawn(postman.run(mail_stop.clone(), Duration::from_secs(1)))
         });
+        if self.analytics.0.is_on() {
+            connections.spawn(crate::observe::analytics::keep_plays(
+                Arc::clone(&app.registry),
+                self.analytics.0.clone(),
+                app.closing.clone(),
+            ));
+        }
         let after = Afterwards {
+            store_writer: self.analytics.1.take(),
             access_writer: self.access_writer.take(),
             postman: postman.map(|p| (p, mail_stop)),
         };
@@ -301,12 +330,16 @@ impl Server {
         if let Some(writer) = after.access_writer {
             writer.stop(deadline + Duration::from_secs(1)).await;
         }
+        if let Some(writer) = after.store_writer {
+            writer.stop(deadline + Duration::from_secs(1)).await;
+        }
     }
 }
 
 /// What ends after the connections: the postman (the sessions that ended at shutdown are
 /// told) and the access log (their lines are written).
 struct Afterwards {
+    store_writer: Option<StoreWriter>,
     access_writer: Option<AccessWriter>,
     postman: Option<(tokio::task::JoinHandle<()>, CancellationToken)>,
 }

@@ -196,8 +196,8 @@ fn named_by_slot(track: Arc<StationInfo>, slot: &str) -> Arc<StationInfo> {
     }
     let meta = TrackMeta {
         tags: onair_core::TrackTags {
-            artist: None,
             title: Some(slot.to_string()),
+            ..onair_core::TrackTags::default()
         },
         name: track.meta.name.clone(),
     };

@@ -169,14 +169,18 @@ impl StationLive {
         let tags = match (song, artist, title) {
             // Nothing: back to what the source is called.
             (None, None, None) => TrackTags {
-                artist: None,
                 title: Some(current.name.clone()),
+                ..TrackTags::default()
             },
             (Some(song), _, _) => TrackTags {
-                artist: None,
                 title: Some(song),
+                ..TrackTags::default()
             },
-            (None, artist, title) => TrackTags { artist, title },
+            (None, artist, title) => TrackTags {
+                artist,
+                title,
+                ..TrackTags::default()
+            },
         };
         let track = TrackMeta {
             tags,
@@ -208,8 +212,8 @@ pub fn live_track(ice: &IceFields, station_title: &str) -> Arc<TrackMeta> {
         .unwrap_or_else(|| station_title.to_string());
     Arc::new(TrackMeta {
         tags: TrackTags {
-            artist: None,
             title: Some(name.clone()),
+            ..TrackTags::default()
         },
         name,
     })

@@ -124,6 +124,9 @@ pub struct Left {
     pub bytes: u64,
     /// The audio it was sent, in time (a stream; HLS: the time it listened).
     pub heard: Duration,
+    /// When the audio it heard was on air (the station clock's wall times of the first and
+    /// the end of the last audio sent; HLS: when it first and last asked), if it heard any.
+    pub span: Option<(SystemTime, SystemTime)>,
     /// Times it was skipped forward for falling behind (a stream).
     pub skips: u64,
     /// Why it ended.

@@ -120,13 +120,12 @@ impl Audience {
     }
 
     /// Stream session `id` ended for `reason`, having been sent `bytes` holding `heard` of
-    /// audio, and skipped forward `skips` times.
+    /// audio (from and to these times on the station clock), and skipped forward `skips` times.
     pub fn stream_left(
         &self,
         id: SessionId,
         reason: EndReason,
-        bytes: u64,
-        heard: Duration,
+        (bytes, heard, span): (u64, Duration, Option<(SystemTime, SystemTime)>),
         skips: u64,
     ) {
         let Some(listener) = self.stream.leave(id) else {
@@ -142,6 +141,7 @@ impl Audience {
             seconds: listener.since.1.elapsed(),
             bytes,
             heard,
+            span,
             skips,
             reason,
         });
@@ -236,6 +236,9 @@ impl Audience {
 
     fn hls_left(&self, id: SessionId, session: HlsSession, reason: EndReason, at: Instant) {
         let seconds = at.saturating_duration_since(session.began.1);
+        // Its player played from about when it began to when it last asked (a live edge's
+        // hold-back behind, on both ends).
+        let span = Some((session.began.0, session.began.0 + seconds));
         self.sink.left(Left {
             station: Arc::clone(&self.station),
             session: id,
@@ -246,6 +249,7 @@ impl Audience {
             seconds,
             bytes: session.bytes,
             heard: seconds,
+            span,
             skips: 0,
             reason,
         });
