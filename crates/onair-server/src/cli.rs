@@ -68,7 +68,7 @@ pub fn print_token(
             "{station:?} is not a station name (a-z, 0-9, - and _, as in its URL)"
         ));
     }
-    let expiry = std::time::SystemTime::now() + valid_for;
+    let expiry = onair_core::SystemClock::shared().now() + valid_for;
     let token = crate::stations::audience::token::sign(key, station, expiry, address);
     let base = config.server.public_url.clone().unwrap_or_else(|| {
         let listen = config.server.listen;

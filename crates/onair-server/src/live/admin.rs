@@ -70,7 +70,9 @@ pub fn respond(
         ));
     }
     if command == AdminCommand::Reports {
-        return crate::observe::analytics::respond(&app.config(), &|key| params.get(key));
+        return crate::observe::analytics::respond(&app.config(), app.clock().now(), &|key| {
+            params.get(key)
+        });
     }
     let Some(station) = app.registry.get(&name) else {
         return xml(StatusCode::BAD_REQUEST, &answer("Source does not exist", 0));

@@ -27,6 +27,7 @@ pub struct Sessions {
     outbox: Outbox,
     config: watch::Receiver<Arc<Config>>,
     analytics: Store,
+    clock: Arc<dyn onair_core::WallClock>,
 }
 
 impl Sessions {
@@ -36,7 +37,7 @@ impl Sessions {
         stats: Arc<ServerStats>,
         (access, analytics): (AccessLog, Store),
         outbox: Outbox,
-        config: watch::Receiver<Arc<Config>>,
+        (config, clock): (watch::Receiver<Arc<Config>>, Arc<dyn onair_core::WallClock>),
     ) -> Self {
         Sessions {
             stats,
@@ -44,6 +45,7 @@ impl Sessions {
             outbox,
             config,
             analytics,
+            clock,
         }
     }
 
@@ -109,7 +111,7 @@ impl AudienceSink for Sessions {
                 "user_agent": &*client.user_agent,
                 "user": client.user.as_deref(),
             });
-            let at = std::time::SystemTime::now();
+            let at = self.clock.now();
             hooks::send(
                 &self.outbox,
                 &config,
@@ -149,7 +151,7 @@ impl AudienceSink for Sessions {
                 "bytes": left.bytes,
                 "reason": left.reason.as_str(),
             });
-            let at = std::time::SystemTime::now();
+            let at = self.clock.now();
             hooks::send(
                 &self.outbox,
                 &config,

@@ -129,13 +129,15 @@ impl Server {
                 }
             })?;
         let analytics = &config.analytics;
-        let (store, store_writer) =
-            Store::open(analytics.dir.as_deref(), analytics.retention_days.get()).map_err(
-                |source| ServerError::Analytics {
-                    dir: analytics.dir.clone().unwrap_or_default(),
-                    source,
-                },
-            )?;
+        let (store, store_writer) = Store::open(
+            analytics.dir.as_deref(),
+            analytics.retention_days.get(),
+            Arc::clone(&clock),
+        )
+        .map_err(|source| ServerError::Analytics {
+            dir: analytics.dir.clone().unwrap_or_default(),
+            source,
+        })?;
         let stats = Arc::new(ServerStats::starting(&*clock));
         let registry = StationRegistry::new(Arc::clone(&clock));
         let (outbox, postman) = Outbox::new();
@@ -145,7 +147,7 @@ impl Server {
             Arc::clone(&stats),
             (access.clone(), store.clone()),
             outbox,
-            config.subscribe(),
+            (config.subscribe(), Arc::clone(&clock)),
         )));
         // Each station's relay runs beside it (idle where none is configured).
         registry.run_beside(crate::relay::task::beside_each_station());

@@ -109,14 +109,17 @@ pub fn player_family(agent: &str) -> &'static str {
 /// (RFC 3339; default: the last 24 hours); `format=json` (default) or `csv`; for `listening`,
 /// `period=minute`, `hour` (default) or `day`; for `soundexchange`, `service` (the
 /// `NAME_OF_SERVICE` column; default: onair) and `category` (`TRANSMISSION_CATEGORY`; default: B).
-pub fn respond(config: &Config, params: &dyn Fn(&str) -> Option<String>) -> Response<Body> {
+pub fn respond(
+    config: &Config,
+    now: std::time::SystemTime,
+    params: &dyn Fn(&str) -> Option<String>,
+) -> Response<Body> {
     let Some(dir) = config.analytics.dir.as_deref() else {
         return text(
             StatusCode::NOT_FOUND,
             "no analytics are kept: set [analytics] dir\n",
         );
     };
-    let now = std::time::SystemTime::now();
     // A time given, or the default; `None` when it is not RFC 3339.
     let time = |key: &str, default: std::time::SystemTime| match params(key) {
         Some(value) => humantime::parse_rfc3339_weak(&value).ok(),

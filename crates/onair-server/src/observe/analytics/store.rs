@@ -9,6 +9,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use onair_core::WallClock;
 use serde::{Deserialize, Serialize};
 
 /// Records that may wait for the writer.
@@ -107,21 +108,23 @@ pub struct StoreWriter {
 }
 
 impl Store {
-    /// The records kept in `dir` (none: off), with `retention` days kept, and their writer.
+    /// The records kept in `dir` (none: off), with `retention` days by `clock` kept, and their
+    /// writer.
     pub fn open(
         dir: Option<&Path>,
         retention: u64,
+        clock: Arc<dyn WallClock>,
     ) -> std::io::Result<(Store, Option<StoreWriter>)> {
         let Some(dir) = dir else {
             return Ok((Store::default(), None));
         };
         std::fs::create_dir_all(dir)?;
-        prune(dir, retention, SystemTime::now());
+        prune(dir, retention, clock.now());
         let (queue, records) = sync_channel(QUEUE);
         let dir = dir.to_path_buf();
         let thread = std::thread::Builder::new()
             .name("onair-analytics".into())
-            .spawn(move || write_all(&dir, retention, &records))?;
+            .spawn(move || write_all(&dir, (retention, &*clock), &records))?;
         let store = Store {
             queue: Some(queue.clone()),
             said_full: Arc::default(),
@@ -158,8 +161,8 @@ impl StoreWriter {
     }
 }
 
-fn write_all(dir: &Path, retention: u64, records: &Receiver<Message>) {
-    let mut pruned = SystemTime::now();
+fn write_all(dir: &Path, (retention, clock): (u64, &dyn WallClock), records: &Receiver<Message>) {
+    let mut pruned = clock.now();
     let mut said = false;
     while let Ok(first) = records.recv() {
         let mut batch = vec![first];
@@ -184,9 +187,10 @@ fn write_all(dir: &Path, retention: u64, records: &Receiver<Message>) {
                 }
             }
         }
-        if pruned.elapsed().unwrap_or_default() > Duration::from_secs(3600) {
-            prune(dir, retention, SystemTime::now());
-            pruned = SystemTime::now();
+        let now = clock.now();
+        if now.duration_since(pruned).unwrap_or_default() > Duration::from_secs(3600) {
+            prune(dir, retention, now);
+            pruned = now;
         }
     }
 }
