@@ -22,6 +22,7 @@ use tokio_stream::wrappers::WatchStream;
 use tokio_stream::Stream;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
+use super::view::{For, StationView};
 use crate::http::body::Endless;
 use crate::http::writer::SendBufferPlan;
 use crate::stations::StationRegistry;
@@ -180,30 +181,26 @@ fn snapshot(registry: &StationRegistry) -> String {
     let stations: Vec<_> = stations
         .iter()
         .map(|s| {
-            let now = s.hub.now_playing();
-            // When the track started on the station clock, and how far behind the live edge a
-            // new listener starts (its burst): a page shows a title when its own audio gets
-            // there, not when the track starts on air.
-            let started_at_ms = now.as_deref().map(|n| {
-                onair_core::wall_time(s.epoch, n.started)
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as u64)
-            });
+            // The page needs no URL: its own origin is the stations'.
+            let v = StationView::of(s, "", For::Public);
             json!({
-                "name": s.name,
-                "title": s.meta().title,
-                "live": s.live.on_air(),
-                "on_air": s.is_audible(),
-                "now_playing": s.stream_title(now.as_deref().map(|n| &*n.track)),
-                "next": s.stream_title(Some(&s.now_and_next().next.track.meta)),
-                "schedule": super::slots::schedule_json(s),
-                "relay": super::relays::relay_json(s),
-                "started_at_ms": started_at_ms,
-                "burst_ms": s.hub.tuning().burst.as_millis() as u64,
-                "listeners": s.hub.listeners(),
-                "hls_listeners": s.audience().hls_listeners(),
-                // Whether the station is served over HLS (every codec onair plays is).
-                "hls": s.info().codec().segment_extension().is_some(),
+                "name": v.name,
+                "title": v.title,
+                "live": v.live.as_ref().is_some_and(|l| l.on_air),
+                "on_air": v.on_air,
+                "now_playing": v.more.playing,
+                "next": v.next.title,
+                "schedule": v.schedule,
+                "relay": v.relay,
+                // When the track started on the station clock, and how far behind the live
+                // edge a new listener starts (its burst): a page shows a title when its own
+                // audio gets there, not when the track starts on air.
+                "started_at_ms": v.more.playing_since_ms,
+                "burst_ms": v.more.burst_ms,
+                "listeners": v.listeners,
+                "hls_listeners": v.hls_listeners,
+                // Whether the station is served over HLS.
+                "hls": v.more.hls,
             })
         })
         .collect();

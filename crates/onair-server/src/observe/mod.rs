@@ -11,6 +11,8 @@
 //! - [`events`]: `/events`, server-sent events for the web page, one publisher for all clients.
 //! - [`slots`]: a scheduled station's slot on now and the next one, for status and events.
 //! - [`relays`]: a station's relay, for status and events.
+//! - [`view`]: the [`StationView`](view::StationView): a station as operators and pages see it,
+//!   built once and rendered by every status endpoint, public or the operator's.
 //! - [`status`]: `/status.json` and Icecast's `/status-json.xsl`.
 //! - [`metrics`]: `/metrics` in Prometheus text format.
 //! - [`page`]: `GET /`, the web page (`page.html`).
@@ -27,3 +29,4 @@ pub mod sessions;
 pub mod slots;
 pub mod stats;
 pub mod status;
+pub mod view;

@@ -4,6 +4,7 @@
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use http::Response;
 
+use super::view::{For, StationView};
 use crate::app::App;
 use crate::http::body::Body;
 use crate::http::responses::html_escape;
@@ -13,26 +14,25 @@ pub fn page(app: &App) -> Response<Body> {
     let stations = app.registry.list();
     let mut list = String::new();
     for station in &stations {
-        let meta = station.meta();
-        let name = html_escape(&station.name);
-        let title = html_escape(&meta.title);
-        let now = station.hub.now_playing();
-        let playing = html_escape(&station.stream_title(now.as_deref().map(|n| &*n.track)));
+        let view = StationView::of(station, "", For::Public);
+        let name = html_escape(&view.name);
+        let title = html_escape(&view.title);
+        let playing = html_escape(&view.more.playing);
         list.push_str(&format!(
             "<article class=\"card plain\"><h2 class=\"title\"><a href=\"/{name}\">{title}</a></h2>"
         ));
-        if let Some(genre) = &meta.genre {
+        if let Some(genre) = &view.genre {
             list.push_str(&format!("<p class=\"genre\">{}</p>", html_escape(genre)));
         }
-        if let Some(description) = &meta.description {
+        if let Some(description) = &view.description {
             list.push_str(&format!(
                 "<p class=\"description\">{}</p>",
                 html_escape(description)
             ));
         }
-        let hls = match station.info().codec().segment_extension() {
-            Some(_) => format!(" <a href=\"/{name}.m3u8\">HLS</a>"),
-            None => String::new(),
+        let hls = match view.more.hls {
+            true => format!(" <a href=\"/{name}.m3u8\">HLS</a>"),
+            false => String::new(),
         };
         list.push_str(&format!(
             "<p class=\"now\">Now playing: {playing}</p><p class=\"links\"><a href=\"/{name}\">stream</a> <a href=\"/{name}.m3u\">.m3u</a> <a href=\"/{name}.pls\">.pls</a>{hls}</p></article>\n"
