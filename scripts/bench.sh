@@ -93,14 +93,15 @@ run_onair() { # level [stations] [tls | audience]
   local level=$1 stations=${2:-1} tls=${3:-} dir="$WORK/onair" urls=() config=/dev/null
   rm -rf "$dir"; mkdir -p "$dir/stations"
   if [ "$tls" = audience ]; then
-    # The access log on disk, and a webhook told of every listener joining and leaving (an
-    # nginx answering 204 on loopback).
+    # The access log and analytics on disk, and a webhook told of every listener joining and
+    # leaving and of every track (an nginx answering 204 on loopback).
     cp "$STATION" "$dir/stations/jazz.$EXT"; urls=(--url "http://127.0.0.1:$ONAIR_PORT/jazz")
     config="$dir/config.toml"
-    printf '[log]\naccess = "%s"\n[[hooks]]\nurl = "http://127.0.0.1:%s/hook"\nevents = ["listener_joined", "listener_left", "track"]\n' \
-      "$dir/access.log" "$HOOK_PORT" >"$config"
-    run_onair_with "$level" "onair (access log, hooks)" "$dir" "$config" "${urls[@]}"
-    echo "  access log: $(wc -l <"$dir/access.log") lines; hooks received: $(wc -l <"$WORK/hook/access.log")" >>"$WORK/notes.txt"
+    # HOOK_EVENTS='["track"]' leaves the listeners' events out (they are opt-in).
+    printf '[log]\naccess = "%s"\n[analytics]\ndir = "%s"\n[[hooks]]\nurl = "http://127.0.0.1:%s/hook"\nevents = %s\n' \
+      "$dir/access.log" "$dir/analytics" "$HOOK_PORT" "${HOOK_EVENTS:-[\"listener_joined\", \"listener_left\", \"track\"]}" >"$config"
+    run_onair_with "$level" "onair (access log, analytics, hooks ${HOOK_EVENTS:-with listener events})" "$dir" "$config" "${urls[@]}"
+    echo "  $level: access log $(wc -l <"$dir/access.log") lines; analytics $(cat "$dir"/analytics/*.jsonl | wc -l) records; hooks received $(wc -l <"$WORK/hook/access.log")" >>"$WORK/notes.txt"
     return
   fi
   if [ -n "$tls" ]; then

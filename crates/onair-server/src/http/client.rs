@@ -43,19 +43,56 @@ trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
 
 /// POSTs `body` of `content_type` to `url` with `extra` headers, the whole exchange within
-/// `deadline`.
+/// `deadline`, on a connection of its own.
 pub async fn post(
     url: &Uri,
     (content_type, extra): (&'static str, &[(&'static str, String)]),
     body: Bytes,
     deadline: Duration,
 ) -> Result<Answer, PostError> {
-    tokio::time::timeout(deadline, exchange(url, (content_type, extra), body))
+    let mut kept = None;
+    post_on(&mut kept, url, (content_type, extra), body, deadline).await
+}
+
+/// A connection kept open between POSTs to one service (HTTP/1.1 keep-alive).
+pub struct Kept {
+    to: (bool, String, u16),
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kept").field("to", &self.to).finish()
+    }
+}
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Like [`post`], on `kept` when it leads to the same service and is still open (else on a new
+/// connection, kept there afterwards while the service keeps it open): a stream of POSTs to one
+/// receiver costs one connection, not one each.
+pub async fn post_on(
+    kept: &mut Option<Kept>,
+    url: &Uri,
+    (content_type, extra): (&'static str, &[(&'static str, String)]),
+    body: Bytes,
+    deadline: Duration,
+) -> Result<Answer, PostError> {
+    tokio::time::timeout(deadline, exchange(kept, url, (content_type, extra), body))
         .await
-        .map_err(|_| PostError::Timeout(deadline))?
+        .map_err(|_| {
+            *kept = None;
+            PostError::Timeout(deadline)
+        })?
 }
 
 async fn exchange(
+    kept: &mut Option<Kept>,
     url: &Uri,
     (content_type, extra): (&'static str, &[(&'static str, String)]),
     body: Bytes,
@@ -68,23 +105,16 @@ async fn exchange(
     let host = url.host().ok_or(PostError::Url)?.trim_matches(['[', ']']);
     let port = url.port_u16().unwrap_or(if https { 443 } else { 80 });
     let failed = |e: &dyn std::fmt::Display| PostError::Failed(e.to_string());
-    let tcp = TcpStream::connect((host, port))
-        .await
-        .map_err(|e| failed(&e))?;
-    let _ = tcp.set_nodelay(true);
-    let stream: Box<dyn Stream> = if https {
-        let name = ServerName::try_from(host.to_string()).map_err(|e| failed(&e))?;
-        let connector = tokio_rustls::TlsConnector::from(tls());
-        Box::new(connector.connect(name, tcp).await.map_err(|e| failed(&e))?)
-    } else {
-        Box::new(tcp)
+    let to = (https, host.to_string(), port);
+    let reusable = kept
+        .as_mut()
+        .is_some_and(|k| k.to == to && !k.sender.is_closed() && k.sender.is_ready());
+    if !reusable {
+        *kept = Some(connect(to, host, port).await?);
+    }
+    let Some(connection) = kept.as_mut() else {
+        return Err(PostError::Failed("no connection".to_string()));
     };
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| failed(&e))?;
-    let connection = tokio::spawn(async move {
-        let _ = connection.await;
-    });
     let authority = match url.port_u16() {
         Some(port) => format!("{host}:{port}"),
         None => host.to_string(),
@@ -103,28 +133,55 @@ async fn exchange(
         )
         .body(Full::new(body))
         .map_err(|e| failed(&e))?;
-    let response = sender.send_request(request).await.map_err(|e| failed(&e));
-    let answer = match response {
-        Ok(response) => {
-            let (parts, mut incoming) = response.into_parts();
-            // Read a little of the body so that the connection ends cleanly; the rest is not
-            // wanted.
-            let mut read = 0;
-            while let Some(Ok(frame)) = incoming.frame().await {
-                read += frame.data_ref().map_or(0, Bytes::len);
-                if read > MAX_BODY {
-                    break;
-                }
-            }
-            Ok(Answer {
-                status: parts.status,
-                headers: parts.headers,
-            })
+    let response = match connection.sender.send_request(request).await {
+        Ok(response) => response,
+        Err(error) => {
+            *kept = None;
+            return Err(failed(&error));
         }
-        Err(error) => Err(error),
     };
-    connection.abort();
-    answer
+    let (parts, mut incoming) = response.into_parts();
+    // The body is read (a little of it: what matters is in the head), so that the connection
+    // can carry the next POST.
+    let mut read = 0;
+    while let Some(frame) = incoming.frame().await {
+        let Ok(frame) = frame else {
+            *kept = None;
+            break;
+        };
+        read += frame.data_ref().map_or(0, Bytes::len);
+        if read > MAX_BODY {
+            *kept = None;
+            break;
+        }
+    }
+    Ok(Answer {
+        status: parts.status,
+        headers: parts.headers,
+    })
+}
+
+/// A new connection to `host:port` (`to` names it), TLS when it says so.
+async fn connect(to: (bool, String, u16), host: &str, port: u16) -> Result<Kept, PostError> {
+    let failed = |e: &dyn std::fmt::Display| PostError::Failed(e.to_string());
+    let tcp = TcpStream::connect((host, port))
+        .await
+        .map_err(|e| failed(&e))?;
+    let _ = tcp.set_nodelay(true);
+    let stream: Box<dyn Stream> = if to.0 {
+        let name = ServerName::try_from(host.to_string()).map_err(|e| failed(&e))?;
+        let connector = tokio_rustls::TlsConnector::from(tls());
+        Box::new(connector.connect(name, tcp).await.map_err(|e| failed(&e))?)
+    } else {
+        Box::new(tcp)
+    };
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| failed(&e))?;
+    let task = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(Kept { to, sender, task })
 }
 
 /// The TLS settings for the operator's services: the Mozilla roots (built once).

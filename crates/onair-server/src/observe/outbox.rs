@@ -1,6 +1,8 @@
 //! POSTs to the operator's services that nothing waits for (Icecast's `listener_remove`,
-//! webhooks): a bounded queue and a task that sends them, a few at a time, with retries. A slow
-//! or dead receiver fills the queue, and then letters are dropped (counted, said once): it never
+//! webhooks): bounded queues and lanes that send them, with retries. The letters to one URL go
+//! down one lane, in order, on one connection kept open between them; other URLs go down other
+//! lanes. A slow or dead receiver fills its lane's queue, and then letters are dropped (counted,
+//! said once): it never
 //! holds up a listener, a source or the audio.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,12 +15,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::http::client::post;
+use crate::http::client::{post_on, Kept};
 
-/// Letters waiting at most.
+/// Letters waiting at most, in all.
 pub const QUEUE: usize = 10_000;
-/// Letters in flight at once.
-const IN_FLIGHT: usize = 8;
+/// Lanes: letters in flight at once, each lane's to its URLs in order.
+const LANES: usize = 8;
 /// How long one attempt may take.
 const ATTEMPT: Duration = Duration::from_secs(5);
 /// The waits before the second and third attempts.
@@ -42,7 +44,7 @@ pub struct Letter {
 /// The sending side (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    queue: mpsc::Sender<Letter>,
+    lanes: Arc<[mpsc::Sender<Letter>]>,
     counts: Arc<Counts>,
 }
 
@@ -69,34 +71,39 @@ pub struct Tally {
 /// The task that sends the letters, owned by the server.
 #[derive(Debug)]
 pub struct Postman {
-    letters: mpsc::Receiver<Letter>,
+    lanes: Vec<mpsc::Receiver<Letter>>,
     counts: Arc<Counts>,
 }
 
 impl Outbox {
     /// An outbox and the postman that empties it.
     pub fn new() -> (Outbox, Postman) {
-        let (queue, letters) = mpsc::channel(QUEUE);
+        let (senders, lanes): (Vec<_>, Vec<_>) =
+            (0..LANES).map(|_| mpsc::channel(QUEUE / LANES)).unzip();
         let counts = Arc::new(Counts::default());
         (
             Outbox {
-                queue,
+                lanes: senders.into(),
                 counts: Arc::clone(&counts),
             },
-            Postman { letters, counts },
+            Postman { lanes, counts },
         )
     }
 
-    /// Queues `letter`; when the queue is full it is dropped (said once a run).
+    /// Queues `letter` in its URL's lane; when that is full it is dropped (said once a run).
     pub fn send(&self, letter: Letter) {
-        match self.queue.try_send(letter) {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        letter.url.hash(&mut hasher);
+        let lane = (hasher.finish() % LANES as u64) as usize;
+        match self.lanes[lane].try_send(letter) {
             Ok(()) => {
                 self.counts.said_full.store(false, Ordering::Relaxed);
             }
             Err(mpsc::error::TrySendError::Full(letter)) => {
                 self.counts.dropped.fetch_add(1, Ordering::Relaxed);
                 if !self.counts.said_full.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(what = letter.what, "the outbox to the operator's services is full ({QUEUE} waiting): POSTs are dropped until it drains (is the receiver slow or down?)");
+                    tracing::warn!(what = letter.what, "the outbox to an operator's service is full ({} waiting): POSTs are dropped until it drains (is the receiver slow or down?)", QUEUE / LANES);
                 }
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {}
@@ -114,40 +121,41 @@ impl Outbox {
 }
 
 impl Postman {
-    /// Sends letters until `closing`, then gives those in flight until `grace` to finish.
-    pub async fn run(mut self, closing: CancellationToken, grace: Duration) {
-        let mut flying = JoinSet::new();
-        loop {
-            tokio::select! {
-                () = closing.cancelled() => break,
-                letter = self.letters.recv(), if flying.len() < IN_FLIGHT => {
-                    let Some(letter) = letter else { break };
-                    let counts = Arc::clone(&self.counts);
-                    flying.spawn(deliver(letter, counts));
+    /// Sends letters until `closing`, each lane keeping its connection to a receiver open
+    /// between letters; then gives what is queued until `grace` to go.
+    pub async fn run(self, closing: CancellationToken, grace: Duration) {
+        let Postman { lanes, counts } = self;
+        let mut running = JoinSet::new();
+        for mut letters in lanes {
+            let (counts, closing) = (Arc::clone(&counts), closing.clone());
+            running.spawn(async move {
+                let mut kept = None;
+                loop {
+                    let next = tokio::select! {
+                        () = closing.cancelled() => letters.try_recv().ok(),
+                        letter = letters.recv() => letter,
+                    };
+                    let Some(letter) = next else { return };
+                    deliver(&mut kept, letter, &counts).await;
                 }
-                Some(_) = flying.join_next(), if !flying.is_empty() => {}
-            }
+            });
         }
-        // What is queued now still goes, as far as the grace allows (a station's last
-        // listeners leave at shutdown).
-        self.letters.close();
-        let drain = async {
-            while let Some(letter) = self.letters.recv().await {
-                while flying.len() >= IN_FLIGHT {
-                    flying.join_next().await;
-                }
-                flying.spawn(deliver(letter, Arc::clone(&self.counts)));
-            }
-            while flying.join_next().await.is_some() {}
-        };
-        let _ = tokio::time::timeout(grace, drain).await;
+        let drained = async { while running.join_next().await.is_some() {} };
+        tokio::select! {
+            () = drained => {}
+            () = async {
+                closing.cancelled().await;
+                tokio::time::sleep(grace).await;
+            } => running.abort_all(),
+        }
     }
 }
 
-async fn deliver(letter: Letter, counts: Arc<Counts>) {
+async fn deliver(kept: &mut Option<Kept>, letter: Letter, counts: &Counts) {
     let mut waits = RETRY_AFTER.iter();
     loop {
-        let sent = post(
+        let sent = post_on(
+            kept,
             &letter.url,
             (letter.content_type, &letter.headers),
             letter.body.clone(),
