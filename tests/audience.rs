@@ -287,3 +287,58 @@ fn the_parser_refuses_what_is_not_a_combined_line() {
         assert!(parse(bad).is_none(), "{bad}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_removes_one_listener_by_its_listclients_id() {
+    let server = TestServer::start(
+        &[("radio.aac", &sample("jazz.aac"))],
+        "[admin]\npassword = \"pw\"\n",
+    )
+    .await;
+    let admin = "Authorization: Basic YWRtaW46cHc=\r\n";
+    let mut stays = HttpResponse::send(server.addr, "GET /radio HTTP/1.0\r\n\r\n").await;
+    let mut goes = HttpResponse::send(
+        server.addr,
+        "GET /radio HTTP/1.0\r\nUser-Agent: to-go\r\n\r\n",
+    )
+    .await;
+    stays.read_at_least(1000, 5 * SECOND).await;
+    goes.read_at_least(1000, 5 * SECOND).await;
+    let clients = text(&get(&server, "/admin/listclients?mount=/radio", admin).await);
+    let id = clients
+        .split("<listener id=\"")
+        .skip(1)
+        .find(|l| l.contains("<UserAgent>to-go</UserAgent>"))
+        .and_then(|l| l.split('"').next())
+        .unwrap_or_else(|| panic!("no listener to go in {clients}"))
+        .to_string();
+    // Without credentials, or for no such listener: refused.
+    assert_eq!(
+        get(
+            &server,
+            &format!("/admin/killclient?mount=/radio&id={id}"),
+            ""
+        )
+        .await
+        .status(),
+        401
+    );
+    let unknown = get(&server, "/admin/killclient?mount=/radio&id=12345", admin).await;
+    assert_eq!(unknown.status(), 400);
+    let removed = get(
+        &server,
+        &format!("/admin/killclient?mount=/radio&id={id}"),
+        admin,
+    )
+    .await;
+    assert_eq!(removed.status(), 200, "{}", text(&removed));
+    assert!(text(&removed).contains("Client removed"));
+    // Its stream ends; the other plays on.
+    goes.read_to_end(5 * SECOND).await;
+    server.wait_listeners("radio", 1, 5 * SECOND).await;
+    let before = stays.body.len();
+    stays.read_for(SECOND).await;
+    assert!(stays.body.len() > before, "the other listener plays on");
+    let kicked = "onair_disconnects_total{station=\"radio\",via=\"stream\",reason=\"kicked\"}";
+    assert_eq!(metric(&server, kicked).await, Some(1.0));
+}

@@ -35,6 +35,8 @@ pub enum AdminCommand {
     Status,
     /// `/admin/reports`: who heard what (analytics), as JSON or CSV.
     Reports,
+    /// `/admin/killclient`: remove one stream listener (by its `id` in listclients).
+    KillClient,
     /// Any other.
     Unknown,
 }
@@ -91,6 +93,7 @@ impl<'a> Route<'a> {
             }
             "/admin/status.json" => Route::Admin(AdminCommand::Status),
             "/admin/reports" => Route::Admin(AdminCommand::Reports),
+            "/admin/killclient" | "/admin/killclient.xsl" => Route::Admin(AdminCommand::KillClient),
             _ if path.starts_with("/admin/") => Route::Admin(AdminCommand::Unknown),
             _ => {
                 let name = path.strip_prefix('/').unwrap_or(path);

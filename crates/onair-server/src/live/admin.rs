@@ -24,6 +24,7 @@ use crate::http::body::Body;
 use crate::http::guard::Verdict;
 use crate::http::responses::html_escape;
 use crate::http::route::AdminCommand;
+use crate::stations::audience::SessionId;
 use crate::stations::Station;
 
 /// Who may run a command.
@@ -54,7 +55,8 @@ pub fn respond(
         AdminCommand::KillSource
         | AdminCommand::ListClients
         | AdminCommand::Status
-        | AdminCommand::Reports => Allowed::Admin,
+        | AdminCommand::Reports
+        | AdminCommand::KillClient => Allowed::Admin,
         AdminCommand::Unknown => {
             return xml(StatusCode::NOT_FOUND, &answer("Unknown admin command", 0))
         }
@@ -88,6 +90,18 @@ pub fn respond(
             }
         }
         AdminCommand::ListClients => list_clients(&station),
+        AdminCommand::KillClient => {
+            let id = params
+                .get("id")
+                .and_then(|id| id.trim().parse::<u64>().ok());
+            match id.map(SessionId::new) {
+                Some(id) if station.audience().kick(id) => {
+                    tracing::info!(station = %name, session = %id, "listener removed by the admin");
+                    xml(StatusCode::OK, &answer("Client removed", 1))
+                }
+                _ => xml(StatusCode::BAD_REQUEST, &answer("Client not found", 0)),
+            }
+        }
         // Status was answered above, station or not.
         AdminCommand::Status | AdminCommand::Reports | AdminCommand::Unknown => {
             xml(StatusCode::NOT_FOUND, &answer("Unknown admin command", 0))

@@ -35,6 +35,8 @@ pub struct ListenerBody {
     /// Its session in the station's audience (who it is lives there).
     session: SessionId,
     bytes: u64,
+    /// The admin removed it.
+    kicked: bool,
     /// The audio it was sent, in nanoseconds.
     heard_ns: u64,
     /// The station-clock ticks of the first audio it was sent and of the end of the last.
@@ -67,6 +69,7 @@ impl ListenerBody {
             write_timeout,
             session,
             bytes: 0,
+            kicked: false,
             heard_ns: 0,
             span: None,
             ended: false,
@@ -75,6 +78,10 @@ impl ListenerBody {
     }
 
     fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        if self.station.audience().is_kicked(self.session) {
+            self.kicked = true;
+            return Poll::Ready(None);
+        }
         // Asked for data: over HTTP/2, the client is taking what it is sent.
         super::h2::taking(|| self.station.client_timeout());
         let Some(icy) = &mut self.icy else {
@@ -137,7 +144,9 @@ impl Endless for ListenerBody {
 
 impl Drop for ListenerBody {
     fn drop(&mut self) {
-        let reason = if self.ended && self.app.closing.is_cancelled() {
+        let reason = if self.kicked {
+            EndReason::Kicked
+        } else if self.ended && self.app.closing.is_cancelled() {
             EndReason::Shutdown
         } else if self.ended {
             EndReason::OffAir

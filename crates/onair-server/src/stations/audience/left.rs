@@ -74,6 +74,8 @@ pub enum EndReason {
     Shutdown,
     /// Another HLS session from the same address took its place (the per-address cap).
     Displaced,
+    /// The admin removed it (`/admin/killclient`).
+    Kicked,
 }
 
 impl EndReason {
@@ -85,6 +87,7 @@ impl EndReason {
             EndReason::OffAir => "off_air",
             EndReason::Shutdown => "shutdown",
             EndReason::Displaced => "displaced",
+            EndReason::Kicked => "kicked",
         }
     }
 }

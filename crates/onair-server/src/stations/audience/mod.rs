@@ -16,7 +16,8 @@ pub mod left;
 pub mod stream;
 pub mod token;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -73,6 +74,10 @@ pub struct Audience {
     hls: Mutex<HlsSessions>,
     playlists: AtomicU64,
     segments: AtomicU64,
+    /// Stream sessions the admin removed, until their bodies see it; and whether there are any
+    /// (what every listener's poll looks at: one load).
+    kicked: Mutex<HashSet<SessionId>>,
+    kicks: AtomicBool,
 }
 
 impl Audience {
@@ -85,6 +90,8 @@ impl Audience {
             hls: Mutex::default(),
             playlists: AtomicU64::new(0),
             segments: AtomicU64::new(0),
+            kicked: Mutex::default(),
+            kicks: AtomicBool::new(false),
         }
     }
 
@@ -253,6 +260,30 @@ impl Audience {
             skips: 0,
             reason,
         });
+    }
+
+    /// Removes stream session `id` (its stream ends at its next chunk); whether it was
+    /// listening.
+    pub fn kick(&self, id: SessionId) -> bool {
+        if !self.stream.list().iter().any(|(s, _)| *s == id) {
+            return false;
+        }
+        lock(&self.kicked).insert(id);
+        self.kicks.store(true, Ordering::Release);
+        true
+    }
+
+    /// Whether stream session `id` was removed (and forgets it: it is ending).
+    pub fn is_kicked(&self, id: SessionId) -> bool {
+        if !self.kicks.load(Ordering::Acquire) {
+            return false;
+        }
+        let mut kicked = lock(&self.kicked);
+        let was = kicked.remove(&id);
+        if kicked.is_empty() {
+            self.kicks.store(false, Ordering::Release);
+        }
+        was
     }
 
     /// HLS sessions now.
