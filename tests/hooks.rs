@@ -168,6 +168,19 @@ async fn hooks_hear_the_station_its_tracks_a_live_show_and_listeners() {
             .is_some_and(|s| !s.live.on_air())
     })
     .await;
+    // The posts are counted for the operator.
+    let mut metrics = server.get("/metrics").await;
+    metrics.read_full(2 * SECOND).await;
+    let metrics = String::from_utf8_lossy(&metrics.body).to_string();
+    let sent = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("onair_outbox_posts_total{result=\"sent\"} "))
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(sent.is_some_and(|n| n >= 6), "{metrics}");
+    assert!(
+        metrics.contains("onair_outbox_posts_total{result=\"dropped\"} 0"),
+        "{metrics}"
+    );
     let order = events(&on_air);
     let at = |e: &str| order.iter().position(|x| x == e).unwrap_or(usize::MAX);
     assert!(at("station_on_air") < at("source_connected"), "{order:?}");

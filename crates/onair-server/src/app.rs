@@ -13,6 +13,7 @@ use crate::http::guard::LoginGuard;
 use crate::http::timed_io::WriteTimeout;
 use crate::observe::access_log::AccessLog;
 use crate::observe::events::EventFeed;
+use crate::observe::outbox::Outbox;
 use crate::observe::stats::ServerStats;
 use crate::stations::StationRegistry;
 use crate::tls::CertStore;
@@ -26,6 +27,8 @@ pub struct App {
     pub stats: Arc<ServerStats>,
     /// The access log (off unless `[log] access` is set).
     pub access: AccessLog,
+    /// POSTs to the operator's services (webhooks, `listener_remove`).
+    pub outbox: Outbox,
     /// The config in force.
     pub config: watch::Receiver<Arc<Config>>,
     /// Cancelled when the server shuts down: endless bodies (streams, events) end.

@@ -22,6 +22,10 @@ struct Snapshot {
     ends: Vec<(String, &'static str, &'static str, u64)>,
     sources: Vec<(String, &'static str, u64)>,
     rejected_full: u64,
+    /// POSTs to the operator's services (webhooks, `listener_remove`), and access-log lines
+    /// dropped.
+    outbox: super::outbox::Tally,
+    access_dropped: u64,
     uptime_s: f64,
     /// The HTTPS certificate's end of validity (Unix seconds), and reloads loaded and refused.
     tls: Option<(f64, u64, u64)>,
@@ -100,6 +104,8 @@ pub fn render(app: &App) -> Result<String, std::fmt::Error> {
         ends,
         sources,
         rejected_full: app.stats.rejected_full.load(Relaxed),
+        outbox: app.outbox.tally(),
+        access_dropped: app.access.dropped(),
         uptime_s: app.stats.started.elapsed().as_secs_f64(),
         tls: app.cert_store.as_ref().map(|store| {
             let not_after = store.current().not_after;
@@ -332,6 +338,26 @@ impl Collector for Snapshot {
             MetricType::Counter,
         )?;
         ConstCounter::new(dropped).encode(family)?;
+        let mut family = encoder.encode_descriptor(
+            "onair_outbox_posts",
+            "POSTs to the operator's services (webhooks, listener_remove), by result: sent (2xx), failed (after three attempts), dropped (the queue was full)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (result, n) in [
+            ("sent", self.outbox.sent),
+            ("failed", self.outbox.failed),
+            ("dropped", self.outbox.dropped),
+        ] {
+            ConstCounter::new(n).encode(family.encode_family(&[("result", result)])?)?;
+        }
+        let family = encoder.encode_descriptor(
+            "onair_access_log_dropped",
+            "Access-log lines dropped because the writer could not keep up",
+            None,
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(self.access_dropped).encode(family)?;
         let family = encoder.encode_descriptor(
             "onair_rejected_full",
             "Requests answered 503 because a listener limit was reached",

@@ -169,6 +169,7 @@ impl Server {
             registry,
             stats,
             access,
+            outbox: hooks_outbox.clone(),
             config: config.subscribe(),
             closing: CancellationToken::new(),
             local_addr,
