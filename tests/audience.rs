@@ -304,7 +304,17 @@ async fn the_admin_removes_one_listener_by_its_listclients_id() {
     .await;
     stays.read_at_least(1000, 5 * SECOND).await;
     goes.read_at_least(1000, 5 * SECOND).await;
+    // An HLS player is listed too, marked as one.
+    let variant = tune_in(&server).await;
+    poll(&server, &variant).await;
     let clients = text(&get(&server, "/admin/listclients?mount=/radio", admin).await);
+    assert!(clients.contains("<Listeners>3</Listeners>"), "{clients}");
+    assert!(
+        clients.contains(
+            "<UserAgent>hls-player</UserAgent><Connected>0</Connected><Protocol>hls</Protocol>"
+        ),
+        "{clients}"
+    );
     let id = clients
         .split("<listener id=\"")
         .skip(1)

@@ -178,21 +178,32 @@ fn metadata(station: &Station, params: &Params) -> Response<Body> {
     xml(StatusCode::OK, &answer("Metadata update successful", 1))
 }
 
-/// The station's listeners (address, user agent, seconds connected) and its source.
+/// The station's listeners (session, address, user agent, seconds connected; HLS sessions
+/// marked `<Protocol>hls</Protocol>`) and its source.
 fn list_clients(station: &Station) -> Response<Body> {
-    let listeners: String = station
-        .audience()
-        .stream_listeners()
-        .into_iter()
-        .map(|(id, l)| {
-            format!(
-                "<listener id=\"{}\"><IP>{}</IP><UserAgent>{}</UserAgent><Connected>{}</Connected></listener>",
-                id.get(),
-                l.client.address,
-                html_escape(&l.client.user_agent),
-                l.since.1.elapsed().as_secs()
-            )
-        })
+    let listener = |id: SessionId,
+                    client: &crate::stations::audience::Client,
+                    seconds: u64,
+                    hls: bool| {
+        format!(
+            "<listener id=\"{}\"><IP>{}</IP><UserAgent>{}</UserAgent><Connected>{seconds}</Connected>{}</listener>",
+            id.get(),
+            client.address,
+            html_escape(&client.user_agent),
+            if hls { "<Protocol>hls</Protocol>" } else { "" }
+        )
+    };
+    let audience = station.audience();
+    let stream = audience.stream_listeners();
+    let hls = audience.hls_sessions();
+    let count = stream.len() + hls.len();
+    let listeners: String = stream
+        .iter()
+        .map(|(id, l)| listener(*id, &l.client, l.since.1.elapsed().as_secs(), false))
+        .chain(
+            hls.iter()
+                .map(|(id, s)| listener(*id, &s.client, s.began.1.elapsed().as_secs(), true)),
+        )
         .collect();
     let source = station.live.source().map_or(String::new(), |s| {
         format!(
@@ -205,7 +216,7 @@ fn list_clients(station: &Station) -> Response<Body> {
     let body = format!(
         "<?xml version=\"1.0\"?>\n<icestats><source mount=\"/{}\"><Listeners>{}</Listeners>{listeners}{source}</source></icestats>\n",
         html_escape(&station.name),
-        station.hub.listeners()
+        count
     );
     xml(StatusCode::OK, &body)
 }

@@ -104,6 +104,17 @@ impl HlsSessions {
         Touch::New { displaced }
     }
 
+    /// Every session now.
+    pub fn list(&self) -> Vec<(SessionId, HlsSession)> {
+        let mut all: Vec<_> = self
+            .sessions
+            .iter()
+            .map(|(id, s)| (*id, s.clone()))
+            .collect();
+        all.sort_by_key(|(_, s)| s.began.1);
+        all
+    }
+
     /// Ends the sessions that have not asked since `now - expiry`, and returns them.
     pub fn expire(&mut self, now: Instant, expiry: Duration) -> Vec<(SessionId, HlsSession)> {
         let gone: Vec<SessionId> = self

@@ -291,6 +291,11 @@ impl Audience {
         lock(&self.hls).len()
     }
 
+    /// The HLS sessions now, oldest first (for Icecast's listclients).
+    pub fn hls_sessions(&self) -> Vec<(SessionId, HlsSession)> {
+        lock(&self.hls).list()
+    }
+
     /// The stream listeners now, by session (for Icecast's listclients).
     pub fn stream_listeners(&self) -> Vec<(SessionId, Listener)> {
         self.stream.list()
