@@ -602,3 +602,88 @@ hls.on(Hls.Events.MANIFEST_PARSED, () => audio.play().catch((e) => window.errors
     );
     assert!(page_errors.is_empty(), "{page_errors:?}");
 }
+
+/// A stream listener on a blocking socket, reading on a thread of its own until dropped.
+fn blocking_listener(addr: std::net::SocketAddr, user_agent: &str) -> TcpStream {
+    let mut socket = TcpStream::connect(addr).expect("connect");
+    socket
+        .write_all(format!("GET /mix HTTP/1.0\r\nUser-Agent: {user_agent}\r\n\r\n").as_bytes())
+        .expect("request");
+    let mut reading = socket.try_clone().expect("clone");
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16 * 1024];
+        while matches!(reading.read(&mut buf), Ok(n) if n > 0) {}
+    });
+    socket
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_the_chart_the_tracks_and_a_listener_count_that_moves() {
+    let Some(binary) = chromium() else { return };
+    let _alone = one_browser_at_a_time().await;
+    let records = tempfile::tempdir().expect("temp dir");
+    let files = programme_files(
+        "mix",
+        &["01 One.mp3", "02 Two.mp3", "03 Three.mp3", "04 Four.mp3"],
+    );
+    let config = format!(
+        "[admin]\npassword = \"pw\"\n[analytics]\ndir = {:?}\nperformance_s = 1\n",
+        records.path().display().to_string()
+    );
+    let (server, base, _) = start_server(&files, &config, false).await;
+    // A session that ended, for the chart and the tracks' performances.
+    let gone = blocking_listener(server.addr, "earlier");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    gone.shutdown(std::net::Shutdown::Both).expect("close");
+    server
+        .wait_listeners("mix", 0, Duration::from_secs(5))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let addr = server.addr;
+    let (browser, _stays) = tokio::task::spawn_blocking(move || {
+        let stays = blocking_listener(addr, "stays");
+        let mut browser = Browser::start(&binary);
+        browser.call("Network.enable", json!({}));
+        browser.call(
+            "Network.setExtraHTTPHeaders",
+            json!({"headers": {"Authorization": "Basic YWRtaW46cHc="}}),
+        );
+        browser.call("Page.navigate", json!({"url": format!("{base}/admin/")}));
+        let station = "document.querySelector('[data-station=\"mix\"]";
+        let count = format!("{station} .listeners').textContent");
+        browser.wait_for(&count, Duration::from_secs(10), |v| v == "1");
+        // The 24-hour chart has this hour's listening; the last tracks have their counts.
+        browser.wait_for(
+            &format!("[...{station} svg.day').querySelectorAll('rect')].some(r => +r.getAttribute('height') > 0)"),
+            Duration::from_secs(10),
+            |v| v == true,
+        );
+        assert_eq!(browser.eval(&format!("{station} svg.day').querySelectorAll('rect').length")), 24);
+        browser.wait_for(
+            &format!("{station} .tracks tbody').children.length"),
+            Duration::from_secs(10),
+            |v| v.as_u64().unwrap_or(0) >= 1,
+        );
+        // Another listener: the count moves; kicked from the dashboard, it goes.
+        let _kicked = blocking_listener(addr, "to-kick");
+        browser.wait_for(&count, Duration::from_secs(10), |v| v == "2");
+        browser.wait_for(
+            &format!("[...{station} .clients tbody').children].some(tr => tr.textContent.includes('to-kick'))"),
+            Duration::from_secs(10),
+            |v| v == true,
+        );
+        browser.eval(&format!(
+            "[...{station} .clients tbody').children].find(tr => tr.textContent.includes('to-kick')).querySelector('.kick').click(), true"
+        ));
+        browser.wait_for(&count, Duration::from_secs(10), |v| v == "1");
+        (browser, stays)
+    })
+    .await
+    .expect("browser steps");
+    assert_eq!(server.listeners("mix"), 1);
+    assert!(
+        browser.errors.is_empty(),
+        "console errors: {:#?}",
+        browser.errors
+    );
+}

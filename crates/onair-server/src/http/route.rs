@@ -37,6 +37,8 @@ pub enum AdminCommand {
     Reports,
     /// `/admin/killclient`: remove one stream listener (by its `id` in listclients).
     KillClient,
+    /// `/admin/` (or `/admin/dashboard`): the operator's dashboard page.
+    Dashboard,
     /// Any other.
     Unknown,
 }
@@ -92,6 +94,7 @@ impl<'a> Route<'a> {
                 Route::Admin(AdminCommand::ListClients)
             }
             "/admin/status.json" => Route::Admin(AdminCommand::Status),
+            "/admin" | "/admin/" | "/admin/dashboard" => Route::Admin(AdminCommand::Dashboard),
             "/admin/reports" => Route::Admin(AdminCommand::Reports),
             "/admin/killclient" | "/admin/killclient.xsl" => Route::Admin(AdminCommand::KillClient),
             _ if path.starts_with("/admin/") => Route::Admin(AdminCommand::Unknown),

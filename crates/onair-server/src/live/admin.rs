@@ -56,7 +56,8 @@ pub fn respond(
         | AdminCommand::ListClients
         | AdminCommand::Status
         | AdminCommand::Reports
-        | AdminCommand::KillClient => Allowed::Admin,
+        | AdminCommand::KillClient
+        | AdminCommand::Dashboard => Allowed::Admin,
         AdminCommand::Unknown => {
             return xml(StatusCode::NOT_FOUND, &answer("Unknown admin command", 0))
         }
@@ -70,6 +71,9 @@ pub fn respond(
             base,
             crate::observe::status::View::Admin,
         ));
+    }
+    if command == AdminCommand::Dashboard {
+        return crate::observe::dashboard::page();
     }
     if command == AdminCommand::Reports {
         return crate::observe::analytics::respond(&app.config(), app.clock().now(), &|key| {
@@ -103,9 +107,10 @@ pub fn respond(
             }
         }
         // Status was answered above, station or not.
-        AdminCommand::Status | AdminCommand::Reports | AdminCommand::Unknown => {
-            xml(StatusCode::NOT_FOUND, &answer("Unknown admin command", 0))
-        }
+        AdminCommand::Status
+        | AdminCommand::Reports
+        | AdminCommand::Dashboard
+        | AdminCommand::Unknown => xml(StatusCode::NOT_FOUND, &answer("Unknown admin command", 0)),
     }
 }
 

@@ -15,10 +15,12 @@
 //!   built once and rendered by every status endpoint, public or the operator's.
 //! - [`status`]: `/status.json` and Icecast's `/status-json.xsl`.
 //! - [`metrics`]: `/metrics` in Prometheus text format.
+//! - [`dashboard`]: `GET /admin/`, the operator's dashboard (`dashboard.html`).
 //! - [`page`]: `GET /`, the web page (`page.html`).
 
 pub mod access_log;
 pub mod analytics;
+pub mod dashboard;
 pub mod events;
 pub mod hooks;
 pub mod metrics;

@@ -62,6 +62,8 @@ pub fn tracks(
     let mut rows = Vec::new();
     for (station, mut list) in plays {
         list.sort_by_key(|p| p.at_ms);
+        // A restart keeps the track playing again: one play.
+        list.dedup_by_key(|p| p.at_ms);
         let sessions = heard.get(station).map_or(&[][..], Vec::as_slice);
         for (i, play) in list.iter().enumerate() {
             if play.at_ms < from_ms || play.at_ms >= to_ms {
@@ -283,6 +285,8 @@ mod tests {
         // 50 s into the second.
         let records = [
             play(0, "So What"),
+            play(100_000, "Blue in Green"),
+            // Kept again by a restart.
             play(100_000, "Blue in Green"),
             play(200_000, "All Blues"),
             heard(0, 200_000, "stream"),
