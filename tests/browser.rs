@@ -687,3 +687,46 @@ async fn the_dashboard_shows_the_chart_the_tracks_and_a_listener_count_that_move
         browser.errors
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_player_plays_one_station_and_tells_the_lock_screen() {
+    let Some(binary) = chromium() else { return };
+    let _alone = one_browser_at_a_time().await;
+    let files = [
+        ("jazz.aac".to_string(), sample("jazz.aac")),
+        ("ambient.aac".to_string(), sample("ambient.aac")),
+    ];
+    let (server, base, _) =
+        start_server(&files, "[stations.jazz]\ntitle = \"Jazz Test\"\n", false).await;
+    let url = format!("{base}/embed/jazz");
+    let browser = tokio::task::spawn_blocking(move || {
+        let mut browser = Browser::start(&binary);
+        browser.open(&url, "jazz");
+        // One station, no page header, whatever the events say of the others.
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_eq!(browser.eval("document.querySelectorAll('.card').length"), 1);
+        assert_eq!(browser.eval("getComputedStyle(document.querySelector('header')).display"), "none");
+        // A station of one track does not announce itself as next.
+        let slot = browser.eval("document.querySelector('[data-station=\"jazz\"] .slot').textContent");
+        assert_eq!(slot, "", "{slot}");
+        browser.play("jazz", 2.0, Duration::from_secs(20));
+        // The Media Session (a phone's lock screen, a headset's buttons) has the title.
+        let media = browser.eval("navigator.mediaSession.metadata && [navigator.mediaSession.metadata.title, navigator.mediaSession.metadata.artist].join(' / ')");
+        assert_eq!(media, "Jazz Test / Jazz Test");
+        browser
+    })
+    .await
+    .expect("browser steps");
+    assert_eq!(server.listeners("jazz"), 1);
+    assert_eq!(server.listeners("ambient"), 0);
+    assert!(
+        browser.errors.is_empty(),
+        "console errors: {:#?}",
+        browser.errors
+    );
+    // An unknown station is a 404 naming the stations.
+    let mut missing =
+        onair_tests::HttpResponse::send(server.addr, "GET /embed/nope HTTP/1.0\r\n\r\n").await;
+    missing.read_full(Duration::from_secs(2)).await;
+    assert_eq!(missing.status(), 404);
+}

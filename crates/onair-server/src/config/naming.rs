@@ -18,7 +18,7 @@ pub fn station_name(stem: &str) -> String {
 /// Names taken by built-in endpoints (the router's own: `/events`, `/healthz`, `/metrics`,
 /// `/status.json`, `/admin/...`): a station there would be advertised at a path that never
 /// plays it, or its segments would reach the admin API.
-pub const RESERVED: [&str; 5] = crate::http::route::BUILT_IN;
+pub const RESERVED: [&str; 6] = crate::http::route::BUILT_IN;
 
 /// Why `name` cannot be a station, with how to fix it; `None` when it can.
 pub fn reserved(name: &str) -> Option<String> {

@@ -19,7 +19,7 @@ pub enum HlsRequest {
 /// `/status.json` and `/status-json.xsl`, `/admin/...`): no station may be named so, or its
 /// stream, playlists or segments would be answered by something else. Station naming reads
 /// them here, and a test checks them against [`Route::of`].
-pub const BUILT_IN: [&str; 5] = ["admin", "events", "healthz", "metrics", "status"];
+pub const BUILT_IN: [&str; 6] = ["admin", "embed", "events", "healthz", "metrics", "status"];
 
 /// An admin command (`/admin/<command>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +61,8 @@ pub enum Route<'a> {
     Metrics,
     /// `/admin/...`: Icecast's admin API.
     Admin(AdminCommand),
+    /// `/embed/<name>`: one station's player, for other sites' iframes.
+    Embed(&'a str),
     /// `/<name>`, `/<name>.aac` or `/<name>.mp3`: a station's stream.
     Stream(&'a str),
     /// `/<name>.m3u` or `/<name>.pls`.
@@ -98,6 +100,7 @@ impl<'a> Route<'a> {
             "/admin/reports" => Route::Admin(AdminCommand::Reports),
             "/admin/killclient" | "/admin/killclient.xsl" => Route::Admin(AdminCommand::KillClient),
             _ if path.starts_with("/admin/") => Route::Admin(AdminCommand::Unknown),
+            _ if path.starts_with("/embed/") => Route::Embed(&path["/embed/".len()..]),
             _ => {
                 let name = path.strip_prefix('/').unwrap_or(path);
                 if let Some((name, file)) = name.split_once('/') {

@@ -189,7 +189,8 @@ fn snapshot(registry: &StationRegistry) -> String {
                 "live": v.live.as_ref().is_some_and(|l| l.on_air),
                 "on_air": v.on_air,
                 "now_playing": v.more.playing,
-                "next": v.next.title,
+                // A station of one track would announce itself as next: nothing to say.
+                "next": (v.tracks > 1).then_some(v.next.title),
                 "schedule": v.schedule,
                 "relay": v.relay,
                 // When the track started on the station clock, and how far behind the live

@@ -129,6 +129,10 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
     let base = base_url(app, req, conn);
     match Route::of(path) {
         Route::Page => crate::observe::page::page(app),
+        Route::Embed(name) => match app.registry.get(name) {
+            Some(station) => crate::observe::page::embed(&station),
+            None => not_found(app, path),
+        },
         Route::Health => text(StatusCode::OK, "ok\n"),
         Route::Status => json(&crate::observe::status::status(
             app,
