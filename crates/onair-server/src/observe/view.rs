@@ -12,6 +12,7 @@ use onair_core::wall_time;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::stations::live::IceFields;
 use crate::stations::Station;
 
 /// Who a view is for.
@@ -142,7 +143,7 @@ pub struct LiveView {
     /// The relay URL it comes from, as shown, if it is a relay.
     pub relay: Option<String>,
     /// What it says of itself.
-    pub ice: IceView,
+    pub ice: IceFields,
     /// Times its buffer ran dry.
     pub underruns: u64,
     /// Its address (admin view only).
@@ -151,23 +152,6 @@ pub struct LiveView {
     /// Its user agent (admin view only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
-}
-
-/// What a live source says of itself (`ice-*` headers).
-#[derive(Debug, Clone, Serialize)]
-pub struct IceView {
-    /// `ice-name`.
-    pub name: Option<String>,
-    /// `ice-description`.
-    pub description: Option<String>,
-    /// `ice-genre`.
-    pub genre: Option<String>,
-    /// `ice-url`.
-    pub url: Option<String>,
-    /// `ice-public`.
-    pub public: Option<bool>,
-    /// `ice-audio-info`.
-    pub audio_info: Option<String>,
 }
 
 /// What Icecast's status and the page's events read besides the status document.
@@ -298,14 +282,7 @@ fn live_view(station: &Station, who: For) -> Option<LiveView> {
         buffered_ms: station.live.input.buffered().as_millis() as u64,
         title: source.title(),
         relay: source.relay.clone(),
-        ice: IceView {
-            name: source.ice.name.clone(),
-            description: source.ice.description.clone(),
-            genre: source.ice.genre.clone(),
-            url: source.ice.url.clone(),
-            public: source.ice.public,
-            audio_info: source.ice.audio_info.clone(),
-        },
+        ice: source.ice.clone(),
         underruns: counters.underruns,
         address: admin.then(|| source.address.ip().to_string()),
         user_agent: admin.then(|| source.user_agent.clone()),

@@ -12,8 +12,9 @@ use onair_core::{LiveInput, TrackMeta, TrackTags};
 
 use crate::sync::{read, write};
 
-/// The `ice-*` headers a source sent: what it says of itself, shown while it is live.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The `ice-*` headers a source sent: what it says of itself, shown while it is live (status
+/// pages serialize it as it is).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct IceFields {
     /// `ice-name`
     pub name: Option<String>,

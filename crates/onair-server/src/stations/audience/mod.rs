@@ -265,7 +265,7 @@ impl Audience {
     /// Removes stream session `id` (its stream ends at its next chunk); whether it was
     /// listening.
     pub fn kick(&self, id: SessionId) -> bool {
-        if !self.stream.list().iter().any(|(s, _)| *s == id) {
+        if !self.stream.contains(id) {
             return false;
         }
         lock(&self.kicked).insert(id);

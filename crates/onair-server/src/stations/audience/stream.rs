@@ -45,6 +45,11 @@ impl StreamListeners {
         lock(&self.table).remove(&id)
     }
 
+    /// Whether session `id` is listening.
+    pub fn contains(&self, id: SessionId) -> bool {
+        lock(&self.table).contains_key(&id)
+    }
+
     /// Every listener now, by session.
     pub fn list(&self) -> Vec<(SessionId, Listener)> {
         let mut all: Vec<_> = lock(&self.table)
