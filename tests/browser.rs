@@ -349,6 +349,18 @@ async fn the_page_plays_an_mp3_programme_across_its_tracks() {
             std::thread::sleep(Duration::from_millis(200));
         }
         assert!(seen.len() >= 2, "titles shown: {seen:?}");
+        // The card lists what played before, newest first.
+        let earlier = browser.wait_for(
+            "[...document.querySelectorAll('[data-station=\"mix\"] .recent li')].map(li => li.textContent)",
+            Duration::from_secs(10),
+            |v| v.as_array().is_some_and(|a| !a.is_empty()),
+        );
+        for title in earlier.as_array().into_iter().flatten() {
+            assert!(
+                ["Test Trio - One", "Café Noir", "03 Three"].contains(&title.as_str().unwrap_or_default()),
+                "{earlier}"
+            );
+        }
         for title in &seen {
             assert!(
                 ["Test Trio - One", "Café Noir", "03 Three"]

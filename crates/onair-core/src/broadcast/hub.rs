@@ -113,7 +113,12 @@ struct State {
     /// The track of the newest chunk published (kept apart from the ring, which a burst of 0
     /// leaves empty).
     now: Option<Arc<NowPlaying>>,
+    /// The tracks before it, newest first (at most [`RECENT`]).
+    recent: VecDeque<Arc<NowPlaying>>,
 }
+
+/// How many tracks played before the one playing a hub remembers (for pages).
+pub const RECENT: usize = 10;
 
 impl Hub {
     /// A hub for station `name`. `capacity` is how many chunks a listener may have queued before
@@ -129,6 +134,7 @@ impl Hub {
                 ring_ns: 0,
                 next_seq: 0,
                 now: None,
+                recent: VecDeque::new(),
                 sender: Some(sender),
                 packaging: None,
             }),
@@ -231,7 +237,11 @@ impl Hub {
         };
         state.next_seq += 1;
         if chunk.track.is_some() {
-            state.now.clone_from(&chunk.track);
+            let before = std::mem::replace(&mut state.now, chunk.track.clone());
+            if let Some(before) = before.filter(|_| new_track) {
+                state.recent.push_front(before);
+                state.recent.truncate(RECENT);
+            }
         }
         state.ring_ns += duration_ns;
         state.ring.push_back(chunk.clone());
@@ -261,6 +271,11 @@ impl Hub {
             .bytes
             .fetch_add(chunk.data.len() as u64, Ordering::Relaxed);
         chunk
+    }
+
+    /// The tracks played before the one playing, newest first (at most [`RECENT`]).
+    pub fn recent(&self) -> Vec<Arc<NowPlaying>> {
+        lock(&self.state).recent.iter().cloned().collect()
     }
 
     /// The track of the newest chunk: what a listener at the live edge hears now.

@@ -191,6 +191,8 @@ fn snapshot(registry: &StationRegistry) -> String {
                 "now_playing": v.more.playing,
                 // A station of one track would announce itself as next: nothing to say.
                 "next": (v.tracks > 1).then_some(v.next.title),
+                // What played before, for the page (the titles, newest first).
+                "recent": v.recent.iter().take(5).map(|r| r.title.clone()).collect::<Vec<_>>(),
                 "schedule": v.schedule,
                 "relay": v.relay,
                 // When the track started on the station clock, and how far behind the live

@@ -71,6 +71,8 @@ pub struct StationView {
     pub now_playing: NowView,
     /// What comes next.
     pub next: NextView,
+    /// What played before, newest first (a few; repeats of what plays now left out).
+    pub recent: Vec<PlayedView>,
     /// Its schedule's slot now and next, if scheduled.
     pub schedule: Value,
     /// Its relay, if it has one.
@@ -106,6 +108,17 @@ pub struct NowView {
     /// `true` while it is live audio.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<bool>,
+}
+
+/// A track that played.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlayedView {
+    /// Its title as players were told it.
+    pub title: String,
+    /// Its artist tag.
+    pub artist: Option<String>,
+    /// When it started on the station clock, to the millisecond.
+    pub started_at: String,
 }
 
 /// What comes next.
@@ -208,6 +221,20 @@ impl StationView {
             },
         };
         let codec = info.codec();
+        let playing_title = station.stream_title(playing.as_deref().map(|n| &*n.track));
+        let mut recent: Vec<PlayedView> = Vec::new();
+        for played in station.hub.recent() {
+            let title = station.stream_title(Some(&played.track));
+            // A station file's loops, and one title said twice, are not tracks before this one.
+            if title == playing_title || recent.last().is_some_and(|r| r.title == title) {
+                continue;
+            }
+            recent.push(PlayedView {
+                title,
+                artist: played.track.tags.artist.clone(),
+                started_at: millis(wall_time(station.epoch, played.started)),
+            });
+        }
         StationView {
             name: station.name.clone(),
             mount: format!("/{}", station.name),
@@ -242,6 +269,7 @@ impl StationView {
                 file: file(&next.path),
                 duration_s: seconds(next.duration.as_nanos()),
             },
+            recent,
             schedule: super::slots::schedule_json(station),
             relay: super::relays::relay_json(station),
             position_s: seconds(u128::from(stats.position_ns.load(Relaxed))),
@@ -249,7 +277,7 @@ impl StationView {
             bytes_sent: stats.bytes_sent.load(Relaxed),
             started_at: iso8601(station.started_at),
             more: More {
-                playing: station.stream_title(playing.as_deref().map(|n| &*n.track)),
+                playing: playing_title,
                 playing_artist: playing.as_ref().and_then(|n| n.track.tags.artist.clone()),
                 playing_since_ms: playing.as_ref().map(|n| {
                     wall_time(station.epoch, n.started)
