@@ -97,10 +97,14 @@ async fn a_report_counts_what_listeners_heard_of_each_track_and_survives_a_resta
     let (Some(long_heard), Some(short_heard)) = (long.1, short.1) else {
         return;
     };
+    // What each listener decoded; the server counts what it sent, which runs up to half a
+    // second longer (chunks in flight when the listener closed, a frame the decoder drops).
+    const IN_FLIGHT_MS: f64 = 500.0;
     let spans = [
         (long.0, long.0 + long_heard * 1000.0),
         (short.0, short.0 + short_heard * 1000.0),
     ];
+    let sent = spans.map(|(from, to)| (from, to + IN_FLIGHT_MS));
     let mut checked = 0;
     for row in &rows {
         let play = (
@@ -108,15 +112,19 @@ async fn a_report_counts_what_listeners_heard_of_each_track_and_survives_a_resta
             row["end_ms"].as_f64().expect("end"),
         );
         let heard: Vec<f64> = spans.iter().map(|s| overlap(*s, play) / 1000.0).collect();
+        let most: Vec<f64> = sent.iter().map(|s| overlap(*s, play) / 1000.0).collect();
         let seconds = row["listener_seconds"].as_f64().expect("seconds");
-        // Within a chunk (100 ms) and a frame at each end of each listener.
+        // At least what was decoded (less a chunk and a frame at each end), at most what was
+        // sent.
         assert!(
-            (seconds - heard.iter().sum::<f64>()).abs() < 0.35,
-            "{row} vs {heard:?}"
+            seconds > heard.iter().sum::<f64>() - 0.25 && seconds < most.iter().sum::<f64>() + 0.25,
+            "{row} vs {heard:?} (at most {most:?})"
         );
-        // Performances where no listener is within a chunk of the 1 s threshold.
-        if heard.iter().all(|h| (h - 1.0).abs() > 0.3) {
-            let expected = heard.iter().filter(|h| **h >= 1.0).count() as u64;
+        // Performances where what was decoded and what was sent agree on every listener.
+        let counted = |h: &[f64]| h.iter().filter(|h| **h >= 1.0).count() as u64;
+        let clear = heard.iter().chain(&most).all(|h| (h - 1.0).abs() > 0.25);
+        if clear && counted(&heard) == counted(&most) {
+            let expected = counted(&heard);
             assert_eq!(
                 row["performances"].as_u64(),
                 Some(expected),
@@ -125,7 +133,7 @@ async fn a_report_counts_what_listeners_heard_of_each_track_and_survives_a_resta
             checked += 1;
         }
     }
-    assert!(checked >= 2, "too few plays checked: {text}");
+    assert!(checked >= 1, "no play checked: {text}");
     // The short listener joined mid-track and left early: it is in some play's seconds, but a
     // play it heard less than the threshold of does not count it.
     let total: f64 = rows
@@ -133,7 +141,7 @@ async fn a_report_counts_what_listeners_heard_of_each_track_and_survives_a_resta
         .filter_map(|r| r["listener_seconds"].as_f64())
         .sum();
     assert!(
-        (total - long_heard - short_heard).abs() < 0.5,
+        total > long_heard + short_heard - 0.5 && total < long_heard + short_heard + 1.25,
         "{total} vs {long_heard} + {short_heard}"
     );
     // Tags go to the report: the first track's artist and title.
@@ -157,7 +165,10 @@ async fn a_report_counts_what_listeners_heard_of_each_track_and_survives_a_resta
         .iter()
         .filter_map(|m| m["by_player"]["VLC"].as_f64())
         .sum();
-    assert!((vlc - long_heard - short_heard).abs() < 0.5, "{text}");
+    assert!(
+        vlc > long_heard + short_heard - 0.5 && vlc < long_heard + short_heard + 1.25,
+        "{text}"
+    );
     assert!(minutes.iter().any(|m| m["peak_listeners"] == 2), "{text}");
 
     // SoundExchange's report of use, in its columns.
