@@ -259,6 +259,14 @@ impl Config {
             .as_str()
     }
 
+    /// Who may listen to station `name`: its own `listen`, else `[access]`'s.
+    pub fn listen_for(&self, name: &str) -> Listen {
+        self.stations
+            .get(name)
+            .and_then(|s| s.listen)
+            .unwrap_or(self.access.listen)
+    }
+
     /// The source password of station `name`: its own, else `[live]`'s; none refuses sources.
     pub fn source_password(&self, name: &str) -> Option<&Secret> {
         self.secrets

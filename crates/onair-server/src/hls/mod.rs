@@ -39,7 +39,7 @@ use onair_core::{Packed, SourceError, Timeline};
 use crate::config::HlsConfig;
 use crate::http::body::Body;
 use crate::http::responses::{fnv1a, insert, matches_etag, not_modified, uncached_text};
-use crate::http::route::HlsRequest;
+use crate::http::route::{query_value, HlsRequest};
 use crate::stations::audience::{Client, Limits, Refusal, SessionId};
 use crate::stations::Station;
 use playlist::{main_playlist, media_playlist, segment_ticks, Listed};
@@ -68,7 +68,7 @@ pub struct Asking<'a> {
     pub query: Option<&'a str>,
     /// The request's headers.
     pub headers: &'a HeaderMap,
-    /// The listener limits in force.
+    /// The listener limits in force (asked of a media playlist only: it may begin a session).
     pub limits: Limits,
 }
 
@@ -179,10 +179,7 @@ pub async fn respond(
 
 /// The session a playlist URL names (`?session=`), if any.
 pub fn session_of(query: Option<&str>) -> Option<SessionId> {
-    query?
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("session="))
-        .and_then(SessionId::parse)
+    query_value(query, "session").and_then(SessionId::parse)
 }
 
 /// Segment `k`: kept ready, or cut from the window and packed.

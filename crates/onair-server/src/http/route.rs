@@ -130,6 +130,14 @@ impl<'a> Route<'a> {
     }
 }
 
+/// The value of `key` in a query string (as it is, not decoded), if it is there.
+pub fn query_value<'a>(query: Option<&'a str>, key: &str) -> Option<&'a str> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == key).then_some(v)
+    })
+}
+
 /// Segment `k` from `<k>.<extension>` (a codec's segment extension: `aac`, `mp3`), where `<k>`
 /// is written the one way onair writes it (decimal digits, no sign, no leading zero): every
 /// other spelling of a segment is not one, so a client cannot make a cache miss of one segment

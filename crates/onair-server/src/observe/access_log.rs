@@ -14,11 +14,9 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::background::{Items, Queue, Worker};
 use crate::config::AccessTarget;
 use crate::stations::audience::Left;
 
@@ -48,35 +46,23 @@ pub struct Entry<'a> {
     pub took: Duration,
 }
 
-enum Message {
-    Line(String),
+/// What the writer is sent.
+#[derive(Debug)]
+pub enum Line {
+    /// A line to write.
+    Text(String),
+    /// Reopen the file (logrotate moved it).
     Reopen,
-    Stop,
 }
 
 /// The access log's sending side (cheap to clone); off when none is configured.
 #[derive(Debug, Clone, Default)]
 pub struct AccessLog {
-    queue: Option<SyncSender<MessageBox>>,
-    dropped: Arc<AtomicU64>,
-    said: Arc<AtomicBool>,
-}
-
-/// A queued message (boxed so that `Debug` need not be derived for the enum).
-struct MessageBox(Message);
-
-impl std::fmt::Debug for MessageBox {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("access log message")
-    }
+    lines: Queue<Line>,
 }
 
 /// The thread that writes the log, owned by the server until shutdown.
-#[derive(Debug)]
-pub struct AccessWriter {
-    queue: SyncSender<MessageBox>,
-    thread: std::thread::JoinHandle<()>,
-}
+pub type AccessWriter = Worker<Line>;
 
 impl AccessLog {
     /// The log `target` says (none: no log), and the thread that writes it.
@@ -87,39 +73,32 @@ impl AccessLog {
             return Ok((AccessLog::default(), None));
         };
         let mut out = Output::open(target)?;
-        let (queue, lines) = sync_channel(QUEUE);
-        let thread = std::thread::Builder::new()
-            .name("onair-access-log".into())
-            .spawn(move || out.run(&lines))?;
-        let log = AccessLog {
-            queue: Some(queue.clone()),
-            ..AccessLog::default()
-        };
-        Ok((log, Some(AccessWriter { queue, thread })))
+        let (lines, writer) =
+            Queue::spawn("onair-access-log", ("access log", QUEUE), move |lines| {
+                out.run(&lines)
+            })?;
+        Ok((AccessLog { lines }, Some(writer)))
     }
 
     /// Whether lines are kept.
     pub fn is_on(&self) -> bool {
-        self.queue.is_some()
+        self.lines.is_on()
     }
 
     /// Lines dropped because the writer could not keep up.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.lines.dropped()
     }
 
     /// Logs one request.
     pub fn request(&self, entry: &Entry<'_>) {
-        if self.queue.is_some() {
-            self.send(Message::Line(combined(entry)));
+        if self.is_on() {
+            self.lines.send(Line::Text(combined(entry)));
         }
     }
 
     /// Logs a stream session that ended (its request, answered 200).
     pub fn session(&self, left: &Left) {
-        if self.queue.is_none() {
-            return;
-        }
         self.request(&Entry {
             client: left.client.address,
             user: left.client.user.as_deref(),
@@ -135,36 +114,7 @@ impl AccessLog {
 
     /// Asks the writer to reopen its file (logrotate moved it): on SIGHUP.
     pub fn reopen(&self) {
-        self.send(Message::Reopen);
-    }
-
-    fn send(&self, message: Message) {
-        let Some(queue) = &self.queue else { return };
-        match queue.try_send(MessageBox(message)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                if !self.said.swap(true, Ordering::Relaxed) {
-                    tracing::warn!("the access log cannot keep up: lines are dropped (is its disk slow or full?)");
-                }
-            }
-            Err(TrySendError::Disconnected(_)) => {}
-        }
-    }
-}
-
-impl AccessWriter {
-    /// Writes what is queued, closes the file and ends the thread, within `deadline`.
-    pub async fn stop(self, deadline: tokio::time::Instant) {
-        let AccessWriter { queue, thread } = self;
-        let finish = tokio::task::spawn_blocking(move || {
-            // Waits for room behind the lines queued: they are written first.
-            let _ = queue.send(MessageBox(Message::Stop));
-            let _ = thread.join();
-        });
-        if tokio::time::timeout_at(deadline, finish).await.is_err() {
-            tracing::warn!("the access log did not finish writing in time");
-        }
+        self.lines.send(Line::Reopen);
     }
 }
 
@@ -191,21 +141,18 @@ impl Output {
     }
 
     /// Writes lines as they come, flushing whenever the queue runs dry, until told to stop.
-    fn run(&mut self, lines: &Receiver<MessageBox>) {
-        while let Ok(MessageBox(first)) = lines.recv() {
-            let mut next = Some(first);
-            while let Some(message) = next.take() {
-                match message {
-                    Message::Line(line) => self.write(&line),
-                    Message::Reopen => self.reopen(),
-                    Message::Stop => {
-                        self.flush();
-                        return;
-                    }
+    fn run(&mut self, lines: &Items<Line>) {
+        while let Some((batch, stop)) = lines.next_batch() {
+            for line in batch {
+                match line {
+                    Line::Text(text) => self.write(&text),
+                    Line::Reopen => self.reopen(),
                 }
-                next = lines.try_recv().ok().map(|MessageBox(m)| m);
             }
             self.flush();
+            if stop {
+                return;
+            }
         }
         self.flush();
     }

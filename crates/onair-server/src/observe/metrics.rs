@@ -313,7 +313,7 @@ impl Collector for Snapshot {
 
         let mut family = encoder.encode_descriptor(
             "onair_disconnects",
-            "Listener sessions ended, by stream or hls and reason (client_left, timeout = dropped slow listener, off_air, shutdown, displaced = an HLS session replaced by another from its address)",
+            "Listener sessions ended, by stream or hls and reason (client_left, timeout = dropped slow listener, off_air, shutdown, displaced = an HLS session replaced by another from its address, kicked = removed by the admin)",
             None,
             MetricType::Counter,
         )?;

@@ -7,6 +7,7 @@
 //!   queued, bounded and retried.
 //! - [`analytics`]: who heard what, kept across restarts, and the reports made of it.
 //! - [`hooks`]: webhooks: what happens on air, POSTed as JSON through the outbox.
+//! - [`background`]: a thread of its own behind a bounded queue, for what writes to disk.
 //! - [`access_log`]: one line per request in Apache's combined format, to a file or stdout.
 //! - [`events`]: `/events`, server-sent events for the web page, one publisher for all clients.
 //! - [`slots`]: a scheduled station's slot on now and the next one, for status and events.
@@ -20,6 +21,7 @@
 
 pub mod access_log;
 pub mod analytics;
+pub mod background;
 pub mod dashboard;
 pub mod events;
 pub mod hooks;

@@ -53,15 +53,10 @@ impl Sessions {
     /// admits: which session left, and after how many seconds.
     fn tell_service(&self, left: &Left) {
         let config = Arc::clone(&self.config.borrow());
-        let listen = config
-            .stations
-            .get(&*left.station)
-            .and_then(|s| s.listen)
-            .unwrap_or(config.access.listen);
         let Some(url) = config.access_secrets.urls.1.clone() else {
             return;
         };
-        if listen != Listen::Url {
+        if config.listen_for(&left.station) != Listen::Url {
             return;
         }
         let server = config
@@ -98,28 +93,35 @@ impl Sessions {
     }
 }
 
+impl Sessions {
+    /// Tells the webhooks that want it of `event` on a station (its `details` built only when
+    /// a hook is configured).
+    fn hook(&self, event: (HookEvent, &str), details: impl FnOnce() -> serde_json::Value) {
+        let config = Arc::clone(&self.config.borrow());
+        if !config.hooks.is_empty() {
+            hooks::send(&self.outbox, &config, event, details(), self.clock.now());
+        }
+    }
+}
+
+/// A listener in a webhook's body: how it listens, its session and who it is.
+fn listener_json(via: Via, session: SessionId, client: &Client) -> serde_json::Value {
+    json!({
+        "via": via.as_str(),
+        "session": session.to_string(),
+        "address": client.address.to_string(),
+        "user_agent": &*client.user_agent,
+        "user": client.user.as_deref(),
+    })
+}
+
 impl AudienceSink for Sessions {
     fn joined(&self, station: &str, via: Via, session: SessionId, client: &Client) {
         self.stats.count_join();
         tracing::debug!(station, via = via.as_str(), %session, "listener joined");
-        let config = Arc::clone(&self.config.borrow());
-        if !config.hooks.is_empty() {
-            let details = json!({
-                "via": via.as_str(),
-                "session": session.to_string(),
-                "address": client.address.to_string(),
-                "user_agent": &*client.user_agent,
-                "user": client.user.as_deref(),
-            });
-            let at = self.clock.now();
-            hooks::send(
-                &self.outbox,
-                &config,
-                (HookEvent::ListenerJoined, station),
-                details,
-                at,
-            );
-        }
+        self.hook((HookEvent::ListenerJoined, station), || {
+            listener_json(via, session, client)
+        });
     }
 
     fn left(&self, left: Left) {
@@ -139,27 +141,13 @@ impl AudienceSink for Sessions {
         );
         self.tell_service(&left);
         super::analytics::keep_session(&self.analytics, &left);
-        let config = Arc::clone(&self.config.borrow());
-        if !config.hooks.is_empty() {
-            let details = json!({
-                "via": left.via.as_str(),
-                "session": left.session.to_string(),
-                "address": left.client.address.to_string(),
-                "user_agent": &*left.client.user_agent,
-                "user": left.client.user.as_deref(),
-                "seconds": left.seconds.as_secs_f64(),
-                "bytes": left.bytes,
-                "reason": left.reason.as_str(),
-            });
-            let at = self.clock.now();
-            hooks::send(
-                &self.outbox,
-                &config,
-                (HookEvent::ListenerLeft, &left.station),
-                details,
-                at,
-            );
-        }
+        self.hook((HookEvent::ListenerLeft, &left.station), || {
+            let mut details = listener_json(left.via, left.session, &left.client);
+            details["seconds"] = json!(left.seconds.as_secs_f64());
+            details["bytes"] = json!(left.bytes);
+            details["reason"] = json!(left.reason.as_str());
+            details
+        });
         if left.via == Via::Stream {
             // A stream's request is answered when it ends: its line is written then. An HLS
             // session's requests each had their own line.

@@ -7,9 +7,11 @@ use http::{Request, Response, StatusCode};
 
 use super::who::client_of;
 use crate::app::{App, Conn};
+use crate::config::Listen;
 use crate::http::auth::Credentials;
 use crate::http::body::Body;
 use crate::http::responses::{escape_text, text};
+use crate::http::route::query_value;
 use crate::stations::audience::authorize::{Admitted, Asker, Denied, Offered, Policy};
 use crate::stations::audience::token::TokenError;
 use crate::stations::audience::SessionId;
@@ -25,10 +27,11 @@ pub async fn admit<B>(
     session: SessionId,
 ) -> Result<Admitted, Box<Response<Body>>> {
     let config = app.config();
-    let policy = Policy::of(&config, &station.name);
-    if policy.is_open() {
+    // Most stations are open: nothing more is looked at.
+    if config.listen_for(&station.name) == Listen::Open {
         return Ok(Admitted::default());
     }
+    let policy = Policy::of(&config, &station.name);
     let client = client_of(&config, req, conn);
     let address = client.address;
     let authority = req
@@ -62,14 +65,6 @@ pub async fn admit<B>(
         )
         .await
         .map_err(|denied| Box::new(refusal(&station.name, &denied)))
-}
-
-/// The value of `key` in a query string, if it is there.
-pub fn query_value<'a>(query: Option<&'a str>, key: &str) -> Option<&'a str> {
-    query?.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        (k == key).then_some(v)
-    })
 }
 
 /// The answer to a listener kept out of station `name`: 401 with a challenge where a password

@@ -195,7 +195,13 @@ async fn route<B>(app: &Arc<App>, req: &Request<B>, conn: &Conn) -> Response<Bod
                     request: request_line(req).into(),
                     query: req.uri().query(),
                     headers: req.headers(),
-                    limits: limits(app, &config, &station),
+                    // Only a media playlist can begin a session (a segment asks nothing of
+                    // the limits, and counting every station's listeners costs).
+                    limits: if request == crate::http::route::HlsRequest::Playlist {
+                        limits(app, &config, &station)
+                    } else {
+                        Limits::default()
+                    },
                 };
                 // Boxed: the HLS future (cutting segments from files) is large, and every
                 // request's future, a stream listener's opening among them, would carry it.

@@ -82,9 +82,8 @@ pub struct Server {
     watcher: Option<Watcher>,
     /// Writes the access log, when one is kept.
     access_writer: Option<AccessWriter>,
-    /// Sends the POSTs nothing waits for (`listener_remove`, webhooks), and what is posted to
-    /// it.
-    postman: Option<(Postman, Outbox)>,
+    /// Sends the POSTs nothing waits for (`listener_remove`, webhooks).
+    postman: Option<Postman>,
     /// The analytics records kept, and their writer (when `[analytics] dir` is set).
     analytics: (Store, Option<StoreWriter>),
 }
@@ -141,12 +140,11 @@ impl Server {
         let stats = Arc::new(ServerStats::starting(&*clock));
         let registry = StationRegistry::new(Arc::clone(&clock));
         let (outbox, postman) = Outbox::new();
-        let hooks_outbox = outbox.clone();
         let config = watch::Sender::new(Arc::new(config));
         registry.report_to(Arc::new(Sessions::new(
             Arc::clone(&stats),
             (access.clone(), store.clone()),
-            outbox,
+            outbox.clone(),
             (config.subscribe(), Arc::clone(&clock)),
         )));
         // Each station's relay runs beside it (idle where none is configured).
@@ -169,7 +167,7 @@ impl Server {
             registry,
             stats,
             access,
-            outbox: hooks_outbox.clone(),
+            outbox,
             config: config.subscribe(),
             closing: CancellationToken::new(),
             local_addr,
@@ -187,7 +185,7 @@ impl Server {
             config_error,
             watcher,
             access_writer,
-            postman: Some((postman, hooks_outbox)),
+            postman: Some(postman),
             analytics: (store, store_writer),
         })
     }
@@ -266,16 +264,17 @@ impl Server {
         }
         // The postman outlives the connections: the sessions that end at shutdown are told.
         let mail_stop = CancellationToken::new();
-        let postman = self.postman.take().map(|(postman, outbox)| {
-            // Webhooks: what happens on air, looked at every second.
-            connections.spawn(crate::observe::hooks::run(
-                Arc::clone(&app.registry),
-                app.config.clone(),
-                outbox,
-                app.closing.clone(),
-            ));
-            tokio::spawn(postman.run(mail_stop.clone(), Duration::from_secs(1)))
-        });
+        // Webhooks: what happens on air, looked at every second.
+        connections.spawn(crate::observe::hooks::run(
+            Arc::clone(&app.registry),
+            app.config.clone(),
+            app.outbox.clone(),
+            app.closing.clone(),
+        ));
+        let postman = self
+            .postman
+            .take()
+            .map(|postman| tokio::spawn(postman.run(mail_stop.clone(), Duration::from_secs(1))));
         if self.analytics.0.is_on() {
             connections.spawn(crate::observe::analytics::keep_plays(
                 Arc::clone(&app.registry),

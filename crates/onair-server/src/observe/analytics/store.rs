@@ -4,13 +4,13 @@
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use onair_core::WallClock;
 use serde::{Deserialize, Serialize};
+
+use crate::observe::background::{Items, Queue, Worker};
 
 /// Records that may wait for the writer.
 const QUEUE: usize = 16 * 1024;
@@ -86,26 +86,14 @@ fn file_of(dir: &Path, at_ms: u64) -> PathBuf {
     dir.join(format!("{day}.jsonl"))
 }
 
-/// What the writer is sent.
-#[derive(Debug)]
-enum Message {
-    Keep(Record),
-    Stop,
-}
-
 /// The sending side (cheap to clone); off without a folder.
 #[derive(Debug, Clone, Default)]
 pub struct Store {
-    queue: Option<SyncSender<Message>>,
-    said_full: Arc<AtomicBool>,
+    records: Queue<Record>,
 }
 
 /// The thread that writes the records, owned by the server until shutdown.
-#[derive(Debug)]
-pub struct StoreWriter {
-    queue: SyncSender<Message>,
-    thread: std::thread::JoinHandle<()>,
-}
+pub type StoreWriter = Worker<Record>;
 
 impl Store {
     /// The records kept in `dir` (none: off), with `retention` days by `clock` kept, and their
@@ -120,58 +108,31 @@ impl Store {
         };
         std::fs::create_dir_all(dir)?;
         prune(dir, retention, clock.now());
-        let (queue, records) = sync_channel(QUEUE);
         let dir = dir.to_path_buf();
-        let thread = std::thread::Builder::new()
-            .name("onair-analytics".into())
-            .spawn(move || write_all(&dir, (retention, &*clock), &records))?;
-        let store = Store {
-            queue: Some(queue.clone()),
-            said_full: Arc::default(),
-        };
-        Ok((store, Some(StoreWriter { queue, thread })))
+        let (records, writer) = Queue::spawn(
+            "onair-analytics",
+            ("analytics writer", QUEUE),
+            move |records| write_all(&dir, (retention, &*clock), &records),
+        )?;
+        Ok((Store { records }, Some(writer)))
     }
 
     /// Whether records are kept.
     pub fn is_on(&self) -> bool {
-        self.queue.is_some()
+        self.records.is_on()
     }
 
     /// Keeps `record` (dropped, said once, when the writer cannot keep up).
     pub fn keep(&self, record: Record) {
-        let Some(queue) = &self.queue else { return };
-        if let Err(TrySendError::Full(_)) = queue.try_send(Message::Keep(record)) {
-            if !self.said_full.swap(true, Ordering::Relaxed) {
-                tracing::warn!("analytics cannot keep up with its disk: records are dropped");
-            }
-        }
+        self.records.send(record);
     }
 }
 
-impl StoreWriter {
-    /// Writes what is queued and ends, within `deadline`.
-    pub async fn stop(self, deadline: tokio::time::Instant) {
-        let StoreWriter { queue, thread } = self;
-        let finish = tokio::task::spawn_blocking(move || {
-            // Behind what is queued: that is written first.
-            let _ = queue.send(Message::Stop);
-            let _ = thread.join();
-        });
-        let _ = tokio::time::timeout_at(deadline, finish).await;
-    }
-}
-
-fn write_all(dir: &Path, (retention, clock): (u64, &dyn WallClock), records: &Receiver<Message>) {
+fn write_all(dir: &Path, (retention, clock): (u64, &dyn WallClock), records: &Items<Record>) {
     let mut pruned = clock.now();
     let mut said = false;
-    while let Ok(first) = records.recv() {
-        let mut batch = vec![first];
-        batch.extend(records.try_iter());
-        for message in batch {
-            let record = match message {
-                Message::Keep(record) => record,
-                Message::Stop => return,
-            };
+    while let Some((batch, stop)) = records.next_batch() {
+        for record in batch {
             let written = serde_json::to_string(&record)
                 .map_err(std::io::Error::other)
                 .and_then(|line| {
@@ -186,6 +147,9 @@ fn write_all(dir: &Path, (retention, clock): (u64, &dyn WallClock), records: &Re
                     tracing::warn!(%error, dir = %dir.display(), "cannot write analytics records");
                 }
             }
+        }
+        if stop {
+            return;
         }
         let now = clock.now();
         if now.duration_since(pruned).unwrap_or_default() > Duration::from_secs(3600) {

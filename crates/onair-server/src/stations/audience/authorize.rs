@@ -96,13 +96,8 @@ struct Service {
 impl Policy {
     /// The rule `config` gives station `name`.
     pub fn of(config: &Config, name: &str) -> Policy {
-        let listen = config
-            .stations
-            .get(name)
-            .and_then(|s| s.listen)
-            .unwrap_or(config.access.listen);
         Policy {
-            listen,
+            listen: config.listen_for(name),
             keys: Arc::clone(&config.access_secrets.keys),
             users: config.access_secrets.users.clone(),
             hls_login: Duration::from_secs(config.access.hls_login_s.get()),
